@@ -1,0 +1,111 @@
+# hyperp build. `make` builds bin/hyperp and lib/libhyperp.a (release);
+# `make test` builds everything again under ASan+UBSan with -Werror and runs every test;
+# `make demo` runs the main job; `make deps` installs the Debian packages we need.
+CC      ?= gcc
+PYTHON  := /usr/bin/python3
+PKGS    := jansson
+DEB_PKGS := build-essential pkg-config clang libopenblas-dev libjansson-dev
+CPPFLAGS := -Isrc -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+WARN    := -std=c11 -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wvla
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson)
+LDLIBS  := $(PKG_LIBS) -lopenblas -lm -lpthread
+
+REL_CFLAGS  := $(WARN) -O2 -g -fno-strict-aliasing $(PKG_CFLAGS)
+TEST_CFLAGS := $(WARN) -Werror -O1 -g -fno-omit-frame-pointer \
+               -fsanitize=address,undefined -fno-sanitize-recover=all $(PKG_CFLAGS)
+
+LIB_SRC  := $(sort $(wildcard src/*/*.c))
+LIB_SRC  := $(filter-out src/cli/%,$(LIB_SRC))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+HDRS     := $(wildcard src/*/*.h) tests/check.h
+
+REL_OBJ  := $(LIB_SRC:%.c=build/rel/%.o)
+TST_OBJ  := $(LIB_SRC:%.c=build/test/%.o)
+TEST_BIN := $(TEST_SRC:tests/%.c=build/test/bin/%)
+
+.PHONY: all deps test demo bench fuzz clean clang-check help
+all: bin/hyperp lib/libhyperp.a
+
+help:
+	@echo "make            build bin/hyperp and lib/libhyperp.a"
+	@echo "make deps       install missing Debian packages (apt-get, as root)"
+	@echo "make demo       the main job on built-in defaults (synthetic data -> ingest -> summary)"
+	@echo "make test       ASan+UBSan -Werror build, all tests, gcc and clang warning check"
+	@echo "make bench      benchmarks beside pandas/PyTorch baselines"
+	@echo "make fuzz       short libFuzzer runs of every parser"
+
+deps:
+	@missing=""; \
+	for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "deps: all present"; fi
+
+# The built-in dataset config is examples/synthetic.json, compiled in.
+src/data/default_config.c: examples/synthetic.json scripts/embed.sh
+	scripts/embed.sh data_default_config $< > $@
+
+build/rel/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(REL_CFLAGS) -c $< -o $@
+
+build/test/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -c $< -o $@
+
+lib/libhyperp.a: $(REL_OBJ)
+	@mkdir -p lib
+	rm -f $@ && ar rcs $@ $^
+
+build/test/libhyperp.a: $(TST_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+bin/hyperp: $(CLI_SRC) lib/libhyperp.a $(HDRS)
+	@mkdir -p bin
+	$(CC) $(CPPFLAGS) $(REL_CFLAGS) $(CLI_SRC) lib/libhyperp.a $(LDLIBS) -o $@
+
+build/test/bin/hyperp: $(CLI_SRC) build/test/libhyperp.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) $(CLI_SRC) build/test/libhyperp.a $(LDLIBS) -o $@
+
+build/test/bin/test_%: tests/test_%.c build/test/libhyperp.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) $< build/test/libhyperp.a $(LDLIBS) -o $@
+
+# Every source must also compile warning-free under clang (gcc builds the test binaries).
+clang-check:
+	@for f in $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(FUZZ_SRC); do \
+	  clang $(CPPFLAGS) $(WARN) -Werror $(PKG_CFLAGS) -fsyntax-only $$f || exit 1; done
+	@echo "clang: warning-free"
+
+test: deps $(TEST_BIN) build/test/bin/hyperp
+	@$(MAKE) --no-print-directory clang-check
+	@HYPERP=$(CURDIR)/build/test/bin/hyperp ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 \
+	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 OPENBLAS_NUM_THREADS=1 \
+	  tests/run.sh $(TEST_BIN) tests/test_cli.sh
+
+demo: deps all
+	@scripts/demo.sh
+
+bench: deps all
+	@bench/run.sh
+
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PKG_CFLAGS)
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HDRS)
+	@mkdir -p build/fuzz
+	clang $(FUZZ_FLAGS) $< $(LIB_SRC) $(LDLIBS) -o $@
+
+FUZZ_SECONDS ?= 20
+fuzz: deps $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+	@for t in $(FUZZ_SRC:tests/fuzz/%.c=%); do \
+	  mkdir -p tests/fuzz/corpus-run/$$t; \
+	  echo "fuzz $$t for $(FUZZ_SECONDS)s"; \
+	  build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    tests/fuzz/corpus-run/$$t tests/fuzz/corpus/$$t || exit 1; done
+
+clean:
+	rm -rf build bin lib

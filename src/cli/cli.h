@@ -1,0 +1,35 @@
+/* cli: thin subcommands. Each parses its flags, calls the library, prints. No logic here
+ * that the HTTP service would need again. Exit codes: 0 success, 1 failure while working,
+ * 2 bad usage or bad input (a whole file that cannot be used). */
+#ifndef CLI_H
+#define CLI_H
+
+#include "core/hp.h"
+#include "data/data.h"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+
+int cli_synth(int argc, char **argv);
+int cli_ingest(int argc, char **argv);
+
+/* Loads a dataset config (or the built-in one over data_dir) and applies per-table file
+ * overrides (NULL entries keep the config's file). */
+int cli_load_dataset(data_dataset *ds, const char *config, const char *data_dir,
+                     const char *const files[DATA_T_COUNT], hp_error *err);
+
+
+/* Prints "hyperp: <msg>" to stderr and returns the exit code that fits status. */
+int cli_error(int status, const char *msg);
+/* Exit code for a library status: input problems are 2, the rest 1. */
+int cli_exit_code(int status);
+/* Creates a directory and its parents (like mkdir -p). */
+int cli_mkdirs(const char *path, hp_error *err);
+/* Progress on a TTY (one line rewritten in place), nothing otherwise. */
+void cli_progress(void *ctx, const char *stage, double fraction);
+void cli_progress_done(void);
+/* Parses a non-negative integer flag value; returns 0 on success. */
+int cli_parse_u64(const char *flag, const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,119 @@
+/* hyperp: one CLI, many subcommands. */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define HYPERP_VERSION "0.1.0"
+
+static const struct {
+    const char *name;
+    int (*run)(int, char **);
+    const char *help;
+} k_commands[] = {
+    { "synth", cli_synth, "generate a synthetic B2B financial-services data set" },
+    { "ingest", cli_ingest, "load a data set through its config, report rejects, summarise" },
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: hyperp <command> [options]   (hyperp <command> --help for its options)\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < HP_ARRAY_LEN(k_commands); i++)
+        fprintf(f, "  %-10s %s\n", k_commands[i].name, k_commands[i].help);
+    fprintf(f, "  %-10s %s\n", "version", "print the version");
+}
+
+int cli_exit_code(int status)
+{
+    switch (status) {
+    case HP_OK: return CLI_EXIT_OK;
+    case HP_ERR_INVAL: case HP_ERR_FORMAT: case HP_ERR_ENCODING: case HP_ERR_EMPTY:
+    case HP_ERR_VERSION: case HP_ERR_RANGE: case HP_ERR_NOTFOUND: case HP_ERR_IO:
+        return CLI_EXIT_USAGE;
+    default: return CLI_EXIT_FAIL;
+    }
+}
+
+int cli_error(int status, const char *msg)
+{
+    cli_progress_done();
+    fprintf(stderr, "hyperp: %s\n", msg && *msg ? msg : hp_strerror(status));
+    return cli_exit_code(status);
+}
+
+int cli_mkdirs(const char *path, hp_error *err)
+{
+    char buf[4096];
+    if (strlen(path) >= sizeof buf) return hp_fail(err, HP_ERR_INVAL, "%s: path too long", path);
+    strcpy(buf, path);
+    for (char *p = buf + 1; ; p++) {
+        char c = *p;
+        if (c != '/' && c != 0) continue;
+        *p = 0;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return hp_fail(err, HP_ERR_IO, "%s: cannot create directory: %s", buf, strerror(errno));
+        *p = c;
+        if (!c) break;
+    }
+    return HP_OK;
+}
+
+static int g_progress_shown;
+
+void cli_progress(void *ctx, const char *stage, double fraction)
+{
+    (void)ctx;
+    if (!isatty(STDERR_FILENO)) return;
+    if (fraction >= 0) fprintf(stderr, "\r  %-24s %5.1f%%", stage, 100.0 * fraction);
+    else fprintf(stderr, "\r  %-24s ...", stage);
+    fflush(stderr);
+    g_progress_shown = 1;
+}
+
+void cli_progress_done(void)
+{
+    if (g_progress_shown) fprintf(stderr, "\r%60s\r", "");
+    g_progress_shown = 0;
+}
+
+int cli_parse_u64(const char *flag, const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (!*s || *end || errno || s[0] == '-') {
+        fprintf(stderr, "hyperp: %s: '%s' is not a non-negative integer\n", flag, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    setlocale(LC_ALL, "C"); /* numbers in files and output always use '.' */
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("hyperp %s\n", HYPERP_VERSION);
+        return CLI_EXIT_OK;
+    }
+    for (size_t i = 0; i < HP_ARRAY_LEN(k_commands); i++)
+        if (!strcmp(cmd, k_commands[i].name)) return k_commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "hyperp: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,396 @@
+/* Dataset config: JSON that maps files and columns to roles (docs/config.md). Strict: an
+ * unknown key is an error, so a typo never silently drops a column. */
+#include "data/data.h"
+#include "io/io.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CONFIG_VERSION 1
+
+static const char *k_role_names[DATA_ROLE_COUNT_] = {
+    "ignore", "id", "numeric", "band", "categorical", "multi", "text", "timestamp",
+    "protected", "label", "held", "customer", "product", "kind", "value", "amount",
+};
+
+const char *data_role_name(data_role r) { return r < DATA_ROLE_COUNT_ ? k_role_names[r] : "?"; }
+
+int data_role_parse(const char *name)
+{
+    for (int r = 0; r < DATA_ROLE_COUNT_; r++)
+        if (strcmp(name, k_role_names[r]) == 0) return r;
+    return -1;
+}
+
+static const char *k_table_names[DATA_T_COUNT] = { "customers", "products", "interactions", "transactions" };
+
+const char *data_table_name(data_table_kind k) { return k < DATA_T_COUNT ? k_table_names[k] : "?"; }
+
+/* Which roles each table accepts, as bit masks. */
+#define R(x) (1u << DATA_ROLE_##x)
+static const unsigned k_allowed[DATA_T_COUNT] = {
+    R(IGNORE) | R(ID) | R(NUMERIC) | R(BAND) | R(CATEGORICAL) | R(MULTI) | R(TEXT) | R(TIMESTAMP) |
+        R(PROTECTED) | R(LABEL) | R(HELD),
+    R(IGNORE) | R(ID) | R(NUMERIC) | R(BAND) | R(CATEGORICAL) | R(MULTI) | R(TEXT),
+    R(IGNORE) | R(CUSTOMER) | R(PRODUCT) | R(KIND) | R(VALUE) | R(TIMESTAMP),
+    R(IGNORE) | R(CUSTOMER) | R(TIMESTAMP) | R(AMOUNT) | R(NUMERIC) | R(CATEGORICAL) | R(TEXT),
+};
+static const unsigned k_required[DATA_T_COUNT] = { R(ID), R(ID), R(CUSTOMER) | R(PRODUCT), R(CUSTOMER) | R(AMOUNT) };
+#undef R
+
+/* Roles that must appear at most once in a table. */
+static int role_is_single(data_role r)
+{
+    return r == DATA_ROLE_ID || r == DATA_ROLE_CUSTOMER || r == DATA_ROLE_PRODUCT ||
+           r == DATA_ROLE_KIND || r == DATA_ROLE_VALUE || r == DATA_ROLE_AMOUNT || r == DATA_ROLE_LABEL;
+}
+
+/* ------------------------------------------------------------------ small JSON helpers */
+
+typedef struct {
+    const char *name;   /* config name for messages */
+    hp_error *err;
+} cfg_ctx;
+
+static int cfg_fail(cfg_ctx *c, const char *path, const char *fmt, const char *arg)
+{
+    char what[256];
+    snprintf(what, sizeof what, fmt, arg);
+    return hp_fail(c->err, HP_ERR_INVAL, "%s: %s: %s", c->name, path, what);
+}
+
+/* Fails on any key of obj not in allowed (NULL-terminated). */
+static int check_keys(cfg_ctx *c, const char *path, json_t *obj, const char *const *allowed)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        int ok = 0;
+        for (const char *const *a = allowed; *a; a++) ok |= strcmp(*a, key) == 0;
+        if (!ok) {
+            char p[256];
+            snprintf(p, sizeof p, "%s%s%s", path, *path ? "." : "", key);
+            return cfg_fail(c, p, "unknown key '%s'", key);
+        }
+    }
+    return HP_OK;
+}
+
+static int get_string(cfg_ctx *c, const char *path, json_t *v, char **out)
+{
+    if (!json_is_string(v)) return cfg_fail(c, path, "expected a string%s", "");
+    *out = hp_strdup(json_string_value(v));
+    return *out ? HP_OK : HP_ERR_NOMEM;
+}
+
+static int get_bool(cfg_ctx *c, const char *path, json_t *v, int *out)
+{
+    if (!json_is_boolean(v)) return cfg_fail(c, path, "expected true or false%s", "");
+    *out = json_is_true(v);
+    return HP_OK;
+}
+
+static int get_string_list(cfg_ctx *c, const char *path, json_t *v, char ***out, int *n)
+{
+    if (!json_is_array(v)) return cfg_fail(c, path, "expected an array of strings%s", "");
+    size_t count = json_array_size(v);
+    *out = hp_calloc(count ? count : 1, sizeof **out);
+    if (!*out) return HP_ERR_NOMEM;
+    *n = 0;
+    for (size_t i = 0; i < count; i++) {
+        json_t *s = json_array_get(v, i);
+        if (!json_is_string(s)) return cfg_fail(c, path, "expected an array of strings%s", "");
+        if (!((*out)[(*n)++] = hp_strdup(json_string_value(s)))) return HP_ERR_NOMEM;
+    }
+    return HP_OK;
+}
+
+/* ------------------------------------------------------------------ columns */
+
+static int parse_column_object(cfg_ctx *c, const char *path, json_t *obj, data_column *col)
+{
+    static const char *const keys[] = { "role", "optional", "separator", "positive", "product", NULL };
+    int rc = check_keys(c, path, obj, keys);
+    if (rc) return rc;
+    json_t *role = json_object_get(obj, "role"), *v;
+    if (!role) return cfg_fail(c, path, "missing key 'role'%s", "");
+    if (!json_is_string(role)) return cfg_fail(c, path, "'role' must be a string%s", "");
+    int r = data_role_parse(json_string_value(role));
+    if (r < 0) return cfg_fail(c, path, "unknown role '%s'", json_string_value(role));
+    col->role = (data_role)r;
+    if ((v = json_object_get(obj, "optional")) && (rc = get_bool(c, path, v, &col->optional))) return rc;
+    if ((v = json_object_get(obj, "separator"))) {
+        if (!json_is_string(v) || strlen(json_string_value(v)) != 1)
+            return cfg_fail(c, path, "'separator' must be one character%s", "");
+        col->separator = json_string_value(v)[0];
+    }
+    if ((v = json_object_get(obj, "positive")) &&
+        (rc = get_string_list(c, path, v, &col->positive, &col->npositive)))
+        return rc;
+    if ((v = json_object_get(obj, "product")) && (rc = get_string(c, path, v, &col->product))) return rc;
+    return HP_OK;
+}
+
+static int parse_column(cfg_ctx *c, data_table *t, const char *tpath, const char *name, json_t *v,
+                        data_column *col)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s.columns.%s", tpath, name);
+    memset(col, 0, sizeof *col);
+    col->separator = ',';
+    if (!(col->name = hp_strdup(name))) return HP_ERR_NOMEM;
+    if (json_is_string(v)) {
+        int r = data_role_parse(json_string_value(v));
+        if (r < 0)
+            return cfg_fail(c, path, "unknown role '%s' (roles: id, numeric, band, categorical, multi, "
+                            "text, timestamp, protected, label, held, customer, product, kind, value, "
+                            "amount, ignore)", json_string_value(v));
+        col->role = (data_role)r;
+    } else if (json_is_object(v)) {
+        int rc = parse_column_object(c, path, v, col);
+        if (rc) return rc;
+    } else {
+        return cfg_fail(c, path, "expected a role name or an object with 'role'%s", "");
+    }
+    if (!(k_allowed[t->kind] & (1u << col->role))) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "role '%s' is not allowed in table %s", data_role_name(col->role),
+                 data_table_name(t->kind));
+        return cfg_fail(c, path, "%s", msg);
+    }
+    if (col->npositive && col->role != DATA_ROLE_LABEL)
+        return cfg_fail(c, path, "'positive' applies only to role 'label'%s", "");
+    if (col->product && col->role != DATA_ROLE_HELD)
+        return cfg_fail(c, path, "'product' applies only to role 'held'%s", "");
+    return HP_OK;
+}
+
+static int parse_columns(cfg_ctx *c, data_table *t, const char *tpath, json_t *cols)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s.columns", tpath);
+    if (!json_is_object(cols) || json_object_size(cols) == 0)
+        return cfg_fail(c, path, "expected an object mapping column names to roles%s", "");
+    t->specs = hp_calloc(json_object_size(cols), sizeof *t->specs);
+    if (!t->specs) return HP_ERR_NOMEM;
+    unsigned seen = 0;
+    const char *name;
+    json_t *v;
+    json_object_foreach(cols, name, v) {
+        data_column *col = &t->specs[t->nspecs++];
+        int rc = parse_column(c, t, tpath, name, v, col);
+        if (rc) return rc;
+        if (role_is_single(col->role) && (seen & (1u << col->role)))
+            return cfg_fail(c, path, "more than one column has role '%s'", data_role_name(col->role));
+        seen |= 1u << col->role;
+    }
+    unsigned missing = k_required[t->kind] & ~seen;
+    for (int r = 0; r < DATA_ROLE_COUNT_; r++)
+        if (missing & (1u << r)) return cfg_fail(c, path, "no column has the required role '%s'", k_role_names[r]);
+    return HP_OK;
+}
+
+/* ------------------------------------------------------------------ tables */
+
+static int join_path(const char *base, const char *file, char **out)
+{
+    if (file[0] == '/' || !base || !*base) {
+        *out = hp_strdup(file);
+    } else {
+        size_t n = strlen(base) + strlen(file) + 2;
+        if ((*out = hp_malloc(n))) snprintf(*out, n, "%s/%s", base, file);
+    }
+    return *out ? HP_OK : HP_ERR_NOMEM;
+}
+
+static int parse_source_options(cfg_ctx *c, const char *path, json_t *obj, data_table *t)
+{
+    json_t *v;
+    int rc;
+    if ((v = json_object_get(obj, "format"))) {
+        const char *f = json_is_string(v) ? json_string_value(v) : "";
+        if (strcmp(f, "csv") == 0) t->format = IO_FMT_CSV;
+        else if (strcmp(f, "json") == 0) t->format = IO_FMT_JSON;
+        else if (strcmp(f, "jsonl") == 0) t->format = IO_FMT_JSONL;
+        else return cfg_fail(c, path, "format must be \"csv\", \"json\" or \"jsonl\"%s", "");
+    }
+    if ((v = json_object_get(obj, "encoding"))) {
+        const char *e = json_is_string(v) ? json_string_value(v) : "";
+        if (strcmp(e, "utf-8") == 0 || strcmp(e, "utf8") == 0) t->encoding = IO_ENC_UTF8;
+        else if (strcmp(e, "latin-1") == 0 || strcmp(e, "latin1") == 0 || strcmp(e, "iso-8859-1") == 0)
+            t->encoding = IO_ENC_LATIN1;
+        else return cfg_fail(c, path, "encoding must be \"utf-8\" or \"latin-1\"%s", "");
+    }
+    if ((v = json_object_get(obj, "delimiter"))) {
+        const char *d = json_is_string(v) ? json_string_value(v) : "";
+        if (strcmp(d, "\\t") == 0 || strcmp(d, "tab") == 0) t->delimiter = '\t';
+        else if (strlen(d) == 1) t->delimiter = d[0];
+        else return cfg_fail(c, path, "delimiter must be one character (or \"tab\")%s", "");
+    }
+    if ((v = json_object_get(obj, "missing"))) {
+        for (int i = 0; i < t->nmissing; i++) hp_free(t->missing[i]);
+        hp_free(t->missing);
+        t->missing = NULL;
+        if ((rc = get_string_list(c, path, v, &t->missing, &t->nmissing))) return rc;
+    }
+    if ((v = json_object_get(obj, "optional")) && (rc = get_bool(c, path, v, &t->optional))) return rc;
+    return HP_OK;
+}
+
+static int set_default_missing(data_table *t)
+{
+    static const char *defaults[] = { "", "NA", "N/A", "null", "NULL" };
+    t->missing = hp_calloc(HP_ARRAY_LEN(defaults), sizeof *t->missing);
+    if (!t->missing) return HP_ERR_NOMEM;
+    for (size_t i = 0; i < HP_ARRAY_LEN(defaults); i++)
+        if (!(t->missing[t->nmissing++] = hp_strdup(defaults[i]))) return HP_ERR_NOMEM;
+    return HP_OK;
+}
+
+static int parse_table(cfg_ctx *c, data_table *t, json_t *obj, const char *base_dir)
+{
+    static const char *const keys[] = { "file", "format", "encoding", "delimiter", "missing",
+                                        "optional", "columns", "default_kind", NULL };
+    const char *path = data_table_name(t->kind);
+    if (!json_is_object(obj)) return cfg_fail(c, path, "expected an object%s", "");
+    int rc = check_keys(c, path, obj, keys);
+    if (rc) return rc;
+    t->configured = 1;
+    if ((rc = set_default_missing(t))) return rc;
+    json_t *file = json_object_get(obj, "file");
+    if (!file || !json_is_string(file)) return cfg_fail(c, path, "missing key 'file' (a path)%s", "");
+    if ((rc = join_path(base_dir, json_string_value(file), &t->file))) return rc;
+    if ((rc = parse_source_options(c, path, obj, t))) return rc;
+    json_t *kind = json_object_get(obj, "default_kind");
+    if (kind && t->kind != DATA_T_INTERACTIONS)
+        return cfg_fail(c, path, "'default_kind' applies only to interactions%s", "");
+    if (kind) {
+        if ((rc = get_string(c, path, kind, &t->default_kind))) return rc;
+    } else if (!(t->default_kind = hp_strdup("held"))) {
+        return HP_ERR_NOMEM;
+    }
+    json_t *cols = json_object_get(obj, "columns");
+    if (!cols) return cfg_fail(c, path, "missing key 'columns'%s", "");
+    return parse_columns(c, t, path, cols);
+}
+
+/* ------------------------------------------------------------------ dataset */
+
+static void init_tables(data_dataset *ds)
+{
+    memset(ds, 0, sizeof *ds);
+    for (int k = 0; k < DATA_T_COUNT; k++) {
+        ds->t[k].kind = (data_table_kind)k;
+        ds->t[k].id_col = -1;
+    }
+}
+
+int data_config_parse(data_dataset *ds, const char *json, size_t len, const char *name,
+                      const char *base_dir, hp_error *err)
+{
+    init_tables(ds);
+    cfg_ctx c = { name, err };
+    json_error_t je;
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root) return hp_fail(err, HP_ERR_INVAL, "%s:%d:%d: %s", name, je.line, je.column, je.text);
+    static const char *const keys[] = { "hyperp_dataset", "name", "customers", "products",
+                                        "interactions", "transactions", NULL };
+    int rc = HP_OK;
+    json_t *ver = json_is_object(root) ? json_object_get(root, "hyperp_dataset") : NULL;
+    if (!json_is_object(root)) rc = cfg_fail(&c, "(top)", "expected a JSON object%s", "");
+    else if ((rc = check_keys(&c, "", root, keys))) {}
+    else if (!json_is_integer(ver))
+        rc = cfg_fail(&c, "hyperp_dataset", "missing or not an integer (this build reads version 1)%s", "");
+    else if (json_integer_value(ver) != CONFIG_VERSION)
+        rc = hp_fail(err, HP_ERR_VERSION, "%s: hyperp_dataset: version %lld, this build reads version %d",
+                     name, (long long)json_integer_value(ver), CONFIG_VERSION);
+    json_t *nm = rc ? NULL : json_object_get(root, "name");
+    if (!rc && nm) rc = get_string(&c, "name", nm, &ds->name);
+    for (int k = 0; !rc && k < DATA_T_COUNT; k++) {
+        json_t *t = json_object_get(root, k_table_names[k]);
+        if (t) rc = parse_table(&c, &ds->t[k], t, base_dir);
+    }
+    if (!rc && !ds->t[DATA_T_CUSTOMERS].configured)
+        rc = cfg_fail(&c, "customers", "missing: every dataset needs a customers table%s", "");
+    json_decref(root);
+    if (rc) data_dataset_free(ds);
+    return rc;
+}
+
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? hp_strndup(path, (size_t)(slash - path)) : hp_strdup(".");
+}
+
+int data_config_load(data_dataset *ds, const char *path, hp_error *err)
+{
+    char *buf;
+    size_t len;
+    init_tables(ds);
+    int rc = io_read_file(path, &buf, &len, err);
+    if (rc) return rc;
+    char *dir = dir_of(path);
+    rc = dir ? data_config_parse(ds, buf, len, path, dir, err) : HP_ERR_NOMEM;
+    hp_free(buf);
+    hp_free(dir);
+    if (!rc && !(ds->config_path = hp_strdup(path))) rc = HP_ERR_NOMEM;
+    return rc;
+}
+
+int data_config_default(data_dataset *ds, const char *data_dir, hp_error *err)
+{
+    return data_config_parse(ds, data_default_config, strlen(data_default_config),
+                             "built-in config", data_dir, err);
+}
+
+int data_config_set_file(data_dataset *ds, data_table_kind k, const char *path, hp_error *err)
+{
+    data_table *t = &ds->t[k];
+    if (!t->configured)
+        return hp_fail(err, HP_ERR_INVAL, "the config has no %s table to read '%s' into",
+                       data_table_name(k), path);
+    hp_free(t->file);
+    if (!(t->file = hp_strdup(path))) return HP_ERR_NOMEM;
+    t->optional = 0;
+    t->format = IO_FMT_AUTO; /* the new file's extension says what it is */
+    return HP_OK;
+}
+
+static void free_column(data_column *c)
+{
+    hp_free(c->name);
+    for (int i = 0; i < c->npositive; i++) hp_free(c->positive[i]);
+    hp_free(c->positive);
+    hp_free(c->product);
+    hp_free(c->num);
+    hp_free(c->lo);
+    hp_free(c->hi);
+    hp_free(c->code);
+    hp_free(c->ts);
+    hp_free(c->off);
+    hp_free(c->items);
+    hp_free(c->text);
+    data_dict_free(&c->dict);
+}
+
+void data_dataset_free(data_dataset *ds)
+{
+    if (!ds) return;
+    for (int k = 0; k < DATA_T_COUNT; k++) {
+        data_table *t = &ds->t[k];
+        for (int i = 0; i < t->nspecs; i++) free_column(&t->specs[i]);
+        for (int i = 0; i < t->ncols; i++) free_column(&t->cols[i]);
+        for (int i = 0; i < t->nmissing; i++) hp_free(t->missing[i]);
+        hp_free(t->specs);
+        hp_free(t->cols);
+        hp_free(t->missing);
+        hp_free(t->file);
+        hp_free(t->default_kind);
+        hp_free(t->line);
+    }
+    hp_free(ds->config_path);
+    hp_free(ds->name);
+    memset(ds, 0, sizeof *ds);
+}

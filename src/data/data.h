@@ -1,0 +1,185 @@
+/* data: schema-typed, columnar tables of customers, products, interactions and transactions,
+ * and the ingest that fills them from files described by a dataset config.
+ *
+ * A dataset config (docs/config.md) maps each file's columns to roles. Ingest validates
+ * every value at the edge: a bad row is reported as "file:line: column 'x': reason",
+ * counted, written to the rejects file and left out whole (never half a row); a
+ * whole-file problem ends ingest with one sentence. Downstream code trusts the tables. */
+#ifndef DATA_H
+#define DATA_H
+
+#include "core/hp.h"
+#include <stdint.h>
+
+/* ------------------------------------------------------------------ roles */
+
+typedef enum {
+    DATA_ROLE_IGNORE = 0,
+    DATA_ROLE_ID,          /* the row's own id (customers, products): unique, required */
+    DATA_ROLE_NUMERIC,     /* a number; missing -> NaN */
+    DATA_ROLE_BAND,        /* "500-1000", "50M-80M", "1.5B+": lo/hi kept, value = data_band_value */
+    DATA_ROLE_CATEGORICAL, /* one value from a vocabulary */
+    DATA_ROLE_MULTI,       /* a list of vocabulary values ("Loans, Cards") */
+    DATA_ROLE_TEXT,        /* free text */
+    DATA_ROLE_TIMESTAMP,   /* a date or date-time */
+    DATA_ROLE_PROTECTED,   /* a protected attribute (categorical, kept apart from features) */
+    DATA_ROLE_LABEL,       /* a 0/1 outcome (customers): "positive" values say which are 1 */
+    DATA_ROLE_HELD,        /* customers: a 0/1 product-holding flag; the column names the product */
+    DATA_ROLE_CUSTOMER,    /* interactions/transactions: reference to a customer id */
+    DATA_ROLE_PRODUCT,     /* interactions: reference to a product id */
+    DATA_ROLE_KIND,        /* interactions: held / adopted / clicked / rated / ... */
+    DATA_ROLE_VALUE,       /* interactions: optional numeric value (a rating, an amount) */
+    DATA_ROLE_AMOUNT,      /* transactions: signed amount */
+    DATA_ROLE_COUNT_
+} data_role;
+
+/* Role name as written in configs ("band"); data_role_parse returns -1 for an unknown name. */
+const char *data_role_name(data_role r);
+int data_role_parse(const char *name);
+
+/* ------------------------------------------------------------------ dictionary */
+
+/* Interns strings to dense codes 0..n-1. Strings live in the dictionary's own arena. */
+typedef struct {
+    char **str;          /* (n) code -> string */
+    uint32_t n, cap;
+    uint32_t *slots;     /* (nslots) open addressing: code + 1, 0 = empty */
+    uint32_t nslots;
+    char *arena;         /* current arena block */
+    size_t arena_used, arena_cap;
+    char **blocks;       /* all arena blocks, for freeing */
+    size_t nblocks, blocks_cap;
+} data_dict;
+
+void data_dict_init(data_dict *d);
+void data_dict_free(data_dict *d);
+/* Code of s (len bytes), adding it if new. Returns the code or a negative status. */
+int32_t data_dict_intern(data_dict *d, const char *s, size_t len);
+/* Code of s or -1. */
+int32_t data_dict_find(const data_dict *d, const char *s, size_t len);
+
+/* ------------------------------------------------------------------ columns and tables */
+
+typedef struct {
+    char *name;            /* column name in the file */
+    data_role role;
+    int optional;          /* config: absent from the file is not an error */
+    int present;           /* found in the file */
+    char separator;        /* multi: list separator (default ',') */
+    char **positive;       /* label: values that mean 1 (default: 1, yes, true, y) */
+    int npositive;
+    char *product;         /* held: product id (default: the column name) */
+
+    /* storage, by role; all arrays have the table's nrows entries unless noted */
+    float *num;            /* numeric, band (representative value), label, held, value, amount; NaN missing */
+    float *lo, *hi;        /* band bounds; NaN missing; hi may be +inf */
+    int32_t *code;         /* id, categorical, protected, kind: dict code; customer/product: row
+                              in the referenced table; -1 missing */
+    int64_t *ts;           /* timestamp: seconds since epoch UTC; INT64_MIN missing */
+    uint64_t *off;         /* multi, text: (nrows+1) offsets into items / text */
+    int32_t *items;        /* multi: dict codes */
+    char *text;            /* text: UTF-8 bytes, each value NUL-terminated */
+    size_t nitems, items_cap;
+    data_dict dict;        /* vocabulary of id, categorical, protected, kind, multi */
+} data_column;
+
+#define DATA_TS_MISSING INT64_MIN
+
+typedef enum { DATA_T_CUSTOMERS = 0, DATA_T_PRODUCTS, DATA_T_INTERACTIONS, DATA_T_TRANSACTIONS, DATA_T_COUNT } data_table_kind;
+
+typedef struct {
+    data_table_kind kind;
+    char *file;            /* path as resolved (relative to the config's folder) */
+    int configured;        /* the config has this table */
+    int loaded;            /* a file was read */
+    int optional;          /* config: a missing file is skipped with a note */
+    /* source options */
+    int format;            /* io_format */
+    int encoding;          /* io_encoding */
+    char delimiter;
+    char **missing;        /* tokens that mean "no value" */
+    int nmissing;
+
+    data_column *specs;    /* columns as configured; a name may be a glob ("ind_*_ult1") */
+    int nspecs;
+    char *default_kind;    /* interactions without a kind column: this kind (default "held") */
+    data_column *cols;     /* columns as found in the file (specs with globs expanded) */
+    int ncols;
+    size_t nrows, cap;
+    int id_col;            /* index of the id column or -1 */
+    long *line;            /* (nrows) source line of each row, for later messages */
+} data_table;
+
+const char *data_table_name(data_table_kind k);
+
+/* Column of the table with this role (the first one), or NULL. */
+data_column *data_table_col_role(const data_table *t, data_role r);
+data_column *data_table_col_named(const data_table *t, const char *name);
+
+/* Storage helpers used by ingest and by code that builds tables (implicit products). */
+int data_role_has_num(data_role r);
+int data_role_has_code(data_role r);
+int data_table_reserve(data_table *t, size_t need);
+data_column *data_table_add_column(data_table *t, const data_column *spec, const char *name);
+void data_column_set_missing(data_column *c, size_t row);
+
+/* String of row's value in a dict-coded column, or NULL when missing. */
+const char *data_col_str(const data_column *c, size_t row);
+/* Text of a text column for row ("" when missing). */
+const char *data_col_text(const data_column *c, size_t row);
+
+/* ------------------------------------------------------------------ dataset */
+
+typedef struct {
+    data_table t[DATA_T_COUNT];
+    char *config_path;     /* NULL for the built-in default */
+    char *name;
+} data_dataset;
+
+/* Parses a dataset config (JSON text). base_dir resolves relative file paths. Unknown keys,
+ * unknown roles, role/table mismatches and missing required parts are errors whose message
+ * names the JSON path ("tables.customers.columns.employees.role: unknown role 'bnd'"). */
+int data_config_parse(data_dataset *ds, const char *json, size_t len, const char *name,
+                      const char *base_dir, hp_error *err);
+int data_config_load(data_dataset *ds, const char *path, hp_error *err);
+/* The built-in config: the synthetic generator's files and the hackathon profile format. */
+extern const char data_default_config[];
+int data_config_default(data_dataset *ds, const char *data_dir, hp_error *err);
+
+/* Points a table at another file (CLI overrides); the table becomes required. */
+int data_config_set_file(data_dataset *ds, data_table_kind k, const char *path, hp_error *err);
+
+void data_dataset_free(data_dataset *ds);
+
+/* ------------------------------------------------------------------ ingest */
+
+#define DATA_REJECT_SAMPLES 5
+
+typedef struct {
+    const char *rejects_path;   /* CSV of rejected rows (file,line,column,reason,record); NULL: none */
+    void (*progress)(void *ctx, const char *table, size_t rows, double fraction);
+    void *progress_ctx;
+    /* Called for notes such as "products: file not found, skipped (optional)"; may be NULL. */
+    void (*note)(void *ctx, const char *msg);
+} data_ingest_opts;
+
+typedef struct {
+    size_t rows[DATA_T_COUNT];
+    size_t rejected[DATA_T_COUNT];
+    size_t total_rejected;
+    char samples[DATA_REJECT_SAMPLES][HP_ERROR_MAX]; /* the first few reject messages */
+    int nsamples;
+    double seconds;
+} data_ingest_report;
+
+/* Reads every configured table into ds. Bad rows are rejected and reported (the return is
+ * still HP_OK); a whole-file problem returns a negative status with err naming the file. */
+int data_ingest(data_dataset *ds, const data_ingest_opts *opts, data_ingest_report *rep, hp_error *err);
+
+/* ------------------------------------------------------------------ summary */
+
+/* Writes a readable summary of the loaded tables (rows, per-column fill rate, ranges,
+ * cardinalities, top values) to f; as JSON when json is non-zero. */
+int data_summary_write(const data_dataset *ds, const data_ingest_report *rep, void *file, int json);
+
+#endif

@@ -1,0 +1,89 @@
+/* String interning: open addressing over codes, strings in an arena so that a million ids
+ * cost a few allocations, not a million. */
+#include "data/data.h"
+
+#include <string.h>
+
+#define DICT_BLOCK (1u << 16)
+
+void data_dict_init(data_dict *d) { memset(d, 0, sizeof *d); }
+
+void data_dict_free(data_dict *d)
+{
+    for (size_t i = 0; i < d->nblocks; i++) hp_free(d->blocks[i]);
+    hp_free(d->blocks);
+    hp_free(d->str);
+    hp_free(d->slots);
+    memset(d, 0, sizeof *d);
+}
+
+static uint32_t dict_hash(const char *s, size_t len) { return (uint32_t)(hp_hash_bytes(s, len) >> 17); }
+
+static int dict_rehash(data_dict *d, uint32_t nslots)
+{
+    uint32_t *slots = hp_calloc(nslots, sizeof *slots);
+    if (!slots) return HP_ERR_NOMEM;
+    for (uint32_t code = 0; code < d->n; code++) {
+        uint32_t h = dict_hash(d->str[code], strlen(d->str[code])) & (nslots - 1);
+        while (slots[h]) h = (h + 1) & (nslots - 1);
+        slots[h] = code + 1;
+    }
+    hp_free(d->slots);
+    d->slots = slots;
+    d->nslots = nslots;
+    return HP_OK;
+}
+
+static char *arena_copy(data_dict *d, const char *s, size_t len)
+{
+    if (d->arena_used + len + 1 > d->arena_cap) {
+        size_t cap = len + 1 > DICT_BLOCK ? len + 1 : DICT_BLOCK;
+        char *block = hp_malloc(cap);
+        if (!block) return NULL;
+        size_t bc = d->blocks_cap;
+        if (hp_grow((void **)&d->blocks, &bc, d->nblocks + 1, sizeof *d->blocks)) {
+            hp_free(block);
+            return NULL;
+        }
+        d->blocks_cap = bc;
+        d->blocks[d->nblocks++] = block;
+        d->arena = block;
+        d->arena_used = 0;
+        d->arena_cap = cap;
+    }
+    char *p = d->arena + d->arena_used;
+    memcpy(p, s, len);
+    p[len] = 0;
+    d->arena_used += len + 1;
+    return p;
+}
+
+int32_t data_dict_find(const data_dict *d, const char *s, size_t len)
+{
+    if (!d->nslots) return -1;
+    uint32_t h = dict_hash(s, len) & (d->nslots - 1);
+    while (d->slots[h]) {
+        const char *c = d->str[d->slots[h] - 1];
+        if (strncmp(c, s, len) == 0 && c[len] == 0) return (int32_t)(d->slots[h] - 1);
+        h = (h + 1) & (d->nslots - 1);
+    }
+    return -1;
+}
+
+int32_t data_dict_intern(data_dict *d, const char *s, size_t len)
+{
+    int32_t code = data_dict_find(d, s, len);
+    if (code >= 0) return code;
+    if (d->n >= INT32_MAX - 1) return HP_ERR_RANGE;
+    if ((d->n + 1) * 2 > d->nslots && dict_rehash(d, d->nslots ? d->nslots * 2 : 64)) return HP_ERR_NOMEM;
+    size_t cap = d->cap;
+    if (hp_grow((void **)&d->str, &cap, d->n + 1, sizeof *d->str)) return HP_ERR_NOMEM;
+    d->cap = (uint32_t)cap;
+    char *copy = arena_copy(d, s, len);
+    if (!copy) return HP_ERR_NOMEM;
+    d->str[d->n] = copy;
+    uint32_t h = dict_hash(s, len) & (d->nslots - 1);
+    while (d->slots[h]) h = (h + 1) & (d->nslots - 1);
+    d->slots[h] = d->n + 1;
+    return (int32_t)d->n++;
+}

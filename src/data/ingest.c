@@ -1,0 +1,593 @@
+/* Ingest: files -> typed columnar tables, every value validated here, at the edge.
+ *
+ * Each row is parsed in two passes: `stage` checks every field and computes its typed value
+ * without touching the tables; only if all fields are good does `commit` write the row (and
+ * intern its strings). So a rejected row leaves no trace: no half row, no stray id. */
+#include "data/data.h"
+#include "data/parse.h"
+#include "io/io.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* One field's validated value, between stage and commit. */
+typedef struct {
+    int missing;
+    double v, lo, hi;
+    int64_t ts;
+    int32_t ref;           /* customer/product: row in the referenced table */
+    const char *s;         /* trimmed text (categorical, id, multi list, text, kind) */
+    size_t len;
+} staged;
+
+typedef struct {
+    data_dataset *ds;
+    const data_ingest_opts *opts;
+    data_ingest_report *rep;
+    FILE *rejects;
+    int *src_index;        /* per table column: source field index or -1 (absent) */
+    staged *stage;         /* per table column */
+    data_table *implicit_products; /* products made from ids seen when no products file */
+} ingest_ctx;
+
+static void note(ingest_ctx *cx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(ingest_ctx *cx, const char *fmt, ...)
+{
+    if (!cx->opts || !cx->opts->note) return;
+    char msg[HP_ERROR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cx->opts->note(cx->opts->progress_ctx, msg);
+}
+
+/* ------------------------------------------------------------------ rejects */
+
+static void csv_quote(FILE *f, const char *s, size_t len)
+{
+    int need = 0;
+    for (size_t i = 0; i < len; i++) need |= s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+    if (!need) { fwrite(s, 1, len, f); return; }
+    fputc('"', f);
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"') fputc('"', f);
+        fputc(s[i], f);
+    }
+    fputc('"', f);
+}
+
+/* Reports one rejected row: counted, sampled for the user, written to the rejects file. */
+static void reject(ingest_ctx *cx, data_table *t, const io_record *rec, const char *column,
+                   const char *reason)
+{
+    data_ingest_report *rep = cx->rep;
+    rep->rejected[t->kind]++;
+    rep->total_rejected++;
+    if (rep->nsamples < DATA_REJECT_SAMPLES) {
+        char *m = rep->samples[rep->nsamples++];
+        if (column) snprintf(m, HP_ERROR_MAX, "%s:%ld: column '%s': %s", t->file, rec->line, column, reason);
+        else snprintf(m, HP_ERROR_MAX, "%s:%ld: %s", t->file, rec->line, reason);
+    }
+    if (!cx->rejects) return;
+    FILE *f = cx->rejects;
+    csv_quote(f, t->file, strlen(t->file));
+    fprintf(f, ",%ld,", rec->line);
+    if (column) csv_quote(f, column, strlen(column));
+    fputc(',', f);
+    csv_quote(f, reason, strlen(reason));
+    fputc(',', f);
+    /* the record as read, re-joined as one CSV field, so nothing of the row is lost */
+    char *joined = NULL;
+    size_t jlen = 0;
+    FILE *mem = open_memstream(&joined, &jlen);
+    for (int i = 0; mem && i < rec->nfields; i++) {
+        if (i) fputc(',', mem);
+        if (rec->field[i]) csv_quote(mem, rec->field[i], rec->len[i]);
+    }
+    if (mem) fclose(mem);
+    if (joined) csv_quote(f, joined, jlen);
+    free(joined);
+    fputc('\n', f);
+}
+
+/* ------------------------------------------------------------------ staging one field */
+
+static int is_missing(const data_table *t, const char *s, size_t len)
+{
+    if (!s) return 1;
+    for (int i = 0; i < t->nmissing; i++)
+        if (strlen(t->missing[i]) == len && memcmp(t->missing[i], s, len) == 0) return 1;
+    return 0;
+}
+
+static int stage_label(const data_column *c, staged *st, hp_error *err)
+{
+    static const char *yes[] = { "1", "yes", "true", "y", "t" }, *no[] = { "0", "no", "false", "n", "f" };
+    if (c->npositive) {
+        st->v = 0;
+        for (int i = 0; i < c->npositive; i++)
+            if (strlen(c->positive[i]) == st->len && strncasecmp(c->positive[i], st->s, st->len) == 0) st->v = 1;
+        return HP_OK;
+    }
+    for (size_t i = 0; i < HP_ARRAY_LEN(yes); i++) {
+        if (strlen(yes[i]) == st->len && strncasecmp(yes[i], st->s, st->len) == 0) { st->v = 1; return HP_OK; }
+        if (strlen(no[i]) == st->len && strncasecmp(no[i], st->s, st->len) == 0) { st->v = 0; return HP_OK; }
+    }
+    return hp_fail(err, HP_ERR_FORMAT, "'%.*s' is not a label (expected yes/no, true/false or 1/0, "
+                   "or set \"positive\" in the config)", (int)HP_MIN(st->len, 40), st->s);
+}
+
+static int stage_ref(ingest_ctx *cx, const data_column *c, staged *st, hp_error *err)
+{
+    int is_customer = c->role == DATA_ROLE_CUSTOMER;
+    data_table *ref = &cx->ds->t[is_customer ? DATA_T_CUSTOMERS : DATA_T_PRODUCTS];
+    if (!is_customer && cx->implicit_products) {
+        st->ref = -2; /* resolved at commit: the id joins the implicit catalogue */
+        return HP_OK;
+    }
+    data_column *id = ref->id_col >= 0 ? &ref->cols[ref->id_col] : NULL;
+    st->ref = id ? data_dict_find(&id->dict, st->s, st->len) : -1;
+    if (st->ref < 0)
+        return hp_fail(err, HP_ERR_FORMAT, "unknown %s '%.*s'", is_customer ? "customer" : "product",
+                       (int)HP_MIN(st->len, 60), st->s);
+    return HP_OK;
+}
+
+static int stage_id(const data_table *t, const data_column *c, staged *st, hp_error *err)
+{
+    int32_t prev = data_dict_find(&c->dict, st->s, st->len);
+    if (prev >= 0)
+        return hp_fail(err, HP_ERR_FORMAT, "duplicate id '%.*s' (first at line %ld)",
+                       (int)HP_MIN(st->len, 60), st->s, t->line[prev]);
+    return HP_OK;
+}
+
+static int stage_value(ingest_ctx *cx, const data_table *t, const data_column *c, staged *st, hp_error *err)
+{
+    switch (c->role) {
+    case DATA_ROLE_ID: return stage_id(t, c, st, err);
+    case DATA_ROLE_NUMERIC: case DATA_ROLE_VALUE: case DATA_ROLE_AMOUNT:
+        return data_parse_number(st->s, st->len, &st->v, err);
+    case DATA_ROLE_HELD: {
+        int rc = data_parse_number(st->s, st->len, &st->v, err);
+        if (!rc && st->v != 0 && st->v != 1)
+            return hp_fail(err, HP_ERR_FORMAT, "'%.*s' is not a 0/1 holding flag", (int)HP_MIN(st->len, 40), st->s);
+        return rc;
+    }
+    case DATA_ROLE_BAND: {
+        int rc = data_band_parse(st->s, st->len, &st->lo, &st->hi, err);
+        st->v = rc ? NAN : data_band_value(st->lo, st->hi);
+        return rc;
+    }
+    case DATA_ROLE_TIMESTAMP: return data_parse_timestamp(st->s, st->len, &st->ts, err);
+    case DATA_ROLE_LABEL: return stage_label(c, st, err);
+    case DATA_ROLE_CUSTOMER: case DATA_ROLE_PRODUCT: return stage_ref(cx, c, st, err);
+    default: return HP_OK; /* categorical, protected, kind, multi, text: any UTF-8 string */
+    }
+}
+
+static int role_required(data_role r)
+{
+    return r == DATA_ROLE_ID || r == DATA_ROLE_CUSTOMER || r == DATA_ROLE_PRODUCT || r == DATA_ROLE_AMOUNT;
+}
+
+/* Validates every field of rec; on failure *bad is the column index. */
+static int stage_row(ingest_ctx *cx, data_table *t, const io_record *rec, int *bad, hp_error *err)
+{
+    for (int i = 0; i < t->ncols; i++) {
+        const data_column *c = &t->cols[i];
+        staged *st = &cx->stage[i];
+        int src = cx->src_index[i];
+        st->s = src >= 0 ? rec->field[src] : NULL;
+        st->len = src >= 0 ? rec->len[src] : 0;
+        if (st->s) hp_trim(&st->s, &st->len);
+        st->missing = c->role == DATA_ROLE_IGNORE || is_missing(t, st->s, st->len);
+        *bad = i;
+        if (st->missing) {
+            if (role_required(c->role)) return hp_fail(err, HP_ERR_FORMAT, "missing value (required)");
+            continue;
+        }
+        int rc = stage_value(cx, t, c, st, err);
+        if (rc) return rc;
+    }
+    return HP_OK;
+}
+
+/* ------------------------------------------------------------------ committing one row */
+
+static int append_items(data_column *c, size_t row, const char *s, size_t len)
+{
+    size_t start = c->nitems;
+    const char *end = s + len;
+    while (s < end) {
+        const char *sep = memchr(s, c->separator, (size_t)(end - s));
+        const char *item = s;
+        size_t n = (size_t)((sep ? sep : end) - s);
+        s = sep ? sep + 1 : end;
+        hp_trim(&item, &n);
+        if (!n) continue;
+        int32_t code = data_dict_intern(&c->dict, item, n);
+        if (code < 0) return code;
+        int dup = 0;
+        for (size_t k = start; k < c->nitems; k++) dup |= c->items[k] == code;
+        if (dup) continue;
+        if (hp_grow((void **)&c->items, &c->items_cap, c->nitems + 1, sizeof *c->items)) return HP_ERR_NOMEM;
+        c->items[c->nitems++] = code;
+    }
+    c->off[row + 1] = c->nitems;
+    return HP_OK;
+}
+
+static int append_text(data_column *c, size_t row, const char *s, size_t len)
+{
+    if (hp_grow((void **)&c->text, &c->items_cap, c->nitems + len + 1, 1)) return HP_ERR_NOMEM;
+    memcpy(c->text + c->nitems, s, len);
+    c->text[c->nitems + len] = 0;
+    c->nitems += len + 1;
+    c->off[row + 1] = c->nitems;
+    return HP_OK;
+}
+
+static int32_t implicit_product(ingest_ctx *cx, const char *s, size_t len);
+
+static int commit_field(ingest_ctx *cx, data_column *c, size_t row, const staged *st)
+{
+    if (st->missing) {
+        data_column_set_missing(c, row);
+        if (c->role == DATA_ROLE_KIND) {
+            const char *k = cx->ds->t[DATA_T_INTERACTIONS].default_kind;
+            int32_t code = data_dict_intern(&c->dict, k, strlen(k));
+            if (code < 0) return code;
+            c->code[row] = code;
+        }
+        return HP_OK;
+    }
+    if (c->num) c->num[row] = (float)st->v;
+    if (c->lo) { c->lo[row] = (float)st->lo; c->hi[row] = (float)st->hi; }
+    if (c->ts) c->ts[row] = st->ts;
+    switch (c->role) {
+    case DATA_ROLE_CUSTOMER: c->code[row] = st->ref; return HP_OK;
+    case DATA_ROLE_PRODUCT:
+        c->code[row] = st->ref >= 0 ? st->ref : implicit_product(cx, st->s, st->len);
+        return c->code[row] < 0 ? c->code[row] : HP_OK;
+    case DATA_ROLE_MULTI: return append_items(c, row, st->s, st->len);
+    case DATA_ROLE_TEXT: return append_text(c, row, st->s, st->len);
+    default: break;
+    }
+    if (c->code) {
+        int32_t code = data_dict_intern(&c->dict, st->s, st->len);
+        if (code < 0) return code;
+        c->code[row] = code;
+    }
+    return HP_OK;
+}
+
+static int commit_row(ingest_ctx *cx, data_table *t, long line)
+{
+    int rc = data_table_reserve(t, t->nrows + 1);
+    if (rc) return rc;
+    size_t row = t->nrows;
+    t->line[row] = line;
+    for (int i = 0; i < t->ncols; i++)
+        if ((rc = commit_field(cx, &t->cols[i], row, &cx->stage[i]))) return rc;
+    t->nrows++;
+    return HP_OK;
+}
+
+/* ------------------------------------------------------------------ implicit catalogue */
+
+/* When no products file is configured, the catalogue is the set of product ids seen (in
+ * interactions or holding-flag columns), with no features but the id. */
+static int32_t implicit_product(ingest_ctx *cx, const char *s, size_t len)
+{
+    data_table *p = cx->implicit_products;
+    data_column *id = &p->cols[p->id_col];
+    int32_t code = data_dict_find(&id->dict, s, len);
+    if (code >= 0) return code;
+    if (data_table_reserve(p, p->nrows + 1)) return HP_ERR_NOMEM;
+    code = data_dict_intern(&id->dict, s, len);
+    if (code < 0) return code;
+    id->code[p->nrows] = code;
+    p->line[p->nrows] = 0;
+    p->nrows++;
+    return code;
+}
+
+static int make_implicit_products(ingest_ctx *cx)
+{
+    data_table *p = &cx->ds->t[DATA_T_PRODUCTS];
+    data_column spec = { .role = DATA_ROLE_ID };
+    if (!p->file && !(p->file = hp_strdup("(product ids seen in the data)"))) return HP_ERR_NOMEM;
+    if (!data_table_add_column(p, &spec, "product_id")) return HP_ERR_NOMEM;
+    p->id_col = 0;
+    p->loaded = 1;
+    cx->implicit_products = p;
+    return HP_OK;
+}
+
+/* ------------------------------------------------------------------ mapping columns */
+
+static int header_index(const io_source *src, const char *name)
+{
+    int n = io_source_ncolumns(src);
+    for (int i = 0; i < n; i++)
+        if (strcmp(io_source_column(src, i), name) == 0) return i;
+    for (int i = 0; i < n; i++) /* forgiving about case: "Age" for "age" */
+        if (strcasecmp(io_source_column(src, i), name) == 0) return i;
+    return -1;
+}
+
+static int is_glob(const char *s) { return strpbrk(s, "*?[") != NULL; }
+
+static int add_mapped(ingest_ctx *cx, data_table *t, const data_column *spec, const char *name, int src)
+{
+    data_column *c = data_table_add_column(t, spec, name);
+    if (!c) return HP_ERR_NOMEM;
+    c->present = src >= 0;
+    int *idx = hp_realloc(cx->src_index, (size_t)t->ncols * sizeof *idx);
+    if (!idx) return HP_ERR_NOMEM;
+    cx->src_index = idx;
+    idx[t->ncols - 1] = src;
+    if (c->role == DATA_ROLE_ID) t->id_col = t->ncols - 1;
+    return HP_OK;
+}
+
+static void list_columns(const io_source *src, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = 0;
+    for (int i = 0; i < io_source_ncolumns(src) && used + 4 < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", io_source_column(src, i));
+}
+
+static int map_spec(ingest_ctx *cx, data_table *t, const data_column *spec, const io_source *src,
+                    char *used, hp_error *err)
+{
+    char cols[300];
+    if (!is_glob(spec->name)) {
+        int i = header_index(src, spec->name);
+        if (i < 0 && !spec->optional) {
+            list_columns(src, cols, sizeof cols);
+            return hp_fail(err, HP_ERR_FORMAT, "%s: missing required column '%s' (columns: %s)",
+                           t->file, spec->name, cols);
+        }
+        if (i >= 0) used[i] = 1;
+        return add_mapped(cx, t, spec, spec->name, i);
+    }
+    int matched = 0;
+    for (int i = 0; i < io_source_ncolumns(src); i++) {
+        if (used[i] || fnmatch(spec->name, io_source_column(src, i), 0) != 0) continue;
+        used[i] = 1;
+        matched++;
+        int rc = add_mapped(cx, t, spec, io_source_column(src, i), i);
+        if (rc) return rc;
+    }
+    if (!matched && !spec->optional)
+        return hp_fail(err, HP_ERR_FORMAT, "%s: no column matches '%s'", t->file, spec->name);
+    return HP_OK;
+}
+
+/* Builds t->cols from the config's specs and the file's header. Literal names are mapped
+ * before globs, so "ind_nomina_ult1": "ignore" beside "ind_*_ult1": "held" excludes one. */
+static int map_columns(ingest_ctx *cx, data_table *t, const io_source *src, hp_error *err)
+{
+    int n = io_source_ncolumns(src), rc = HP_OK;
+    char *used = hp_calloc((size_t)n + 1, 1);
+    if (!used) return HP_ERR_NOMEM;
+    for (int pass = 0; pass < 2 && !rc; pass++)
+        for (int s = 0; s < t->nspecs && !rc; s++)
+            if (is_glob(t->specs[s].name) == pass) rc = map_spec(cx, t, &t->specs[s], src, used, err);
+    int unused = 0;
+    char names[200] = "";
+    for (int i = 0; !rc && i < n; i++) {
+        if (used[i]) continue;
+        if (unused++ < 5)
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s'%s'", unused > 1 ? ", " : "",
+                     io_source_column(src, i));
+    }
+    if (unused) note(cx, "%s: %d column%s not in the config, not used: %s%s", t->file, unused,
+                     unused > 1 ? "s" : "", names, unused > 5 ? ", ..." : "");
+    hp_free(used);
+    if (!rc && !(cx->stage = hp_realloc(cx->stage, (size_t)(t->ncols ? t->ncols : 1) * sizeof *cx->stage)))
+        rc = HP_ERR_NOMEM;
+    return rc;
+}
+
+/* ------------------------------------------------------------------ reading one table */
+
+static int open_source(data_table *t, io_source **src, hp_error *err)
+{
+    const char **keys = hp_calloc((size_t)t->nspecs + 1, sizeof *keys);
+    if (!keys) return HP_ERR_NOMEM;
+    int nkeys = 0;
+    for (int i = 0; i < t->nspecs; i++) /* a pattern names no JSON key: it only matches CSV headers */
+        if (!is_glob(t->specs[i].name)) keys[nkeys++] = t->specs[i].name;
+    io_source_opts o = { .format = (io_format)t->format, .encoding = (io_encoding)t->encoding,
+                         .delimiter = t->delimiter, .keys = keys, .nkeys = nkeys };
+    int rc = io_source_open(src, t->file, &o, err);
+    hp_free(keys);
+    return rc;
+}
+
+static int read_records(ingest_ctx *cx, data_table *t, io_source *src, hp_error *err)
+{
+    io_record rec;
+    hp_error rerr = { 0 };
+    for (;;) {
+        int rc = io_source_next(src, &rec, &rerr);
+        if (rc == 0) return HP_OK;
+        if (rc == HP_ERR_FORMAT) {
+            const char *col = rec.bad_field >= 0 && rec.bad_field < io_source_ncolumns(src)
+                                  ? io_source_column(src, rec.bad_field) : NULL;
+            reject(cx, t, &rec, col, rerr.msg);
+            continue;
+        }
+        if (rc < 0) return hp_fail(err, rc, "%s:%ld: %s", t->file, rec.line, rerr.msg);
+        int bad = -1;
+        if (stage_row(cx, t, &rec, &bad, &rerr)) {
+            reject(cx, t, &rec, t->cols[bad].name, rerr.msg);
+            continue;
+        }
+        if ((rc = commit_row(cx, t, rec.line))) return hp_fail(err, rc, "%s: out of memory", t->file);
+        if (cx->opts && cx->opts->progress && t->nrows % 65536 == 0)
+            cx->opts->progress(cx->opts->progress_ctx, data_table_name(t->kind), t->nrows, -1);
+    }
+}
+
+static int load_table(ingest_ctx *cx, data_table *t, hp_error *err)
+{
+    io_source *src = NULL;
+    int rc = open_source(t, &src, err);
+    if (!rc) rc = map_columns(cx, t, src, err);
+    if (!rc) rc = read_records(cx, t, src, err);
+    io_source_free(src);
+    if (!rc) {
+        t->loaded = 1;
+        cx->rep->rows[t->kind] = t->nrows;
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------ holdings and interactions */
+
+/* The interactions table always has customer, product, kind, value and timestamp columns,
+ * whether read from a file or made from holding flags, so downstream code need not ask. */
+static int ensure_interaction_columns(data_table *t)
+{
+    static const struct { data_role role; const char *name; } need[] = {
+        { DATA_ROLE_CUSTOMER, "customer_id" }, { DATA_ROLE_PRODUCT, "product_id" },
+        { DATA_ROLE_KIND, "kind" }, { DATA_ROLE_VALUE, "value" }, { DATA_ROLE_TIMESTAMP, "timestamp" },
+    };
+    if (!t->default_kind && !(t->default_kind = hp_strdup("held"))) return HP_ERR_NOMEM;
+    for (size_t i = 0; i < HP_ARRAY_LEN(need); i++) {
+        if (data_table_col_role(t, need[i].role)) continue;
+        data_column spec = { .role = need[i].role };
+        data_column *c = data_table_add_column(t, &spec, need[i].name);
+        if (!c) return HP_ERR_NOMEM;
+        if (c->role != DATA_ROLE_KIND) continue;
+        int32_t code = data_dict_intern(&c->dict, t->default_kind, strlen(t->default_kind));
+        if (code < 0) return code;
+        for (size_t row = 0; row < t->nrows; row++) c->code[row] = code;
+    }
+    if (!t->file && !(t->file = hp_strdup("(holding flags of customers)"))) return HP_ERR_NOMEM;
+    return HP_OK;
+}
+
+static int add_holding(ingest_ctx *cx, data_table *it, size_t customer, int32_t product)
+{
+    int rc = data_table_reserve(it, it->nrows + 1);
+    if (rc) return rc;
+    size_t row = it->nrows;
+    for (int i = 0; i < it->ncols; i++) data_column_set_missing(&it->cols[i], row);
+    data_table_col_role(it, DATA_ROLE_CUSTOMER)->code[row] = (int32_t)customer;
+    data_table_col_role(it, DATA_ROLE_PRODUCT)->code[row] = product;
+    data_column *kind = data_table_col_role(it, DATA_ROLE_KIND);
+    int32_t held = data_dict_intern(&kind->dict, "held", 4);
+    if (held < 0) return held;
+    kind->code[row] = held;
+    it->line[row] = cx->ds->t[DATA_T_CUSTOMERS].line[customer];
+    it->nrows++;
+    return HP_OK;
+}
+
+static int32_t holding_product(ingest_ctx *cx, const data_column *c, hp_error *err)
+{
+    const char *name = c->product ? c->product : c->name;
+    if (cx->implicit_products) return implicit_product(cx, name, strlen(name));
+    data_table *p = &cx->ds->t[DATA_T_PRODUCTS];
+    int32_t code = data_dict_find(&p->cols[p->id_col].dict, name, strlen(name));
+    if (code < 0)
+        return hp_fail(err, HP_ERR_INVAL, "customers column '%s': product '%s' is not in %s", c->name, name, p->file);
+    return code;
+}
+
+/* Turns holding-flag columns (role "held") into "held" interactions. */
+static int expand_holdings(ingest_ctx *cx, hp_error *err)
+{
+    data_table *cu = &cx->ds->t[DATA_T_CUSTOMERS], *it = &cx->ds->t[DATA_T_INTERACTIONS];
+    if (!data_table_col_role(cu, DATA_ROLE_HELD)) return HP_OK;
+    int rc = ensure_interaction_columns(it);
+    for (int i = 0; !rc && i < cu->ncols; i++) {
+        const data_column *c = &cu->cols[i];
+        if (c->role != DATA_ROLE_HELD) continue;
+        int32_t product = holding_product(cx, c, err);
+        if (product < 0) return product;
+        for (size_t row = 0; !rc && row < cu->nrows; row++)
+            if (c->num[row] == 1) rc = add_holding(cx, it, row, product);
+    }
+    it->loaded = 1;
+    cx->rep->rows[DATA_T_INTERACTIONS] = it->nrows;
+    return rc;
+}
+
+/* ------------------------------------------------------------------ entry point */
+
+static int file_exists(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f) fclose(f);
+    return f != NULL;
+}
+
+static int ingest_table(ingest_ctx *cx, data_table_kind k, hp_error *err)
+{
+    data_table *t = &cx->ds->t[k];
+    if (!t->configured) return HP_OK;
+    if (t->optional && !file_exists(t->file)) {
+        note(cx, "%s: %s not found, skipped (optional)", data_table_name(k), t->file);
+        return HP_OK;
+    }
+    int rc = load_table(cx, t, err);
+    if (!rc && k == DATA_T_INTERACTIONS) rc = ensure_interaction_columns(t);
+    return rc;
+}
+
+static int open_rejects(ingest_ctx *cx, hp_error *err)
+{
+    const char *path = cx->opts ? cx->opts->rejects_path : NULL;
+    if (!path) return HP_OK;
+    if (!(cx->rejects = fopen(path, "w")))
+        return hp_fail(err, HP_ERR_IO, "%s: cannot write rejects file: %s", path, strerror(errno));
+    fputs("file,line,column,reason,record\n", cx->rejects);
+    return HP_OK;
+}
+
+static int close_rejects(ingest_ctx *cx, hp_error *err)
+{
+    if (!cx->rejects) return HP_OK;
+    int bad = ferror(cx->rejects);
+    bad |= fclose(cx->rejects) != 0;
+    cx->rejects = NULL;
+    if (bad) return hp_fail(err, HP_ERR_IO, "%s: error writing rejects file", cx->opts->rejects_path);
+    return HP_OK;
+}
+
+int data_ingest(data_dataset *ds, const data_ingest_opts *opts, data_ingest_report *rep, hp_error *err)
+{
+    data_ingest_report local;
+    if (!rep) rep = &local;
+    memset(rep, 0, sizeof *rep);
+    double t0 = hp_now();
+    ingest_ctx cx = { .ds = ds, .opts = opts, .rep = rep };
+    int rc = open_rejects(&cx, err);
+    data_table *products = &ds->t[DATA_T_PRODUCTS];
+    if (!rc) rc = ingest_table(&cx, DATA_T_PRODUCTS, err);
+    if (!rc && !products->loaded) rc = make_implicit_products(&cx);
+    static const data_table_kind order[] = { DATA_T_CUSTOMERS, DATA_T_INTERACTIONS, DATA_T_TRANSACTIONS };
+    for (size_t i = 0; !rc && i < HP_ARRAY_LEN(order); i++) {
+        rc = ingest_table(&cx, order[i], err);
+        if (!rc && order[i] == DATA_T_CUSTOMERS) rc = expand_holdings(&cx, err);
+    }
+    if (cx.implicit_products) rep->rows[DATA_T_PRODUCTS] = products->nrows;
+    int crc = close_rejects(&cx, err);
+    hp_free(cx.src_index);
+    hp_free(cx.stage);
+    rep->seconds = hp_now() - t0;
+    return rc ? rc : crc;
+}

@@ -1,0 +1,324 @@
+/* Typed parsing of text fields: numbers, timestamps, bands. Hot in ingest, so the common
+ * cases avoid strtod and libc time functions. */
+#include "data/parse.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ numbers */
+
+static const double k_pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+                                  1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18 };
+
+/* Fast path: [sign] digits [. digits] with at most 18 significant digits, exact for the
+ * values data files hold; anything else goes to strtod. */
+static int parse_simple_decimal(const char *s, size_t len, double *out)
+{
+    size_t i = 0;
+    int neg = 0;
+    if (i < len && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
+    uint64_t mant = 0;
+    int digits = 0, frac = 0, seen_dot = 0, any = 0;
+    for (; i < len; i++) {
+        char c = s[i];
+        if (c >= '0' && c <= '9') {
+            if (digits >= 18) return 0;
+            mant = mant * 10 + (uint64_t)(c - '0');
+            if (mant) digits++;
+            if (seen_dot) frac++;
+            any = 1;
+        } else if (c == '.' && !seen_dot) {
+            seen_dot = 1;
+        } else {
+            return 0;
+        }
+    }
+    if (!any || frac > 18) return 0;
+    double v = (double)mant / k_pow10[frac];
+    *out = neg ? -v : v;
+    return 1;
+}
+
+int data_parse_number(const char *s, size_t len, double *out, hp_error *err)
+{
+    hp_trim(&s, &len);
+    if (len == 0) return hp_fail(err, HP_ERR_FORMAT, "empty value where a number was expected");
+    if (parse_simple_decimal(s, len, out)) return HP_OK;
+    char tmp[64];
+    if (len >= sizeof tmp) return hp_fail(err, HP_ERR_FORMAT, "number too long (%zu characters)", len);
+    memcpy(tmp, s, len);
+    tmp[len] = 0;
+    /* strtod accepts hex, inf and nan; data files should not. */
+    for (size_t i = 0; i < len; i++) {
+        char c = tmp[i];
+        if (!(isdigit((unsigned char)c) || c == '.' || c == 'e' || c == 'E' || c == '-' || c == '+'))
+            return hp_fail(err, HP_ERR_FORMAT, "'%s' is not a number", tmp);
+    }
+    char *end;
+    double v = strtod(tmp, &end);
+    if (end != tmp + len || !isfinite(v)) return hp_fail(err, HP_ERR_FORMAT, "'%s' is not a number", tmp);
+    *out = v;
+    return HP_OK;
+}
+
+/* ------------------------------------------------------------------ timestamps */
+
+int64_t data_days_from_civil(int y, unsigned m, unsigned d)
+{
+    /* Howard Hinnant's days_from_civil. */
+    y -= m <= 2;
+    const int era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (int64_t)era * 146097 + (int64_t)doe - 719468;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 ? 28 + leap : dm[m - 1];
+}
+
+/* Reads exactly n digits at s[*i]. */
+static int read_digits(const char *s, size_t len, size_t *i, int n, int *out)
+{
+    int v = 0;
+    for (int k = 0; k < n; k++, (*i)++) {
+        if (*i >= len || s[*i] < '0' || s[*i] > '9') return 0;
+        v = v * 10 + (s[*i] - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+static int parse_time_of_day(const char *s, size_t len, size_t *i, int64_t *secs)
+{
+    int hh, mi, ss = 0;
+    if (!read_digits(s, len, i, 2, &hh) || *i >= len || s[(*i)++] != ':' ||
+        !read_digits(s, len, i, 2, &mi))
+        return 0;
+    if (*i < len && s[*i] == ':') {
+        (*i)++;
+        if (!read_digits(s, len, i, 2, &ss)) return 0;
+        if (*i < len && s[*i] == '.') /* fractional seconds are dropped */
+            for ((*i)++; *i < len && isdigit((unsigned char)s[*i]); (*i)++) {}
+    }
+    if (hh > 23 || mi > 59 || ss > 60) return 0;
+    *secs = hh * 3600 + mi * 60 + ss;
+    return 1;
+}
+
+static int parse_zone(const char *s, size_t len, size_t *i, int64_t *offset)
+{
+    *offset = 0;
+    if (*i == len) return 1;
+    if (s[*i] == 'Z' || s[*i] == 'z') return ++(*i) == len;
+    if (s[*i] != '+' && s[*i] != '-') return 0;
+    int sign = s[(*i)++] == '-' ? -1 : 1, hh, mm = 0;
+    if (!read_digits(s, len, i, 2, &hh)) return 0;
+    if (*i < len && s[*i] == ':') (*i)++;
+    if (*i < len && !read_digits(s, len, i, 2, &mm)) return 0;
+    if (hh > 14 || mm > 59) return 0;
+    *offset = sign * (hh * 3600 + mm * 60);
+    return *i == len;
+}
+
+int data_parse_timestamp(const char *s, size_t len, int64_t *out, hp_error *err)
+{
+    hp_trim(&s, &len);
+    if (len == 0) return hp_fail(err, HP_ERR_FORMAT, "empty value where a timestamp was expected");
+    size_t i = 0;
+    int y, m, d;
+    if (len >= 10 && s[4] == '-') {
+        if (!read_digits(s, len, &i, 4, &y) || s[i++] != '-' || !read_digits(s, len, &i, 2, &m) ||
+            s[i++] != '-' || !read_digits(s, len, &i, 2, &d))
+            goto bad;
+        if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+            return hp_fail(err, HP_ERR_FORMAT, "'%.*s' is not a valid calendar date", (int)len, s);
+        int64_t secs = 0, zone = 0;
+        if (i < len) {
+            if (s[i] != 'T' && s[i] != ' ') goto bad;
+            i++;
+            if (!parse_time_of_day(s, len, &i, &secs) || !parse_zone(s, len, &i, &zone)) goto bad;
+        }
+        *out = data_days_from_civil(y, (unsigned)m, (unsigned)d) * 86400 + secs - zone;
+        return HP_OK;
+    }
+    double v;
+    if (data_parse_number(s, len, &v, NULL) == HP_OK && v == floor(v) && fabs(v) < 1e13) {
+        *out = (int64_t)v;
+        return HP_OK;
+    }
+bad:
+    return hp_fail(err, HP_ERR_FORMAT,
+                   "'%.*s' is not a timestamp (expected YYYY-MM-DD[THH:MM:SS[Z]] or epoch seconds)",
+                   (int)HP_MIN(len, 64), s);
+}
+
+void data_format_timestamp(int64_t t, char *buf, size_t size)
+{
+    int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+    int64_t secs = t - days * 86400;
+    /* civil_from_days (Hinnant) */
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+    snprintf(buf, size, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d,
+             (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+}
+
+/* ------------------------------------------------------------------ bands */
+
+typedef struct {
+    const char *s;
+    size_t len, i;
+} cursor;
+
+static void skip_space(cursor *c)
+{
+    while (c->i < c->len && (c->s[c->i] == ' ' || c->s[c->i] == '\t')) c->i++;
+}
+
+static int starts_with_ci(const cursor *c, const char *word)
+{
+    size_t n = strlen(word);
+    if (c->len - c->i < n) return 0;
+    for (size_t k = 0; k < n; k++)
+        if (tolower((unsigned char)c->s[c->i + k]) != (unsigned char)word[k]) return 0;
+    return 1;
+}
+
+static int eat_word(cursor *c, const char *word)
+{
+    if (!starts_with_ci(c, word)) return 0;
+    c->i += strlen(word);
+    skip_space(c);
+    return 1;
+}
+
+static void skip_currency(cursor *c)
+{
+    static const char *symbols[] = { "$", "\xe2\x82\xac", "\xc2\xa3", "\xc2\xa5", "usd", "eur", "gbp" };
+    skip_space(c);
+    for (size_t k = 0; k < HP_ARRAY_LEN(symbols); k++)
+        if (eat_word(c, symbols[k])) return;
+}
+
+/* Reads digits with optional thousands separators ("1,000") and a decimal part. */
+static int read_band_number(cursor *c, double *v)
+{
+    char tmp[48];
+    size_t n = 0;
+    while (c->i < c->len && n < sizeof tmp - 1) {
+        char ch = c->s[c->i];
+        int thousands = ch == ',' && n > 0 && c->i + 3 < c->len + 0 &&
+                        isdigit((unsigned char)c->s[c->i + 1]) && isdigit((unsigned char)c->s[c->i + 2]) &&
+                        isdigit((unsigned char)c->s[c->i + 3]) &&
+                        (c->i + 4 >= c->len || !isdigit((unsigned char)c->s[c->i + 4]));
+        if (isdigit((unsigned char)ch) || ch == '.') tmp[n++] = ch;
+        else if (!thousands) break;
+        c->i++;
+    }
+    if (n == 0) return 0;
+    tmp[n] = 0;
+    char *end;
+    *v = strtod(tmp, &end);
+    return *end == 0;
+}
+
+/* Returns the multiplier of a K/M/B/T suffix or word at the cursor, 0 if none. */
+static double read_suffix(cursor *c)
+{
+    static const struct { const char *word; double mult; } suffixes[] = {
+        { "thousand", 1e3 }, { "million", 1e6 }, { "billion", 1e9 }, { "trillion", 1e12 },
+        { "mm", 1e6 }, { "mn", 1e6 }, { "bn", 1e9 },
+        { "k", 1e3 }, { "m", 1e6 }, { "b", 1e9 }, { "t", 1e12 },
+    };
+    skip_space(c);
+    for (size_t k = 0; k < HP_ARRAY_LEN(suffixes); k++) {
+        size_t n = strlen(suffixes[k].word);
+        size_t after = c->i + n;
+        if (starts_with_ci(c, suffixes[k].word) &&
+            (after >= c->len || !isalpha((unsigned char)c->s[after]))) {
+            c->i = after;
+            skip_space(c);
+            return suffixes[k].mult;
+        }
+    }
+    return 0;
+}
+
+/* An amount: [currency] number [suffix]. *mult is 0 when no suffix was written. */
+static int read_amount(cursor *c, double *v, double *mult)
+{
+    skip_currency(c);
+    if (!read_band_number(c, v)) return 0;
+    *mult = read_suffix(c);
+    return 1;
+}
+
+static int eat_range_separator(cursor *c)
+{
+    skip_space(c);
+    if (c->i < c->len && c->s[c->i] == '-') { c->i++; skip_space(c); return 1; }
+    if (eat_word(c, "\xe2\x80\x93") || eat_word(c, "\xe2\x80\x94")) return 1; /* en/em dash */
+    return eat_word(c, "to ");
+}
+
+static int band_fail(hp_error *err, const char *s, size_t len, const char *why)
+{
+    return hp_fail(err, HP_ERR_FORMAT, "'%.*s' is not a band (%s)", (int)HP_MIN(len, 64), s, why);
+}
+
+int data_band_parse(const char *s, size_t len, double *lo, double *hi, hp_error *err)
+{
+    hp_trim(&s, &len);
+    if (len == 0) return hp_fail(err, HP_ERR_FORMAT, "empty value where a band was expected");
+    cursor c = { s, len, 0 };
+    int open_bottom = eat_word(&c, "<=") || eat_word(&c, "<") || eat_word(&c, "under ") ||
+                      eat_word(&c, "up to ") || eat_word(&c, "less than ") || eat_word(&c, "below ");
+    int open_top = !open_bottom && (eat_word(&c, ">=") || eat_word(&c, ">") ||
+                                    eat_word(&c, "over ") || eat_word(&c, "more than ") ||
+                                    eat_word(&c, "above "));
+    double a, ma;
+    if (!read_amount(&c, &a, &ma)) return band_fail(err, s, len, "no number");
+    double b = a, mb = ma;
+    int range = 0;
+    if (!open_bottom && !open_top) {
+        if (c.i < len && c.s[c.i] == '+') { c.i++; skip_space(&c); open_top = 1; }
+        else if (eat_word(&c, "or more") || eat_word(&c, "and above")) open_top = 1;
+        else if (eat_range_separator(&c)) {
+            if (!read_amount(&c, &b, &mb)) return band_fail(err, s, len, "no upper bound after '-'");
+            range = 1;
+        }
+    }
+    if (c.i != len) return band_fail(err, s, len, "unexpected text after the number");
+    if (range && ma == 0) ma = mb; /* "$1-5M": the lower end takes the upper end's suffix */
+    a *= ma ? ma : 1;
+    b *= mb ? mb : 1;
+    if (open_bottom) { *lo = 0; *hi = a; }
+    else if (open_top) { *lo = a; *hi = INFINITY; }
+    else { *lo = a; *hi = b; }
+    if (*lo > *hi) return band_fail(err, s, len, "lower bound above upper bound");
+    return HP_OK;
+}
+
+double data_band_value(double lo, double hi)
+{
+    if (isinf(hi)) return lo * 1.5;
+    if (lo == hi) return lo;
+    if (lo <= 0) return hi / 2;
+    return sqrt(lo * hi);
+}

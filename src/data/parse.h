@@ -1,0 +1,36 @@
+/* data_parse: conversions of one text field into a typed value, shared by ingest and any
+ * module that reads outside text (config, HTTP). Each returns HP_OK or HP_ERR_FORMAT with a
+ * short reason in err (no location prefix: the caller knows the file, line and column). */
+#ifndef DATA_PARSE_H
+#define DATA_PARSE_H
+
+#include "core/hp.h"
+#include <stdint.h>
+
+/* A decimal number with optional sign, fraction and exponent; surrounding spaces allowed
+ * (Santander pads numbers: " 35"). "inf"/"nan" are rejected: data must be finite. */
+int data_parse_number(const char *s, size_t len, double *out, hp_error *err);
+
+/* A timestamp: "YYYY-MM-DD", "YYYY-MM-DD[T ]HH:MM[:SS[.fff]]" with optional "Z" or
+ * "+HH:MM"/"-HH:MM", or integer seconds since the epoch. Result: seconds since
+ * 1970-01-01T00:00:00Z. Calendar fields are range-checked (no 2023-02-30). */
+int data_parse_timestamp(const char *s, size_t len, int64_t *out, hp_error *err);
+
+/* Seconds since the epoch for a UTC calendar date-time (proleptic Gregorian). */
+int64_t data_days_from_civil(int y, unsigned m, unsigned d);
+
+/* Formats t as "YYYY-MM-DDTHH:MM:SSZ" into buf (at least 21 bytes). */
+void data_format_timestamp(int64_t t, char *buf, size_t size);
+
+/* A size or money band: "500-1000", "50M-80M", "1.5B+", "<10", "$20K - $50K", "5000+",
+ * "over 1M", "up to 50", "1,000-2,000", "$1-5M" (the lower end takes the upper's suffix).
+ * Suffixes K, M/MM/mn, B/bn, T (any case) and words thousand/million/billion; currency
+ * symbols $ EUR GBP JPY and codes USD/EUR/GBP are ignored. lo <= hi; an open top gives
+ * hi = INFINITY, an open bottom lo = 0. A single number gives lo == hi. */
+int data_band_parse(const char *s, size_t len, double *lo, double *hi, hp_error *err);
+
+/* One representative value for a band: lo for a point, geometric mean for a closed band
+ * with lo > 0, hi/2 for an open bottom, 1.5*lo for an open top. */
+double data_band_value(double lo, double hi);
+
+#endif

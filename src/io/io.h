@@ -1,0 +1,81 @@
+/* io: reading outside data files (CSV, JSON array, JSONL) as a stream of records of text
+ * fields, with the physical line each record starts on, so that every problem can be
+ * reported as file:line. Nothing here knows about schemas; src/data maps fields to roles.
+ *
+ * Encodings: UTF-8 (a leading BOM is skipped) or Latin-1 (converted to UTF-8 on open).
+ * A whole-file problem (unreadable, empty, UTF-16/binary content, JSON that is not an array
+ * of objects) fails io_source_open with one sentence in err. A problem in one record
+ * (broken quotes, wrong field count, invalid UTF-8, a JSON element that is not an object)
+ * makes io_source_next return HP_ERR_FORMAT for that record only; the next call continues
+ * with the following record, so good rows are never lost. */
+#ifndef IO_H
+#define IO_H
+
+#include "core/hp.h"
+
+typedef enum { IO_FMT_AUTO = 0, IO_FMT_CSV, IO_FMT_JSON, IO_FMT_JSONL } io_format;
+typedef enum { IO_ENC_UTF8 = 0, IO_ENC_LATIN1 } io_encoding;
+
+typedef struct {
+    io_format format;      /* AUTO: by extension: .json -> JSON, .jsonl/.ndjson -> JSONL,
+                              anything else CSV; a CSV-named file starting with '[' or '{' is
+                              still CSV (the config says what it is) */
+    io_encoding encoding;
+    char delimiter;        /* CSV: 0 = detect from the header line among , ; TAB | */
+    int no_header;         /* CSV: 1 = first line is data; columns are named "1", "2", ... */
+    /* JSON/JSONL: the keys to extract, in this order (the source's columns). Values that are
+     * strings are returned as is, numbers and booleans as their JSON text, arrays of scalars
+     * joined with list_separator, null or a missing key as field == NULL. */
+    const char *const *keys;
+    int nkeys;
+    char list_separator;   /* JSON arrays: 0 = ',' */
+} io_source_opts;
+
+typedef struct {
+    int nfields;
+    const char *const *field; /* field[i]: NUL-terminated UTF-8, or NULL when absent */
+    const size_t *len;        /* len[i]: byte length of field[i] (0 when NULL) */
+    long line;                /* 1-based physical line where the record starts */
+    int bad_field;            /* on HP_ERR_FORMAT: index of the offending field, or -1 */
+} io_record;
+
+typedef struct io_source io_source;
+
+/* Opens path. On failure returns a negative status with one sentence in err that starts with
+ * the path ("data.csv: file is empty"); *out is NULL. */
+int io_source_open(io_source **out, const char *path, const io_source_opts *opts, hp_error *err);
+
+/* Same over a copy of buf (len bytes); name is used in messages. For tests and fuzzing. */
+int io_source_open_buffer(io_source **out, const char *name, const char *buf, size_t len,
+                          const io_source_opts *opts, hp_error *err);
+
+/* Number of columns and their names: the CSV header (surrounding spaces trimmed, so
+ * " age " is "age") or the requested JSON keys. Names live as long as the source. */
+int io_source_ncolumns(const io_source *s);
+const char *io_source_column(const io_source *s, int i);
+const char *io_source_name(const io_source *s);
+
+/* Reads the next record into *rec (valid until the next call or free).
+ * Returns 1 for a record, 0 at end of input, HP_ERR_FORMAT for a malformed record (err holds
+ * the reason without the file:line prefix, rec->line and rec->bad_field say where; call again
+ * to continue), or another negative status for a failure that ends reading.
+ * A CSV record with a field count different from the header's is HP_ERR_FORMAT; a quoted
+ * field may span lines, but when such a record does not have the header's field count the
+ * reader reports the quote's line and resumes at the next physical line. */
+int io_source_next(io_source *s, io_record *rec, hp_error *err);
+
+void io_source_free(io_source *s);
+
+/* ---- lower-level helpers, also used by other modules ---- */
+
+/* Reads a whole file into a NUL-terminated buffer (caller frees with hp_free). */
+int io_read_file(const char *path, char **buf, size_t *len, hp_error *err);
+
+/* Returns the byte offset of the first invalid UTF-8 sequence in s, or -1 if all valid
+ * (overlongs, surrogates and code points above U+10FFFF are invalid). */
+long io_utf8_invalid_at(const char *s, size_t len);
+
+/* Converts Latin-1 bytes to a new NUL-terminated UTF-8 buffer (caller frees). */
+int io_latin1_to_utf8(const char *in, size_t len, char **out, size_t *outlen);
+
+#endif

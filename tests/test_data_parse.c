@@ -1,0 +1,114 @@
+/* Bands, numbers and timestamps: the value parsers every ingest goes through. */
+#include "check.h"
+#include "data/parse.h"
+
+#include <math.h>
+
+static void band_ok(const char *s, double lo, double hi)
+{
+    double a = -1, b = -1;
+    hp_error err = { 0 };
+    int rc = data_band_parse(s, strlen(s), &a, &b, &err);
+    CHECKF(rc == HP_OK, "'%s': %s", s, err.msg);
+    CHECKF(a == lo && (b == hi || (isinf(hi) && isinf(b))), "'%s' -> [%g, %g], expected [%g, %g]", s, a, b, lo, hi);
+}
+
+static void band_bad(const char *s, const char *why)
+{
+    double a, b;
+    hp_error err = { 0 };
+    int rc = data_band_parse(s, strlen(s), &a, &b, &err);
+    CHECKF(rc == HP_ERR_FORMAT, "'%s' parsed as [%g, %g]", s, a, b);
+    CHECKF(strstr(err.msg, why) != NULL, "'%s': message '%s' lacks '%s'", s, err.msg, why);
+}
+
+TEST(band_forms)
+{
+    band_ok("500-1000", 500, 1000);
+    band_ok("50M-80M", 50e6, 80e6);
+    band_ok("1.5B+", 1.5e9, INFINITY);
+    band_ok("<10", 0, 10);
+    band_ok("$20K - $50K", 20e3, 50e3);
+    band_ok("  100M-150M ", 100e6, 150e6);
+    band_ok("5000+", 5000, INFINITY);
+    band_ok("1,000-2,500", 1000, 2500);
+    band_ok("$1-5M", 1e6, 5e6);
+    band_ok("\xe2\x82\xac" "2m\xe2\x80\x93" "3m", 2e6, 3e6);
+    band_ok("over 1 million", 1e6, INFINITY);
+    band_ok("up to 50", 0, 50);
+    band_ok("250", 250, 250);
+    band_ok("10 to 20", 10, 20);
+    band_ok("2bn", 2e9, 2e9);
+    band_ok("USD 3.5MM", 3.5e6, 3.5e6);
+}
+
+TEST(band_errors)
+{
+    band_bad("", "empty");
+    band_bad("lots", "no number");
+    band_bad("1000-500", "lower bound above upper");
+    band_bad("50M-80X", "unexpected text");
+    band_bad("50M-", "no upper bound");
+    band_bad("1.2.3", "no number");
+}
+
+TEST(band_value)
+{
+    CHECK_NEAR(data_band_value(100, 400), 200, 1e-9);
+    CHECK_NEAR(data_band_value(0, 10), 5, 1e-9);
+    CHECK_NEAR(data_band_value(1000, INFINITY), 1500, 1e-9);
+    CHECK_NEAR(data_band_value(7, 7), 7, 1e-9);
+}
+
+TEST(numbers)
+{
+    double v;
+    CHECK(data_parse_number(" 35", 3, &v, NULL) == HP_OK && v == 35);
+    CHECK(data_parse_number("-1.25", 5, &v, NULL) == HP_OK && v == -1.25);
+    CHECK(data_parse_number("87218.1", 7, &v, NULL) == HP_OK && fabs(v - 87218.1) < 1e-9);
+    CHECK(data_parse_number("1e3", 3, &v, NULL) == HP_OK && v == 1000);
+    CHECK(data_parse_number("+7", 2, &v, NULL) == HP_OK && v == 7);
+    hp_error err = { 0 };
+    CHECK(data_parse_number("abc", 3, &v, &err) == HP_ERR_FORMAT);
+    CHECK(strstr(err.msg, "'abc' is not a number") != NULL);
+    CHECK(data_parse_number("inf", 3, &v, NULL) == HP_ERR_FORMAT);
+    CHECK(data_parse_number("nan", 3, &v, NULL) == HP_ERR_FORMAT);
+    CHECK(data_parse_number("0x10", 4, &v, NULL) == HP_ERR_FORMAT);
+    CHECK(data_parse_number("", 0, &v, NULL) == HP_ERR_FORMAT);
+    CHECK(data_parse_number("1.2.3", 5, &v, NULL) == HP_ERR_FORMAT);
+    CHECK(data_parse_number("12abc", 5, &v, NULL) == HP_ERR_FORMAT);
+}
+
+TEST(timestamps)
+{
+    int64_t t;
+    CHECK(data_parse_timestamp("1970-01-01", 10, &t, NULL) == HP_OK && t == 0);
+    CHECK(data_parse_timestamp("2015-01-28", 10, &t, NULL) == HP_OK && t == 1422403200);
+    const char *iso = "2015-01-28T01:02:03Z";
+    CHECK(data_parse_timestamp(iso, strlen(iso), &t, NULL) == HP_OK && t == 1422403200 + 3723);
+    const char *off = "2015-01-28 01:02:03+01:00";
+    CHECK(data_parse_timestamp(off, strlen(off), &t, NULL) == HP_OK && t == 1422403200 + 3723 - 3600);
+    CHECK(data_parse_timestamp("1422403200", 10, &t, NULL) == HP_OK && t == 1422403200);
+    CHECK(data_parse_timestamp("2024-02-29", 10, &t, NULL) == HP_OK);
+    hp_error err = { 0 };
+    CHECK(data_parse_timestamp("2023-02-29", 10, &t, &err) == HP_ERR_FORMAT);
+    CHECK(strstr(err.msg, "not a valid calendar date") != NULL);
+    CHECK(data_parse_timestamp("2023-13-01", 10, &t, NULL) == HP_ERR_FORMAT);
+    CHECK(data_parse_timestamp("yesterday", 9, &t, NULL) == HP_ERR_FORMAT);
+    CHECK(data_parse_timestamp("2015-01-28T25:00", 16, &t, NULL) == HP_ERR_FORMAT);
+    char buf[32];
+    data_format_timestamp(1422403200 + 3723, buf, sizeof buf);
+    CHECK_STR(buf, "2015-01-28T01:02:03Z");
+    data_format_timestamp(-86400, buf, sizeof buf);
+    CHECK_STR(buf, "1969-12-31T00:00:00Z");
+}
+
+int main(void)
+{
+    RUN(band_forms);
+    RUN(band_errors);
+    RUN(band_value);
+    RUN(numbers);
+    RUN(timestamps);
+    return check_summary("test_data_parse");
+}

@@ -1,0 +1,291 @@
+/* Ingest end to end: configs, the hackathon format, faulty files, holdings, references. */
+#define _GNU_SOURCE
+#include "check.h"
+#include "data/data.h"
+#include "io/io.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char g_dir[64];
+
+static const char *path_in(const char *name)
+{
+    static char buf[4][256];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", g_dir, name);
+    return buf[k];
+}
+
+static void write_file(const char *name, const char *text)
+{
+    FILE *f = fopen(path_in(name), "wb");
+    fputs(text, f);
+    fclose(f);
+}
+
+static char *read_all(const char *name)
+{
+    char *buf = NULL;
+    size_t len;
+    if (io_read_file(path_in(name), &buf, &len, NULL)) return NULL;
+    return buf;
+}
+
+/* Loads config text (written into the temp dir) and ingests it. */
+static int ingest_config(const char *config, data_dataset *ds, data_ingest_report *rep, hp_error *err)
+{
+    write_file("config.json", config);
+    int rc = data_config_load(ds, path_in("config.json"), err);
+    if (rc) return rc;
+    data_ingest_opts o = { .rejects_path = path_in("rejects.csv") };
+    return data_ingest(ds, &o, rep, err);
+}
+
+static const char *k_profiles =
+    "customer_id,industry,employees,revenue,financial_needs,preferences\n"
+    "ORG_1,IT Services,500-1000,50M-80M,\"Business Loans, Payment Processing\",\"Cloud Services, R&D\"\n"
+    "ORG_2,Agriculture,200-500,20M-30M,\"Agriculture Loans, POS Banking\",\"Farm Equipment\"\n"
+    "ORG_3,Fashion,1000-2500,1.5B+,\"Trade Finance\",\"Influencer Marketing, R&D\"\n";
+
+TEST(hackathon_profiles_default_config)
+{
+    write_file("profiles.csv", k_profiles);
+    data_dataset ds;
+    hp_error err = { 0 };
+    CHECK(data_config_default(&ds, g_dir, &err) == HP_OK);
+    CHECK(data_config_set_file(&ds, DATA_T_CUSTOMERS, path_in("profiles.csv"), &err) == HP_OK);
+    data_ingest_report rep;
+    data_ingest_opts o = { 0 };
+    int rc = data_ingest(&ds, &o, &rep, &err);
+    CHECKF(rc == HP_OK, "%s", err.msg);
+    data_table *cu = &ds.t[DATA_T_CUSTOMERS];
+    CHECK_EQ_INT(cu->nrows, 3);
+    CHECK_EQ_INT(rep.total_rejected, 0);
+    data_column *rev = data_table_col_named(cu, "revenue");
+    CHECK(rev && rev->lo[2] == 1.5e9f && isinf(rev->hi[2]));
+    data_column *needs = data_table_col_named(cu, "financial_needs");
+    CHECK(needs && needs->off[1] - needs->off[0] == 2);
+    CHECK_STR(needs->dict.str[needs->items[1]], "Payment Processing");
+    data_column *prefs = data_table_col_named(cu, "preferences");
+    CHECK(prefs && prefs->dict.n == 4); /* Cloud Services, R&D, Farm Equipment, Influencer Marketing */
+    data_column *notes = data_table_col_named(cu, "rm_note");
+    CHECK(notes && !notes->present && data_col_text(notes, 0)[0] == 0);
+    data_dataset_free(&ds);
+}
+
+TEST(hackathon_profile_jsonl)
+{
+    write_file("profile.jsonl",
+               "{\"customer_id\":\"ORG_US_001\",\"industry\":\"IT Services\",\"employees\":\"500-1000\","
+               "\"revenue\":\"50M-80M\",\"preferences\":\"Cloud Services, Employee Benefits\","
+               "\"financial_needs\":\"Business Loans, Payment Processing\"}\n");
+    data_dataset ds;
+    hp_error err = { 0 };
+    CHECK(data_config_default(&ds, g_dir, &err) == HP_OK);
+    CHECK(data_config_set_file(&ds, DATA_T_CUSTOMERS, path_in("profile.jsonl"), &err) == HP_OK);
+    data_ingest_report rep;
+    int rc = data_ingest(&ds, NULL, &rep, &err);
+    CHECKF(rc == HP_OK, "%s", err.msg);
+    data_table *cu = &ds.t[DATA_T_CUSTOMERS];
+    CHECK_EQ_INT(cu->nrows, 1);
+    data_column *emp = data_table_col_named(cu, "employees");
+    CHECK(emp && emp->lo[0] == 500 && emp->hi[0] == 1000);
+    CHECK_STR(data_col_str(data_table_col_role(cu, DATA_ROLE_ID), 0), "ORG_US_001");
+    data_dataset_free(&ds);
+}
+
+static const char *k_fault_config =
+    "{\"hyperp_dataset\":1,\"customers\":{\"file\":\"faulty.csv\",\"columns\":{"
+    "\"customer_id\":\"id\",\"industry\":\"categorical\",\"employees\":\"band\",\"founded\":\"numeric\","
+    "\"notes\":\"text\"}}}";
+
+TEST(faulty_file_reports_each_line_and_keeps_good_rows)
+{
+    write_file("faulty.csv",
+               "customer_id,industry,employees,founded,notes\n"      /* line 1 */
+               "C1,Retail,10-50,1999,fine\n"                         /* 2 good */
+               "C2,Retail,lots,2001,bad band\n"                      /* 3 bad band */
+               "C3,\"Retail,10-50,2001,broken quote\n"               /* 4 broken quote */
+               "C4,Construction,50-100,abc,wrong type\n"             /* 5 wrong type */
+               "C5,Retail,10-50,2005,caf\xe9\n"                      /* 6 invalid UTF-8 */
+               "C1,Retail,10-50,2005,duplicate id\n"                 /* 7 duplicate */
+               "C6,Health,<10,2010,\"multi\nline ok\"\n"             /* 8-9 good */
+               "C7,Retail,10-50\n");                                 /* 10 truncated */
+    data_dataset ds;
+    hp_error err = { 0 };
+    data_ingest_report rep;
+    int rc = ingest_config(k_fault_config, &ds, &rep, &err);
+    CHECKF(rc == HP_OK, "%s", err.msg);
+    data_table *cu = &ds.t[DATA_T_CUSTOMERS];
+    CHECK_EQ_INT(cu->nrows, 2);
+    CHECK_EQ_INT(rep.total_rejected, 6);
+    CHECK_STR(data_col_str(data_table_col_role(cu, DATA_ROLE_ID), 1), "C6");
+    CHECK_EQ_INT(cu->line[1], 8);
+    CHECK_STR(data_col_text(data_table_col_named(cu, "notes"), 1), "multi\nline ok");
+    char *rej = read_all("rejects.csv");
+    CHECK(rej != NULL);
+    if (rej) {
+        CHECKF(strstr(rej, ",3,employees,") != NULL, "%s", rej);
+        CHECKF(strstr(rej, ",4,") != NULL, "%s", rej);
+        CHECKF(strstr(rej, ",5,founded,'abc' is not a number") != NULL, "%s", rej);
+        CHECKF(strstr(rej, ",6,notes,") != NULL, "%s", rej);
+        CHECKF(strstr(rej, ",7,customer_id,duplicate id 'C1' (first at line 2)") != NULL, "%s", rej);
+        CHECKF(strstr(rej, ",10,") != NULL, "%s", rej);
+    }
+    free(rej);
+    CHECK(rep.nsamples == DATA_REJECT_SAMPLES);
+    CHECKF(strstr(rep.samples[0], "faulty.csv:3: column 'employees': 'lots' is not a band") != NULL, "%s",
+           rep.samples[0]);
+    data_dataset_free(&ds);
+}
+
+TEST(whole_file_problems)
+{
+    data_dataset ds;
+    hp_error err = { 0 };
+    data_ingest_report rep;
+    write_file("faulty.csv", "customer_id,industry,founded,notes\nC1,Retail,1999,x\n");
+    int rc = ingest_config(k_fault_config, &ds, &rep, &err);
+    CHECK(rc == HP_ERR_FORMAT);
+    CHECKF(strstr(err.msg, "missing required column 'employees'") != NULL, "%s", err.msg);
+    data_dataset_free(&ds);
+    write_file("faulty.csv", "");
+    rc = ingest_config(k_fault_config, &ds, &rep, &err);
+    CHECKF(rc == HP_ERR_EMPTY, "rc %d: %s", rc, err.msg);
+    data_dataset_free(&ds);
+    unlink(path_in("faulty.csv"));
+    rc = ingest_config(k_fault_config, &ds, &rep, &err);
+    CHECKF(rc == HP_ERR_IO && strstr(err.msg, "faulty.csv") != NULL, "rc %d: %s", rc, err.msg);
+    data_dataset_free(&ds);
+}
+
+static void config_error(const char *config, int status, const char *want)
+{
+    data_dataset ds;
+    hp_error err = { 0 };
+    int rc = data_config_parse(&ds, config, strlen(config), "c.json", g_dir, &err);
+    CHECKF(rc == status, "rc %d for %s", rc, config);
+    CHECKF(strstr(err.msg, want) != NULL, "message '%s' lacks '%s'", err.msg, want);
+    if (rc == HP_OK) data_dataset_free(&ds);
+}
+
+TEST(config_errors_name_the_field)
+{
+    config_error("{\"hyperp_dataset\":1,\"customers\":{\"file\":\"a.csv\",\"colums\":{}}}", HP_ERR_INVAL,
+                 "c.json: customers.colums: unknown key 'colums'");
+    config_error("{\"hyperp_dataset\":1,\"customers\":{\"file\":\"a.csv\",\"columns\":{\"id\":\"id\",\"x\":\"bnd\"}}}",
+                 HP_ERR_INVAL, "customers.columns.x: unknown role 'bnd'");
+    config_error("{\"hyperp_dataset\":1,\"customers\":{\"file\":\"a.csv\",\"columns\":{\"x\":\"band\"}}}",
+                 HP_ERR_INVAL, "no column has the required role 'id'");
+    config_error("{\"hyperp_dataset\":1,\"customers\":{\"file\":\"a.csv\",\"columns\":{\"id\":\"id\",\"p\":\"product\"}}}",
+                 HP_ERR_INVAL, "role 'product' is not allowed in table customers");
+    config_error("{\"hyperp_dataset\":2,\"customers\":{}}", HP_ERR_VERSION, "version 2");
+    config_error("{\"hyperp_dataset\":1,\"customers\":{\"file\":\"a.csv\",\"columns\":{\"id\":\"id\"}},\"extra\":1}",
+                 HP_ERR_INVAL, "unknown key 'extra'");
+    config_error("{\"hyperp_dataset\":1,\n\"customers\":{,}}", HP_ERR_INVAL, "c.json:2:");
+    config_error("{\"hyperp_dataset\":1,\"products\":{\"file\":\"p.csv\",\"columns\":{\"id\":\"id\"}}}",
+                 HP_ERR_INVAL, "every dataset needs a customers table");
+}
+
+TEST(holdings_labels_and_implicit_catalogue)
+{
+    /* Santander-like: padded numbers, NA, product flags picked by a glob, one excluded. */
+    write_file("bank.csv",
+               "\"id\",\"age\",\"sexo\",\"ind_a_ult1\",\"ind_b_ult1\",\"ind_c_ult1\",\"y\"\n"
+               "1, 35,H,1,0,1,yes\n"
+               "2, 23,V,0,NA,1,no\n"
+               "3,NA,,0,0,0,no\n"
+               "4, 40,H,2,0,0,yes\n");
+    const char *config =
+        "{\"hyperp_dataset\":1,\"customers\":{\"file\":\"bank.csv\",\"columns\":{"
+        "\"id\":\"id\",\"age\":\"numeric\",\"sexo\":\"protected\",\"ind_c_ult1\":\"ignore\","
+        "\"ind_*_ult1\":\"held\",\"y\":{\"role\":\"label\",\"positive\":[\"yes\"]}}}}";
+    data_dataset ds;
+    hp_error err = { 0 };
+    data_ingest_report rep;
+    int rc = ingest_config(config, &ds, &rep, &err);
+    CHECKF(rc == HP_OK, "%s", err.msg);
+    data_table *cu = &ds.t[DATA_T_CUSTOMERS], *pr = &ds.t[DATA_T_PRODUCTS], *it = &ds.t[DATA_T_INTERACTIONS];
+    CHECK_EQ_INT(cu->nrows, 3);         /* row 4 has a holding flag of 2 */
+    CHECK_EQ_INT(rep.rejected[DATA_T_CUSTOMERS], 1);
+    CHECK(isnan(data_table_col_named(cu, "age")->num[2]));
+    CHECK(data_table_col_named(cu, "age")->num[0] == 35);
+    CHECK(data_table_col_role(cu, DATA_ROLE_LABEL)->num[0] == 1);
+    CHECK(data_table_col_role(cu, DATA_ROLE_LABEL)->num[1] == 0);
+    CHECK_EQ_INT(pr->nrows, 2);         /* ind_a_ult1, ind_b_ult1: ind_c excluded */
+    CHECK_EQ_INT(it->nrows, 1);         /* customer 1 holds a */
+    data_column *prod = data_table_col_role(it, DATA_ROLE_PRODUCT);
+    CHECK_STR(data_col_str(&pr->cols[pr->id_col], (size_t)prod->code[0]), "ind_a_ult1");
+    CHECK_STR(data_col_str(data_table_col_role(it, DATA_ROLE_KIND), 0), "held");
+    data_dataset_free(&ds);
+}
+
+TEST(interactions_reference_known_rows)
+{
+    write_file("c.csv", "id,seg\nA,x\nB,y\n");
+    write_file("p.csv", "pid,cat\nP1,loan\nP2,card\n");
+    write_file("i.csv", "cust,prod,kind,value,ts\nA,P1,adopted,1,2024-01-01\nZ,P1,clicked,,\nB,P9,clicked,,\n"
+                        "B,P2,,,\nA,P2,rated,x,\nB,P1,clicked,,2024-02-30\n");
+    const char *config =
+        "{\"hyperp_dataset\":1,\"customers\":{\"file\":\"c.csv\",\"columns\":{\"id\":\"id\",\"seg\":\"categorical\"}},"
+        "\"products\":{\"file\":\"p.csv\",\"columns\":{\"pid\":\"id\",\"cat\":\"categorical\"}},"
+        "\"interactions\":{\"file\":\"i.csv\",\"default_kind\":\"clicked\",\"columns\":{\"cust\":\"customer\","
+        "\"prod\":\"product\",\"kind\":\"kind\",\"value\":\"value\",\"ts\":\"timestamp\"}}}";
+    data_dataset ds;
+    hp_error err = { 0 };
+    data_ingest_report rep;
+    int rc = ingest_config(config, &ds, &rep, &err);
+    CHECKF(rc == HP_OK, "%s", err.msg);
+    data_table *it = &ds.t[DATA_T_INTERACTIONS];
+    CHECK_EQ_INT(it->nrows, 2);
+    CHECK_EQ_INT(rep.rejected[DATA_T_INTERACTIONS], 4);
+    CHECK_STR(data_col_str(data_table_col_role(it, DATA_ROLE_KIND), 1), "clicked");
+    CHECK(data_table_col_role(it, DATA_ROLE_CUSTOMER)->code[1] == 1);
+    char *rej = read_all("rejects.csv");
+    CHECK(rej && strstr(rej, ",3,cust,unknown customer 'Z'") != NULL);
+    CHECK(rej && strstr(rej, ",4,prod,unknown product 'P9'") != NULL);
+    CHECK(rej && strstr(rej, ",6,value,'x' is not a number") != NULL);
+    CHECK(rej && strstr(rej, ",7,ts,'2024-02-30' is not a valid calendar date") != NULL);
+    free(rej);
+    data_dataset_free(&ds);
+}
+
+TEST(real_hackathon_rows_if_present)
+{
+    const char *real = "../shared/data/ewfx_aidhp_hackathon/org_profiles_recovered_from_team_pioneers_results.csv";
+    if (access(real, R_OK) != 0) {
+        printf("skip: %s not found (outside the shared workspace)\n", real);
+        return;
+    }
+    data_dataset ds;
+    hp_error err = { 0 };
+    CHECK(data_config_default(&ds, g_dir, &err) == HP_OK);
+    CHECK(data_config_set_file(&ds, DATA_T_CUSTOMERS, real, &err) == HP_OK);
+    data_ingest_report rep;
+    CHECKF(data_ingest(&ds, NULL, &rep, &err) == HP_OK, "%s", err.msg);
+    CHECK_EQ_INT(ds.t[DATA_T_CUSTOMERS].nrows, 7);
+    CHECK_EQ_INT(rep.total_rejected, 0);
+    data_dataset_free(&ds);
+}
+
+int main(void)
+{
+    snprintf(g_dir, sizeof g_dir, "/tmp/hyperp_test_ingest_XXXXXX");
+    if (!mkdtemp(g_dir)) return 1;
+    RUN(hackathon_profiles_default_config);
+    RUN(hackathon_profile_jsonl);
+    RUN(faulty_file_reports_each_line_and_keeps_good_rows);
+    RUN(whole_file_problems);
+    RUN(config_errors_name_the_field);
+    RUN(holdings_labels_and_implicit_catalogue);
+    RUN(interactions_reference_known_rows);
+    RUN(real_hackathon_rows_if_present);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_dir);
+    return check_summary("test_ingest");
+}
