@@ -42,6 +42,8 @@ int data_role_parse(const char *name);
 /* Interns strings to dense codes 0..n-1. Strings live in the dictionary's own arena. */
 typedef struct {
     char **str;          /* (n) code -> string */
+    uint32_t *len;       /* (n) code -> byte length */
+    uint32_t *hash;      /* (n) code -> hash, so probes compare hashes before bytes */
     uint32_t n, cap;
     uint32_t *slots;     /* (nslots) open addressing: code + 1, 0 = empty */
     uint32_t nslots;

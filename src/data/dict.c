@@ -13,6 +13,8 @@ void data_dict_free(data_dict *d)
     for (size_t i = 0; i < d->nblocks; i++) hp_free(d->blocks[i]);
     hp_free(d->blocks);
     hp_free(d->str);
+    hp_free(d->len);
+    hp_free(d->hash);
     hp_free(d->slots);
     memset(d, 0, sizeof *d);
 }
@@ -24,7 +26,7 @@ static int dict_rehash(data_dict *d, uint32_t nslots)
     uint32_t *slots = hp_calloc(nslots, sizeof *slots);
     if (!slots) return HP_ERR_NOMEM;
     for (uint32_t code = 0; code < d->n; code++) {
-        uint32_t h = dict_hash(d->str[code], strlen(d->str[code])) & (nslots - 1);
+        uint32_t h = d->hash[code] & (nslots - 1);
         while (slots[h]) h = (h + 1) & (nslots - 1);
         slots[h] = code + 1;
     }
@@ -58,31 +60,55 @@ static char *arena_copy(data_dict *d, const char *s, size_t len)
     return p;
 }
 
-int32_t data_dict_find(const data_dict *d, const char *s, size_t len)
+static int32_t find_hashed(const data_dict *d, const char *s, size_t len, uint32_t hash)
 {
     if (!d->nslots) return -1;
-    uint32_t h = dict_hash(s, len) & (d->nslots - 1);
+    uint32_t h = hash & (d->nslots - 1);
     while (d->slots[h]) {
-        const char *c = d->str[d->slots[h] - 1];
-        if (strncmp(c, s, len) == 0 && c[len] == 0) return (int32_t)(d->slots[h] - 1);
+        uint32_t code = d->slots[h] - 1;
+        if (d->hash[code] == hash && d->len[code] == len && memcmp(d->str[code], s, len) == 0)
+            return (int32_t)code;
         h = (h + 1) & (d->nslots - 1);
     }
     return -1;
 }
 
+int32_t data_dict_find(const data_dict *d, const char *s, size_t len)
+{
+    return find_hashed(d, s, len, dict_hash(s, len));
+}
+
+static int grow_codes(data_dict *d)
+{
+    if (d->n < d->cap) return HP_OK;
+    uint32_t cap = d->cap ? d->cap * 2 : 16;
+    char **str = hp_realloc(d->str, cap * sizeof *str);
+    if (!str) return HP_ERR_NOMEM;
+    d->str = str;
+    uint32_t *len = hp_realloc(d->len, cap * sizeof *len);
+    if (!len) return HP_ERR_NOMEM;
+    d->len = len;
+    uint32_t *hash = hp_realloc(d->hash, cap * sizeof *hash);
+    if (!hash) return HP_ERR_NOMEM;
+    d->hash = hash;
+    d->cap = cap;
+    return HP_OK;
+}
+
 int32_t data_dict_intern(data_dict *d, const char *s, size_t len)
 {
-    int32_t code = data_dict_find(d, s, len);
+    uint32_t hash = dict_hash(s, len);
+    int32_t code = find_hashed(d, s, len, hash);
     if (code >= 0) return code;
-    if (d->n >= INT32_MAX - 1) return HP_ERR_RANGE;
+    if (d->n >= INT32_MAX - 1 || len > UINT32_MAX) return HP_ERR_RANGE;
     if ((d->n + 1) * 2 > d->nslots && dict_rehash(d, d->nslots ? d->nslots * 2 : 64)) return HP_ERR_NOMEM;
-    size_t cap = d->cap;
-    if (hp_grow((void **)&d->str, &cap, d->n + 1, sizeof *d->str)) return HP_ERR_NOMEM;
-    d->cap = (uint32_t)cap;
+    if (grow_codes(d)) return HP_ERR_NOMEM;
     char *copy = arena_copy(d, s, len);
     if (!copy) return HP_ERR_NOMEM;
     d->str[d->n] = copy;
-    uint32_t h = dict_hash(s, len) & (d->nslots - 1);
+    d->len[d->n] = (uint32_t)len;
+    d->hash[d->n] = hash;
+    uint32_t h = hash & (d->nslots - 1);
     while (d->slots[h]) h = (h + 1) & (d->nslots - 1);
     d->slots[h] = d->n + 1;
     return (int32_t)d->n++;

@@ -33,6 +33,8 @@ typedef struct {
     int *src_index;        /* per table column: source field index or -1 (absent) */
     staged *stage;         /* per table column */
     data_table *implicit_products; /* products made from ids seen when no products file */
+    size_t *missing_len;   /* lengths of the current table's missing tokens */
+    size_t missing_max;
 } ingest_ctx;
 
 static void note(ingest_ctx *cx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -98,12 +100,27 @@ static void reject(ingest_ctx *cx, data_table *t, const io_record *rec, const ch
 
 /* ------------------------------------------------------------------ staging one field */
 
-static int is_missing(const data_table *t, const char *s, size_t len)
+static int is_missing(const ingest_ctx *cx, const data_table *t, const char *s, size_t len)
 {
     if (!s) return 1;
+    if (len > cx->missing_max) return 0;
     for (int i = 0; i < t->nmissing; i++)
-        if (strlen(t->missing[i]) == len && memcmp(t->missing[i], s, len) == 0) return 1;
+        if (cx->missing_len[i] == len && memcmp(t->missing[i], s, len) == 0) return 1;
     return 0;
+}
+
+/* Lengths of the table's missing-value tokens, so the per-field test is cheap. */
+static int prepare_missing(ingest_ctx *cx, const data_table *t)
+{
+    size_t *lens = hp_realloc(cx->missing_len, (size_t)(t->nmissing + 1) * sizeof *lens);
+    if (!lens) return HP_ERR_NOMEM;
+    cx->missing_len = lens;
+    cx->missing_max = 0;
+    for (int i = 0; i < t->nmissing; i++) {
+        lens[i] = strlen(t->missing[i]);
+        if (lens[i] > cx->missing_max) cx->missing_max = lens[i];
+    }
+    return HP_OK;
 }
 
 static int stage_label(const data_column *c, staged *st, hp_error *err)
@@ -187,7 +204,7 @@ static int stage_row(ingest_ctx *cx, data_table *t, const io_record *rec, int *b
         st->s = src >= 0 ? rec->field[src] : NULL;
         st->len = src >= 0 ? rec->len[src] : 0;
         if (st->s) hp_trim(&st->s, &st->len);
-        st->missing = c->role == DATA_ROLE_IGNORE || is_missing(t, st->s, st->len);
+        st->missing = c->role == DATA_ROLE_IGNORE || is_missing(cx, t, st->s, st->len);
         *bad = i;
         if (st->missing) {
             if (role_required(c->role)) return hp_fail(err, HP_ERR_FORMAT, "missing value (required)");
@@ -443,7 +460,8 @@ static int read_records(ingest_ctx *cx, data_table *t, io_source *src, hp_error 
 static int load_table(ingest_ctx *cx, data_table *t, hp_error *err)
 {
     io_source *src = NULL;
-    int rc = open_source(t, &src, err);
+    int rc = prepare_missing(cx, t);
+    if (!rc) rc = open_source(t, &src, err);
     if (!rc) rc = map_columns(cx, t, src, err);
     if (!rc) rc = read_records(cx, t, src, err);
     io_source_free(src);
@@ -588,6 +606,7 @@ int data_ingest(data_dataset *ds, const data_ingest_opts *opts, data_ingest_repo
     int crc = close_rejects(&cx, err);
     hp_free(cx.src_index);
     hp_free(cx.stage);
+    hp_free(cx.missing_len);
     rep->seconds = hp_now() - t0;
     return rc ? rc : crc;
 }

@@ -212,6 +212,7 @@ static void skip_currency(cursor *c)
 {
     static const char *symbols[] = { "$", "\xe2\x82\xac", "\xc2\xa3", "\xc2\xa5", "usd", "eur", "gbp" };
     skip_space(c);
+    if (c->i < c->len && isdigit((unsigned char)c->s[c->i])) return;
     for (size_t k = 0; k < HP_ARRAY_LEN(symbols); k++)
         if (eat_word(c, symbols[k])) return;
 }
@@ -247,6 +248,7 @@ static double read_suffix(cursor *c)
         { "k", 1e3 }, { "m", 1e6 }, { "b", 1e9 }, { "t", 1e12 },
     };
     skip_space(c);
+    if (c->i >= c->len || !isalpha((unsigned char)c->s[c->i])) return 0;
     for (size_t k = 0; k < HP_ARRAY_LEN(suffixes); k++) {
         size_t n = strlen(suffixes[k].word);
         size_t after = c->i + n;
@@ -287,9 +289,10 @@ int data_band_parse(const char *s, size_t len, double *lo, double *hi, hp_error 
     hp_trim(&s, &len);
     if (len == 0) return hp_fail(err, HP_ERR_FORMAT, "empty value where a band was expected");
     cursor c = { s, len, 0 };
-    int open_bottom = eat_word(&c, "<=") || eat_word(&c, "<") || eat_word(&c, "under ") ||
-                      eat_word(&c, "up to ") || eat_word(&c, "less than ") || eat_word(&c, "below ");
-    int open_top = !open_bottom && (eat_word(&c, ">=") || eat_word(&c, ">") ||
+    int plain = isdigit((unsigned char)s[0]); /* the common case: no prefix word to try */
+    int open_bottom = !plain && (eat_word(&c, "<=") || eat_word(&c, "<") || eat_word(&c, "under ") ||
+                      eat_word(&c, "up to ") || eat_word(&c, "less than ") || eat_word(&c, "below "));
+    int open_top = !plain && !open_bottom && (eat_word(&c, ">=") || eat_word(&c, ">") ||
                                     eat_word(&c, "over ") || eat_word(&c, "more than ") ||
                                     eat_word(&c, "above "));
     double a, ma;
