@@ -216,11 +216,26 @@ TEST(holdings_labels_and_implicit_catalogue)
     CHECK(data_table_col_named(cu, "age")->num[0] == 35);
     CHECK(data_table_col_role(cu, DATA_ROLE_LABEL)->num[0] == 1);
     CHECK(data_table_col_role(cu, DATA_ROLE_LABEL)->num[1] == 0);
-    CHECK_EQ_INT(pr->nrows, 2);         /* ind_a_ult1, ind_b_ult1: ind_c excluded */
-    CHECK_EQ_INT(it->nrows, 1);         /* customer 1 holds a */
+    CHECK_EQ_INT(pr->nrows, 3);         /* y (the label's product), ind_a_ult1, ind_b_ult1; not ind_c */
+    CHECK_EQ_INT(it->nrows, 4);         /* 3 labels (0/1) + customer 1 holds a */
     data_column *prod = data_table_col_role(it, DATA_ROLE_PRODUCT);
-    CHECK_STR(data_col_str(&pr->cols[pr->id_col], (size_t)prod->code[0]), "ind_a_ult1");
-    CHECK_STR(data_col_str(data_table_col_role(it, DATA_ROLE_KIND), 0), "held");
+    data_column *kind = data_table_col_role(it, DATA_ROLE_KIND);
+    data_column *value = data_table_col_role(it, DATA_ROLE_VALUE);
+    int held = 0, labels = 0, positives = 0;
+    for (size_t r = 0; r < it->nrows; r++) {
+        const char *k = data_col_str(kind, r);
+        const char *pid = data_col_str(&pr->cols[pr->id_col], (size_t)prod->code[r]);
+        if (strcmp(k, "held") == 0) {
+            held++;
+            CHECK_STR(pid, "ind_a_ult1");
+        } else {
+            labels++;
+            CHECK_STR(k, "label");
+            CHECK_STR(pid, "y");
+            positives += value->num[r] == 1;
+        }
+    }
+    CHECK(held == 1 && labels == 3 && positives == 1);
     data_dataset_free(&ds);
 }
 

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CONFIG_VERSION 1
@@ -26,6 +27,10 @@ int data_role_parse(const char *name)
 static const char *k_table_names[DATA_T_COUNT] = { "customers", "products", "interactions", "transactions" };
 
 const char *data_table_name(data_table_kind k) { return k < DATA_T_COUNT ? k_table_names[k] : "?"; }
+
+static const char *k_section_names[DATA_SEC_COUNT] = { "model", "train", "split", "evaluate" };
+
+const char *data_section_name(data_section s) { return s < DATA_SEC_COUNT ? k_section_names[s] : "?"; }
 
 /* Which roles each table accepts, as bit masks. */
 #define R(x) (1u << DATA_ROLE_##x)
@@ -295,7 +300,8 @@ int data_config_parse(data_dataset *ds, const char *json, size_t len, const char
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
     if (!root) return hp_fail(err, HP_ERR_INVAL, "%s:%d:%d: %s", name, je.line, je.column, je.text);
     static const char *const keys[] = { "hyperp_dataset", "name", "customers", "products",
-                                        "interactions", "transactions", NULL };
+                                        "interactions", "transactions", "model", "train",
+                                        "split", "evaluate", NULL };
     int rc = HP_OK;
     json_t *ver = json_is_object(root) ? json_object_get(root, "hyperp_dataset") : NULL;
     if (!json_is_object(root)) rc = cfg_fail(&c, "(top)", "expected a JSON object%s", "");
@@ -311,6 +317,13 @@ int data_config_parse(data_dataset *ds, const char *json, size_t len, const char
         json_t *t = json_object_get(root, k_table_names[k]);
         if (t) rc = parse_table(&c, &ds->t[k], t, base_dir);
     }
+    for (int sec = 0; !rc && sec < DATA_SEC_COUNT; sec++) {
+        json_t *v = json_object_get(root, k_section_names[sec]);
+        if (!v) continue;
+        if (!json_is_object(v)) rc = cfg_fail(&c, k_section_names[sec], "expected an object%s", "");
+        else if (!(ds->section[sec] = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER))) rc = HP_ERR_NOMEM;
+    }
+    if (!rc && base_dir && !(ds->config_dir = hp_strdup(base_dir))) rc = HP_ERR_NOMEM;
     if (!rc && !ds->t[DATA_T_CUSTOMERS].configured)
         rc = cfg_fail(&c, "customers", "missing: every dataset needs a customers table%s", "");
     json_decref(root);
@@ -389,8 +402,11 @@ void data_dataset_free(data_dataset *ds)
         hp_free(t->file);
         hp_free(t->default_kind);
         hp_free(t->line);
+        hp_free(t->record);
     }
     hp_free(ds->config_path);
+    hp_free(ds->config_dir);
     hp_free(ds->name);
+    for (int sec = 0; sec < DATA_SEC_COUNT; sec++) free(ds->section[sec]); /* from json_dumps */
     memset(ds, 0, sizeof *ds);
 }

@@ -110,6 +110,8 @@ typedef struct {
     size_t nrows, cap;
     int id_col;            /* index of the id column or -1 */
     long *line;            /* (nrows) source line of each row, for later messages */
+    long *record;          /* (nrows) 0-based record number in the file (rejected records
+                              count too), so fixed splits given by row number apply */
 } data_table;
 
 const char *data_table_name(data_table_kind k);
@@ -132,11 +134,19 @@ const char *data_col_text(const data_column *c, size_t row);
 
 /* ------------------------------------------------------------------ dataset */
 
+/* Sections of a config file that belong to other modules (model, training, split,
+ * evaluation): ingest keeps their JSON text for them to parse strictly. */
+typedef enum { DATA_SEC_MODEL = 0, DATA_SEC_TRAIN, DATA_SEC_SPLIT, DATA_SEC_EVALUATE, DATA_SEC_COUNT } data_section;
+
 typedef struct {
     data_table t[DATA_T_COUNT];
     char *config_path;     /* NULL for the built-in default */
+    char *config_dir;      /* folder relative paths in the config are resolved from */
     char *name;
+    char *section[DATA_SEC_COUNT]; /* JSON text of each section present, else NULL */
 } data_dataset;
+
+const char *data_section_name(data_section s);
 
 /* Parses a dataset config (JSON text). base_dir resolves relative file paths. Unknown keys,
  * unknown roles, role/table mismatches and missing required parts are errors whose message

@@ -285,12 +285,13 @@ static int commit_field(ingest_ctx *cx, data_column *c, size_t row, const staged
     return HP_OK;
 }
 
-static int commit_row(ingest_ctx *cx, data_table *t, long line)
+static int commit_row(ingest_ctx *cx, data_table *t, long line, long record)
 {
     int rc = data_table_reserve(t, t->nrows + 1);
     if (rc) return rc;
     size_t row = t->nrows;
     t->line[row] = line;
+    t->record[row] = record;
     for (int i = 0; i < t->ncols; i++)
         if ((rc = commit_field(cx, &t->cols[i], row, &cx->stage[i]))) return rc;
     t->nrows++;
@@ -312,6 +313,7 @@ static int32_t implicit_product(ingest_ctx *cx, const char *s, size_t len)
     if (code < 0) return code;
     id->code[p->nrows] = code;
     p->line[p->nrows] = 0;
+    p->record[p->nrows] = (long)p->nrows;
     p->nrows++;
     return code;
 }
@@ -436,7 +438,7 @@ static int read_records(ingest_ctx *cx, data_table *t, io_source *src, hp_error 
 {
     io_record rec;
     hp_error rerr = { 0 };
-    for (;;) {
+    for (long record = 0;; record++) {
         int rc = io_source_next(src, &rec, &rerr);
         if (rc == 0) return HP_OK;
         if (rc == HP_ERR_FORMAT) {
@@ -451,7 +453,7 @@ static int read_records(ingest_ctx *cx, data_table *t, io_source *src, hp_error 
             reject(cx, t, &rec, t->cols[bad].name, rerr.msg);
             continue;
         }
-        if ((rc = commit_row(cx, t, rec.line))) return hp_fail(err, rc, "%s: out of memory", t->file);
+        if ((rc = commit_row(cx, t, rec.line, record))) return hp_fail(err, rc, "%s: out of memory", t->file);
         if (cx->opts && cx->opts->progress && t->nrows % 65536 == 0)
             cx->opts->progress(cx->opts->progress_ctx, data_table_name(t->kind), t->nrows, -1);
     }
@@ -497,7 +499,8 @@ static int ensure_interaction_columns(data_table *t)
     return HP_OK;
 }
 
-static int add_holding(ingest_ctx *cx, data_table *it, size_t customer, int32_t product)
+static int add_interaction(ingest_ctx *cx, data_table *it, size_t customer, int32_t product,
+                           const char *kind, float value)
 {
     int rc = data_table_reserve(it, it->nrows + 1);
     if (rc) return rc;
@@ -505,16 +508,19 @@ static int add_holding(ingest_ctx *cx, data_table *it, size_t customer, int32_t 
     for (int i = 0; i < it->ncols; i++) data_column_set_missing(&it->cols[i], row);
     data_table_col_role(it, DATA_ROLE_CUSTOMER)->code[row] = (int32_t)customer;
     data_table_col_role(it, DATA_ROLE_PRODUCT)->code[row] = product;
-    data_column *kind = data_table_col_role(it, DATA_ROLE_KIND);
-    int32_t held = data_dict_intern(&kind->dict, "held", 4);
-    if (held < 0) return held;
-    kind->code[row] = held;
+    data_table_col_role(it, DATA_ROLE_VALUE)->num[row] = value;
+    data_column *kc = data_table_col_role(it, DATA_ROLE_KIND);
+    int32_t code = data_dict_intern(&kc->dict, kind, strlen(kind));
+    if (code < 0) return code;
+    kc->code[row] = code;
     it->line[row] = cx->ds->t[DATA_T_CUSTOMERS].line[customer];
+    it->record[row] = -1; /* made from a customers row, not read from a file */
     it->nrows++;
     return HP_OK;
 }
 
-static int32_t holding_product(ingest_ctx *cx, const data_column *c, hp_error *err)
+/* The product a holding flag or a label column stands for. */
+static int32_t column_product(ingest_ctx *cx, const data_column *c, hp_error *err)
 {
     const char *name = c->product ? c->product : c->name;
     if (cx->implicit_products) return implicit_product(cx, name, strlen(name));
@@ -525,19 +531,25 @@ static int32_t holding_product(ingest_ctx *cx, const data_column *c, hp_error *e
     return code;
 }
 
-/* Turns holding-flag columns (role "held") into "held" interactions. */
-static int expand_holdings(ingest_ctx *cx, hp_error *err)
+/* Turns holding-flag columns (role "held") into "held" interactions, and a label column
+ * into "label" interactions with value 0/1 on the product the label is about (a
+ * propensity data set is a one-product catalogue with known negatives). */
+static int expand_customer_columns(ingest_ctx *cx, hp_error *err)
 {
     data_table *cu = &cx->ds->t[DATA_T_CUSTOMERS], *it = &cx->ds->t[DATA_T_INTERACTIONS];
-    if (!data_table_col_role(cu, DATA_ROLE_HELD)) return HP_OK;
+    if (!data_table_col_role(cu, DATA_ROLE_HELD) && !data_table_col_role(cu, DATA_ROLE_LABEL)) return HP_OK;
     int rc = ensure_interaction_columns(it);
     for (int i = 0; !rc && i < cu->ncols; i++) {
         const data_column *c = &cu->cols[i];
-        if (c->role != DATA_ROLE_HELD) continue;
-        int32_t product = holding_product(cx, c, err);
+        if (c->role != DATA_ROLE_HELD && c->role != DATA_ROLE_LABEL) continue;
+        int32_t product = column_product(cx, c, err);
         if (product < 0) return product;
-        for (size_t row = 0; !rc && row < cu->nrows; row++)
-            if (c->num[row] == 1) rc = add_holding(cx, it, row, product);
+        int label = c->role == DATA_ROLE_LABEL;
+        for (size_t row = 0; !rc && row < cu->nrows; row++) {
+            float v = c->num[row];
+            if (label ? !isnan(v) : v == 1)
+                rc = add_interaction(cx, it, row, product, label ? "label" : "held", label ? v : 1);
+        }
     }
     it->loaded = 1;
     cx->rep->rows[DATA_T_INTERACTIONS] = it->nrows;
@@ -600,7 +612,7 @@ int data_ingest(data_dataset *ds, const data_ingest_opts *opts, data_ingest_repo
     static const data_table_kind order[] = { DATA_T_CUSTOMERS, DATA_T_INTERACTIONS, DATA_T_TRANSACTIONS };
     for (size_t i = 0; !rc && i < HP_ARRAY_LEN(order); i++) {
         rc = ingest_table(&cx, order[i], err);
-        if (!rc && order[i] == DATA_T_CUSTOMERS) rc = expand_holdings(&cx, err);
+        if (!rc && order[i] == DATA_T_CUSTOMERS) rc = expand_customer_columns(&cx, err);
     }
     if (cx.implicit_products) rep->rows[DATA_T_PRODUCTS] = products->nrows;
     int crc = close_rejects(&cx, err);

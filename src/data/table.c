@@ -57,6 +57,7 @@ int data_table_reserve(data_table *t, size_t need)
     size_t cap = t->cap ? t->cap : 1024;
     while (cap < need) cap *= 2;
     if (grow_array((void **)&t->line, cap, sizeof *t->line)) return HP_ERR_NOMEM;
+    if (grow_array((void **)&t->record, cap, sizeof *t->record)) return HP_ERR_NOMEM;
     for (int i = 0; i < t->ncols; i++) {
         data_column *c = &t->cols[i];
         data_role r = c->role;
