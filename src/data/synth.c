@@ -535,7 +535,7 @@ static const synth_weights W = {
 /* Dates: interactions over two years, transactions over the last one. */
 #define DAY 86400LL
 #define WINDOW_START_DAYS 19358 /* 2023-01-01 */
-#define TX_START_DAYS 19723     /* 2024-01-01 */
+#define TX_YEAR 2024             /* transactions cover this calendar year */
 #define WINDOW_END_DAYS 20089   /* 2025-01-01, exclusive */
 #define AS_OF_YEAR 2025
 
@@ -805,7 +805,8 @@ static void customer_firmographics(hp_rng *r, synth_customer *c)
     c->emp_band = (int)z;
     const synth_band *eb = &EMP_BAND[c->emp_band];
     c->employees = eb->lo * pow(eb->hi / eb->lo, z - c->emp_band);
-    c->revenue = clampd(c->employees * pow(10, ind->rev_per_emp + 0.25 * hp_rng_normal(r)), 2e4, 5e11);
+    double rev_per_emp = pow(10, ind->rev_per_emp + 0.25 * hp_rng_normal(r));
+    c->revenue = clampd(c->employees * rev_per_emp, 2e4, 5e11);
     c->lrev = log10(c->revenue);
     c->region = pick_weighted(r, REGIONS, (int)HP_ARRAY_LEN(REGIONS));
     c->age = (int)clampd(exp(log(6 + 3 * z) + 0.7 * hp_rng_normal(r)), 1, 120);
@@ -980,7 +981,8 @@ static void write_customer_row(synth_ctx *g, hp_rng *r, const synth_customer *c)
         for (int i = 0; bits; i++, bits >>= 1) {
             if (!(bits & 1)) continue;
             if (t.n) text_add(&t, ", ");
-            text_add(&t, terms[i].variant && hp_rng_uniform(r) < 0.03 ? terms[i].variant : terms[i].name);
+            int typo = terms[i].variant && hp_rng_uniform(r) < 0.03;
+            text_add(&t, typo ? terms[i].variant : terms[i].name);
         }
         out_ch(o, ',');
         out_field(o, t.s);
@@ -1043,8 +1045,8 @@ static int64_t uniform_ts(hp_rng *r, int64_t lo, int64_t hi)
     return hi > lo ? lo + (int64_t)hp_rng_below(r, (uint64_t)(hi - lo)) : lo;
 }
 
-/* A rating tracks how much the customer likes the product relative to their other owned
- * products' typical log-odds, with noise. */
+/* A rating rises with the customer's log-odds for the product (owned products sit around
+ * -1.5), with noise, so ratings carry affinity signal beyond the 0/1 of ownership. */
 static int rating_for(hp_rng *r, double logit)
 {
     double v = 3.6 + 0.8 * (logit + 1.5) + 0.8 * hp_rng_normal(r);
@@ -1066,9 +1068,11 @@ static int draw_events(synth_ctx *g, hp_rng *r, const synth_customer *c)
             int held = hp_rng_uniform(r) < OBS_HELD_SHARE;
             own_ts = held ? t0 : uniform_ts(r, t0 + DAY, t1);
             g->ev[n++] = (synth_event){ own_ts, p, held ? K_HELD : K_ADOPTED, 1 };
-            if (hp_rng_uniform(r) < OBS_RATE_SHARE)
-                g->ev[n++] = (synth_event){ uniform_ts(r, own_ts + HP_MIN(DAY, (t1 - own_ts) / 2), t1),
-                                            p, K_RATED, rating_for(r, g->logit[p]) };
+            if (hp_rng_uniform(r) < OBS_RATE_SHARE) {
+                int64_t after = own_ts + HP_MIN(DAY, (t1 - own_ts) / 2);
+                g->ev[n++] = (synth_event){ uniform_ts(r, after, t1), p, K_RATED,
+                                            rating_for(r, g->logit[p]) };
+            }
         }
         if (hp_rng_uniform(r) < OBS_CLICK_RATE * sqrt(g->prob[p])) {
             int adopted_later = own_ts > t0;
@@ -1118,8 +1122,9 @@ static int pick_tx_kind(hp_rng *r, int inflow, int b2c)
 
 static int64_t month_ts(hp_rng *r, int month)
 {
-    int64_t a = days_from_civil(2024, month + 1, 1);
-    int64_t b = month == 11 ? WINDOW_END_DAYS : days_from_civil(2024, month + 2, 1);
+    int64_t a = days_from_civil(TX_YEAR, month + 1, 1);
+    int64_t b = month == 11 ? days_from_civil(TX_YEAR + 1, 1, 1)
+                            : days_from_civil(TX_YEAR, month + 2, 1);
     int64_t day = a + (int64_t)hp_rng_below(r, (uint64_t)(b - a));
     return day * DAY + (6 + (int64_t)hp_rng_below(r, 16)) * 3600 + (int64_t)hp_rng_below(r, 3600);
 }
@@ -1275,10 +1280,12 @@ static int files_open(synth_ctx *g, const char *dir, hp_error *err)
         o->path = hp_malloc(n);
         o->cap = (i == F_TRANSACTIONS || i == F_TRUTH_AFF) ? (4u << 20) : (1u << 20);
         o->buf = hp_malloc(o->cap);
-        if (!o->path || !o->buf) return hp_fail(err, HP_ERR_NOMEM, "out of memory for output buffers");
+        if (!o->path || !o->buf)
+            return hp_fail(err, HP_ERR_NOMEM, "out of memory for output buffers");
         snprintf(o->path, n, "%s/%s", dir, FILE_NAME[i]);
         o->f = fopen(o->path, "wb");
-        if (!o->f) return hp_fail(err, HP_ERR_IO, "%s: cannot create: %s", o->path, strerror(errno));
+        if (!o->f)
+            return hp_fail(err, HP_ERR_IO, "%s: cannot create: %s", o->path, strerror(errno));
     }
     return HP_OK;
 }
@@ -1317,8 +1324,8 @@ static int files_close(synth_ctx *g, int rc, hp_error *err)
 static void write_headers(synth_ctx *g)
 {
     static const char *const HEADER[F_COUNT] = {
-        "customer_id,industry,employees,revenue,financial_needs,preferences,region,founded,"
-        "owner_gender,minority_owned,since,rm_note,message\n",
+        ("customer_id,industry,employees,revenue,financial_needs,preferences,region,founded,"
+        "owner_gender,minority_owned,since,rm_note,message\n"),
         "product_id,name,category,term_months,risk_class,min_revenue,fee_level,description\n",
         "customer_id,product_id,kind,value,timestamp\n",
         "customer_id,timestamp,amount,category,counterparty,memo\n",
@@ -1513,7 +1520,8 @@ int data_synth_check(const data_synth_opts *o, hp_error *err)
         return hp_fail(err, HP_ERR_RANGE, "products: %d is outside %d..%d (the catalog's size)",
                        o->products, DATA_SYNTH_MIN_PRODUCTS, NPRODUCTS_MAX);
     if (!(o->bias >= 0 && o->bias <= DATA_SYNTH_MAX_BIAS))
-        return hp_fail(err, HP_ERR_RANGE, "bias: %g is outside 0..%g", o->bias, DATA_SYNTH_MAX_BIAS);
+        return hp_fail(err, HP_ERR_RANGE, "bias: %g is outside 0..%g", o->bias,
+                       DATA_SYNTH_MAX_BIAS);
     if (o->tx_per_year < 0 || o->tx_per_year > DATA_SYNTH_MAX_TX_PER_YEAR)
         return hp_fail(err, HP_ERR_RANGE, "transactions per year: %d is outside 0..%d",
                        o->tx_per_year, DATA_SYNTH_MAX_TX_PER_YEAR);
