@@ -3,8 +3,9 @@
  * reported as file:line. Nothing here knows about schemas; src/data maps fields to roles.
  *
  * Encodings: UTF-8 (a leading BOM is skipped) or Latin-1 (converted to UTF-8 on open).
- * A whole-file problem (unreadable, empty, UTF-16/binary content, JSON that is not an array
- * of objects) fails io_source_open with one sentence in err. A problem in one record
+ * A whole-file problem (unreadable, empty, UTF-16/binary/compressed content, a CSV header
+ * with broken quotes or invalid UTF-8, JSON that is not an array of objects, a JSON array
+ * spread over lines named as JSONL) fails io_source_open with one sentence in err. A problem in one record
  * (broken quotes, wrong field count, invalid UTF-8, a JSON element that is not an object)
  * makes io_source_next return HP_ERR_FORMAT for that record only; the next call continues
  * with the following record, so good rows are never lost. */
@@ -20,12 +21,20 @@ typedef struct {
     io_format format;      /* AUTO: by extension: .json -> JSON, .jsonl/.ndjson -> JSONL,
                               anything else CSV; a CSV-named file starting with '[' or '{' is
                               still CSV (the config says what it is) */
-    io_encoding encoding;
-    char delimiter;        /* CSV: 0 = detect from the header line among , ; TAB | */
+    io_encoding encoding;  /* a UTF-8 BOM wins over a declared Latin-1 */
+    char delimiter;        /* CSV: 0 = detect from the header line among , ; TAB | (the most
+                              frequent outside quotes; ',' if none). Any other ASCII byte
+                              except '"', CR and LF may be given. */
     int no_header;         /* CSV: 1 = first line is data; columns are named "1", "2", ... */
-    /* JSON/JSONL: the keys to extract, in this order (the source's columns). Values that are
-     * strings are returned as is, numbers and booleans as their JSON text, arrays of scalars
-     * joined with list_separator, null or a missing key as field == NULL. */
+    /* JSON/JSONL: the keys to extract, in this order (the source's columns); with nkeys == 0
+     * the columns are the keys of the first record that is an object, in file order.
+     * Values that are strings are returned as is, numbers and booleans as their JSON text
+     * (integers as digits, other numbers in the shortest form that reads back to the same
+     * double: 0.1, 1e+300), arrays of scalars joined with list_separator (a null item is an
+     * empty item), null or a missing key as field == NULL. Per-record errors (bad_field =
+     * the key's index): a nested object, a list holding a list or object, a list item that
+     * contains the separator (it could not be split back; there is no escaping). Duplicate
+     * keys in one object are a per-record error too. */
     const char *const *keys;
     int nkeys;
     char list_separator;   /* JSON arrays: 0 = ',' */
@@ -36,13 +45,18 @@ typedef struct {
     const char *const *field; /* field[i]: NUL-terminated UTF-8, or NULL when absent */
     const size_t *len;        /* len[i]: byte length of field[i] (0 when NULL) */
     long line;                /* 1-based physical line where the record starts */
-    int bad_field;            /* on HP_ERR_FORMAT: index of the offending field, or -1 */
+    int bad_field;            /* on HP_ERR_FORMAT: index of the offending column, or -1 when
+                                 no column is to blame (field count, invalid JSON, or a
+                                 problem in a field past the header's width, whose number
+                                 the reason then gives). nfields is 0 on errors. */
 } io_record;
 
 typedef struct io_source io_source;
 
 /* Opens path. On failure returns a negative status with one sentence in err that starts with
- * the path ("data.csv: file is empty"); *out is NULL. */
+ * the path ("data.csv: file is empty"); *out is NULL. A regular file is memory-mapped
+ * read-only while the source is open (fast, shares the page cache), so truncating it
+ * meanwhile is undefined (SIGBUS); other files are read into memory. */
 int io_source_open(io_source **out, const char *path, const io_source_opts *opts, hp_error *err);
 
 /* Same over a copy of buf (len bytes); name is used in messages. For tests and fuzzing. */
@@ -55,13 +69,29 @@ int io_source_ncolumns(const io_source *s);
 const char *io_source_column(const io_source *s, int i);
 const char *io_source_name(const io_source *s);
 
+/* The format being read (AUTO resolved) and, for CSV, the delimiter in use (detected or
+ * given; 0 for JSON). For logging "read x.csv as CSV with ';'". */
+io_format io_source_format(const io_source *s);
+char io_source_delimiter(const io_source *s);
+
 /* Reads the next record into *rec (valid until the next call or free).
  * Returns 1 for a record, 0 at end of input, HP_ERR_FORMAT for a malformed record (err holds
  * the reason without the file:line prefix, rec->line and rec->bad_field say where; call again
  * to continue), or another negative status for a failure that ends reading.
  * A CSV record with a field count different from the header's is HP_ERR_FORMAT; a quoted
  * field may span lines, but when such a record does not have the header's field count the
- * reader reports the quote's line and resumes at the next physical line. */
+ * reader reports the quote's line and resumes at the next physical line.
+ *
+ * CSV details: RFC 4180 quoting ("" inside quotes; delimiters and line breaks inside quotes
+ * are data); LF or CRLF (a file with CR only is read as if it had LF); blank lines (only
+ * spaces, tabs, CR) are skipped, not records; blanks around a quoted field are dropped.
+ * A record with broken quoting or the wrong field count is reported at the line it starts
+ * on and reading resumes at the following physical line (re-reading lines a runaway quote
+ * swallowed). A record that parses but holds a NUL byte or invalid UTF-8 is reported (the
+ * reason gives the byte offset in the field) and reading resumes after it.
+ * JSON array: each element is reported at the line it starts on; a malformed element (or
+ * an empty one, as in ",,") is a per-record error; a broken outer array fails the open
+ * with file:line:column. JSONL: one object per line; blank lines are skipped. */
 int io_source_next(io_source *s, io_record *rec, hp_error *err);
 
 void io_source_free(io_source *s);
