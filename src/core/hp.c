@@ -175,11 +175,26 @@ void hp_trim(const char **s, size_t *len)
     *len = n;
 }
 
+/* Eight bytes per step (dictionaries hash every categorical value during ingest), then a
+ * murmur-style finaliser so that all 64 bits are well mixed. */
 uint64_t hp_hash_bytes(const void *p, size_t n)
 {
     const unsigned char *b = p;
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ULL;
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xff51afd7ed558ccdULL);
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, b, 8);
+        h = (h ^ (w * 0x87c37b91114253d5ULL)) * 0x4cf5ad432745937fULL;
+        h ^= h >> 29;
+        b += 8;
+        n -= 8;
+    }
+    uint64_t tail = 0;
+    memcpy(&tail, b, n);
+    h = (h ^ (tail * 0x87c37b91114253d5ULL)) * 0x4cf5ad432745937fULL;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
     return h;
 }
 
