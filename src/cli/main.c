@@ -18,6 +18,7 @@ static const struct {
 } k_commands[] = {
     { "synth", cli_synth, "generate a synthetic B2B financial-services data set" },
     { "ingest", cli_ingest, "load a data set through its config, report rejects, summarise" },
+    { "train", cli_train, "train the multimodal recommender" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,150 @@
+/* hyperp train: fit the recommender on a data set, with progress, early stopping and a
+ * model saved even when interrupted (Ctrl-C). */
+#include "cli/cli.h"
+#include "model/model.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile int g_stop;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+    signal(SIGINT, SIG_DFL); /* a second Ctrl-C ends at once */
+}
+
+static void train_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: hyperp train [options]\n"
+        "Trains the multimodal recommender and saves it (model.safetensors + model.json).\n\n"
+        "  --config FILE     dataset config with optional model/train/split/evaluate sections\n"
+        "                    (default: the built-in config over --data)\n"
+        "  --data DIR        folder of the built-in config's files (default: data/synth)\n"
+        "  --out DIR         where the model goes (default: artifacts/model)\n"
+        "  --epochs N        override train.epochs\n"
+        "  --seed S          override train.seed\n"
+        "  --threads N       BLAS threads (default: train.threads, 1)\n"
+        "  --quiet           no progress output\n"
+        "  -h, --help        this help\n\n"
+        "Ctrl-C stops after the current batch and saves the best model so far (exit 1).\n");
+}
+
+typedef struct {
+    const char *config, *data_dir, *out;
+    long epochs, seed, threads;
+    int quiet;
+} train_args;
+
+static int parse_train_args(int argc, char **argv, train_args *a)
+{
+    static const struct option opts[] = {
+        { "config", required_argument, 0, 'c' }, { "data", required_argument, 0, 'd' },
+        { "out", required_argument, 0, 'o' }, { "epochs", required_argument, 0, 'e' },
+        { "seed", required_argument, 0, 's' }, { "threads", required_argument, 0, 't' },
+        { "quiet", no_argument, 0, 'q' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+    };
+    *a = (train_args){ .data_dir = "data/synth", .out = "artifacts/model", .epochs = -1, .seed = -1, .threads = -1 };
+    uint64_t v;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': a->config = optarg; break;
+        case 'd': a->data_dir = optarg; break;
+        case 'o': a->out = optarg; break;
+        case 'e': if (cli_parse_u64("--epochs", optarg, &v) || v < 1 || v > 100000) return -1; a->epochs = (long)v; break;
+        case 's': if (cli_parse_u64("--seed", optarg, &v) || v > 2147483647) return -1; a->seed = (long)v; break;
+        case 't': if (cli_parse_u64("--threads", optarg, &v) || v < 1 || v > 256) return -1; a->threads = (long)v; break;
+        case 'q': a->quiet = 1; break;
+        case 'h': train_usage(stdout); return 1;
+        default: train_usage(stderr); return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "hyperp train: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+static void fmt_eta(double s, char *buf, size_t n)
+{
+    long t = (long)(s + 0.5);
+    snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+static void train_progress(void *ctx, const model_progress *p)
+{
+    const train_args *a = ctx;
+    if (a->quiet) return;
+    char eta[32], valid[64] = "";
+    fmt_eta(p->eta_s, eta, sizeof eta);
+    if (!isnan(p->valid)) snprintf(valid, sizeof valid, "  valid %s %.4f (best %.4f)", p->metric, p->valid, p->best);
+    if (isatty(STDERR_FILENO)) {
+        int width = 24, done = p->steps ? (int)(width * p->step / p->steps) : width;
+        fprintf(stderr, "\r\033[Kepoch %d/%d [%.*s%*s] loss %.4f%s  %.0f ex/s  ETA %s", p->epoch, p->epochs, done,
+                "========================", width - done, "", p->loss, valid, p->examples_per_s, eta);
+        if (p->end_of_epoch) fputc('\n', stderr);
+        fflush(stderr);
+    } else if (p->end_of_epoch) {
+        fprintf(stderr, "epoch %d/%d  loss %.4f%s  %.0f ex/s  ETA %s\n", p->epoch, p->epochs, p->loss, valid,
+                p->examples_per_s, eta);
+    }
+}
+
+static void apply_overrides(model_config *cfg, const train_args *a)
+{
+    if (a->epochs > 0) cfg->train.epochs = (int)a->epochs;
+    if (a->seed >= 0) cfg->train.seed = (uint64_t)a->seed;
+    if (a->threads > 0) cfg->train.threads = (int)a->threads;
+}
+
+static void print_report(const model_train_report *r, const char *out)
+{
+    printf("trained %d epoch%s (%ld steps, %.0f examples/s, %.1f s); best validation %s %.4f at epoch %d\n",
+           r->epochs_run, r->epochs_run == 1 ? "" : "s", r->steps, r->examples_per_s, r->seconds, r->metric,
+           isinf(r->best_valid) ? NAN : r->best_valid, r->best_epoch);
+    printf("customers: %ld train, %ld validation, %ld test\n", r->n_train_customers, r->n_valid_customers,
+           r->n_test_customers);
+    printf("model: %s/model.safetensors, %s/model.json\n", out, out);
+}
+
+int cli_train(int argc, char **argv)
+{
+    train_args a;
+    int p = parse_train_args(argc, argv, &a);
+    if (p) return p > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    data_dataset ds;
+    model_config cfg;
+    hp_error err = { 0 };
+    const char *none[DATA_T_COUNT] = { 0 };
+    int rc = cli_load_dataset(&ds, a.config, a.data_dir, none, &err);
+    if (rc) return cli_error(rc, err.msg);
+    data_ingest_report irep;
+    if (!(rc = data_ingest(&ds, NULL, &irep, &err)) && irep.total_rejected)
+        fprintf(stderr, "note: %zu rows rejected while loading (run hyperp ingest to see them)\n", irep.total_rejected);
+    if (!rc) rc = model_config_from_dataset(&cfg, &ds, &err);
+    if (rc) {
+        data_dataset_free(&ds);
+        return cli_error(rc, err.msg);
+    }
+    apply_overrides(&cfg, &a);
+    if ((rc = cli_mkdirs(a.out, &err))) goto done;
+    signal(SIGINT, on_sigint);
+    model_train_opts o = { .out_dir = a.out, .stop = &g_stop, .progress = train_progress, .ctx = &a };
+    model_train_report rep;
+    rc = model_train(&ds, &cfg, &o, &rep, &err);
+    signal(SIGINT, SIG_DFL);
+    if (!rc || rc == HP_ERR_INTERRUPTED) print_report(&rep, a.out);
+done:
+    model_config_free(&cfg);
+    data_dataset_free(&ds);
+    return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;
+}

@@ -1,0 +1,326 @@
+/* model: the multimodal recommender.
+ *
+ * Customer tower: one vector per modality, each from its own encoder
+ *   numeric     standardised numeric/band/timestamp features -> Linear -> GELU -> Linear
+ *   categorical embeddings of each categorical column, summed
+ *   interests   embedding-bag (mean) over multi-valued lists (preferences, needs)
+ *   text        hashed word and bigram embeddings, attention-pooled
+ *   history     embedding-bag (mean) over the products the customer already holds
+ * then LayerNorm + a learned modality-type vector, and attention fusion over the modalities
+ * present (its weights say which data mattered), then Linear -> u.
+ * Product tower: id embedding (dropped out in training, so a new product scores from its
+ * features) + categorical embeddings + Linear over numeric features + text bag -> v.
+ * score(c, p) = u_c . v_p + b_p.
+ *
+ * Data flow: model_feat_fit learns vocabularies and scaling from training customers;
+ * model_feat_encode turns any customers table into compact arrays (model_enc); the net
+ * runs on batches of encoded rows. Parameters live in one nn_params block. */
+#ifndef MODEL_H
+#define MODEL_H
+
+#include "core/hp.h"
+#include "data/data.h"
+#include "nn/nn.h"
+
+#include <jansson.h>
+
+typedef enum {
+    MODEL_MOD_NUMERIC = 0,
+    MODEL_MOD_CATEGORICAL,
+    MODEL_MOD_INTERESTS,
+    MODEL_MOD_TEXT,
+    MODEL_MOD_HISTORY,
+    MODEL_MOD_COUNT
+} model_modality;
+
+const char *model_modality_name(int m);
+
+/* ------------------------------------------------------------------ configuration */
+
+typedef enum { MODEL_LOSS_SOFTMAX = 0, MODEL_LOSS_BPR, MODEL_LOSS_BCE } model_loss;
+
+typedef struct {
+    int dim;                 /* d: width of every modality and of u, v (default 32) */
+    int hidden;              /* numeric MLP hidden width (default 64) */
+    int text_buckets;        /* hashed text vocabulary, power of two (default 32768) */
+    int max_tokens;          /* tokens kept per customer text (default 64) */
+    int enabled[MODEL_MOD_COUNT]; /* encoders on (default all) */
+    int include_protected;   /* use protected attributes as features (default 0: never) */
+} model_arch;
+
+typedef struct {
+    model_loss loss;         /* default softmax (sampled) */
+    int negatives;           /* sampled negatives per positive (default 32; capped at P-1) */
+    int epochs;              /* maximum epochs (default 30) */
+    int batch;               /* default 256 */
+    float lr, lr_min;        /* AdamW peak / floor (default 3e-3, 1e-4) */
+    float weight_decay;      /* default 1e-4 */
+    float clip;              /* global gradient-norm clip (default 5) */
+    float id_dropout;        /* product id dropout (default 0.2) */
+    float dropout;           /* on the fused customer vector (default 0.1) */
+    int patience;            /* epochs without validation NDCG gain before stopping (default 4) */
+    int warmup;              /* warmup steps (default 100) */
+    uint64_t seed;           /* default 42 */
+    int threads;             /* BLAS threads (default 1) */
+    char **positive_kinds;   /* interaction kinds that are training positives (default: all but label) */
+    int npositive_kinds;
+} model_train_cfg;
+
+typedef enum { MODEL_SPLIT_CUSTOMER = 0, MODEL_SPLIT_TIME, MODEL_SPLIT_FOLDS } model_split_method;
+
+typedef struct {
+    model_split_method method;
+    float test_fraction;     /* customer/time (default 0.2) */
+    float valid_fraction;    /* (default 0.1) */
+    char **target_kinds;     /* kinds that are evaluation targets; none = leave one out */
+    int ntarget_kinds;
+    char *folds_file;        /* folds: one fold id per customers record */
+    int test_fold;           /* folds: which fold is the test set (default 0) */
+    char *hidden_file;       /* folds: "record<TAB>product index<TAB>product column" targets */
+    uint64_t seed;           /* default 7 */
+} model_split_cfg;
+
+typedef struct {
+    int k;                   /* cut-off for @k metrics (default 10) */
+    char *oracle_file;       /* truth_affinity.csv of synthetic data, or NULL */
+    char *out_dir;           /* default artifacts/results */
+} model_eval_cfg;
+
+typedef struct {
+    model_arch arch;
+    model_train_cfg train;
+    model_split_cfg split;
+    model_eval_cfg eval;
+} model_config;
+
+/* Defaults, then the dataset's "model", "train", "split", "evaluate" sections (strict:
+ * unknown keys are errors naming the JSON path). Relative paths resolve from base_dir. */
+int model_config_from_dataset(model_config *c, const data_dataset *ds, hp_error *err);
+void model_config_defaults(model_config *c);
+void model_config_free(model_config *c);
+json_t *model_config_to_json(const model_config *c);
+int model_config_from_json(model_config *c, json_t *j, const char *where, const char *base_dir, hp_error *err);
+
+/* ------------------------------------------------------------------ features */
+
+typedef struct {
+    char *column;            /* source column name */
+    int role;                /* data_role */
+    int log;                 /* 1: signed log1p before scaling (heavy-tailed) */
+    float mean, std;         /* scaling fitted on training rows */
+    double ref;              /* timestamps: the value is years before ref (latest fitted time) */
+    int missing_slot;        /* index of its missing-indicator feature, or -1 */
+} model_numf;
+
+typedef struct {
+    char *column;
+    int offset;              /* first row of this column in the shared embedding table */
+    int size;                /* rows: vocabulary + 1 (row offset+0 = unknown/missing) */
+    data_dict vocab;         /* value -> code (row offset+1+code) */
+} model_catf;
+
+typedef struct {
+    int nnum;                /* numeric inputs (scaled values and missing indicators) */
+    model_numf *num;
+    int nnumcols;
+    model_catf *cat;         /* categorical columns */
+    int ncat;
+    int cat_rows;            /* rows of the categorical table */
+    model_catf *multi;       /* multi-valued columns */
+    int nmulti;
+    int multi_rows;
+    char **text;             /* text columns */
+    int ntext;
+} model_featspec;
+
+/* Encoded rows: what the net reads. Products and customers both use it. */
+typedef struct {
+    int n;
+    int F;                   /* numeric width */
+    float *num;              /* (n, F) */
+    int C;                   /* categorical columns */
+    int32_t *cat;            /* (n, C) rows of the categorical table */
+    int64_t *multi_off;      /* (n+1) CSR over multi_ids */
+    int32_t *multi_ids;      /* rows of the multi table */
+    int64_t *text_off;       /* (n+1) CSR over text_ids */
+    int32_t *text_ids;       /* hashed text buckets */
+} model_enc;
+
+/* Fits vocabularies and scaling on the rows with use[row] != 0 (NULL: all rows). */
+int model_feat_fit(model_featspec *fs, const data_table *t, const unsigned char *use,
+                   const model_arch *arch, hp_error *err);
+/* Encodes every row of t (unknown categories -> the unknown row; missing numbers -> 0 with
+ * the missing indicator set; empty lists and texts -> empty). */
+int model_feat_encode(const model_featspec *fs, const data_table *t, const model_arch *arch,
+                      model_enc *out, hp_error *err);
+void model_featspec_free(model_featspec *fs);
+void model_enc_free(model_enc *e);
+json_t *model_featspec_to_json(const model_featspec *fs);
+int model_featspec_from_json(model_featspec *fs, json_t *j, hp_error *err);
+
+/* Tokenises text into hashed unigram and bigram buckets (lower-cased words), at most max. */
+int model_text_tokens(const char *text, int32_t *out, int max, int buckets, uint32_t salt);
+
+/* ------------------------------------------------------------------ the network */
+
+typedef struct {
+    model_arch arch;
+    int P;                   /* products */
+    model_featspec cust_fs, prod_fs;
+    nn_params params;
+    /* catalogue, encoded once */
+    model_enc prod;
+    int32_t *id_row;         /* (P) row of prod.id.emb/prod.bias for each product (0 = a product
+                                unseen in training); NULL: product p is row p+1 */
+    int P_trained;           /* rows of the id tables - 1 (the training catalogue) */
+} model_net;
+
+/* Per-batch inputs of the customer tower. */
+typedef struct {
+    int B;
+    const float *num;        /* (B, F) */
+    const int32_t *cat;      /* (B, C) */
+    const int64_t *multi_off; const int32_t *multi_ids;
+    const int64_t *text_off;  const int32_t *text_ids;
+    const int64_t *hist_off;  const int32_t *hist_ids;  /* product rows held */
+} model_batch;
+
+/* Forward state: activations of one pass, carved from an arena. */
+typedef struct model_fwd model_fwd;
+
+int model_net_init(model_net *net, const model_arch *arch, int P, hp_error *err);
+void model_net_init_weights(model_net *net, uint64_t seed);
+void model_net_free(model_net *net);
+
+/* Product tower for the whole catalogue: v (P, d), bias (P). id_keep (P) or NULL: 0 drops
+ * a product's id embedding and bias (training's id dropout; cold start at inference). */
+model_fwd *model_forward(model_net *net, nn_arena *a, const model_batch *b, const uint8_t *id_keep,
+                         int training, float dropout, hp_rng *rng);
+const float *model_fwd_u(const model_fwd *f);        /* (B, d) */
+const float *model_fwd_v(const model_fwd *f);        /* (P, d) */
+const float *model_fwd_bias(const model_fwd *f);     /* (P) */
+/* Modality weights of row b: w[m] for each modality (0 for absent ones). */
+void model_fwd_weights(const model_fwd *f, int b, float w[MODEL_MOD_COUNT]);
+/* Backward from du (B,d), dv (P,d), dbias (P) into net->params.grad. */
+void model_backward(model_net *net, model_fwd *f, const float *du, const float *dv, const float *dbias);
+/* Bytes of arena a batch of B rows with T text tokens, H history ids, M multi ids needs. */
+size_t model_arena_bytes(const model_net *net, int B, long T, long H, long M);
+
+#endif
+
+/* ------------------------------------------------------------------ split */
+
+typedef enum { MODEL_ROLE_TRAIN = 0, MODEL_ROLE_VALID, MODEL_ROLE_TEST, MODEL_ROLE_NONE } model_role;
+
+/* Who trains, who is evaluated on what. Positives are interactions of the training kinds;
+ * "label" interactions (from a label column) are kept apart as 0/1 labels. */
+typedef struct {
+    int ncust, P;
+    uint8_t *role;                 /* (ncust) model_role */
+    int all_train;                 /* time split: every customer trains on what it shows */
+    int64_t *vis_off;              /* (ncust+1) CSR: visible positive products, sorted, unique */
+    int32_t *vis;
+    int64_t *tgt_off[2];           /* [0] validation, [1] test: (ncust+1) CSR of target products */
+    int32_t *tgt[2];
+    float *label;                  /* (ncust) label value, NaN when none */
+    int label_product;             /* product the labels are about, or -1 */
+    size_t ntrain_pos;             /* visible positives of training customers */
+} model_split;
+
+int model_split_make(model_split *s, const data_dataset *ds, const model_config *cfg, hp_error *err);
+void model_split_free(model_split *s);
+/* Whether customer c trains (its visible positives and label are training examples). */
+int model_split_trains(const model_split *s, int c);
+/* 1 if product p is among customer c's visible positives. */
+int model_split_visible(const model_split *s, int c, int32_t p);
+
+/* ------------------------------------------------------------------ batches and scoring */
+
+/* Per-customer lists (CSR): history products, or targets. */
+typedef struct {
+    const int64_t *off;      /* (n+1) */
+    const int32_t *ids;
+} model_lists;
+
+/* Buffers for batches of up to cap rows. */
+typedef struct {
+    int cap;
+    model_batch b;
+    float *num;
+    int32_t *cat, *multi, *text, *hist;
+    int64_t *multi_off, *text_off, *hist_off;
+    size_t multi_cap, text_cap, hist_cap;
+} model_batchbuf;
+
+int model_batchbuf_init(model_batchbuf *bb, const model_enc *e, const model_lists *hist, int cap);
+void model_batchbuf_free(model_batchbuf *bb);
+/* Gathers rows[0..n) of e into bb->b. hist (may have NULL off: no history) gives each row's
+ * held products; skip[i] >= 0 leaves that product out of row i's history (the training
+ * target must not be among its own inputs). */
+void model_gather(model_batchbuf *bb, const model_enc *e, const model_lists *hist, const int32_t *rows,
+                  const int32_t *skip, int n);
+
+/* Scores rows[0..n) against the whole catalogue: scores (n, P); weights (n, MODEL_MOD_COUNT)
+ * or NULL. id_keep (P) or NULL as in model_forward (0 = score a product from its features
+ * only, as a product unseen in training is). */
+int model_score(model_net *net, const model_enc *e, const model_lists *hist, const int32_t *rows, int n,
+                const uint8_t *id_keep, float *scores, float *weights, hp_error *err);
+
+/* ------------------------------------------------------------------ training */
+
+typedef struct {
+    int epoch, epochs;       /* 1-based current epoch, maximum */
+    long step, steps;        /* step within the epoch, steps per epoch */
+    double loss;             /* running mean training loss of the epoch */
+    double valid;            /* validation metric after the epoch (NAN before) */
+    double best;
+    const char *metric;      /* "ndcg@10" or "auc" */
+    double examples_per_s;
+    double eta_s;            /* seconds left in the whole run at this pace (max epochs) */
+    int end_of_epoch;
+} model_progress;
+
+typedef struct {
+    const char *out_dir;                     /* model files go here (created) */
+    volatile int *stop;                      /* set asynchronously (SIGINT): stop, save, return */
+    void (*progress)(void *ctx, const model_progress *p);
+    void *ctx;
+} model_train_opts;
+
+typedef struct {
+    int epochs_run, best_epoch;
+    double best_valid;
+    const char *metric;
+    long steps, examples;
+    double seconds, examples_per_s;
+    int interrupted;
+    long n_train_customers, n_valid_customers, n_test_customers;
+} model_train_report;
+
+/* Trains on ds as cfg says, with early stopping on the validation metric, and saves the best
+ * model to opts->out_dir (model.safetensors + model.json) after every improvement, and on
+ * interruption (returns HP_ERR_INTERRUPTED after saving). */
+int model_train(const data_dataset *ds, const model_config *cfg, const model_train_opts *opts,
+                model_train_report *rep, hp_error *err);
+
+/* ------------------------------------------------------------------ model files */
+
+#define MODEL_FORMAT "hyperp-recommender"
+#define MODEL_FORMAT_VERSION 1
+
+/* A trained model as loaded for scoring: the net plus the catalogue's product ids. */
+typedef struct {
+    model_net net;
+    model_config cfg;
+    char **product_ids;      /* (nproducts) */
+    int nproducts;
+    json_t *meta;            /* the whole model.json, owned */
+} model_file;
+
+/* Writes dir/model.safetensors and dir/model.json atomically. extra (may be NULL) is merged
+ * into model.json under "training". */
+int model_save(const char *dir, const model_net *net, const model_config *cfg, const data_table *products,
+               json_t *extra, hp_error *err);
+/* Loads a model directory. Truncated, corrupt or mismatched files are clear errors. */
+int model_load(const char *dir, model_file *m, hp_error *err);
+void model_file_free(model_file *m);

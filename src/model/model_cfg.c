@@ -1,0 +1,303 @@
+/* Model, training, split and evaluation settings: defaults, then the config's sections,
+ * parsed strictly (an unknown key names its JSON path). */
+#include "model/model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void model_config_defaults(model_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->arch = (model_arch){ .dim = 32, .hidden = 64, .text_buckets = 1 << 15, .max_tokens = 64 };
+    for (int m = 0; m < MODEL_MOD_COUNT; m++) c->arch.enabled[m] = 1;
+    c->train = (model_train_cfg){ .loss = MODEL_LOSS_SOFTMAX, .negatives = 32, .epochs = 30, .batch = 256,
+                                  .lr = 3e-3f, .lr_min = 1e-4f, .weight_decay = 1e-4f, .clip = 5.0f,
+                                  .id_dropout = 0.2f, .dropout = 0.1f, .patience = 4, .warmup = 100,
+                                  .seed = 42, .threads = 1 };
+    c->split = (model_split_cfg){ .method = MODEL_SPLIT_CUSTOMER, .test_fraction = 0.2f, .valid_fraction = 0.1f,
+                                  .seed = 7 };
+    c->eval.k = 10;
+}
+
+static void free_list(char **l, int n)
+{
+    for (int i = 0; i < n; i++) hp_free(l[i]);
+    hp_free(l);
+}
+
+void model_config_free(model_config *c)
+{
+    free_list(c->train.positive_kinds, c->train.npositive_kinds);
+    free_list(c->split.target_kinds, c->split.ntarget_kinds);
+    hp_free(c->split.folds_file);
+    hp_free(c->split.hidden_file);
+    hp_free(c->eval.oracle_file);
+    hp_free(c->eval.out_dir);
+    memset(c, 0, sizeof *c);
+}
+
+/* ------------------------------------------------------------------ typed readers */
+
+typedef struct {
+    const char *where;      /* "config.json: train" */
+    const char *base_dir;
+    hp_error *err;
+} rd;
+
+static int bad(rd *r, const char *key, const char *what)
+{
+    return hp_fail(r->err, HP_ERR_INVAL, "%s.%s: %s", r->where, key, what);
+}
+
+static int rd_int(rd *r, json_t *o, const char *key, int lo, int hi, int *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v) return HP_OK;
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "expected an integer in %d..%d", lo, hi);
+        return bad(r, key, msg);
+    }
+    *out = (int)json_integer_value(v);
+    return HP_OK;
+}
+
+static int rd_float(rd *r, json_t *o, const char *key, double lo, double hi, float *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v) return HP_OK;
+    if (!json_is_number(v) || json_number_value(v) < lo || json_number_value(v) > hi) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "expected a number in %g..%g", lo, hi);
+        return bad(r, key, msg);
+    }
+    *out = (float)json_number_value(v);
+    return HP_OK;
+}
+
+static int rd_path(rd *r, json_t *o, const char *key, char **out)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v) return HP_OK;
+    if (!json_is_string(v)) return bad(r, key, "expected a path");
+    const char *s = json_string_value(v);
+    hp_free(*out);
+    if (s[0] == '/' || !r->base_dir) *out = hp_strdup(s);
+    else {
+        size_t n = strlen(r->base_dir) + strlen(s) + 2;
+        if ((*out = hp_malloc(n))) snprintf(*out, n, "%s/%s", r->base_dir, s);
+    }
+    return *out ? HP_OK : HP_ERR_NOMEM;
+}
+
+static int rd_list(rd *r, json_t *o, const char *key, char ***out, int *n)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v) return HP_OK;
+    if (!json_is_array(v)) return bad(r, key, "expected an array of strings");
+    free_list(*out, *n);
+    *n = 0;
+    *out = hp_calloc(json_array_size(v) + 1, sizeof **out);
+    if (!*out) return HP_ERR_NOMEM;
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        json_t *s = json_array_get(v, i);
+        if (!json_is_string(s)) return bad(r, key, "expected an array of strings");
+        if (!((*out)[(*n)++] = hp_strdup(json_string_value(s)))) return HP_ERR_NOMEM;
+    }
+    return HP_OK;
+}
+
+static int rd_enum(rd *r, json_t *o, const char *key, const char *const *names, int n, int *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v) return HP_OK;
+    for (int i = 0; json_is_string(v) && i < n; i++)
+        if (strcmp(json_string_value(v), names[i]) == 0) { *out = i; return HP_OK; }
+    char msg[160] = "expected one of:";
+    for (int i = 0; i < n; i++) snprintf(msg + strlen(msg), sizeof msg - strlen(msg), " \"%s\"", names[i]);
+    return bad(r, key, msg);
+}
+
+static int check_keys(rd *r, json_t *o, const char *const *allowed)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v) {
+        int ok = 0;
+        for (const char *const *a = allowed; *a; a++) ok |= strcmp(*a, key) == 0;
+        if (!ok) return bad(r, key, "unknown key");
+    }
+    return HP_OK;
+}
+
+/* ------------------------------------------------------------------ sections */
+
+static int parse_arch(rd *r, json_t *o, model_arch *a)
+{
+    static const char *const keys[] = { "dim", "hidden", "text_buckets", "max_tokens", "encoders",
+                                        "include_protected", NULL };
+    int rc = check_keys(r, o, keys);
+    if (!rc) rc = rd_int(r, o, "dim", 2, 1024, &a->dim);
+    if (!rc) rc = rd_int(r, o, "hidden", 1, 4096, &a->hidden);
+    if (!rc) rc = rd_int(r, o, "text_buckets", 16, 1 << 24, &a->text_buckets);
+    if (!rc && (a->text_buckets & (a->text_buckets - 1))) rc = bad(r, "text_buckets", "must be a power of two");
+    if (!rc) rc = rd_int(r, o, "max_tokens", 1, 4096, &a->max_tokens);
+    json_t *ip = json_object_get(o, "include_protected");
+    if (!rc && ip) {
+        if (!json_is_boolean(ip)) rc = bad(r, "include_protected", "expected true or false");
+        else a->include_protected = json_is_true(ip);
+    }
+    json_t *enc = json_object_get(o, "encoders");
+    if (!rc && enc) {
+        if (!json_is_array(enc)) return bad(r, "encoders", "expected an array of encoder names");
+        for (int m = 0; m < MODEL_MOD_COUNT; m++) a->enabled[m] = 0;
+        for (size_t i = 0; i < json_array_size(enc); i++) {
+            json_t *s = json_array_get(enc, i);
+            int found = 0;
+            for (int m = 0; json_is_string(s) && m < MODEL_MOD_COUNT; m++)
+                if (strcmp(json_string_value(s), model_modality_name(m)) == 0) a->enabled[m] = found = 1;
+            if (!found) return bad(r, "encoders", "unknown encoder (numeric, categorical, interests, text, history)");
+        }
+    }
+    return rc;
+}
+
+static int parse_train(rd *r, json_t *o, model_train_cfg *t)
+{
+    static const char *const keys[] = { "loss", "negatives", "epochs", "batch", "lr", "lr_min", "weight_decay",
+                                        "clip", "id_dropout", "dropout", "patience", "warmup", "seed",
+                                        "threads", "positive_kinds", NULL };
+    static const char *const losses[] = { "softmax", "bpr", "bce" };
+    int loss = (int)t->loss, seed = (int)t->seed;
+    int rc = check_keys(r, o, keys);
+    if (!rc) rc = rd_enum(r, o, "loss", losses, 3, &loss);
+    if (!rc) rc = rd_int(r, o, "negatives", 1, 100000, &t->negatives);
+    if (!rc) rc = rd_int(r, o, "epochs", 1, 100000, &t->epochs);
+    if (!rc) rc = rd_int(r, o, "batch", 1, 65536, &t->batch);
+    if (!rc) rc = rd_float(r, o, "lr", 1e-7, 10, &t->lr);
+    if (!rc) rc = rd_float(r, o, "lr_min", 0, 10, &t->lr_min);
+    if (!rc) rc = rd_float(r, o, "weight_decay", 0, 10, &t->weight_decay);
+    if (!rc) rc = rd_float(r, o, "clip", 0, 1e6, &t->clip);
+    if (!rc) rc = rd_float(r, o, "id_dropout", 0, 0.99, &t->id_dropout);
+    if (!rc) rc = rd_float(r, o, "dropout", 0, 0.99, &t->dropout);
+    if (!rc) rc = rd_int(r, o, "patience", 1, 1000, &t->patience);
+    if (!rc) rc = rd_int(r, o, "warmup", 0, 1000000, &t->warmup);
+    if (!rc) rc = rd_int(r, o, "seed", 0, 2147483647, &seed);
+    if (!rc) rc = rd_int(r, o, "threads", 1, 256, &t->threads);
+    if (!rc) rc = rd_list(r, o, "positive_kinds", &t->positive_kinds, &t->npositive_kinds);
+    t->loss = (model_loss)loss;
+    t->seed = (uint64_t)seed;
+    return rc;
+}
+
+static int parse_split(rd *r, json_t *o, model_split_cfg *s)
+{
+    static const char *const keys[] = { "method", "test_fraction", "valid_fraction", "target_kinds",
+                                        "folds_file", "test_fold", "hidden_file", "seed", NULL };
+    static const char *const methods[] = { "customer", "time", "folds" };
+    int method = (int)s->method, seed = (int)s->seed;
+    int rc = check_keys(r, o, keys);
+    if (!rc) rc = rd_enum(r, o, "method", methods, 3, &method);
+    if (!rc) rc = rd_float(r, o, "test_fraction", 0.01, 0.9, &s->test_fraction);
+    if (!rc) rc = rd_float(r, o, "valid_fraction", 0, 0.5, &s->valid_fraction);
+    if (!rc) rc = rd_list(r, o, "target_kinds", &s->target_kinds, &s->ntarget_kinds);
+    if (!rc) rc = rd_path(r, o, "folds_file", &s->folds_file);
+    if (!rc) rc = rd_int(r, o, "test_fold", 0, 1000, &s->test_fold);
+    if (!rc) rc = rd_path(r, o, "hidden_file", &s->hidden_file);
+    if (!rc) rc = rd_int(r, o, "seed", 0, 2147483647, &seed);
+    s->method = (model_split_method)method;
+    s->seed = (uint64_t)seed;
+    if (!rc && s->method == MODEL_SPLIT_FOLDS && !s->folds_file) rc = bad(r, "folds_file", "required by method \"folds\"");
+    return rc;
+}
+
+static int parse_eval(rd *r, json_t *o, model_eval_cfg *e)
+{
+    static const char *const keys[] = { "k", "oracle_file", "out_dir", NULL };
+    int rc = check_keys(r, o, keys);
+    if (!rc) rc = rd_int(r, o, "k", 1, 1000, &e->k);
+    if (!rc) rc = rd_path(r, o, "oracle_file", &e->oracle_file);
+    json_t *od = json_object_get(o, "out_dir");
+    if (!rc && od) {
+        if (!json_is_string(od)) rc = bad(r, "out_dir", "expected a path");
+        else if (!(e->out_dir = hp_strdup(json_string_value(od)))) rc = HP_ERR_NOMEM;
+    }
+    return rc;
+}
+
+int model_config_from_json(model_config *c, json_t *j, const char *where, const char *base_dir, hp_error *err)
+{
+    static const char *const keys[] = { "model", "train", "split", "evaluate", NULL };
+    rd top = { where, base_dir, err };
+    int rc = check_keys(&top, j, keys);
+    static const char *names[] = { "model", "train", "split", "evaluate" };
+    for (int s = 0; !rc && s < 4; s++) {
+        json_t *o = json_object_get(j, names[s]);
+        if (!o) continue;
+        char w[256];
+        snprintf(w, sizeof w, "%s: %s", where, names[s]);
+        rd r = { w, base_dir, err };
+        if (!json_is_object(o)) return hp_fail(err, HP_ERR_INVAL, "%s: expected an object", w);
+        if (s == 0) rc = parse_arch(&r, o, &c->arch);
+        else if (s == 1) rc = parse_train(&r, o, &c->train);
+        else if (s == 2) rc = parse_split(&r, o, &c->split);
+        else rc = parse_eval(&r, o, &c->eval);
+    }
+    return rc;
+}
+
+int model_config_from_dataset(model_config *c, const data_dataset *ds, hp_error *err)
+{
+    model_config_defaults(c);
+    json_t *j = json_object();
+    int rc = HP_OK;
+    for (int s = 0; !rc && s < DATA_SEC_COUNT; s++) {
+        if (!ds->section[s]) continue;
+        json_error_t je;
+        json_t *o = json_loads(ds->section[s], 0, &je);
+        if (!o) rc = hp_fail(err, HP_ERR_INVAL, "config section %s: %s", data_section_name((data_section)s), je.text);
+        else json_object_set_new(j, data_section_name((data_section)s), o);
+    }
+    const char *where = ds->config_path ? ds->config_path : "built-in config";
+    if (!rc) rc = model_config_from_json(c, j, where, ds->config_dir, err);
+    json_decref(j);
+    if (!rc && !c->eval.out_dir && !(c->eval.out_dir = hp_strdup("artifacts/results"))) rc = HP_ERR_NOMEM;
+    if (rc) model_config_free(c);
+    return rc;
+}
+
+static json_t *list_json(char **l, int n)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < n; i++) json_array_append_new(a, json_string(l[i]));
+    return a;
+}
+
+json_t *model_config_to_json(const model_config *c)
+{
+    static const char *losses[] = { "softmax", "bpr", "bce" }, *methods[] = { "customer", "time", "folds" };
+    json_t *enc = json_array();
+    for (int m = 0; m < MODEL_MOD_COUNT; m++)
+        if (c->arch.enabled[m]) json_array_append_new(enc, json_string(model_modality_name(m)));
+    json_t *model = json_pack("{s:i, s:i, s:i, s:i, s:o, s:b}", "dim", c->arch.dim, "hidden", c->arch.hidden,
+                              "text_buckets", c->arch.text_buckets, "max_tokens", c->arch.max_tokens,
+                              "encoders", enc, "include_protected", c->arch.include_protected);
+    json_t *train = json_pack("{s:s, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:i, s:I, s:i, s:o}",
+                              "loss", losses[c->train.loss], "negatives", c->train.negatives,
+                              "epochs", c->train.epochs, "batch", c->train.batch, "lr", (double)c->train.lr,
+                              "lr_min", (double)c->train.lr_min, "weight_decay", (double)c->train.weight_decay,
+                              "clip", (double)c->train.clip, "id_dropout", (double)c->train.id_dropout,
+                              "dropout", (double)c->train.dropout, "patience", c->train.patience,
+                              "warmup", c->train.warmup, "seed", (json_int_t)c->train.seed,
+                              "threads", c->train.threads,
+                              "positive_kinds", list_json(c->train.positive_kinds, c->train.npositive_kinds));
+    json_t *split = json_pack("{s:s, s:f, s:f, s:o, s:i, s:I}", "method", methods[c->split.method],
+                              "test_fraction", (double)c->split.test_fraction,
+                              "valid_fraction", (double)c->split.valid_fraction,
+                              "target_kinds", list_json(c->split.target_kinds, c->split.ntarget_kinds),
+                              "test_fold", c->split.test_fold, "seed", (json_int_t)c->split.seed);
+    if (c->split.folds_file) json_object_set_new(split, "folds_file", json_string(c->split.folds_file));
+    if (c->split.hidden_file) json_object_set_new(split, "hidden_file", json_string(c->split.hidden_file));
+    return json_pack("{s:o, s:o, s:o}", "model", model, "train", train, "split", split);
+}

@@ -1,0 +1,399 @@
+/* Features: fitted vocabularies and scaling (model_featspec) and the encoding of any table
+ * into the compact arrays the net reads (model_enc). Fitting sees training rows only, so
+ * validation and test rows never leak into scaling or vocabularies. */
+#include "model/model.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <string.h>
+
+static const char *k_modality_names[MODEL_MOD_COUNT] = { "numeric", "categorical", "interests", "text", "history" };
+
+const char *model_modality_name(int m) { return m >= 0 && m < MODEL_MOD_COUNT ? k_modality_names[m] : "?"; }
+
+/* ------------------------------------------------------------------ text tokens */
+
+static uint32_t mix_hash(uint64_t h) { return (uint32_t)((h * 0x9e3779b97f4a7c15ULL) >> 32); }
+
+int model_text_tokens(const char *text, int32_t *out, int max, int buckets, uint32_t salt)
+{
+    int n = 0;
+    uint64_t prev = 0;
+    const unsigned char *s = (const unsigned char *)text;
+    while (*s && n < max) {
+        while (*s && !(isalnum(*s) || *s >= 0x80)) s++;
+        if (!*s) break;
+        uint64_t h = 1469598103934665603ULL ^ salt;
+        while (*s && (isalnum(*s) || *s >= 0x80)) h = (h ^ (uint64_t)tolower(*s++)) * 1099511628211ULL;
+        out[n++] = (int32_t)(mix_hash(h) & (uint32_t)(buckets - 1));
+        if (prev && n < max) out[n++] = (int32_t)(mix_hash(prev * 31 + h + 0x51ed) & (uint32_t)(buckets - 1));
+        prev = h;
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------------ fitting */
+
+static int is_numeric_role(int role)
+{
+    return role == DATA_ROLE_NUMERIC || role == DATA_ROLE_BAND || role == DATA_ROLE_TIMESTAMP;
+}
+
+static int is_categorical_role(int role, const model_arch *arch)
+{
+    return role == DATA_ROLE_CATEGORICAL || (role == DATA_ROLE_PROTECTED && arch->include_protected);
+}
+
+static double raw_value(const data_column *c, size_t row, double ref)
+{
+    if (c->role == DATA_ROLE_TIMESTAMP)
+        return c->ts[row] == DATA_TS_MISSING ? NAN : (ref - (double)c->ts[row]) / (365.25 * 86400);
+    return c->num[row];
+}
+
+static double transform(const model_numf *f, double v) { return f->log ? copysign(log1p(fabs(v)), v) : v; }
+
+static int fit_numeric(model_featspec *fs, const data_table *t, const data_column *c, const unsigned char *use)
+{
+    model_numf f = { .role = c->role, .missing_slot = -1, .ref = 0 };
+    if (c->role == DATA_ROLE_TIMESTAMP)
+        for (size_t r = 0; r < t->nrows; r++)
+            if ((!use || use[r]) && c->ts[r] != DATA_TS_MISSING && (double)c->ts[r] > f.ref) f.ref = (double)c->ts[r];
+    double lo = INFINITY, hi = -INFINITY, sum = 0, sq = 0;
+    size_t n = 0, missing = 0;
+    for (size_t r = 0; r < t->nrows; r++) {
+        if (use && !use[r]) continue;
+        double v = raw_value(c, r, f.ref);
+        if (isnan(v)) { missing++; continue; }
+        lo = fmin(lo, v);
+        hi = fmax(hi, v);
+        n++;
+    }
+    /* Bands and wide non-negative ranges (revenue, balances) are compared on a log scale. */
+    f.log = c->role == DATA_ROLE_BAND || (n && lo >= 0 && hi > 1000 && hi > 100 * (lo + 1));
+    for (size_t r = 0; r < t->nrows; r++) {
+        if (use && !use[r]) continue;
+        double v = raw_value(c, r, f.ref);
+        if (isnan(v)) continue;
+        v = transform(&f, v);
+        sum += v;
+        sq += v * v;
+    }
+    double mean = n ? sum / (double)n : 0, var = n ? sq / (double)n - mean * mean : 1;
+    f.mean = (float)mean;
+    f.std = var > 1e-12 ? (float)sqrt(var) : 1.0f;
+    if (!(f.column = hp_strdup(c->name))) return HP_ERR_NOMEM;
+    model_numf *num = hp_realloc(fs->num, (size_t)(fs->nnumcols + 1) * sizeof *num);
+    if (!num) { hp_free(f.column); return HP_ERR_NOMEM; }
+    fs->num = num;
+    f.missing_slot = missing ? -2 : -1; /* slots are numbered after all values: see finish */
+    fs->num[fs->nnumcols++] = f;
+    return HP_OK;
+}
+
+static int add_vocab(model_catf **arr, int *n, int *rows, const data_column *c, const int32_t *codes,
+                     size_t ncodes, const unsigned char *use_codes)
+{
+    model_catf *a = hp_realloc(*arr, (size_t)(*n + 1) * sizeof *a);
+    if (!a) return HP_ERR_NOMEM;
+    *arr = a;
+    model_catf *f = &a[(*n)++];
+    memset(f, 0, sizeof *f);
+    data_dict_init(&f->vocab);
+    if (!(f->column = hp_strdup(c->name))) return HP_ERR_NOMEM;
+    for (size_t i = 0; i < ncodes; i++) {
+        if (codes[i] < 0 || (use_codes && !use_codes[i])) continue;
+        const char *s = c->dict.str[codes[i]];
+        if (data_dict_intern(&f->vocab, s, c->dict.len[codes[i]]) < 0) return HP_ERR_NOMEM;
+    }
+    f->offset = *rows;
+    f->size = (int)f->vocab.n + 1;
+    *rows += f->size;
+    return HP_OK;
+}
+
+static int fit_multi(model_featspec *fs, const data_table *t, const data_column *c, const unsigned char *use)
+{
+    /* mark the items of used rows */
+    unsigned char *use_item = NULL;
+    if (use) {
+        if (!(use_item = hp_calloc(c->nitems + 1, 1))) return HP_ERR_NOMEM;
+        for (size_t r = 0; r < t->nrows; r++)
+            if (use[r])
+                for (uint64_t i = c->off[r]; i < c->off[r + 1]; i++) use_item[i] = 1;
+    }
+    int rc = add_vocab(&fs->multi, &fs->nmulti, &fs->multi_rows, c, c->items, c->nitems, use_item);
+    hp_free(use_item);
+    return rc;
+}
+
+static int fit_text(model_featspec *fs, const data_column *c)
+{
+    char **a = hp_realloc(fs->text, (size_t)(fs->ntext + 1) * sizeof *a);
+    if (!a) return HP_ERR_NOMEM;
+    fs->text = a;
+    return (a[fs->ntext++] = hp_strdup(c->name)) ? HP_OK : HP_ERR_NOMEM;
+}
+
+/* Numbers the inputs: one per numeric column, then one missing indicator per column that
+ * had missing values in training. */
+static void finish_slots(model_featspec *fs)
+{
+    int slot = fs->nnumcols;
+    for (int i = 0; i < fs->nnumcols; i++)
+        fs->num[i].missing_slot = fs->num[i].missing_slot == -2 ? slot++ : -1;
+    fs->nnum = slot;
+}
+
+int model_feat_fit(model_featspec *fs, const data_table *t, const unsigned char *use,
+                   const model_arch *arch, hp_error *err)
+{
+    memset(fs, 0, sizeof *fs);
+    int rc = HP_OK;
+    for (int i = 0; !rc && i < t->ncols; i++) {
+        const data_column *c = &t->cols[i];
+        if (is_numeric_role(c->role) && arch->enabled[MODEL_MOD_NUMERIC]) rc = fit_numeric(fs, t, c, use);
+        else if (is_categorical_role(c->role, arch) && arch->enabled[MODEL_MOD_CATEGORICAL]) {
+            unsigned char *use_rows = (unsigned char *)use;
+            rc = add_vocab(&fs->cat, &fs->ncat, &fs->cat_rows, c, c->code, t->nrows, use_rows);
+        } else if (c->role == DATA_ROLE_MULTI && arch->enabled[MODEL_MOD_INTERESTS]) rc = fit_multi(fs, t, c, use);
+        else if (c->role == DATA_ROLE_TEXT && arch->enabled[MODEL_MOD_TEXT]) rc = fit_text(fs, c);
+    }
+    if (rc) {
+        model_featspec_free(fs);
+        return hp_fail(err, rc, "fitting features of %s: %s", data_table_name(t->kind), hp_strerror(rc));
+    }
+    finish_slots(fs);
+    return HP_OK;
+}
+
+void model_featspec_free(model_featspec *fs)
+{
+    for (int i = 0; i < fs->nnumcols; i++) hp_free(fs->num[i].column);
+    for (int i = 0; i < fs->ncat; i++) { hp_free(fs->cat[i].column); data_dict_free(&fs->cat[i].vocab); }
+    for (int i = 0; i < fs->nmulti; i++) { hp_free(fs->multi[i].column); data_dict_free(&fs->multi[i].vocab); }
+    for (int i = 0; i < fs->ntext; i++) hp_free(fs->text[i]);
+    hp_free(fs->num);
+    hp_free(fs->cat);
+    hp_free(fs->multi);
+    hp_free(fs->text);
+    memset(fs, 0, sizeof *fs);
+}
+
+/* ------------------------------------------------------------------ encoding */
+
+void model_enc_free(model_enc *e)
+{
+    hp_free(e->num);
+    hp_free(e->cat);
+    hp_free(e->multi_off);
+    hp_free(e->multi_ids);
+    hp_free(e->text_off);
+    hp_free(e->text_ids);
+    memset(e, 0, sizeof *e);
+}
+
+static void encode_numeric(const model_featspec *fs, const data_table *t, model_enc *e)
+{
+    for (int i = 0; i < fs->nnumcols; i++) {
+        const model_numf *f = &fs->num[i];
+        const data_column *c = data_table_col_named(t, f->column);
+        int usable = c && (int)c->role == f->role;
+        for (size_t r = 0; r < t->nrows; r++) {
+            double v = usable ? raw_value(c, r, f->ref) : NAN;
+            float *row = e->num + r * (size_t)e->F;
+            row[i] = isnan(v) ? 0.0f : (float)((transform(f, v) - f->mean) / f->std);
+            if (f->missing_slot >= 0) row[f->missing_slot] = isnan(v) ? 1.0f : 0.0f;
+        }
+    }
+}
+
+static int32_t vocab_row(const model_catf *f, const data_column *c, int32_t code)
+{
+    if (!c || code < 0) return f->offset;
+    int32_t k = data_dict_find(&f->vocab, c->dict.str[code], c->dict.len[code]);
+    return f->offset + 1 + (k < 0 ? -1 : k);
+}
+
+static void encode_categorical(const model_featspec *fs, const data_table *t, model_enc *e)
+{
+    for (int i = 0; i < fs->ncat; i++) {
+        const data_column *c = data_table_col_named(t, fs->cat[i].column);
+        if (c && !c->code) c = NULL;
+        for (size_t r = 0; r < t->nrows; r++)
+            e->cat[r * (size_t)e->C + (size_t)i] = vocab_row(&fs->cat[i], c, c ? c->code[r] : -1);
+    }
+}
+
+static int encode_multi(const model_featspec *fs, const data_table *t, model_enc *e)
+{
+    size_t cap = 0, n = 0;
+    e->multi_off[0] = 0;
+    for (size_t r = 0; r < t->nrows; r++) {
+        for (int i = 0; i < fs->nmulti; i++) {
+            const model_catf *f = &fs->multi[i];
+            const data_column *c = data_table_col_named(t, f->column);
+            if (!c || c->role != DATA_ROLE_MULTI || !c->off) continue;
+            for (uint64_t k = c->off[r]; k < c->off[r + 1]; k++) {
+                int32_t row = vocab_row(f, c, c->items[k]);
+                if (row == f->offset) continue; /* an item never seen in training says nothing */
+                if (hp_grow((void **)&e->multi_ids, &cap, n + 1, sizeof *e->multi_ids)) return HP_ERR_NOMEM;
+                e->multi_ids[n++] = row;
+            }
+        }
+        e->multi_off[r + 1] = (int64_t)n;
+    }
+    return HP_OK;
+}
+
+static int encode_text(const model_featspec *fs, const data_table *t, const model_arch *arch, model_enc *e)
+{
+    size_t cap = 0, n = 0;
+    int32_t *buf = hp_malloc((size_t)arch->max_tokens * sizeof *buf);
+    if (!buf) return HP_ERR_NOMEM;
+    e->text_off[0] = 0;
+    for (size_t r = 0; r < t->nrows; r++) {
+        int left = arch->max_tokens;
+        for (int i = 0; i < fs->ntext && left > 0; i++) {
+            const data_column *c = data_table_col_named(t, fs->text[i]);
+            if (!c || c->role != DATA_ROLE_TEXT) continue;
+            int k = model_text_tokens(data_col_text(c, r), buf, left, arch->text_buckets, (uint32_t)i * 7919u);
+            if (hp_grow((void **)&e->text_ids, &cap, n + (size_t)k + 1, sizeof *e->text_ids)) {
+                hp_free(buf);
+                return HP_ERR_NOMEM;
+            }
+            memcpy(e->text_ids + n, buf, (size_t)k * sizeof *buf);
+            n += (size_t)k;
+            left -= k;
+        }
+        e->text_off[r + 1] = (int64_t)n;
+    }
+    hp_free(buf);
+    return HP_OK;
+}
+
+int model_feat_encode(const model_featspec *fs, const data_table *t, const model_arch *arch,
+                      model_enc *e, hp_error *err)
+{
+    memset(e, 0, sizeof *e);
+    e->n = (int)t->nrows;
+    e->F = fs->nnum;
+    e->C = fs->ncat;
+    size_t n = t->nrows;
+    e->num = hp_calloc(n * (size_t)e->F + 1, sizeof *e->num);
+    e->cat = hp_calloc(n * (size_t)e->C + 1, sizeof *e->cat);
+    e->multi_off = hp_calloc(n + 1, sizeof *e->multi_off);
+    e->text_off = hp_calloc(n + 1, sizeof *e->text_off);
+    int rc = e->num && e->cat && e->multi_off && e->text_off ? HP_OK : HP_ERR_NOMEM;
+    if (!rc) {
+        encode_numeric(fs, t, e);
+        encode_categorical(fs, t, e);
+        rc = encode_multi(fs, t, e);
+    }
+    if (!rc) rc = encode_text(fs, t, arch, e);
+    if (rc) {
+        model_enc_free(e);
+        return hp_fail(err, rc, "encoding %s: %s", data_table_name(t->kind), hp_strerror(rc));
+    }
+    return HP_OK;
+}
+
+/* ------------------------------------------------------------------ JSON (model metadata) */
+
+static json_t *vocab_json(const model_catf *f)
+{
+    json_t *o = json_object(), *v = json_array();
+    json_object_set_new(o, "column", json_string(f->column));
+    for (uint32_t i = 0; i < f->vocab.n; i++) json_array_append_new(v, json_string(f->vocab.str[i]));
+    json_object_set_new(o, "vocabulary", v);
+    return o;
+}
+
+json_t *model_featspec_to_json(const model_featspec *fs)
+{
+    json_t *o = json_object(), *num = json_array(), *cat = json_array(), *multi = json_array(), *text = json_array();
+    for (int i = 0; i < fs->nnumcols; i++) {
+        const model_numf *f = &fs->num[i];
+        json_array_append_new(num, json_pack("{s:s, s:s, s:b, s:f, s:f, s:f, s:i}", "column", f->column,
+                                             "role", data_role_name((data_role)f->role), "log", f->log,
+                                             "mean", (double)f->mean, "std", (double)f->std, "ref", f->ref,
+                                             "missing_slot", f->missing_slot));
+    }
+    for (int i = 0; i < fs->ncat; i++) json_array_append_new(cat, vocab_json(&fs->cat[i]));
+    for (int i = 0; i < fs->nmulti; i++) json_array_append_new(multi, vocab_json(&fs->multi[i]));
+    for (int i = 0; i < fs->ntext; i++) json_array_append_new(text, json_string(fs->text[i]));
+    json_object_set_new(o, "numeric", num);
+    json_object_set_new(o, "categorical", cat);
+    json_object_set_new(o, "multi", multi);
+    json_object_set_new(o, "text", text);
+    return o;
+}
+
+static int vocab_from_json(model_catf *f, json_t *j, int *rows)
+{
+    json_t *col = json_object_get(j, "column"), *voc = json_object_get(j, "vocabulary");
+    if (!json_is_string(col) || !json_is_array(voc)) return HP_ERR_FORMAT;
+    memset(f, 0, sizeof *f);
+    data_dict_init(&f->vocab);
+    if (!(f->column = hp_strdup(json_string_value(col)))) return HP_ERR_NOMEM;
+    for (size_t i = 0; i < json_array_size(voc); i++) {
+        json_t *s = json_array_get(voc, i);
+        if (!json_is_string(s)) return HP_ERR_FORMAT;
+        if (data_dict_intern(&f->vocab, json_string_value(s), json_string_length(s)) != (int32_t)i)
+            return HP_ERR_FORMAT; /* duplicates would shift every later row */
+    }
+    f->offset = *rows;
+    f->size = (int)f->vocab.n + 1;
+    *rows += f->size;
+    return HP_OK;
+}
+
+static int numf_from_json(model_numf *f, json_t *j)
+{
+    const char *col, *role;
+    int log, slot;
+    double mean, std, ref;
+    if (json_unpack(j, "{s:s, s:s, s:b, s:F, s:F, s:F, s:i}", "column", &col, "role", &role, "log", &log,
+                    "mean", &mean, "std", &std, "ref", &ref, "missing_slot", &slot))
+        return HP_ERR_FORMAT;
+    int r = data_role_parse(role);
+    if (r < 0 || !(std > 0)) return HP_ERR_FORMAT;
+    *f = (model_numf){ .column = hp_strdup(col), .role = r, .log = log, .mean = (float)mean,
+                       .std = (float)std, .ref = ref, .missing_slot = slot };
+    return f->column ? HP_OK : HP_ERR_NOMEM;
+}
+
+int model_featspec_from_json(model_featspec *fs, json_t *j, hp_error *err)
+{
+    memset(fs, 0, sizeof *fs);
+    json_t *num = json_object_get(j, "numeric"), *cat = json_object_get(j, "categorical");
+    json_t *multi = json_object_get(j, "multi"), *text = json_object_get(j, "text");
+    int rc = json_is_array(num) && json_is_array(cat) && json_is_array(multi) && json_is_array(text)
+                 ? HP_OK : HP_ERR_FORMAT;
+    size_t nn = json_array_size(num), nc = json_array_size(cat), nm = json_array_size(multi), nt = json_array_size(text);
+    if (!rc) {
+        fs->num = hp_calloc(nn + 1, sizeof *fs->num);
+        fs->cat = hp_calloc(nc + 1, sizeof *fs->cat);
+        fs->multi = hp_calloc(nm + 1, sizeof *fs->multi);
+        fs->text = hp_calloc(nt + 1, sizeof *fs->text);
+        if (!fs->num || !fs->cat || !fs->multi || !fs->text) rc = HP_ERR_NOMEM;
+    }
+    for (size_t i = 0; !rc && i < nn; i++, fs->nnumcols++) rc = numf_from_json(&fs->num[i], json_array_get(num, i));
+    for (size_t i = 0; !rc && i < nc; i++, fs->ncat++) rc = vocab_from_json(&fs->cat[i], json_array_get(cat, i), &fs->cat_rows);
+    for (size_t i = 0; !rc && i < nm; i++, fs->nmulti++) rc = vocab_from_json(&fs->multi[i], json_array_get(multi, i), &fs->multi_rows);
+    for (size_t i = 0; !rc && i < nt; i++, fs->ntext++) {
+        json_t *s = json_array_get(text, i);
+        rc = !json_is_string(s) ? HP_ERR_FORMAT : (fs->text[i] = hp_strdup(json_string_value(s))) ? HP_OK : HP_ERR_NOMEM;
+    }
+    fs->nnum = fs->nnumcols;
+    for (int i = 0; !rc && i < fs->nnumcols; i++) {
+        int slot = fs->num[i].missing_slot;
+        if (slot >= 0) fs->nnum = HP_MAX(fs->nnum, slot + 1);
+        if (slot >= 0 && slot < fs->nnumcols) rc = HP_ERR_FORMAT;
+    }
+    if (rc) {
+        model_featspec_free(fs);
+        return hp_fail(err, rc, "model metadata: features: %s", rc == HP_ERR_FORMAT ? "malformed entry" : hp_strerror(rc));
+    }
+    return HP_OK;
+}

@@ -1,0 +1,345 @@
+/* Train / validation / test split: by customer, by time, or by fixed folds (the shared
+ * splits under ../shared/data/splits, so our figures and peers' come from the same rows). */
+#include "model/model.h"
+#include "io/io.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void model_split_free(model_split *s)
+{
+    hp_free(s->role);
+    hp_free(s->vis_off);
+    hp_free(s->vis);
+    for (int i = 0; i < 2; i++) { hp_free(s->tgt_off[i]); hp_free(s->tgt[i]); }
+    hp_free(s->label);
+    memset(s, 0, sizeof *s);
+}
+
+int model_split_trains(const model_split *s, int c) { return s->all_train || s->role[c] == MODEL_ROLE_TRAIN; }
+
+int model_split_visible(const model_split *s, int c, int32_t p)
+{
+    int64_t lo = s->vis_off[c], hi = s->vis_off[c + 1];
+    while (lo < hi) {
+        int64_t mid = (lo + hi) / 2;
+        if (s->vis[mid] == p) return 1;
+        if (s->vis[mid] < p) lo = mid + 1;
+        else hi = mid;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ per-interaction tags */
+
+enum { TAG_VISIBLE = 0, TAG_VALID, TAG_TEST, TAG_IGNORE };
+
+typedef struct {
+    const data_table *it;
+    const data_column *cust, *prod, *kind, *value, *ts;
+    uint8_t *positive_kind;        /* per kind code */
+    int32_t label_kind;            /* kind code of "label" or -1 */
+} ix_view;
+
+static int in_list(char **l, int n, const char *s)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(l[i], s) == 0) return 1;
+    return 0;
+}
+
+static int make_view(ix_view *v, const data_dataset *ds, const model_config *cfg)
+{
+    v->it = &ds->t[DATA_T_INTERACTIONS];
+    v->cust = data_table_col_role(v->it, DATA_ROLE_CUSTOMER);
+    v->prod = data_table_col_role(v->it, DATA_ROLE_PRODUCT);
+    v->kind = data_table_col_role(v->it, DATA_ROLE_KIND);
+    v->value = data_table_col_role(v->it, DATA_ROLE_VALUE);
+    v->ts = data_table_col_role(v->it, DATA_ROLE_TIMESTAMP);
+    v->label_kind = -1;
+    uint32_t nk = v->kind ? v->kind->dict.n : 0;
+    v->positive_kind = hp_calloc(nk + 1, 1);
+    if (!v->positive_kind) return HP_ERR_NOMEM;
+    for (uint32_t k = 0; k < nk; k++) {
+        const char *name = v->kind->dict.str[k];
+        if (strcmp(name, "label") == 0) v->label_kind = (int32_t)k;
+        else v->positive_kind[k] = cfg->train.npositive_kinds ? in_list(cfg->train.positive_kinds, cfg->train.npositive_kinds, name) : 1;
+    }
+    return HP_OK;
+}
+
+static int is_target_kind(const ix_view *v, const model_config *cfg, size_t r)
+{
+    return cfg->split.ntarget_kinds && in_list(cfg->split.target_kinds, cfg->split.ntarget_kinds, data_col_str(v->kind, r));
+}
+
+/* ------------------------------------------------------------------ customer roles */
+
+static double unit_hash(const char *id, uint64_t seed)
+{
+    uint64_t h = hp_hash_bytes(id, strlen(id)) ^ (seed * 0x9e3779b97f4a7c15ULL);
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return (double)(h >> 11) * 0x1.0p-53;
+}
+
+static void roles_by_customer(model_split *s, const data_table *cu, const model_split_cfg *sc)
+{
+    const data_column *id = &cu->cols[cu->id_col];
+    for (int c = 0; c < s->ncust; c++) {
+        double u = unit_hash(data_col_str(id, (size_t)c), sc->seed);
+        s->role[c] = u < sc->test_fraction ? MODEL_ROLE_TEST
+                     : u < sc->test_fraction + sc->valid_fraction ? MODEL_ROLE_VALID : MODEL_ROLE_TRAIN;
+    }
+}
+
+/* Reads a folds file: line i holds the fold of customers record i. */
+static int roles_by_folds(model_split *s, const data_table *cu, const model_split_cfg *sc, hp_error *err)
+{
+    char *buf;
+    size_t len;
+    int rc = io_read_file(sc->folds_file, &buf, &len, err);
+    if (rc) return rc;
+    long nrec = 0, line = 1;
+    for (int c = 0; c < s->ncust; c++) nrec = HP_MAX(nrec, cu->record[c] + 1);
+    int *fold = hp_malloc((size_t)(nrec + 1) * sizeof *fold);
+    if (!fold) { hp_free(buf); return HP_ERR_NOMEM; }
+    char *p = buf;
+    for (long i = 0; i < nrec && !rc; i++, line++) {
+        char *end;
+        long f = strtol(p, &end, 10);
+        if (end == p || (*end != '\n' && *end != 0 && *end != '\r'))
+            rc = hp_fail(err, HP_ERR_FORMAT, "%s:%ld: expected a fold number", sc->folds_file, line);
+        fold[i] = (int)f;
+        p = end + (*end == '\r') + (*end != 0);
+        if (!rc && !*end && i + 1 < nrec)
+            rc = hp_fail(err, HP_ERR_FORMAT, "%s: %ld lines, but the customers file has %ld records",
+                         sc->folds_file, i + 1, nrec);
+    }
+    for (int c = 0; !rc && c < s->ncust; c++) {
+        if (fold[cu->record[c]] == sc->test_fold) s->role[c] = MODEL_ROLE_TEST;
+        else {
+            double u = unit_hash(data_col_str(&cu->cols[cu->id_col], (size_t)c), sc->seed);
+            s->role[c] = u < sc->valid_fraction ? MODEL_ROLE_VALID : MODEL_ROLE_TRAIN;
+        }
+    }
+    hp_free(fold);
+    hp_free(buf);
+    return rc;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Time split: interactions at or after the (1 - test) quantile of time are test targets,
+ * those in the validation slice before it validation targets; everyone trains on the rest. */
+static int tags_by_time(uint8_t *tag, const ix_view *v, const model_split_cfg *sc, hp_error *err)
+{
+    size_t n = v->it->nrows, m = 0;
+    if (!v->ts) return hp_fail(err, HP_ERR_INVAL, "split method \"time\" needs a timestamp column in interactions");
+    int64_t *t = hp_malloc((n + 1) * sizeof *t);
+    if (!t) return HP_ERR_NOMEM;
+    for (size_t r = 0; r < n; r++)
+        if (v->ts->ts[r] != DATA_TS_MISSING) t[m++] = v->ts->ts[r];
+    if (m < 10) { hp_free(t); return hp_fail(err, HP_ERR_INVAL, "split \"time\": only %zu interactions have a timestamp", m); }
+    qsort(t, m, sizeof *t, cmp_i64);
+    int64_t test_cut = t[(size_t)((double)m * (1 - sc->test_fraction))];
+    int64_t valid_cut = t[(size_t)((double)m * (1 - sc->test_fraction - sc->valid_fraction))];
+    hp_free(t);
+    for (size_t r = 0; r < n; r++) {
+        int64_t ts = v->ts->ts[r];
+        tag[r] = ts == DATA_TS_MISSING || ts < valid_cut ? TAG_VISIBLE : ts < test_cut ? TAG_VALID : TAG_TEST;
+    }
+    return HP_OK;
+}
+
+
+/* Customer and fold splits: a validation or test customer's interactions of the target
+ * kinds are its targets; the rest of what it shows is its history. */
+static void tags_by_role(uint8_t *tag, const model_split *s, const ix_view *v, const model_config *cfg)
+{
+    for (size_t r = 0; r < v->it->nrows; r++) {
+        int c = v->cust->code[r], role = s->role[c];
+        tag[r] = TAG_VISIBLE;
+        if ((role == MODEL_ROLE_VALID || role == MODEL_ROLE_TEST) && is_target_kind(v, cfg, r))
+            tag[r] = role == MODEL_ROLE_VALID ? TAG_VALID : TAG_TEST;
+    }
+}
+
+/* Leave one out: for an evaluated customer with two or more visible products and no
+ * targets yet, one of them (chosen by the seed) becomes the target. */
+static void leave_one_out(uint8_t *tag, const model_split *s, const ix_view *v, uint64_t seed, int only_role)
+{
+    size_t n = v->it->nrows;
+    int *count = hp_calloc((size_t)s->ncust + 1, sizeof *count), *has_target = hp_calloc((size_t)s->ncust + 1, sizeof *has_target);
+    int32_t *pick = hp_malloc(((size_t)s->ncust + 1) * sizeof *pick);
+    if (!count || !has_target || !pick) goto done;
+    for (size_t r = 0; r < n; r++) {
+        int c = v->cust->code[r];
+        if (tag[r] == TAG_VALID || tag[r] == TAG_TEST) has_target[c] = 1;
+        if (tag[r] == TAG_VISIBLE && v->positive_kind[v->kind->code[r]]) count[c]++;
+    }
+    hp_rng rng;
+    nn_rng_stream(&rng, seed, "leave-one-out");
+    for (int c = 0; c < s->ncust; c++) {
+        int eligible = (s->role[c] == MODEL_ROLE_VALID || s->role[c] == MODEL_ROLE_TEST) &&
+                       (only_role < 0 || s->role[c] == only_role) && !has_target[c] && count[c] >= 2;
+        uint64_t k = hp_rng_below(&rng, 1000003); /* drawn for every customer: stable streams */
+        pick[c] = eligible ? (int32_t)(k % (uint64_t)count[c]) : -1;
+        count[c] = 0;
+    }
+    for (size_t r = 0; r < n; r++) {
+        int c = v->cust->code[r];
+        if (tag[r] != TAG_VISIBLE || !v->positive_kind[v->kind->code[r]] || pick[c] < 0) continue;
+        if (count[c]++ == pick[c]) tag[r] = s->role[c] == MODEL_ROLE_VALID ? TAG_VALID : TAG_TEST;
+    }
+done:
+    hp_free(count);
+    hp_free(has_target);
+    hp_free(pick);
+}
+
+/* Hidden-product file of the shared splits: "record<TAB>product index<TAB>product column". */
+static int tags_from_hidden(uint8_t *tag, const model_split *s, const ix_view *v, const data_dataset *ds,
+                            const char *path, hp_error *err)
+{
+    const data_table *cu = &ds->t[DATA_T_CUSTOMERS], *pr = &ds->t[DATA_T_PRODUCTS];
+    char *buf;
+    size_t len;
+    int rc = io_read_file(path, &buf, &len, err);
+    if (rc) return rc;
+    long nrec = 0;
+    for (int c = 0; c < s->ncust; c++) nrec = HP_MAX(nrec, cu->record[c] + 1);
+    int32_t *cust_of = hp_malloc((size_t)(nrec + 1) * sizeof *cust_of), *hidden = hp_malloc(((size_t)s->ncust + 1) * sizeof *hidden);
+    if (!cust_of || !hidden) rc = HP_ERR_NOMEM;
+    for (long i = 0; !rc && i < nrec; i++) cust_of[i] = -1;
+    for (int c = 0; !rc && c < s->ncust; c++) { cust_of[cu->record[c]] = c; hidden[c] = -1; }
+    long line = 0;
+    for (char *p = buf, *nl; !rc && *p; p = nl ? nl + 1 : p + strlen(p)) {
+        nl = strchr(p, '\n');
+        line++;
+        long rec, idx;
+        char col[128];
+        if (sscanf(p, "%ld\t%ld\t%127s", &rec, &idx, col) != 3 || rec < 0) {
+            rc = hp_fail(err, HP_ERR_FORMAT, "%s:%ld: expected record<TAB>product index<TAB>product column", path, line);
+            break;
+        }
+        int32_t prod = data_dict_find(&pr->cols[pr->id_col].dict, col, strlen(col));
+        if (prod < 0) rc = hp_fail(err, HP_ERR_FORMAT, "%s:%ld: product '%s' is not in the catalogue", path, line, col);
+        else if (rec < nrec && cust_of[rec] >= 0 && s->role[cust_of[rec]] == MODEL_ROLE_TEST) hidden[cust_of[rec]] = prod;
+    }
+    for (size_t r = 0; !rc && r < v->it->nrows; r++) {
+        int c = v->cust->code[r];
+        if (hidden[c] >= 0 && v->prod->code[r] == hidden[c] && tag[r] == TAG_VISIBLE) tag[r] = TAG_TEST;
+    }
+    hp_free(cust_of);
+    hp_free(hidden);
+    hp_free(buf);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ CSR lists */
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Builds per-customer sorted unique product lists from the interactions with want(tag). */
+static int build_csr(const model_split *s, const ix_view *v, const uint8_t *tag, int which,
+                     int64_t **off_out, int32_t **ids_out)
+{
+    size_t n = v->it->nrows;
+    int64_t *off = hp_calloc((size_t)s->ncust + 2, sizeof *off);
+    int32_t *ids = hp_malloc((n + 1) * sizeof *ids);
+    if (!off || !ids) { hp_free(off); hp_free(ids); return HP_ERR_NOMEM; }
+    int label = v->label_kind;
+    for (size_t r = 0; r < n; r++)
+        if (tag[r] == which && v->kind->code[r] != label) off[v->cust->code[r] + 1]++;
+    for (int c = 0; c < s->ncust; c++) off[c + 1] += off[c];
+    int64_t *fill = hp_malloc(((size_t)s->ncust + 1) * sizeof *fill);
+    if (!fill) { hp_free(off); hp_free(ids); return HP_ERR_NOMEM; }
+    memcpy(fill, off, (size_t)s->ncust * sizeof *fill);
+    for (size_t r = 0; r < n; r++)
+        if (tag[r] == which && v->kind->code[r] != label) ids[fill[v->cust->code[r]]++] = v->prod->code[r];
+    /* sort and drop repeats in place, compacting */
+    int64_t w = 0;
+    for (int c = 0; c < s->ncust; c++) {
+        int64_t lo = off[c], hi = off[c + 1];
+        qsort(ids + lo, (size_t)(hi - lo), sizeof *ids, cmp_i32);
+        off[c] = w;
+        for (int64_t i = lo; i < hi; i++)
+            if (i == lo || ids[i] != ids[i - 1]) ids[w++] = ids[i];
+    }
+    off[s->ncust] = w;
+    hp_free(fill);
+    *off_out = off;
+    *ids_out = ids;
+    return HP_OK;
+}
+
+/* Only positive kinds count as history; targets of target kinds are kept even when the
+ * kind is not a training positive. */
+static void drop_nonpositive_visible(uint8_t *tag, const ix_view *v)
+{
+    for (size_t r = 0; r < v->it->nrows; r++)
+        if (tag[r] == TAG_VISIBLE && !v->positive_kind[v->kind->code[r]]) tag[r] = TAG_IGNORE;
+}
+
+static void collect_labels(model_split *s, const ix_view *v)
+{
+    s->label_product = -1;
+    for (int c = 0; c < s->ncust; c++) s->label[c] = NAN;
+    if (v->label_kind < 0) return;
+    for (size_t r = 0; r < v->it->nrows; r++) {
+        if (v->kind->code[r] != v->label_kind) continue;
+        s->label[v->cust->code[r]] = v->value ? v->value->num[r] : 1.0f;
+        if (s->label_product < 0) s->label_product = v->prod->code[r];
+    }
+}
+
+int model_split_make(model_split *s, const data_dataset *ds, const model_config *cfg, hp_error *err)
+{
+    memset(s, 0, sizeof *s);
+    const data_table *cu = &ds->t[DATA_T_CUSTOMERS];
+    s->ncust = (int)cu->nrows;
+    s->P = (int)ds->t[DATA_T_PRODUCTS].nrows;
+    ix_view v = { 0 };
+    int rc = make_view(&v, ds, cfg);
+    size_t n = v.it->nrows;
+    uint8_t *tag = hp_calloc(n + 1, 1);
+    s->role = hp_calloc((size_t)s->ncust + 1, 1);
+    s->label = hp_calloc((size_t)s->ncust + 1, sizeof *s->label);
+    if (!rc && (!tag || !s->role || !s->label)) rc = HP_ERR_NOMEM;
+    if (!rc && (!v.cust || !v.prod || !v.kind)) rc = hp_fail(err, HP_ERR_INVAL, "no interactions to learn from");
+    const model_split_cfg *sc = &cfg->split;
+    if (!rc && sc->method == MODEL_SPLIT_TIME) {
+        s->all_train = 1;
+        rc = tags_by_time(tag, &v, sc, err);
+    } else if (!rc) {
+        if (sc->method == MODEL_SPLIT_FOLDS) rc = roles_by_folds(s, cu, sc, err);
+        else roles_by_customer(s, cu, sc);
+        if (!rc) tags_by_role(tag, s, &v, cfg);
+        if (!rc && sc->hidden_file) rc = tags_from_hidden(tag, s, &v, ds, sc->hidden_file, err);
+        if (!rc && !sc->ntarget_kinds) leave_one_out(tag, s, &v, sc->seed, sc->hidden_file ? MODEL_ROLE_VALID : -1);
+    }
+    if (!rc) {
+        drop_nonpositive_visible(tag, &v);
+        collect_labels(s, &v);
+        rc = build_csr(s, &v, tag, TAG_VISIBLE, &s->vis_off, &s->vis);
+    }
+    for (int i = 0; !rc && i < 2; i++) rc = build_csr(s, &v, tag, i == 0 ? TAG_VALID : TAG_TEST, &s->tgt_off[i], &s->tgt[i]);
+    for (int c = 0; !rc && c < s->ncust; c++)
+        if (model_split_trains(s, c)) s->ntrain_pos += (size_t)(s->vis_off[c + 1] - s->vis_off[c]);
+    hp_free(tag);
+    hp_free(v.positive_kind);
+    if (rc) model_split_free(s);
+    return rc;
+}

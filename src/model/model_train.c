@@ -1,0 +1,381 @@
+/* Training: examples from the split, minibatches with sampled negatives, AdamW with a
+ * warmup+cosine schedule, early stopping on the validation metric, checkpoints of the
+ * best model, and a clean stop (with a saved model) when asked to. */
+#include "model/model.h"
+#include "eval/eval.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    const data_dataset *ds;
+    const model_config *cfg;
+    const model_train_opts *opts;
+    model_net net;
+    model_enc cust;
+    model_split split;
+    model_lists vis;
+    /* examples: (customer, product, target) */
+    int32_t *ex_c, *ex_p;
+    float *ex_y;
+    size_t nex;
+    int explicit_labels;     /* bce over label examples (known negatives) */
+    /* per-step buffers */
+    model_batchbuf bb;
+    nn_arena arena;
+    int32_t *rows, *skip, *cand;
+    float *scores, *dscores, *du, *dv, *dbias, *targets;
+    uint8_t *id_keep;
+    float *best;             /* copy of the best parameters */
+    int K1;                  /* candidates per example */
+    hp_rng rng_shuffle, rng_neg, rng_drop;
+    size_t *order;
+} trainer;
+
+/* ------------------------------------------------------------------ examples */
+
+static int build_examples(trainer *t)
+{
+    const model_split *s = &t->split;
+    t->explicit_labels = t->cfg->train.loss == MODEL_LOSS_BCE && s->label_product >= 0;
+    size_t n = 0;
+    for (int c = 0; c < s->ncust; c++) {
+        if (!model_split_trains(s, c)) continue;
+        n += t->explicit_labels ? !isnan(s->label[c]) : (size_t)(s->vis_off[c + 1] - s->vis_off[c]);
+    }
+    t->ex_c = hp_malloc((n + 1) * sizeof *t->ex_c);
+    t->ex_p = hp_malloc((n + 1) * sizeof *t->ex_p);
+    t->ex_y = hp_malloc((n + 1) * sizeof *t->ex_y);
+    t->order = hp_malloc((n + 1) * sizeof *t->order);
+    if (!t->ex_c || !t->ex_p || !t->ex_y || !t->order) return HP_ERR_NOMEM;
+    size_t k = 0;
+    for (int c = 0; c < s->ncust; c++) {
+        if (!model_split_trains(s, c)) continue;
+        if (t->explicit_labels) {
+            if (isnan(s->label[c])) continue;
+            t->ex_c[k] = c, t->ex_p[k] = s->label_product, t->ex_y[k++] = s->label[c];
+        } else {
+            for (int64_t i = s->vis_off[c]; i < s->vis_off[c + 1]; i++)
+                t->ex_c[k] = c, t->ex_p[k] = s->vis[i], t->ex_y[k++] = 1.0f;
+        }
+    }
+    t->nex = k;
+    for (size_t i = 0; i < k; i++) t->order[i] = i;
+    return HP_OK;
+}
+
+/* ------------------------------------------------------------------ setup */
+
+static int fit_and_encode(trainer *t, hp_error *err)
+{
+    const data_dataset *ds = t->ds;
+    const model_arch *arch = &t->cfg->arch;
+    unsigned char *use = hp_calloc((size_t)t->split.ncust + 1, 1);
+    if (!use) return HP_ERR_NOMEM;
+    for (int c = 0; c < t->split.ncust; c++) use[c] = (unsigned char)model_split_trains(&t->split, c);
+    int rc = model_feat_fit(&t->net.cust_fs, &ds->t[DATA_T_CUSTOMERS], use, arch, err);
+    hp_free(use);
+    if (!rc) rc = model_feat_fit(&t->net.prod_fs, &ds->t[DATA_T_PRODUCTS], NULL, arch, err);
+    if (!rc) rc = model_feat_encode(&t->net.cust_fs, &ds->t[DATA_T_CUSTOMERS], arch, &t->cust, err);
+    if (!rc) rc = model_feat_encode(&t->net.prod_fs, &ds->t[DATA_T_PRODUCTS], arch, &t->net.prod, err);
+    if (!rc) rc = model_net_init(&t->net, arch, t->split.P, err);
+    if (!rc) model_net_init_weights(&t->net, t->cfg->train.seed);
+    return rc;
+}
+
+static int alloc_step_buffers(trainer *t, hp_error *err)
+{
+    const model_train_cfg *tc = &t->cfg->train;
+    int B = tc->batch, P = t->net.P, d = t->net.arch.dim;
+    int negatives = HP_MIN(tc->negatives, P - 1);
+    t->K1 = tc->loss == MODEL_LOSS_BCE ? 1 + (t->explicit_labels ? 0 : HP_MAX(negatives, 1))
+            : tc->loss == MODEL_LOSS_BPR ? 2 : 1 + HP_MAX(negatives, 1);
+    int rc = model_batchbuf_init(&t->bb, &t->cust, &t->vis, B);
+    if (rc) return hp_fail(err, rc, "training: out of memory for batches");
+    size_t bytes = 2 * model_arena_bytes(&t->net, B, (long)t->bb.text_cap, (long)t->bb.hist_cap, (long)t->bb.multi_cap);
+    if ((rc = nn_arena_init(&t->arena, bytes, err))) return rc;
+    size_t BK = (size_t)B * (size_t)t->K1;
+    t->rows = hp_malloc((size_t)B * sizeof *t->rows);
+    t->skip = hp_malloc((size_t)B * sizeof *t->skip);
+    t->cand = hp_malloc(BK * sizeof *t->cand);
+    t->scores = hp_malloc(BK * sizeof *t->scores);
+    t->dscores = hp_malloc(BK * sizeof *t->dscores);
+    t->targets = hp_malloc(BK * sizeof *t->targets);
+    t->du = hp_malloc((size_t)B * (size_t)d * sizeof *t->du);
+    t->dv = hp_malloc((size_t)P * (size_t)d * sizeof *t->dv);
+    t->dbias = hp_malloc((size_t)P * sizeof *t->dbias);
+    t->id_keep = hp_malloc((size_t)P);
+    t->best = hp_malloc(t->net.params.total * sizeof *t->best);
+    if (!t->rows || !t->skip || !t->cand || !t->scores || !t->dscores || !t->targets || !t->du || !t->dv ||
+        !t->dbias || !t->id_keep || !t->best)
+        return hp_fail(err, HP_ERR_NOMEM, "training: out of memory");
+    return HP_OK;
+}
+
+static void trainer_free(trainer *t)
+{
+    model_net_free(&t->net);
+    model_enc_free(&t->cust);
+    model_split_free(&t->split);
+    model_batchbuf_free(&t->bb);
+    nn_arena_free(&t->arena);
+    void *bufs[] = { t->ex_c, t->ex_p, t->ex_y, t->order, t->rows, t->skip, t->cand, t->scores, t->dscores,
+                     t->targets, t->du, t->dv, t->dbias, t->id_keep, t->best };
+    for (size_t i = 0; i < HP_ARRAY_LEN(bufs); i++) hp_free(bufs[i]);
+}
+
+/* ------------------------------------------------------------------ one step */
+
+/* A negative for customer c: uniform over the catalogue, avoiding c's known positives
+ * (an accidental hit would teach the model that a held product is wrong). */
+static int32_t sample_negative(trainer *t, int c, int32_t pos)
+{
+    int P = t->net.P;
+    int32_t p = 0;
+    for (int tries = 0; tries < 20; tries++) {
+        p = (int32_t)hp_rng_below(&t->rng_neg, (uint64_t)P);
+        if (p != pos && !model_split_visible(&t->split, c, p)) return p;
+    }
+    return p;
+}
+
+static void make_candidates(trainer *t, const size_t *idx, int B)
+{
+    for (int i = 0; i < B; i++) {
+        size_t e = idx[i];
+        int c = t->ex_c[e];
+        int32_t *cand = t->cand + (size_t)i * (size_t)t->K1;
+        float *y = t->targets + (size_t)i * (size_t)t->K1;
+        t->rows[i] = c;
+        t->skip[i] = t->ex_p[e];
+        cand[0] = t->ex_p[e];
+        y[0] = t->ex_y[e];
+        for (int k = 1; k < t->K1; k++) {
+            cand[k] = sample_negative(t, c, t->ex_p[e]);
+            y[k] = 0.0f;
+        }
+    }
+}
+
+static float step_loss(trainer *t, int B)
+{
+    size_t BK = (size_t)B * (size_t)t->K1;
+    memset(t->dscores, 0, BK * sizeof *t->dscores);
+    switch (t->cfg->train.loss) {
+    case MODEL_LOSS_SOFTMAX: return nn_sampled_softmax_loss(t->dscores, t->scores, NULL, B, t->K1, 1.0f);
+    case MODEL_LOSS_BCE: return nn_bce_logits_loss(t->dscores, t->scores, t->targets, BK, 1.0f);
+    case MODEL_LOSS_BPR: {
+        /* scores are (B,2): positive then negative; gather them apart and back */
+        float *pos = t->targets, *neg = t->targets + B, *dpos = t->du, *dneg = t->du + B;
+        for (int i = 0; i < B; i++) pos[i] = t->scores[2 * i], neg[i] = t->scores[2 * i + 1], dpos[i] = dneg[i] = 0;
+        float loss = nn_bpr_loss(dpos, dneg, pos, neg, B, 1.0f);
+        for (int i = 0; i < B; i++) t->dscores[2 * i] = dpos[i], t->dscores[2 * i + 1] = dneg[i];
+        return loss;
+    }
+    }
+    return 0;
+}
+
+static float train_step(trainer *t, const size_t *idx, int B, long global_step, const nn_lr_schedule *sched)
+{
+    const model_train_cfg *tc = &t->cfg->train;
+    int P = t->net.P, d = t->net.arch.dim;
+    nn_arena_reset(&t->arena);
+    make_candidates(t, idx, B);
+    model_gather(&t->bb, &t->cust, &t->vis, t->rows, t->skip, B);
+    for (int p = 0; p < P; p++) t->id_keep[p] = hp_rng_uniform(&t->rng_drop) >= tc->id_dropout;
+    model_fwd *f = model_forward(&t->net, &t->arena, &t->bb.b, t->id_keep, 1, tc->dropout, &t->rng_drop);
+    const float *u = model_fwd_u(f), *v = model_fwd_v(f);
+    nn_score_gather_forward(t->scores, u, v, t->cand, model_fwd_bias(f), NULL, B, t->K1, d);
+    float loss = step_loss(t, B);
+    memset(t->du, 0, (size_t)B * (size_t)d * sizeof *t->du);
+    memset(t->dv, 0, (size_t)P * (size_t)d * sizeof *t->dv);
+    memset(t->dbias, 0, (size_t)P * sizeof *t->dbias);
+    nn_params_zero_grad(&t->net.params);
+    nn_score_gather_backward(t->du, t->dv, t->dbias, NULL, t->dscores, u, v, t->cand, B, t->K1, d);
+    model_backward(&t->net, f, t->du, t->dv, t->dbias);
+    nn_clip_grad_norm(&t->net.params, tc->clip);
+    nn_adamw_config ac = nn_adamw_defaults();
+    ac.weight_decay = tc->weight_decay;
+    nn_adamw_step(&t->net.params, &ac, nn_lr_at(sched, global_step), global_step + 1);
+    return loss;
+}
+
+/* ------------------------------------------------------------------ validation */
+
+/* NDCG@k over validation customers' targets, or AUC of the label product for label data. */
+static int validate(trainer *t, int phase, double *metric, hp_error *err)
+{
+    const model_split *s = &t->split;
+    int P = t->net.P, n = 0;
+    int32_t *rows = hp_malloc(((size_t)s->ncust + 1) * sizeof *rows);
+    if (!rows) return HP_ERR_NOMEM;
+    int want_role = phase == 0 ? MODEL_ROLE_VALID : MODEL_ROLE_TEST;
+    for (int c = 0; c < s->ncust; c++) {
+        int evaluated = s->all_train || s->role[c] == want_role;
+        int has = t->explicit_labels ? !isnan(s->label[c]) : s->tgt_off[phase][c + 1] > s->tgt_off[phase][c];
+        if (evaluated && has) rows[n++] = c;
+    }
+    *metric = NAN;
+    float *scores = n ? hp_malloc((size_t)n * (size_t)P * sizeof *scores) : NULL;
+    int rc = n && !scores ? HP_ERR_NOMEM : HP_OK;
+    if (!rc && n) rc = model_score(&t->net, &t->cust, &t->vis, rows, n, NULL, scores, NULL, err);
+    if (!rc && n && t->explicit_labels) {
+        double *sc = hp_malloc((size_t)n * sizeof *sc);
+        int *lab = hp_malloc((size_t)n * sizeof *lab);
+        if (!sc || !lab) rc = HP_ERR_NOMEM;
+        for (int i = 0; !rc && i < n; i++) sc[i] = scores[(size_t)i * (size_t)P + (size_t)s->label_product], lab[i] = s->label[rows[i]] > 0.5f;
+        if (!rc && eval_roc_auc(sc, lab, (size_t)n, metric, NULL) != HP_OK) *metric = NAN;
+        hp_free(sc);
+        hp_free(lab);
+    } else if (!rc && n) {
+        eval_rank *acc = NULL;
+        eval_rank_opts eo = { .k = t->cfg->eval.k, .n_items = P };
+        rc = eval_rank_new(&acc, &eo, err);
+        for (int i = 0; !rc && i < n; i++) {
+            int c = rows[i];
+            eval_user u = { .relevant = s->tgt[phase] + s->tgt_off[phase][c],
+                            .n_relevant = (int)(s->tgt_off[phase][c + 1] - s->tgt_off[phase][c]),
+                            .excluded = s->vis + s->vis_off[c], .n_excluded = (int)(s->vis_off[c + 1] - s->vis_off[c]) };
+            rc = eval_rank_add_scores(acc, &u, scores + (size_t)i * (size_t)P, NULL, err);
+        }
+        eval_rank_result res;
+        if (!rc) {
+            eval_rank_get(acc, &res);
+            *metric = res.ndcg;
+        }
+        eval_rank_free(acc);
+    }
+    hp_free(scores);
+    hp_free(rows);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ the loop */
+
+static void shuffle(trainer *t)
+{
+    for (size_t i = t->nex; i > 1; i--) {
+        size_t j = (size_t)hp_rng_below(&t->rng_shuffle, i);
+        size_t tmp = t->order[i - 1];
+        t->order[i - 1] = t->order[j];
+        t->order[j] = tmp;
+    }
+}
+
+static int save_best(trainer *t, model_train_report *rep, hp_error *err)
+{
+    float *cur = t->net.params.data;
+    t->net.params.data = t->best; /* save the best weights without copying the block twice */
+    json_t *extra = json_pack("{s:i, s:f, s:s, s:I, s:I}", "best_epoch", rep->best_epoch, "best_valid",
+                              isnan(rep->best_valid) ? 0.0 : rep->best_valid, "metric", rep->metric,
+                              "steps", (json_int_t)rep->steps, "examples", (json_int_t)rep->examples);
+    int rc = model_save(t->opts->out_dir, &t->net, t->cfg, &t->ds->t[DATA_T_PRODUCTS], extra, err);
+    json_decref(extra);
+    t->net.params.data = cur;
+    return rc;
+}
+
+static void report_progress(trainer *t, model_progress *p, double t0, long done_examples, long total_examples)
+{
+    if (!t->opts->progress) return;
+    double el = hp_now() - t0;
+    p->examples_per_s = el > 0 ? (double)done_examples / el : 0;
+    p->eta_s = p->examples_per_s > 0 ? (double)(total_examples - done_examples) / p->examples_per_s : 0;
+    t->opts->progress(t->opts->ctx, p);
+}
+
+static int run_epochs(trainer *t, model_train_report *rep, hp_error *err)
+{
+    const model_train_cfg *tc = &t->cfg->train;
+    long steps = (long)((t->nex + (size_t)tc->batch - 1) / (size_t)tc->batch);
+    nn_lr_schedule sched = { tc->lr, tc->lr_min, HP_MIN(tc->warmup, steps), steps * tc->epochs };
+    model_progress p = { .epochs = tc->epochs, .steps = steps, .valid = NAN, .best = NAN, .metric = rep->metric };
+    double t0 = hp_now();
+    long total = (long)t->nex * tc->epochs, since_best = 0;
+    rep->best_valid = -INFINITY;
+    memcpy(t->best, t->net.params.data, t->net.params.total * sizeof(float));
+    int rc = HP_OK;
+    for (int ep = 1; ep <= tc->epochs && !rc; ep++) {
+        shuffle(t);
+        double sum = 0;
+        p.epoch = ep;
+        p.end_of_epoch = 0;
+        for (long s = 0; s < steps; s++) {
+            if (t->opts->stop && *t->opts->stop) { rep->interrupted = 1; break; }
+            size_t start = (size_t)s * (size_t)tc->batch;
+            int B = (int)HP_MIN((size_t)tc->batch, t->nex - start);
+            sum += train_step(t, t->order + start, B, rep->steps, &sched);
+            rep->steps++;
+            rep->examples += B;
+            p.step = s + 1;
+            p.loss = sum / (double)(s + 1);
+            if (s % 20 == 0 || s + 1 == steps) report_progress(t, &p, t0, rep->examples, total);
+        }
+        if (rep->interrupted) break;
+        rep->epochs_run = ep;
+        double metric;
+        if ((rc = validate(t, 0, &metric, err))) break;
+        p.valid = metric;
+        if (isnan(metric) || metric > rep->best_valid) {
+            rep->best_valid = isnan(metric) ? rep->best_valid : metric;
+            rep->best_epoch = ep;
+            since_best = 0;
+            memcpy(t->best, t->net.params.data, t->net.params.total * sizeof(float));
+            rc = save_best(t, rep, err);
+        } else {
+            since_best++;
+        }
+        p.best = rep->best_valid;
+        p.end_of_epoch = 1;
+        report_progress(t, &p, t0, rep->examples, total);
+        if (since_best >= tc->patience) break;
+    }
+    rep->seconds = hp_now() - t0;
+    rep->examples_per_s = rep->seconds > 0 ? (double)rep->examples / rep->seconds : 0;
+    if (!rc && rep->best_epoch == 0) /* stopped before the first validation: keep what we have */
+        memcpy(t->best, t->net.params.data, t->net.params.total * sizeof(float));
+    if (!rc && (rep->interrupted || rep->best_epoch == 0)) rc = save_best(t, rep, err);
+    memcpy(t->net.params.data, t->best, t->net.params.total * sizeof(float));
+    return rc;
+}
+
+static void count_roles(const model_split *s, model_train_report *rep)
+{
+    for (int c = 0; c < s->ncust; c++) {
+        if (model_split_trains(s, c)) rep->n_train_customers++;
+        if (s->role[c] == MODEL_ROLE_VALID) rep->n_valid_customers++;
+        if (s->role[c] == MODEL_ROLE_TEST) rep->n_test_customers++;
+    }
+}
+
+int model_train(const data_dataset *ds, const model_config *cfg, const model_train_opts *opts,
+                model_train_report *rep, hp_error *err)
+{
+    trainer t;
+    memset(&t, 0, sizeof t);
+    memset(rep, 0, sizeof *rep);
+    t.ds = ds;
+    t.cfg = cfg;
+    t.opts = opts;
+    nn_set_threads(cfg->train.threads);
+    nn_rng_stream(&t.rng_shuffle, cfg->train.seed, "shuffle");
+    nn_rng_stream(&t.rng_neg, cfg->train.seed, "negatives");
+    nn_rng_stream(&t.rng_drop, cfg->train.seed, "dropout");
+    int rc = model_split_make(&t.split, ds, cfg, err);
+    if (!rc) {
+        t.vis = (model_lists){ t.split.vis_off, t.split.vis };
+        count_roles(&t.split, rep);
+        rc = fit_and_encode(&t, err);
+    }
+    if (!rc && (rc = build_examples(&t))) hp_fail(err, rc, "training: out of memory");
+    if (!rc && t.nex == 0) rc = hp_fail(err, HP_ERR_EMPTY, "no training examples: no training customer has a positive interaction%s",
+                                        t.split.label_product >= 0 ? " (for label data set train.loss to \"bce\")" : "");
+    rep->metric = t.explicit_labels ? "auc" : "ndcg";
+    if (!rc) rc = alloc_step_buffers(&t, err);
+    if (!rc) rc = run_epochs(&t, rep, err);
+    trainer_free(&t);
+    if (!rc && rep->interrupted) return hp_fail(err, HP_ERR_INTERRUPTED, "training interrupted; the best model so far is saved in %s", opts->out_dir);
+    return rc;
+}
