@@ -3,12 +3,12 @@
 # `make demo` runs the main job; `make deps` installs the Debian packages we need.
 CC      ?= gcc
 PYTHON  := /usr/bin/python3
-PKGS    := jansson
-DEB_PKGS := build-essential pkg-config clang libopenblas-dev libjansson-dev
+PKGS    := jansson sqlite3 libsodium
+DEB_PKGS := build-essential pkg-config clang libopenblas-dev libjansson-dev libsqlite3-dev libsodium-dev
 CPPFLAGS := -Isrc -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN    := -std=c11 -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wvla
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -lsqlite3 -lsodium)
 LDLIBS  := $(PKG_LIBS) -lopenblas -lm -lpthread
 
 REL_CFLAGS  := $(WARN) -O2 -g -fno-strict-aliasing $(PKG_CFLAGS)
