@@ -19,6 +19,8 @@ static const struct {
     { "synth", cli_synth, "generate a synthetic B2B financial-services data set" },
     { "ingest", cli_ingest, "load a data set through its config, report rejects, summarise" },
     { "train", cli_train, "train the multimodal recommender" },
+    { "recommend", cli_recommend, "top-k products per customer, with scores and modality weights" },
+    { "evaluate", cli_evaluate, "evaluate a model beside popularity and the oracle" },
 };
 
 static void usage(FILE *f)

@@ -21,6 +21,7 @@
 #include "core/hp.h"
 #include "data/data.h"
 #include "nn/nn.h"
+#include "eval/eval.h"
 
 #include <jansson.h>
 
@@ -196,6 +197,10 @@ void model_net_free(model_net *net);
  * a product's id embedding and bias (training's id dropout; cold start at inference). */
 model_fwd *model_forward(model_net *net, nn_arena *a, const model_batch *b, const uint8_t *id_keep,
                          int training, float dropout, hp_rng *rng);
+/* Customer tower only (inference): v and bias of the result are NULL. */
+model_fwd *model_forward_customers(model_net *net, nn_arena *a, const model_batch *b);
+/* Product tower once, for serving: v (P, d), bias (P), copied out. */
+int model_product_vectors(model_net *net, const uint8_t *id_keep, float *v, float *bias, hp_error *err);
 const float *model_fwd_u(const model_fwd *f);        /* (B, d) */
 const float *model_fwd_v(const model_fwd *f);        /* (P, d) */
 const float *model_fwd_bias(const model_fwd *f);     /* (P) */
@@ -324,3 +329,44 @@ int model_save(const char *dir, const model_net *net, const model_config *cfg, c
 /* Loads a model directory. Truncated, corrupt or mismatched files are clear errors. */
 int model_load(const char *dir, model_file *m, hp_error *err);
 void model_file_free(model_file *m);
+
+/* ------------------------------------------------------------------ serving */
+
+/* A scorer for one customer at a time: the product tower computed once, buffers allocated
+ * once, so a request allocates nothing. Not thread-safe: one per thread. */
+typedef struct model_scorer model_scorer;
+
+/* e: the encoded customers to serve; hist: their held products (off may be NULL). */
+int model_scorer_new(model_scorer **out, model_net *net, const model_enc *e, const model_lists *hist,
+                     const uint8_t *id_keep, hp_error *err);
+void model_scorer_free(model_scorer *s);
+/* Top k products for customer row `row` of e, best first, leaving out exclude[0..nex) (its
+ * held products) unless they are wanted. Writes up to k items/scores and the modality
+ * weights (MODEL_MOD_COUNT, may be NULL). Returns the number written. */
+int model_scorer_topk(model_scorer *s, int32_t row, const int32_t *exclude, int nex, int k,
+                      int32_t *items, float *scores, float *weights);
+/* All P scores of `row` (valid until the next call). */
+const float *model_scorer_scores(model_scorer *s, int32_t row, float *weights);
+
+/* ------------------------------------------------------------------ evaluation */
+
+enum { MODEL_SYS_MODEL = 0, MODEL_SYS_POPULARITY, MODEL_SYS_ORACLE, MODEL_SYS_COUNT };
+const char *model_system_name(int sys);
+
+typedef struct {
+    int label_mode;                          /* 1: one product with 0/1 labels (propensity) */
+    int k;
+    int has[MODEL_SYS_COUNT];
+    eval_rank_result rank[MODEL_SYS_COUNT];  /* ranking metrics of each system */
+    eval_binary_result binary;               /* label mode: the model's AUC, log loss, ... */
+    long n_customers;                        /* evaluated */
+    double modality_weight[MODEL_MOD_COUNT]; /* mean attention weight per modality */
+} model_eval_result;
+
+/* Evaluates a loaded model on ds's test customers (the split in the model's config):
+ * the model, popularity among training customers and, when evaluate.oracle_file (or
+ * oracle) names a truth file, the oracle. */
+int model_evaluate(model_file *m, const data_dataset *ds, const char *oracle, model_eval_result *r, hp_error *err);
+/* Writes metrics.json, metrics.csv and summary.txt into dir. */
+int model_eval_write(const model_eval_result *r, const char *dir, hp_error *err);
+void model_eval_print(const model_eval_result *r, void *file);

@@ -141,8 +141,8 @@ static int load_features(model_file *m, json_t *doc, const char *path, hp_error 
     int rc = model_featspec_from_json(&m->net.cust_fs, json_object_get(feats, "customers"), err);
     if (!rc) rc = model_featspec_from_json(&m->net.prod_fs, json_object_get(feats, "products"), err);
     if (rc) hp_error_prefix(err, "%s", path);
-    if (!rc && enc_from_json(&m->net.prod, json_object_get(feats, "catalogue")) != HP_OK)
-        rc = hp_fail(err, HP_ERR_FORMAT, "%s: features.catalogue is malformed", path);
+    if (!rc && enc_from_json(&m->net.prod, json_object_get(doc, "catalogue")) != HP_OK)
+        rc = hp_fail(err, HP_ERR_FORMAT, "%s: \"catalogue\" is malformed", path);
     return rc;
 }
 

@@ -262,8 +262,8 @@ static void forward_products(model_net *net, model_fwd *f, const uint8_t *id_kee
     }
 }
 
-model_fwd *model_forward(model_net *net, nn_arena *a, const model_batch *b, const uint8_t *id_keep,
-                         int training, float dropout, hp_rng *rng)
+static model_fwd *forward_customers(model_net *net, nn_arena *a, const model_batch *b, int training,
+                                    float dropout, hp_rng *rng)
 {
     model_fwd *f = nn_arena_alloc(a, sizeof *f);
     if (!f) return NULL;
@@ -275,8 +275,34 @@ model_fwd *model_forward(model_net *net, nn_arena *a, const model_batch *b, cons
     f->dropout = training ? dropout : 0.0f;
     forward_modalities(net, f, b);
     forward_fusion(net, f, b, training, rng);
-    forward_products(net, f, id_keep);
     return f;
+}
+
+model_fwd *model_forward(model_net *net, nn_arena *a, const model_batch *b, const uint8_t *id_keep,
+                         int training, float dropout, hp_rng *rng)
+{
+    model_fwd *f = forward_customers(net, a, b, training, dropout, rng);
+    if (f) forward_products(net, f, id_keep);
+    return f;
+}
+
+model_fwd *model_forward_customers(model_net *net, nn_arena *a, const model_batch *b)
+{
+    return forward_customers(net, a, b, 0, 0.0f, NULL);
+}
+
+int model_product_vectors(model_net *net, const uint8_t *id_keep, float *v, float *bias, hp_error *err)
+{
+    nn_arena a;
+    size_t P = (size_t)net->P, d = (size_t)net->arch.dim;
+    int rc = nn_arena_init(&a, 4 * (P * d + P) * sizeof(float) + 8 * P * sizeof(int64_t) + (1 << 16), err);
+    if (rc) return rc;
+    model_fwd f = { .arena = &a, .P = net->P };
+    forward_products(net, &f, id_keep);
+    memcpy(v, f.v, P * d * sizeof *v);
+    memcpy(bias, f.bias, P * sizeof *bias);
+    nn_arena_free(&a);
+    return HP_OK;
 }
 
 const float *model_fwd_u(const model_fwd *f) { return f->u; }

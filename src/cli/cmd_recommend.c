@@ -1,0 +1,171 @@
+/* hyperp recommend: top-k products per customer as JSONL, with scores and the attention
+ * weight of each data modality (which data mattered). */
+#include "cli/cli.h"
+#include "model/model.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+static void recommend_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: hyperp recommend --customers FILE [options]\n"
+        "Ranks the model's catalogue for every customer in FILE (CSV, JSON or JSONL) and\n"
+        "writes one JSON line per customer. Unknown categories and empty fields are fine.\n\n"
+        "  --model DIR          trained model (default: artifacts/model)\n"
+        "  --customers FILE     customers to score (required)\n"
+        "  --interactions FILE  their interactions: held products are left out and feed the\n"
+        "                       history encoder (default: none)\n"
+        "  --config FILE        dataset config describing the files (default: built-in)\n"
+        "  --top-k K            products per customer (default 10)\n"
+        "  --include-held       also rank products the customer already holds\n"
+        "  --out FILE           write here instead of standard output\n"
+        "  -h, --help           this help\n");
+}
+
+typedef struct {
+    const char *model, *config, *out;
+    const char *files[DATA_T_COUNT];
+    int k, include_held;
+} rec_args;
+
+static int parse_rec_args(int argc, char **argv, rec_args *a)
+{
+    static const struct option opts[] = {
+        { "model", required_argument, 0, 'm' }, { "customers", required_argument, 0, 'C' },
+        { "interactions", required_argument, 0, 'I' }, { "config", required_argument, 0, 'c' },
+        { "top-k", required_argument, 0, 'k' }, { "include-held", no_argument, 0, 'H' },
+        { "out", required_argument, 0, 'o' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+    };
+    *a = (rec_args){ .model = "artifacts/model", .k = 10 };
+    uint64_t v;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': a->model = optarg; break;
+        case 'C': a->files[DATA_T_CUSTOMERS] = optarg; break;
+        case 'I': a->files[DATA_T_INTERACTIONS] = optarg; break;
+        case 'c': a->config = optarg; break;
+        case 'k': if (cli_parse_u64("--top-k", optarg, &v) || v < 1 || v > 100000) return -1; a->k = (int)v; break;
+        case 'H': a->include_held = 1; break;
+        case 'o': a->out = optarg; break;
+        case 'h': recommend_usage(stdout); return 1;
+        default: recommend_usage(stderr); return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "hyperp recommend: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    if (!a->files[DATA_T_CUSTOMERS]) {
+        fprintf(stderr, "hyperp recommend: --customers FILE is required\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Held products per customer as the model's catalogue indices (products the model does not
+ * know are dropped: they cannot be inputs). */
+static int held_lists(const data_dataset *ds, const model_file *m, int64_t **off_out, int32_t **ids_out)
+{
+    const data_table *cu = &ds->t[DATA_T_CUSTOMERS], *it = &ds->t[DATA_T_INTERACTIONS], *pr = &ds->t[DATA_T_PRODUCTS];
+    size_t n = cu->nrows, ni = it->loaded ? it->nrows : 0;
+    int64_t *off = hp_calloc(n + 2, sizeof *off);
+    int32_t *ids = hp_malloc((ni + 1) * sizeof *ids);
+    int32_t *map = hp_malloc((pr->nrows + 1) * sizeof *map);
+    if (!off || !ids || !map) { hp_free(off); hp_free(ids); hp_free(map); return HP_ERR_NOMEM; }
+    for (size_t p = 0; p < pr->nrows; p++) {
+        map[p] = -1;
+        for (int q = 0; q < m->nproducts; q++)
+            if (strcmp(data_col_str(&pr->cols[pr->id_col], p), m->product_ids[q]) == 0) map[p] = q;
+    }
+    const data_column *c = ni ? data_table_col_role(it, DATA_ROLE_CUSTOMER) : NULL, *p = ni ? data_table_col_role(it, DATA_ROLE_PRODUCT) : NULL;
+    for (size_t r = 0; r < ni; r++) if (map[p->code[r]] >= 0) off[c->code[r] + 1]++;
+    for (size_t i = 0; i < n; i++) off[i + 1] += off[i];
+    int64_t *fill = hp_malloc((n + 1) * sizeof *fill);
+    if (!fill) { hp_free(off); hp_free(ids); hp_free(map); return HP_ERR_NOMEM; }
+    memcpy(fill, off, n * sizeof *fill);
+    for (size_t r = 0; r < ni; r++) if (map[p->code[r]] >= 0) ids[fill[c->code[r]]++] = map[p->code[r]];
+    hp_free(fill);
+    hp_free(map);
+    *off_out = off;
+    *ids_out = ids;
+    return HP_OK;
+}
+
+static void write_line(FILE *f, const data_dataset *ds, const model_file *m, size_t row, const int32_t *items,
+                       const float *scores, int n, const float *w)
+{
+    const data_table *cu = &ds->t[DATA_T_CUSTOMERS];
+    json_t *recs = json_array(), *mods = json_object();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(recs, json_pack("{s:s, s:f}", "product_id", m->product_ids[items[i]], "score", (double)scores[i]));
+    for (int k = 0; k < MODEL_MOD_COUNT; k++) json_object_set_new(mods, model_modality_name(k), json_real(w[k]));
+    json_t *o = json_pack("{s:s, s:o, s:o}", "customer_id", data_col_str(&cu->cols[cu->id_col], row),
+                          "recommendations", recs, "modality_weights", mods);
+    json_dumpf(o, f, JSON_COMPACT);
+    fputc('\n', f);
+    json_decref(o);
+}
+
+static int recommend_all(const rec_args *a, data_dataset *ds, model_file *m, FILE *f, hp_error *err)
+{
+    model_enc enc;
+    int64_t *off = NULL;
+    int32_t *ids = NULL;
+    model_scorer *sc = NULL;
+    int rc = model_feat_encode(&m->net.cust_fs, &ds->t[DATA_T_CUSTOMERS], &m->net.arch, &enc, err);
+    if (!rc && (rc = held_lists(ds, m, &off, &ids))) hp_fail(err, rc, "out of memory");
+    model_lists hist = { off, ids };
+    if (!rc) rc = model_scorer_new(&sc, &m->net, &enc, &hist, NULL, err);
+    int k = HP_MIN(a->k, m->nproducts);
+    int32_t *items = hp_malloc((size_t)k * sizeof *items);
+    float *scores = hp_malloc((size_t)k * sizeof *scores), w[MODEL_MOD_COUNT];
+    if (!rc && (!items || !scores)) rc = hp_fail(err, HP_ERR_NOMEM, "out of memory");
+    for (int row = 0; !rc && row < enc.n; row++) {
+        int nex = a->include_held ? 0 : (int)(off[row + 1] - off[row]);
+        int n = model_scorer_topk(sc, row, ids + off[row], nex, k, items, scores, w);
+        write_line(f, ds, m, (size_t)row, items, scores, n, w);
+    }
+    model_scorer_free(sc);
+    model_enc_free(&enc);
+    hp_free(off);
+    hp_free(ids);
+    hp_free(items);
+    hp_free(scores);
+    return rc;
+}
+
+int cli_recommend(int argc, char **argv)
+{
+    rec_args a;
+    int p = parse_rec_args(argc, argv, &a);
+    if (p) return p > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    hp_error err = { 0 };
+    model_file m;
+    data_dataset ds;
+    int rc = model_load(a.model, &m, &err);
+    if (rc) return cli_error(rc, err.msg);
+    if (!(rc = cli_load_dataset(&ds, a.config, ".", a.files, &err))) {
+        /* only the files asked for: the built-in config's other tables are not wanted here */
+        for (int k = 0; k < DATA_T_COUNT; k++)
+            if (!a.files[k] && k != DATA_T_PRODUCTS) ds.t[k].configured = k == DATA_T_CUSTOMERS;
+        ds.t[DATA_T_PRODUCTS].configured = 0;
+        data_ingest_report rep;
+        data_ingest_opts o = { .rejects_path = NULL };
+        rc = data_ingest(&ds, &o, &rep, &err);
+        if (!rc && rep.total_rejected) {
+            for (int i = 0; i < rep.nsamples; i++) fprintf(stderr, "rejected: %s\n", rep.samples[i]);
+            fprintf(stderr, "%zu input rows rejected (not scored)\n", rep.total_rejected);
+        }
+        FILE *f = stdout;
+        if (!rc && a.out && !(f = fopen(a.out, "w"))) rc = hp_fail(&err, HP_ERR_IO, "%s: cannot write", a.out);
+        if (!rc) rc = recommend_all(&a, &ds, &m, f, &err);
+        if (f && f != stdout && fclose(f) != 0 && !rc) rc = hp_fail(&err, HP_ERR_IO, "%s: write failed", a.out);
+        data_dataset_free(&ds);
+    }
+    model_file_free(&m);
+    return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;
+}

@@ -1,0 +1,307 @@
+/* Offline evaluation on the test split: the model beside popularity and, on synthetic data,
+ * the oracle (the generator's true adoption probabilities). */
+#include "model/model.h"
+#include "io/io.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *k_sys_names[MODEL_SYS_COUNT] = { "model", "popularity", "oracle" };
+
+const char *model_system_name(int sys) { return sys >= 0 && sys < MODEL_SYS_COUNT ? k_sys_names[sys] : "?"; }
+
+typedef struct {
+    model_file *m;
+    const data_dataset *ds;
+    model_split split;
+    model_enc cust;
+    int32_t *rows;           /* evaluated customers */
+    int n;
+    float *scores;           /* (n, P) per system, reused */
+    double *pop;             /* (P) popularity counts among training customers */
+    float *oracle;           /* (n, P) or NULL */
+    float *v, *bias;         /* product vectors for diversity */
+} evaluator;
+
+/* ------------------------------------------------------------------ inputs */
+
+static int check_catalogue(const model_file *m, const data_dataset *ds, hp_error *err)
+{
+    const data_table *pr = &ds->t[DATA_T_PRODUCTS];
+    if ((int)pr->nrows != m->nproducts)
+        return hp_fail(err, HP_ERR_INVAL, "the data has %zu products, the model was trained on %d", pr->nrows, m->nproducts);
+    for (int p = 0; p < m->nproducts; p++)
+        if (strcmp(data_col_str(&pr->cols[pr->id_col], (size_t)p), m->product_ids[p]) != 0)
+            return hp_fail(err, HP_ERR_INVAL, "product %d is '%s' in the data but '%s' in the model", p,
+                           data_col_str(&pr->cols[pr->id_col], (size_t)p), m->product_ids[p]);
+    return HP_OK;
+}
+
+static int pick_rows(evaluator *ev)
+{
+    const model_split *s = &ev->split;
+    ev->rows = hp_malloc(((size_t)s->ncust + 1) * sizeof *ev->rows);
+    if (!ev->rows) return HP_ERR_NOMEM;
+    int label = ev->m->cfg.train.loss == MODEL_LOSS_BCE && s->label_product >= 0;
+    for (int c = 0; c < s->ncust; c++) {
+        int tested = s->all_train || s->role[c] == MODEL_ROLE_TEST;
+        int has = label ? !isnan(s->label[c]) : s->tgt_off[1][c + 1] > s->tgt_off[1][c];
+        if (tested && has) ev->rows[ev->n++] = c;
+    }
+    return HP_OK;
+}
+
+/* Popularity: how often training customers show each product in the target kinds (or any
+ * positive kind when the split has none). */
+static int count_popularity(evaluator *ev)
+{
+    const model_config *cfg = &ev->m->cfg;
+    const data_table *it = &ev->ds->t[DATA_T_INTERACTIONS];
+    const data_column *cu = data_table_col_role(it, DATA_ROLE_CUSTOMER), *pr = data_table_col_role(it, DATA_ROLE_PRODUCT);
+    const data_column *kind = data_table_col_role(it, DATA_ROLE_KIND);
+    if (!(ev->pop = hp_calloc((size_t)ev->split.P + 1, sizeof *ev->pop))) return HP_ERR_NOMEM;
+    char **kinds = cfg->split.ntarget_kinds ? cfg->split.target_kinds : cfg->train.positive_kinds;
+    int nk = cfg->split.ntarget_kinds ? cfg->split.ntarget_kinds : cfg->train.npositive_kinds;
+    for (size_t r = 0; cu && r < it->nrows; r++) {
+        if (!model_split_trains(&ev->split, cu->code[r])) continue;
+        const char *k = data_col_str(kind, r);
+        int ok = nk == 0 ? strcmp(k, "label") != 0 : 0;
+        for (int i = 0; i < nk; i++) ok |= strcmp(kinds[i], k) == 0;
+        if (ok) ev->pop[pr->code[r]] += 1;
+    }
+    return HP_OK;
+}
+
+/* The oracle file: customer_id, then one column per product id. */
+static int read_oracle(evaluator *ev, const char *path, hp_error *err)
+{
+    const data_table *cu = &ev->ds->t[DATA_T_CUSTOMERS];
+    int P = ev->split.P;
+    io_source *src = NULL;
+    io_source_opts o = { .format = IO_FMT_CSV };
+    int rc = io_source_open(&src, path, &o, err);
+    if (rc) return rc;
+    int ncols = io_source_ncolumns(src);
+    int *col_prod = hp_malloc((size_t)ncols * sizeof *col_prod);
+    int32_t *where = hp_malloc(((size_t)cu->nrows + 1) * sizeof *where);
+    ev->oracle = hp_malloc(((size_t)ev->n * (size_t)P + 1) * sizeof *ev->oracle);
+    if (!col_prod || !where || !ev->oracle) rc = HP_ERR_NOMEM;
+    for (int j = 0; !rc && j < ncols; j++) {
+        const char *name = io_source_column(src, j);
+        col_prod[j] = -1;
+        for (int p = 0; p < P; p++)
+            if (strcmp(ev->m->product_ids[p], name) == 0) col_prod[j] = p;
+    }
+    for (size_t c = 0; !rc && c <= cu->nrows; c++) where[c] = -1;
+    for (int i = 0; !rc && i < ev->n; i++) where[ev->rows[i]] = i;
+    for (size_t i = 0; !rc && i < (size_t)ev->n * (size_t)P; i++) ev->oracle[i] = NAN;
+    io_record rec;
+    hp_error rerr;
+    const data_column *id = &cu->cols[cu->id_col];
+    while (!rc && (rc = io_source_next(src, &rec, &rerr)) != 0) {
+        if (rc < 0) { rc = hp_fail(err, rc, "%s:%ld: %s", path, rec.line, rerr.msg); break; }
+        rc = HP_OK;
+        int32_t c = data_dict_find(&id->dict, rec.field[0], rec.len[0]);
+        if (c < 0 || where[c] < 0) continue;
+        for (int j = 1; j < rec.nfields; j++)
+            if (col_prod[j] >= 0) ev->oracle[(size_t)where[c] * (size_t)P + (size_t)col_prod[j]] = (float)atof(rec.field[j]);
+    }
+    for (size_t i = 0; !rc && i < (size_t)ev->n * (size_t)P; i++)
+        if (isnan(ev->oracle[i])) rc = hp_fail(err, HP_ERR_FORMAT, "%s: no truth for an evaluated customer or product", path);
+    hp_free(col_prod);
+    hp_free(where);
+    io_source_free(src);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ metrics */
+
+static int rank_system(evaluator *ev, const float *scores, eval_rank_result *out, hp_error *err)
+{
+    const model_split *s = &ev->split;
+    int P = s->P;
+    eval_rank *acc = NULL;
+    eval_rank_opts eo = { .k = ev->m->cfg.eval.k, .n_items = P, .item_vecs = ev->v, .dim = ev->m->net.arch.dim,
+                          .item_pop = ev->pop, .pop_alpha = 1.0 };
+    int rc = eval_rank_new(&acc, &eo, err);
+    for (int i = 0; !rc && i < ev->n; i++) {
+        int c = ev->rows[i];
+        eval_user u = { .relevant = s->tgt[1] + s->tgt_off[1][c], .n_relevant = (int)(s->tgt_off[1][c + 1] - s->tgt_off[1][c]),
+                        .excluded = s->vis + s->vis_off[c], .n_excluded = (int)(s->vis_off[c + 1] - s->vis_off[c]) };
+        rc = eval_rank_add_scores(acc, &u, scores + (size_t)i * (size_t)P, NULL, err);
+    }
+    if (!rc) eval_rank_get(acc, out);
+    eval_rank_free(acc);
+    return rc;
+}
+
+static int binary_model(evaluator *ev, const float *scores, eval_binary_result *out, hp_error *err)
+{
+    int P = ev->split.P, lp = ev->split.label_product;
+    double *prob = hp_malloc(((size_t)ev->n + 1) * sizeof *prob);
+    int *lab = hp_malloc(((size_t)ev->n + 1) * sizeof *lab);
+    int rc = prob && lab ? HP_OK : HP_ERR_NOMEM;
+    for (int i = 0; !rc && i < ev->n; i++) {
+        prob[i] = 1.0 / (1.0 + exp(-(double)scores[(size_t)i * (size_t)P + (size_t)lp]));
+        lab[i] = ev->split.label[ev->rows[i]] > 0.5f;
+    }
+    if (!rc) rc = eval_binary(prob, lab, (size_t)ev->n, out, err);
+    hp_free(prob);
+    hp_free(lab);
+    return rc;
+}
+
+static int score_model(evaluator *ev, model_eval_result *r, hp_error *err)
+{
+    int P = ev->split.P;
+    float *w = hp_malloc(((size_t)ev->n * MODEL_MOD_COUNT + 1) * sizeof *w);
+    if (!w) return HP_ERR_NOMEM;
+    model_lists vis = { ev->split.vis_off, ev->split.vis };
+    int rc = model_score(&ev->m->net, &ev->cust, &vis, ev->rows, ev->n, NULL, ev->scores, w, err);
+    for (int i = 0; !rc && i < ev->n; i++)
+        for (int m = 0; m < MODEL_MOD_COUNT; m++) r->modality_weight[m] += w[i * MODEL_MOD_COUNT + m] / ev->n;
+    hp_free(w);
+    if (!rc) rc = model_product_vectors(&ev->m->net, NULL, ev->v, ev->bias, err);
+    (void)P;
+    return rc;
+}
+
+static int evaluate_systems(evaluator *ev, model_eval_result *r, hp_error *err)
+{
+    int P = ev->split.P;
+    int rc = score_model(ev, r, err);
+    if (!rc && r->label_mode) return binary_model(ev, ev->scores, &r->binary, err);
+    if (!rc) rc = rank_system(ev, ev->scores, &r->rank[MODEL_SYS_MODEL], err);
+    r->has[MODEL_SYS_MODEL] = !rc;
+    for (int i = 0; !rc && i < ev->n; i++)
+        for (int p = 0; p < P; p++) ev->scores[(size_t)i * (size_t)P + (size_t)p] = (float)ev->pop[p];
+    if (!rc) rc = rank_system(ev, ev->scores, &r->rank[MODEL_SYS_POPULARITY], err);
+    r->has[MODEL_SYS_POPULARITY] = !rc;
+    if (!rc && ev->oracle) {
+        rc = rank_system(ev, ev->oracle, &r->rank[MODEL_SYS_ORACLE], err);
+        r->has[MODEL_SYS_ORACLE] = !rc;
+    }
+    return rc;
+}
+
+int model_evaluate(model_file *m, const data_dataset *ds, const char *oracle, model_eval_result *r, hp_error *err)
+{
+    evaluator ev;
+    memset(&ev, 0, sizeof ev);
+    memset(r, 0, sizeof *r);
+    ev.m = m;
+    ev.ds = ds;
+    r->k = m->cfg.eval.k;
+    int rc = check_catalogue(m, ds, err);
+    if (!rc) rc = model_split_make(&ev.split, ds, &m->cfg, err);
+    if (!rc) rc = model_feat_encode(&m->net.cust_fs, &ds->t[DATA_T_CUSTOMERS], &m->net.arch, &ev.cust, err);
+    if (!rc) rc = pick_rows(&ev);
+    if (!rc && ev.n == 0) rc = hp_fail(err, HP_ERR_EMPTY, "no test customer has a target to evaluate");
+    r->label_mode = m->cfg.train.loss == MODEL_LOSS_BCE && ev.split.label_product >= 0;
+    r->n_customers = ev.n;
+    size_t P = (size_t)ev.split.P, d = (size_t)m->net.arch.dim;
+    if (!rc) {
+        ev.scores = hp_malloc((size_t)ev.n * P * sizeof *ev.scores);
+        ev.v = hp_malloc(P * d * sizeof *ev.v);
+        ev.bias = hp_malloc(P * sizeof *ev.bias);
+        if (!ev.scores || !ev.v || !ev.bias) rc = HP_ERR_NOMEM;
+    }
+    if (!rc) rc = count_popularity(&ev);
+    if (!rc && oracle && !r->label_mode) rc = read_oracle(&ev, oracle, err);
+    if (!rc) rc = evaluate_systems(&ev, r, err);
+    model_split_free(&ev.split);
+    model_enc_free(&ev.cust);
+    void *bufs[] = { ev.rows, ev.scores, ev.pop, ev.oracle, ev.v, ev.bias };
+    for (size_t i = 0; i < HP_ARRAY_LEN(bufs); i++) hp_free(bufs[i]);
+    if (rc == HP_ERR_NOMEM && !err->msg[0]) hp_fail(err, rc, "evaluate: out of memory");
+    return rc;
+}
+
+/* ------------------------------------------------------------------ reports */
+
+void model_eval_print(const model_eval_result *r, void *file)
+{
+    FILE *f = file;
+    if (r->label_mode) {
+        fprintf(f, "propensity on %ld test customers: AUC %.4f  PR-AUC %.4f  log loss %.4f  Brier %.4f\n",
+                r->n_customers, r->binary.roc_auc, r->binary.pr_auc, r->binary.log_loss, r->binary.brier);
+    } else {
+        fprintf(f, "ranking on %ld test customers, k = %d\n", r->n_customers, r->k);
+        fprintf(f, "  %-11s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "system", "ndcg", "prec", "recall", "map", "hit",
+                "mrr", "auc", "cover", "novelty");
+        for (int s = 0; s < MODEL_SYS_COUNT; s++) {
+            if (!r->has[s]) continue;
+            const eval_rank_result *x = &r->rank[s];
+            fprintf(f, "  %-11s %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.3f\n", model_system_name(s), x->ndcg,
+                    x->precision, x->recall, x->map, x->hit_rate, x->mrr, x->auc, x->coverage, x->novelty);
+        }
+        if (r->has[MODEL_SYS_POPULARITY] && r->rank[MODEL_SYS_POPULARITY].ndcg > 0)
+            fprintf(f, "  model / popularity NDCG@%d: %.2fx", r->k, r->rank[0].ndcg / r->rank[1].ndcg);
+        if (r->has[MODEL_SYS_ORACLE] && r->rank[MODEL_SYS_ORACLE].ndcg > 0)
+            fprintf(f, "   model / oracle: %.2f", r->rank[0].ndcg / r->rank[2].ndcg);
+        fputc('\n', f);
+    }
+    fprintf(f, "  mean modality weights:");
+    for (int m = 0; m < MODEL_MOD_COUNT; m++) fprintf(f, " %s %.2f", model_modality_name(m), r->modality_weight[m]);
+    fputc('\n', f);
+}
+
+static json_t *result_json(const model_eval_result *r)
+{
+    json_t *o = json_pack("{s:b, s:i, s:I}", "propensity", r->label_mode, "k", r->k, "customers", (json_int_t)r->n_customers);
+    json_t *systems = json_object(), *mods = json_object();
+    for (int s = 0; s < MODEL_SYS_COUNT; s++) {
+        if (!r->has[s] && !(s == 0 && r->label_mode)) continue;
+        eval_report rep = { .has_rank = !r->label_mode, .has_binary = r->label_mode && s == 0, .rank = r->rank[s], .binary = r->binary };
+        json_object_set_new(systems, model_system_name(s), eval_report_json(&rep));
+    }
+    for (int m = 0; m < MODEL_MOD_COUNT; m++) json_object_set_new(mods, model_modality_name(m), json_real(r->modality_weight[m]));
+    json_object_set_new(o, "systems", systems);
+    json_object_set_new(o, "modality_weights", mods);
+    return o;
+}
+
+static FILE *open_in(const char *dir, const char *name, char *path, size_t n, hp_error *err)
+{
+    snprintf(path, n, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) hp_fail(err, HP_ERR_IO, "%s: cannot write", path);
+    return f;
+}
+
+static int close_checked(FILE *f, const char *path, hp_error *err)
+{
+    int bad = ferror(f);
+    bad |= fclose(f) != 0;
+    return bad ? hp_fail(err, HP_ERR_IO, "%s: write failed", path) : HP_OK;
+}
+
+int model_eval_write(const model_eval_result *r, const char *dir, hp_error *err)
+{
+    char path[4096];
+    FILE *f = open_in(dir, "metrics.json", path, sizeof path, err);
+    if (!f) return HP_ERR_IO;
+    json_t *j = result_json(r);
+    json_dumpf(j, f, JSON_INDENT(2));
+    fputc('\n', f);
+    json_decref(j);
+    int rc = close_checked(f, path, err);
+    if (!rc && !(f = open_in(dir, "metrics.csv", path, sizeof path, err))) rc = HP_ERR_IO;
+    if (!rc) {
+        eval_report_write_csv_header(f, NULL);
+        for (int s = 0; s < MODEL_SYS_COUNT; s++) {
+            if (!r->has[s] && !(s == 0 && r->label_mode)) continue;
+            eval_report rep = { .has_rank = !r->label_mode, .has_binary = r->label_mode && s == 0, .rank = r->rank[s], .binary = r->binary };
+            eval_report_write_csv_row(&rep, model_system_name(s), f, NULL);
+        }
+        rc = close_checked(f, path, err);
+    }
+    if (!rc && !(f = open_in(dir, "summary.txt", path, sizeof path, err))) rc = HP_ERR_IO;
+    if (!rc) {
+        model_eval_print(r, f);
+        rc = close_checked(f, path, err);
+    }
+    return rc;
+}

@@ -1,0 +1,87 @@
+/* Serving: one customer at a time against a precomputed catalogue, top-k selection. */
+#include "model/model.h"
+
+#include <math.h>
+#include <string.h>
+
+struct model_scorer {
+    model_net *net;
+    const model_enc *e;
+    model_lists hist;
+    model_batchbuf bb;
+    nn_arena arena;
+    float *v, *bias;         /* (P, d), (P): the product tower, once */
+    float *scores;           /* (P) */
+};
+
+int model_scorer_new(model_scorer **out, model_net *net, const model_enc *e, const model_lists *hist,
+                     const uint8_t *id_keep, hp_error *err)
+{
+    *out = NULL;
+    model_scorer *s = hp_calloc(1, sizeof *s);
+    if (!s) return hp_fail(err, HP_ERR_NOMEM, "scorer: out of memory");
+    s->net = net;
+    s->e = e;
+    if (hist) s->hist = *hist;
+    size_t P = (size_t)net->P, d = (size_t)net->arch.dim;
+    s->v = hp_malloc(P * d * sizeof *s->v);
+    s->bias = hp_malloc(P * sizeof *s->bias);
+    s->scores = hp_malloc(P * sizeof *s->scores);
+    int rc = s->v && s->bias && s->scores ? model_batchbuf_init(&s->bb, e, hist, 1) : HP_ERR_NOMEM;
+    if (rc) hp_fail(err, rc, "scorer: out of memory");
+    if (!rc) rc = nn_arena_init(&s->arena, model_arena_bytes(net, 1, (long)s->bb.text_cap, (long)s->bb.hist_cap,
+                                                           (long)s->bb.multi_cap), err);
+    if (!rc) rc = model_product_vectors(net, id_keep, s->v, s->bias, err);
+    if (rc) {
+        model_scorer_free(s);
+        return rc;
+    }
+    *out = s;
+    return HP_OK;
+}
+
+void model_scorer_free(model_scorer *s)
+{
+    if (!s) return;
+    model_batchbuf_free(&s->bb);
+    nn_arena_free(&s->arena);
+    hp_free(s->v);
+    hp_free(s->bias);
+    hp_free(s->scores);
+    hp_free(s);
+}
+
+const float *model_scorer_scores(model_scorer *s, int32_t row, float *weights)
+{
+    nn_arena_reset(&s->arena);
+    model_gather(&s->bb, s->e, &s->hist, &row, NULL, 1);
+    model_fwd *f = model_forward_customers(s->net, &s->arena, &s->bb.b);
+    nn_score_forward(s->scores, model_fwd_u(f), s->v, s->bias, NULL, 1, s->net->P, s->net->arch.dim);
+    if (weights) model_fwd_weights(f, 0, weights);
+    return s->scores;
+}
+
+/* Better = higher score, then lower index (the same tie-break as eval). */
+static int better(float a, int32_t ia, float b, int32_t ib) { return a > b || (a == b && ia < ib); }
+
+int model_scorer_topk(model_scorer *s, int32_t row, const int32_t *exclude, int nex, int k,
+                      int32_t *items, float *scores, float *weights)
+{
+    const float *sc = model_scorer_scores(s, row, weights);
+    int n = 0, P = s->net->P;
+    for (int32_t p = 0; p < P; p++) {
+        int skip = 0;
+        for (int i = 0; i < nex && !skip; i++) skip = exclude[i] == p;
+        if (skip || isnan(sc[p])) continue;
+        if (n == k && !better(sc[p], p, scores[k - 1], items[k - 1])) continue;
+        int pos = n < k ? n++ : k - 1; /* insertion into the sorted top k */
+        while (pos > 0 && better(sc[p], p, scores[pos - 1], items[pos - 1])) {
+            scores[pos] = scores[pos - 1];
+            items[pos] = items[pos - 1];
+            pos--;
+        }
+        scores[pos] = sc[p];
+        items[pos] = p;
+    }
+    return n;
+}
