@@ -105,7 +105,7 @@ static void write_line(FILE *f, const data_dataset *ds, const model_file *m, siz
     for (int k = 0; k < MODEL_MOD_COUNT; k++) json_object_set_new(mods, model_modality_name(k), json_real(w[k]));
     json_t *o = json_pack("{s:s, s:o, s:o}", "customer_id", data_col_str(&cu->cols[cu->id_col], row),
                           "recommendations", recs, "modality_weights", mods);
-    json_dumpf(o, f, JSON_COMPACT);
+    json_dumpf(o, f, JSON_COMPACT | JSON_REAL_PRECISION(6));
     fputc('\n', f);
     json_decref(o);
 }

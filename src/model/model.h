@@ -297,7 +297,9 @@ typedef struct {
     double best_valid;
     const char *metric;
     long steps, examples;
-    double seconds, examples_per_s;
+    double seconds;          /* wall time of the whole run (with validation and saving) */
+    double step_seconds;     /* time inside training steps only */
+    double examples_per_s;   /* examples / step_seconds: training throughput */
     int interrupted;
     long n_train_customers, n_valid_customers, n_test_customers;
 } model_train_report;

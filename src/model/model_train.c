@@ -306,7 +306,9 @@ static int run_epochs(trainer *t, model_train_report *rep, hp_error *err)
             if (t->opts->stop && *t->opts->stop) { rep->interrupted = 1; break; }
             size_t start = (size_t)s * (size_t)tc->batch;
             int B = (int)HP_MIN((size_t)tc->batch, t->nex - start);
+            double ts = hp_now();
             sum += train_step(t, t->order + start, B, rep->steps, &sched);
+            rep->step_seconds += hp_now() - ts;
             rep->steps++;
             rep->examples += B;
             p.step = s + 1;
@@ -333,7 +335,7 @@ static int run_epochs(trainer *t, model_train_report *rep, hp_error *err)
         if (since_best >= tc->patience) break;
     }
     rep->seconds = hp_now() - t0;
-    rep->examples_per_s = rep->seconds > 0 ? (double)rep->examples / rep->seconds : 0;
+    rep->examples_per_s = rep->step_seconds > 0 ? (double)rep->examples / rep->step_seconds : 0;
     if (!rc && rep->best_epoch == 0) /* stopped before the first validation: keep what we have */
         memcpy(t->best, t->net.params.data, t->net.params.total * sizeof(float));
     if (!rc && (rep->interrupted || rep->best_epoch == 0)) rc = save_best(t, rep, err);
