@@ -16,6 +16,8 @@ int cli_ingest(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_evaluate(int argc, char **argv);
 int cli_recommend(int argc, char **argv);
+int cli_privacy(int argc, char **argv);
+int cli_audit(int argc, char **argv);
 
 /* Loads a dataset config (or the built-in one over data_dir) and applies per-table file
  * overrides (NULL entries keep the config's file). */

@@ -17,6 +17,7 @@ static void evaluate_usage(FILE *f)
         "  --data DIR        folder of the built-in config's files (default: data/synth)\n"
         "  --oracle FILE     truth file (default: evaluate.oracle_file of the config, if any)\n"
         "  --out DIR         results folder (default: evaluate.out_dir, artifacts/results)\n"
+        "  --k K             cut-off of the @k metrics (default: evaluate.k, 10)\n"
         "  -h, --help        this help\n");
 }
 
@@ -25,8 +26,10 @@ int cli_evaluate(int argc, char **argv)
     static const struct option opts[] = {
         { "model", required_argument, 0, 'm' }, { "config", required_argument, 0, 'c' },
         { "data", required_argument, 0, 'd' }, { "oracle", required_argument, 0, 'O' },
-        { "out", required_argument, 0, 'o' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+        { "out", required_argument, 0, 'o' }, { "k", required_argument, 0, 'k' },
+        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
+    uint64_t kval = 0;
     const char *model = "artifacts/model", *config = NULL, *data = "data/synth", *oracle = NULL, *out = NULL;
     int c;
     optind = 1;
@@ -37,6 +40,7 @@ int cli_evaluate(int argc, char **argv)
         case 'd': data = optarg; break;
         case 'O': oracle = optarg; break;
         case 'o': out = optarg; break;
+        case 'k': if (cli_parse_u64("--k", optarg, &kval) || kval < 1 || kval > 1000) return CLI_EXIT_USAGE; break;
         case 'h': evaluate_usage(stdout); return CLI_EXIT_OK;
         default: evaluate_usage(stderr); return CLI_EXIT_USAGE;
         }
@@ -55,7 +59,7 @@ int cli_evaluate(int argc, char **argv)
     if (!(rc = cli_load_dataset(&ds, config, data, none, &err))) {
         rc = data_ingest(&ds, NULL, NULL, &err);
         if (!rc && !(rc = model_config_from_dataset(&dcfg, &ds, &err))) {
-            m.cfg.eval.k = dcfg.eval.k;
+            m.cfg.eval.k = kval ? (int)kval : dcfg.eval.k;
             if (!oracle) oracle = dcfg.eval.oracle_file;
             if (!out) out = dcfg.eval.out_dir;
             model_eval_result r;

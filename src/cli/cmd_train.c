@@ -31,6 +31,7 @@ static void train_usage(FILE *f)
         "  --epochs N        override train.epochs\n"
         "  --seed S          override train.seed\n"
         "  --threads N       BLAS threads (default: train.threads, 1)\n"
+        "  --test-fold K     override split.test_fold (cross-validation over fixed folds)\n"
         "  --quiet           no progress output\n"
         "  -h, --help        this help\n\n"
         "Ctrl-C stops after the current batch and saves the best model so far (exit 1).\n");
@@ -38,7 +39,7 @@ static void train_usage(FILE *f)
 
 typedef struct {
     const char *config, *data_dir, *out;
-    long epochs, seed, threads;
+    long epochs, seed, threads, test_fold;
     int quiet;
 } train_args;
 
@@ -48,9 +49,11 @@ static int parse_train_args(int argc, char **argv, train_args *a)
         { "config", required_argument, 0, 'c' }, { "data", required_argument, 0, 'd' },
         { "out", required_argument, 0, 'o' }, { "epochs", required_argument, 0, 'e' },
         { "seed", required_argument, 0, 's' }, { "threads", required_argument, 0, 't' },
-        { "quiet", no_argument, 0, 'q' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+        { "quiet", no_argument, 0, 'q' }, { "test-fold", required_argument, 0, 'f' },
+        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
-    *a = (train_args){ .data_dir = "data/synth", .out = "artifacts/model", .epochs = -1, .seed = -1, .threads = -1 };
+    *a = (train_args){ .data_dir = "data/synth", .out = "artifacts/model", .epochs = -1, .seed = -1, .threads = -1,
+                       .test_fold = -1 };
     uint64_t v;
     int c;
     optind = 1;
@@ -63,6 +66,7 @@ static int parse_train_args(int argc, char **argv, train_args *a)
         case 's': if (cli_parse_u64("--seed", optarg, &v) || v > 2147483647) return -1; a->seed = (long)v; break;
         case 't': if (cli_parse_u64("--threads", optarg, &v) || v < 1 || v > 256) return -1; a->threads = (long)v; break;
         case 'q': a->quiet = 1; break;
+        case 'f': if (cli_parse_u64("--test-fold", optarg, &v) || v > 1000) return -1; a->test_fold = (long)v; break;
         case 'h': train_usage(stdout); return 1;
         default: train_usage(stderr); return -1;
         }
@@ -104,6 +108,7 @@ static void apply_overrides(model_config *cfg, const train_args *a)
     if (a->epochs > 0) cfg->train.epochs = (int)a->epochs;
     if (a->seed >= 0) cfg->train.seed = (uint64_t)a->seed;
     if (a->threads > 0) cfg->train.threads = (int)a->threads;
+    if (a->test_fold >= 0) cfg->split.test_fold = (int)a->test_fold;
 }
 
 static void print_report(const model_train_report *r, const char *out)

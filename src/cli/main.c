@@ -21,6 +21,8 @@ static const struct {
     { "train", cli_train, "train the multimodal recommender" },
     { "recommend", cli_recommend, "top-k products per customer, with scores and modality weights" },
     { "evaluate", cli_evaluate, "evaluate a model beside popularity and the oracle" },
+    { "privacy", cli_privacy, "consent, export/erase a customer, retention purge, PII scan, report" },
+    { "audit", cli_audit, "verify or export the hash-chained audit log" },
 };
 
 static void usage(FILE *f)

@@ -35,7 +35,11 @@ typedef struct {
     data_table *implicit_products; /* products made from ids seen when no products file */
     size_t *missing_len;   /* lengths of the current table's missing tokens */
     size_t missing_max;
+    char row_id[24];       /* "@row" ids */
 } ingest_ctx;
+
+#define ROW_NUMBER_COLUMN "@row"
+#define SRC_ROW_NUMBER (-2)
 
 static void note(ingest_ctx *cx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(ingest_ctx *cx, const char *fmt, ...)
@@ -195,7 +199,7 @@ static int role_required(data_role r)
 }
 
 /* Validates every field of rec; on failure *bad is the column index. */
-static int stage_row(ingest_ctx *cx, data_table *t, const io_record *rec, int *bad, hp_error *err)
+static int stage_row(ingest_ctx *cx, data_table *t, const io_record *rec, long record, int *bad, hp_error *err)
 {
     for (int i = 0; i < t->ncols; i++) {
         const data_column *c = &t->cols[i];
@@ -203,6 +207,10 @@ static int stage_row(ingest_ctx *cx, data_table *t, const io_record *rec, int *b
         int src = cx->src_index[i];
         st->s = src >= 0 ? rec->field[src] : NULL;
         st->len = src >= 0 ? rec->len[src] : 0;
+        if (src == SRC_ROW_NUMBER) { /* "@row": the record number is the id */
+            st->len = (size_t)snprintf(cx->row_id, sizeof cx->row_id, "%ld", record);
+            st->s = cx->row_id;
+        }
         if (st->s) hp_trim(&st->s, &st->len);
         st->missing = c->role == DATA_ROLE_IGNORE || is_missing(cx, t, st->s, st->len);
         *bad = i;
@@ -348,7 +356,7 @@ static int add_mapped(ingest_ctx *cx, data_table *t, const data_column *spec, co
 {
     data_column *c = data_table_add_column(t, spec, name);
     if (!c) return HP_ERR_NOMEM;
-    c->present = src >= 0;
+    c->present = src >= 0 || src == SRC_ROW_NUMBER;
     int *idx = hp_realloc(cx->src_index, (size_t)t->ncols * sizeof *idx);
     if (!idx) return HP_ERR_NOMEM;
     cx->src_index = idx;
@@ -369,6 +377,8 @@ static int map_spec(ingest_ctx *cx, data_table *t, const data_column *spec, cons
                     char *used, hp_error *err)
 {
     char cols[300];
+    if (strcmp(spec->name, ROW_NUMBER_COLUMN) == 0) /* ids made from record numbers */
+        return add_mapped(cx, t, spec, spec->name, SRC_ROW_NUMBER);
     if (!is_glob(spec->name)) {
         int i = header_index(src, spec->name);
         if (i < 0 && !spec->optional) {
@@ -426,7 +436,7 @@ static int open_source(data_table *t, io_source **src, hp_error *err)
     if (!keys) return HP_ERR_NOMEM;
     int nkeys = 0;
     for (int i = 0; i < t->nspecs; i++) /* a pattern names no JSON key: it only matches CSV headers */
-        if (!is_glob(t->specs[i].name)) keys[nkeys++] = t->specs[i].name;
+        if (!is_glob(t->specs[i].name) && strcmp(t->specs[i].name, ROW_NUMBER_COLUMN) != 0) keys[nkeys++] = t->specs[i].name;
     io_source_opts o = { .format = (io_format)t->format, .encoding = (io_encoding)t->encoding,
                          .delimiter = t->delimiter, .keys = keys, .nkeys = nkeys };
     int rc = io_source_open(src, t->file, &o, err);
@@ -449,7 +459,7 @@ static int read_records(ingest_ctx *cx, data_table *t, io_source *src, hp_error 
         }
         if (rc < 0) return hp_fail(err, rc, "%s:%ld: %s", t->file, rec.line, rerr.msg);
         int bad = -1;
-        if (stage_row(cx, t, &rec, &bad, &rerr)) {
+        if (stage_row(cx, t, &rec, record, &bad, &rerr)) {
             reject(cx, t, &rec, t->cols[bad].name, rerr.msg);
             continue;
         }

@@ -1,0 +1,358 @@
+/* hyperp privacy: consent, data-subject rights, retention, PII scans, the compliance report.
+ * Thin: parses flags and calls src/privacy and src/text. */
+#include "cli/cli.h"
+#include "data/parse.h"
+#include "privacy/privacy.h"
+#include "text/pii.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void privacy_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: hyperp privacy <action> [options]\n"
+        "  consent give|withdraw|object|gpc ID --purpose P [--basis B] [--source S] [--notice V] [--at TIME]\n"
+        "  consent show ID        consent history and the current decision per purpose\n"
+        "  export ID [--out FILE] everything held about a customer as JSON (Art. 15/20)\n"
+        "  erase ID               erase a customer everywhere (Art. 17)\n"
+        "  purge [--dry-run]      delete data past its retention period, run queued erasures\n"
+        "  report [--json]        compliance report\n"
+        "  scan FILE [--mask OUT] [--first6]  PII scan of a text/CSV file (counts, never values)\n"
+        "  anonymise --out FILE [--level N]   k-anonymous pseudonymised dataset export\n\n"
+        "options:\n"
+        "  --db PATH          store (default: $HYPERP_DB or " STORE_DEFAULT_PATH ")\n"
+        "  --config FILE      privacy config (default: $HYPERP_PRIVACY_CONFIG or built-in; docs/privacy.md)\n"
+        "  --purpose P        personalisation, credit_profiling, marketing, analytics, sale_sharing\n"
+        "  --basis B          lawful basis (default consent)\n"
+        "  --source S         where the decision came from (default unspecified)\n"
+        "  --notice V         version of the privacy notice shown (required for give)\n"
+        "  --at TIME          when the customer acted, YYYY-MM-DD[THH:MM[:SS]Z] (default now)\n"
+        "  --level N          generalisation level for anonymise: 0 exact, 1 ranges, 2 suppressed (default 1)\n\n"
+        "The pseudonym key comes from HYPERP_PSEUDONYM_KEY_FILE or HYPERP_PSEUDONYM_KEY.\n"
+        "Exit status: 0 done, 2 bad input (malformed id, unknown purpose, future date), 1 other failure.\n");
+}
+
+typedef struct {
+    const char *db, *config, *purpose, *basis, *source, *notice, *at, *out, *mask;
+    int json, dry_run, first6, level;
+    char **pos;   /* positional arguments after the action */
+    int npos;
+} privacy_args;
+
+static int parse_args(int argc, char **argv, privacy_args *a)
+{
+    static const struct option opts[] = {
+        { "db", required_argument, 0, 'd' }, { "config", required_argument, 0, 'c' },
+        { "purpose", required_argument, 0, 'p' }, { "basis", required_argument, 0, 'b' },
+        { "source", required_argument, 0, 's' }, { "notice", required_argument, 0, 'n' },
+        { "at", required_argument, 0, 'a' }, { "out", required_argument, 0, 'o' },
+        { "mask", required_argument, 0, 'm' }, { "level", required_argument, 0, 'l' },
+        { "json", no_argument, 0, 'j' }, { "dry-run", no_argument, 0, 'r' },
+        { "first6", no_argument, 0, 'f' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+    };
+    memset(a, 0, sizeof *a);
+    a->db = getenv("HYPERP_DB") && *getenv("HYPERP_DB") ? getenv("HYPERP_DB") : STORE_DEFAULT_PATH;
+    a->config = getenv("HYPERP_PRIVACY_CONFIG");
+    a->level = 1;
+    optind = 1;
+    int c;
+    uint64_t v;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': a->db = optarg; break;
+        case 'c': a->config = optarg; break;
+        case 'p': a->purpose = optarg; break;
+        case 'b': a->basis = optarg; break;
+        case 's': a->source = optarg; break;
+        case 'n': a->notice = optarg; break;
+        case 'a': a->at = optarg; break;
+        case 'o': a->out = optarg; break;
+        case 'm': a->mask = optarg; break;
+        case 'l':
+            if (cli_parse_u64("--level", optarg, &v)) return -1;
+            if (v > 2) return fprintf(stderr, "hyperp: --level: %llu is outside 0..2\n", (unsigned long long)v), -1;
+            a->level = (int)v;
+            break;
+        case 'j': a->json = 1; break;
+        case 'r': a->dry_run = 1; break;
+        case 'f': a->first6 = 1; break;
+        case 'h': privacy_usage(stdout); return 1;
+        default: privacy_usage(stderr); return -1;
+        }
+    }
+    a->pos = argv + optind;
+    a->npos = argc - optind;
+    return 0;
+}
+
+static int need_args(const privacy_args *a, int n, const char *what)
+{
+    if (a->npos == n) return 0;
+    fprintf(stderr, "hyperp privacy: %s (see hyperp privacy --help)\n",
+            a->npos < n ? what : "too many arguments");
+    return -1;
+}
+
+/* Opens the store and config; loads the key when needed. */
+static int open_ctx(privacy_ctx *ctx, const privacy_args *a, int need_key, hp_error *err)
+{
+    privacy_config cfg;
+    privacy_config_default(&cfg);
+    int rc = a->config ? privacy_config_load(&cfg, a->config, err) : HP_OK;
+    if (rc) return rc;
+    const char *slash = strrchr(a->db, '/');
+    if (slash && slash != a->db) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - a->db), a->db);
+        if ((rc = cli_mkdirs(dir, err))) return rc;
+    }
+    if ((rc = privacy_open(ctx, a->db, &cfg, err))) return rc;
+    snprintf(ctx->actor, sizeof ctx->actor, "cli");
+    if (need_key && (rc = privacy_load_key(ctx, err))) privacy_close(ctx);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ consent */
+
+static int parse_event(const char *s, privacy_event *ev)
+{
+    const char *names[] = { "give", "withdraw", "object", "gpc" };
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, names[i])) return *ev = (privacy_event)i, 0;
+    return -1;
+}
+
+static int print_event(void *ctx, const store_consent *c)
+{
+    char when[32];
+    (void)ctx;
+    data_format_timestamp(c->at, when, sizeof when);
+    printf("  %s  %-16s %-8s basis %-20s source %-12s notice %s\n", when, c->purpose, c->event,
+           c->basis, c->source, c->notice_version);
+    return 0;
+}
+
+static int consent_show(privacy_ctx *ctx, const char *id, hp_error *err)
+{
+    int rc = privacy_id_check(id, err);
+    if (rc) return rc;
+    printf("consent history of %s:\n", id);
+    if ((rc = store_consent_each(ctx->st, id, print_event, NULL, err))) return rc;
+    printf("current decisions:\n");
+    for (int p = 0; p < PRIVACY_PURPOSE_COUNT && !rc; p++) {
+        privacy_decision why;
+        int ok = privacy_allowed(ctx, id, (privacy_purpose)p, 0, &why, err);
+        if (ok < 0) return ok;
+        printf("  %-16s %-7s %s\n", privacy_purpose_name((privacy_purpose)p), ok ? "allowed" : "denied", why.reason);
+    }
+    return rc;
+}
+
+static int consent_record(privacy_ctx *ctx, const privacy_args *a, privacy_event ev, hp_error *err)
+{
+    privacy_consent_req r = { .customer_id = a->pos[2], .event = ev, .basis = a->basis,
+                              .source = a->source, .notice_version = a->notice };
+    int rc = privacy_id_check(r.customer_id, err);
+    if (!rc && !a->purpose) rc = hp_fail(err, HP_ERR_INVAL, "--purpose is required");
+    if (!rc) rc = privacy_purpose_parse(a->purpose, &r.purpose, err);
+    if (!rc && a->at) rc = data_parse_timestamp(a->at, strlen(a->at), &r.at, err);
+    if (rc == HP_ERR_FORMAT) hp_error_prefix(err, "--at '%s'", a->at);
+    if (!rc) rc = privacy_consent_record(ctx, &r, err);
+    if (!rc) printf("recorded: %s %s for %s\n", a->pos[1], privacy_purpose_name(r.purpose), r.customer_id);
+    return rc;
+}
+
+static int cmd_consent(const privacy_args *a)
+{
+    privacy_event ev = PRIVACY_GIVE;
+    if (need_args(a, 3, "consent needs an action and a customer id")) return CLI_EXIT_USAGE;
+    int show = !strcmp(a->pos[1], "show");
+    if (!show && parse_event(a->pos[1], &ev)) {
+        fprintf(stderr, "hyperp: consent: unknown action '%s' (give, withdraw, object, gpc, show)\n", a->pos[1]);
+        return CLI_EXIT_USAGE;
+    }
+    privacy_ctx ctx;
+    hp_error err = { 0 };
+    int rc = privacy_id_check(a->pos[2], &err);
+    if (!rc) rc = open_ctx(&ctx, a, 1, &err);
+    if (rc) return cli_error(rc, err.msg);
+    rc = show ? consent_show(&ctx, a->pos[2], &err) : consent_record(&ctx, a, ev, &err);
+    privacy_close(&ctx);
+    return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------ rights, purge, report */
+
+static int cmd_export(const privacy_args *a)
+{
+    if (need_args(a, 2, "export needs a customer id")) return CLI_EXIT_USAGE;
+    privacy_ctx ctx;
+    hp_error err = { 0 };
+    int rc = privacy_id_check(a->pos[1], &err);
+    if (!rc) rc = open_ctx(&ctx, a, 1, &err);
+    if (rc) return cli_error(rc, err.msg);
+    FILE *f = a->out ? fopen(a->out, "w") : stdout;
+    if (!f) rc = hp_fail(&err, HP_ERR_IO, "%s: cannot write: %s", a->out, strerror(errno));
+    if (!rc) rc = privacy_export(&ctx, a->pos[1], f, &err);
+    if (f && f != stdout && fclose(f) && !rc) rc = hp_fail(&err, HP_ERR_IO, "%s: write failed", a->out);
+    if (rc && a->out) remove(a->out);
+    privacy_close(&ctx);
+    return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;
+}
+
+static int cmd_erase(const privacy_args *a)
+{
+    if (need_args(a, 2, "erase needs a customer id")) return CLI_EXIT_USAGE;
+    privacy_ctx ctx;
+    hp_error err = { 0 };
+    privacy_erase_result res;
+    int rc = privacy_id_check(a->pos[1], &err);
+    if (!rc) rc = open_ctx(&ctx, a, 1, &err);
+    if (rc) return cli_error(rc, err.msg);
+    rc = privacy_erase(&ctx, a->pos[1], &res, &err);
+    privacy_close(&ctx);
+    if (rc) return cli_error(rc, err.msg);
+    const store_erase_counts *c = &res.rows;
+    printf("erased %s: customers %lld, consent %lld, feedback %lld, transactions %lld, features %lld, "
+           "notes %lld; audit subjects redacted %lld; export files rewritten %lld; models marked "
+           "for retraining\n", a->pos[1], (long long)c->customers, (long long)c->consent,
+           (long long)c->feedback, (long long)c->transactions, (long long)c->features,
+           (long long)c->notes, (long long)c->audit_redacted, (long long)res.export_files_rewritten);
+    return CLI_EXIT_OK;
+}
+
+static int cmd_purge(const privacy_args *a)
+{
+    if (need_args(a, 1, "")) return CLI_EXIT_USAGE;
+    privacy_ctx ctx;
+    hp_error err = { 0 };
+    privacy_purge_result res;
+    int rc = open_ctx(&ctx, a, !a->dry_run, &err);
+    if (rc) return cli_error(rc, err.msg);
+    rc = privacy_purge(&ctx, a->dry_run, &res, &err);
+    if (!rc) {
+        printf("%s\n", a->dry_run ? "dry run: would delete" : "deleted");
+        for (int c = 0; c < STORE_CAT_COUNT; c++) {
+            char when[32] = "kept forever";
+            if (res.cutoff[c]) data_format_timestamp(res.cutoff[c], when, sizeof when);
+            printf("  %-13s %6lld rows older than %s (%lld days)\n", store_category_name((store_category)c),
+                   (long long)res.rows[c], when, (long long)ctx.cfg.retention_days[c]);
+        }
+        printf("  erasure requests %lld\n", (long long)res.erasures);
+    }
+    privacy_close(&ctx);
+    return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;
+}
+
+static int cmd_report(const privacy_args *a)
+{
+    if (need_args(a, 1, "")) return CLI_EXIT_USAGE;
+    privacy_ctx ctx;
+    hp_error err = { 0 };
+    int rc = open_ctx(&ctx, a, 0, &err);
+    if (rc) return cli_error(rc, err.msg);
+    rc = privacy_report(&ctx, a->json, stdout, &err);
+    privacy_close(&ctx);
+    return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;
+}
+
+static int cmd_anonymise(const privacy_args *a)
+{
+    if (need_args(a, 1, "")) return CLI_EXIT_USAGE;
+    if (!a->out) return cli_error(HP_ERR_INVAL, "anonymise: --out FILE is required");
+    privacy_ctx ctx;
+    hp_error err = { 0 };
+    privacy_kanon k;
+    int rc = open_ctx(&ctx, a, 1, &err);
+    if (rc) return cli_error(rc, err.msg);
+    rc = privacy_export_dataset(&ctx, a->out, a->level, &k, &err);
+    privacy_close(&ctx);
+    if (rc) return cli_error(rc, err.msg);
+    printf("wrote %lld rows to %s: %lld equivalence classes, smallest %lld (level %d)\n",
+           (long long)k.records, a->out, (long long)k.classes, (long long)k.smallest, a->level);
+    return CLI_EXIT_OK;
+}
+
+/* ------------------------------------------------------------------ PII scan */
+
+static int scan_lines(FILE *in, FILE *mask, int first6, size_t counts[PII_TYPE_COUNT], hp_error *err)
+{
+    char *line = NULL;
+    size_t cap = 0, shown = 0;
+    ssize_t n;
+    pii_mask_opts o = { .card_first6 = first6 };
+    memset(counts, 0, PII_TYPE_COUNT * sizeof counts[0]);
+    for (long ln = 1; (n = getline(&line, &cap, in)) > 0; ln++) {
+        size_t c[PII_TYPE_COUNT];
+        char *m = pii_mask(line, (size_t)n, &o, c);
+        if (!m) {
+            free(line);
+            return hp_fail(err, HP_ERR_NOMEM, "out of memory");
+        }
+        for (int t = 0; t < PII_TYPE_COUNT; t++) {
+            counts[t] += c[t];
+            if (c[t] && shown++ < 20) printf("  line %ld: %zu %s\n", ln, c[t], pii_type_name((pii_type)t));
+        }
+        if (mask) fputs(m, mask);
+        hp_free(m);
+    }
+    free(line);
+    return HP_OK;
+}
+
+static int cmd_scan(const privacy_args *a)
+{
+    if (need_args(a, 2, "scan needs a file")) return CLI_EXIT_USAGE;
+    hp_error err = { 0 };
+    FILE *in = fopen(a->pos[1], "r");
+    if (!in) return cli_error(HP_ERR_IO, (snprintf(err.msg, sizeof err.msg, "%s: cannot open: %s", a->pos[1], strerror(errno)), err.msg));
+    FILE *mask = a->mask ? fopen(a->mask, "w") : NULL;
+    size_t counts[PII_TYPE_COUNT];
+    int rc = a->mask && !mask ? hp_fail(&err, HP_ERR_IO, "%s: cannot write", a->mask) : HP_OK;
+    if (!rc) rc = scan_lines(in, mask, a->first6, counts, &err);
+    fclose(in);
+    if (mask && fclose(mask) && !rc) rc = hp_fail(&err, HP_ERR_IO, "%s: write failed", a->mask);
+    if (rc) return cli_error(rc, err.msg);
+    char json[256];
+    size_t used = 0, total = 0;
+    used += (size_t)snprintf(json, sizeof json, "{");
+    for (int t = 0; t < PII_TYPE_COUNT; t++) {
+        total += counts[t];
+        used += (size_t)snprintf(json + used, sizeof json - used, "%s\"%s\": %zu", t ? ", " : "",
+                                 pii_type_name((pii_type)t), counts[t]);
+    }
+    snprintf(json + used, sizeof json - used, "}");
+    printf("%s: %zu PII findings %s\n", a->pos[1], total, json);
+    privacy_ctx ctx;
+    if (!(rc = open_ctx(&ctx, a, 0, &err))) { /* the report lists recorded scans */
+        rc = store_scan_record(ctx.st, a->pos[1], json, (int64_t)total, privacy_now(&ctx), &err);
+        privacy_close(&ctx);
+    }
+    return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;
+}
+
+int cli_privacy(int argc, char **argv)
+{
+    privacy_args a;
+    int p = parse_args(argc, argv, &a);
+    if (p) return p > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    if (a.npos < 1) {
+        privacy_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *act = a.pos[0];
+    if (!strcmp(act, "consent")) return cmd_consent(&a);
+    if (!strcmp(act, "export")) return cmd_export(&a);
+    if (!strcmp(act, "erase")) return cmd_erase(&a);
+    if (!strcmp(act, "purge")) return cmd_purge(&a);
+    if (!strcmp(act, "report")) return cmd_report(&a);
+    if (!strcmp(act, "scan")) return cmd_scan(&a);
+    if (!strcmp(act, "anonymise") || !strcmp(act, "anonymize")) return cmd_anonymise(&a);
+    fprintf(stderr, "hyperp privacy: unknown action '%s'\n\n", act);
+    privacy_usage(stderr);
+    return CLI_EXIT_USAGE;
+}
