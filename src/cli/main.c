@@ -52,22 +52,7 @@ int cli_error(int status, const char *msg)
     return cli_exit_code(status);
 }
 
-int cli_mkdirs(const char *path, hp_error *err)
-{
-    char buf[4096];
-    if (strlen(path) >= sizeof buf) return hp_fail(err, HP_ERR_INVAL, "%s: path too long", path);
-    strcpy(buf, path);
-    for (char *p = buf + 1; ; p++) {
-        char c = *p;
-        if (c != '/' && c != 0) continue;
-        *p = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return hp_fail(err, HP_ERR_IO, "%s: cannot create directory: %s", buf, strerror(errno));
-        *p = c;
-        if (!c) break;
-    }
-    return HP_OK;
-}
+int cli_mkdirs(const char *path, hp_error *err) { return hp_mkdirs(path, err); }
 
 static int g_progress_shown;
 

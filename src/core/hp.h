@@ -78,6 +78,8 @@ double hp_rng_normal(hp_rng *r);             /* standard normal */
 void hp_trim(const char **s, size_t *len);
 /* 64-bit FNV-1a hash of bytes. */
 uint64_t hp_hash_bytes(const void *p, size_t n);
+/* Creates a directory and its parents, like mkdir -p. HP_OK or HP_ERR_IO naming the path. */
+int hp_mkdirs(const char *path, hp_error *err);
 /* Monotonic seconds, for progress and benchmarks only. */
 double hp_now(void);
 

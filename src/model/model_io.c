@@ -96,6 +96,11 @@ int model_save(const char *dir, const model_net *net, const model_config *cfg, c
                             "features", "customers", model_featspec_to_json(&net->cust_fs),
                             "products", model_featspec_to_json(&net->prod_fs), "catalogue", enc_json(&net->prod));
     if (!doc) return hp_fail(err, HP_ERR_NOMEM, "%s: cannot build model metadata", dir);
+    int made = hp_mkdirs(dir, err);
+    if (made) {
+        json_decref(doc);
+        return made;
+    }
     if (extra) json_object_set(doc, "training", extra);
     static const char *keys[] = { "model" };
     const char *vals[] = { MODEL_FORMAT };
