@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
-# The main job on built-in defaults: synthetic data -> ingest -> summary.
-# (The recommender issue extends this to train -> recommend -> evaluate.)
+# The main job on built-in defaults: synthetic data -> ingest -> train -> recommend -> evaluate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${HYPERP_DEMO_CUSTOMERS:-20000}
 out=artifacts/demo
 mkdir -p "$out"
-echo "== 1/2 synthetic data: $N customers"
+start=$(date +%s)
+echo "== 1/5 synthetic data: $N customers"
 bin/hyperp synth --customers "$N" --seed 42 --out "$out/data"
-echo "== 2/2 ingest + summary"
-bin/hyperp ingest --data "$out/data" --rejects "$out/rejects.csv" | tee "$out/summary.txt"
-bin/hyperp ingest --data "$out/data" --rejects "$out/rejects.csv" --json > "$out/summary.json"
+echo "== 2/5 ingest"
+bin/hyperp ingest --data "$out/data" --rejects "$out/rejects.csv" > "$out/summary.txt"
+tail -n 1 "$out/summary.txt"
+echo "== 3/5 train"
+bin/hyperp train --data "$out/data" --out "$out/model"
+echo "== 4/5 recommend (top 5 for every customer)"
+bin/hyperp recommend --model "$out/model" --customers "$out/data/customers.csv" \
+    --interactions "$out/data/interactions.csv" --top-k 5 --out "$out/recommendations.jsonl"
+echo "wrote $(wc -l < "$out/recommendations.jsonl") lines to $out/recommendations.jsonl; the first:"
+head -n 1 "$out/recommendations.jsonl"
+echo "== 5/5 evaluate on unseen test customers"
+bin/hyperp evaluate --model "$out/model" --data "$out/data" --out "$out/results"
 echo
-echo "results: $out/summary.txt, $out/summary.json (rejected rows, if any: $out/rejects.csv)"
+echo "done in $(( $(date +%s) - start )) s. Data summary: $out/summary.txt; model: $out/model/;"
+echo "recommendations: $out/recommendations.jsonl; metrics: $out/results/ (metrics.json, metrics.csv, summary.txt)"

@@ -42,6 +42,35 @@ printf '{"hyperp_dataset":1,"customers":{"file":"x.csv","columns":{"id":"idd"}}}
 expect ingest_bad_config 2 "customers.columns.id: unknown role 'idd'" -- "$H" ingest --config "$tmp/bad.json"
 expect ingest_unexpected_arg 2 "unexpected argument" -- "$H" ingest stray
 
+# train -> evaluate -> recommend on the small synthetic set
+expect train_small 0 "best validation ndcg" -- "$H" train --data "$tmp/syn" --out "$tmp/model" --epochs 3 --quiet
+expect evaluate_small 0 "model / popularity" -- "$H" evaluate --model "$tmp/model" --data "$tmp/syn" --out "$tmp/res"
+if [ -s "$tmp/res/metrics.json" ] && [ -s "$tmp/res/metrics.csv" ] && [ -s "$tmp/res/summary.txt" ]; then ok results_written; else fail results_written; fi
+expect recommend_jsonl 0 '"recommendations":\[\{"product_id":"P0' -- "$H" recommend --model "$tmp/model" --customers "$tmp/syn/customers.csv" --top-k 3
+n=$("$H" recommend --model "$tmp/model" --customers "$tmp/syn/customers.csv" --top-k 2 2>/dev/null | wc -l)
+if [ "$n" -eq 300 ]; then ok recommend_one_line_per_customer; else fail "recommend_one_line_per_customer ($n)"; fi
+expect recommend_needs_customers 2 "--customers FILE is required" -- "$H" recommend --model "$tmp/model"
+expect recommend_missing_model 2 "model.json" -- "$H" recommend --model "$tmp/none" --customers "$tmp/syn/customers.csv"
+printf '{"format":"hyperp-recommender","format_version":7}' > "$tmp/model_v7.json"
+mkdir -p "$tmp/v7" && cp "$tmp/model_v7.json" "$tmp/v7/model.json"
+expect recommend_wrong_version 2 "format version 7" -- "$H" recommend --model "$tmp/v7" --customers "$tmp/syn/customers.csv"
+printf 'customer_id,industry,employees,revenue,financial_needs,preferences\nNEW1,Space Mining,,,,\n' > "$tmp/new.csv"
+expect recommend_unknown_category 0 '"customer_id":"NEW1"' -- "$H" recommend --model "$tmp/model" --customers "$tmp/new.csv"
+expect train_bad_epochs 2 "not a non-negative integer" -- "$H" train --data "$tmp/syn" --epochs many
+
+# Ctrl-C during training stops after the current batch and leaves a usable model
+sed 's/"epochs": 20/"epochs": 100000/; s/"batch": 256/"batch": 16/' examples/synthetic.json \
+    | sed 's/"method": "customer"/"method": "customer"/' > "$tmp/syn/long.json"
+sed -i 's/"train": {/"train": { "patience": 1000,/' "$tmp/syn/long.json"
+"$H" train --config "$tmp/syn/long.json" --out "$tmp/interrupted" --quiet > "$tmp/int.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do [ -s "$tmp/interrupted/model.json" ] && break; sleep 0.2; done
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q "interrupted" "$tmp/int.out"; then ok train_interrupt_exit; else fail "train_interrupt_exit (rc $rc: $(cat "$tmp/int.out"))"; fi
+expect recommend_after_interrupt 0 '"recommendations"' -- "$H" recommend --model "$tmp/interrupted" --customers "$tmp/new.csv"
+
 real=../shared/data/ewfx_aidhp_hackathon/org_profiles_recovered_from_team_pioneers_results.csv
 if [ -r "$real" ]; then
     expect ingest_real_hackathon 0 "loaded 7 rows, rejected 0" -- "$H" ingest --customers "$real" --rejects "$tmp/rej5.csv"
