@@ -1,0 +1,53 @@
+/* audit: the append-only, hash-chained log of decisions and data access.
+ *
+ * Entry hash = BLAKE2b-256("hyperp-audit-v1" || prev hash || seq || at || actor || action ||
+ * purpose || subject commitment || model version || inputs hash || outcome), each text field
+ * length-prefixed. The subject (a pseudonym, never a raw id) is not hashed directly: the
+ * chain covers a commitment BLAKE2b-256(key = a random 16-byte nonce, subject). Erasure drops
+ * subject and nonce; the commitment stays, hides the subject, and the chain still verifies.
+ * Any altered byte, removed entry or reordered pair breaks a link that verify reports.
+ * A removed tail is only caught against a head hash kept elsewhere (verify prints it). */
+#ifndef AUDIT_H
+#define AUDIT_H
+
+#include "core/hp.h"
+#include "store/store.h"
+
+typedef struct {
+    const char *actor;         /* who or what acted: "cli", "service", "train" */
+    const char *action;        /* "consent.give", "gate", "export", "erase", ... */
+    const char *purpose;       /* may be NULL */
+    const char *subject;       /* a pseudonym or NULL; NEVER a raw customer id */
+    const char *model_version; /* may be NULL */
+    const char *inputs_hash;   /* hex hash of the inputs, may be NULL */
+    const char *outcome;       /* "allowed", "denied: no consent", counts; no personal data */
+} audit_event;
+
+/* Appends one entry at time `at` (inside the caller's transaction if one is open). */
+int audit_append(store *s, int64_t at, const audit_event *e, hp_error *err);
+
+typedef struct {
+    int64_t entries;           /* entries checked */
+    int64_t redacted;          /* entries whose subject was erased */
+    int64_t bad_seq;           /* first broken entry (0 when intact) */
+    char head[65];             /* hash of the last entry: keep it elsewhere to catch truncation */
+    char problem[256];         /* what broke, "" when intact */
+} audit_report;
+
+/* Verifies the chain in the store. HP_OK when intact, HP_ERR_FORMAT when broken (rep->problem
+ * says which entry and how), other negative status when the store cannot be read. */
+int audit_verify_store(store *s, audit_report *rep, hp_error *err);
+/* Writes the log as JSONL (a header line with the anchor, then one entry per line) and
+ * registers the file as an export, so erasure redacts it too. */
+int audit_export_file(store *s, const char *path, int64_t at, hp_error *err);
+/* Verifies an exported file line by line; same results as audit_verify_store. */
+int audit_verify_file(const char *path, audit_report *rep, hp_error *err);
+/* Rewrites an exported file with the subjects in pseudonyms[] redacted. */
+int audit_redact_file(const char *path, const char *const *pseudonyms, int n, int64_t *redacted,
+                      hp_error *err);
+
+/* Hex BLAKE2b-256 of bytes, keyed when key is not NULL (16-64 bytes). */
+void audit_hash_hex(const void *p, size_t n, const unsigned char *key, size_t keylen,
+                    char out[65]);
+
+#endif

@@ -1,0 +1,279 @@
+/* privacy: purposes, config, context, keys, pseudonyms, id checks. */
+#include "privacy/privacy.h"
+#include "privacy/privacy_internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ------------------------------------------------------------------ purposes */
+
+static const char *const k_purposes[PRIVACY_PURPOSE_COUNT] = {
+    "personalisation", "credit_profiling", "marketing", "analytics", "sale_sharing",
+};
+
+const char *privacy_purpose_name(privacy_purpose p)
+{
+    return (unsigned)p < PRIVACY_PURPOSE_COUNT ? k_purposes[p] : "?";
+}
+
+int privacy_purpose_parse(const char *s, privacy_purpose *out, hp_error *err)
+{
+    for (int i = 0; i < PRIVACY_PURPOSE_COUNT; i++)
+        if (!strcmp(s, k_purposes[i])) {
+            *out = (privacy_purpose)i;
+            return HP_OK;
+        }
+    if (!strcmp(s, "personalization")) {
+        *out = PRIVACY_PERSONALISATION;
+        return HP_OK;
+    }
+    return hp_fail(err, HP_ERR_INVAL, "unknown purpose '%.40s' (purposes: personalisation, "
+                   "credit_profiling, marketing, analytics, sale_sharing)", s);
+}
+
+/* ------------------------------------------------------------------ config */
+
+void privacy_config_default(privacy_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->retention_days[STORE_CAT_CUSTOMER] = 365;
+    c->retention_days[STORE_CAT_TRANSACTIONS] = 730;
+    c->retention_days[STORE_CAT_FEEDBACK] = 730;
+    c->retention_days[STORE_CAT_FEATURES] = 30;
+    c->retention_days[STORE_CAT_LOGS] = 90;
+    c->k_anonymity = 5;
+    const char *qi[] = { "industry", "region", "employees", "revenue" };
+    for (size_t i = 0; i < HP_ARRAY_LEN(qi); i++) snprintf(c->qi[i], sizeof c->qi[i], "%s", qi[i]);
+    c->nqi = (int)HP_ARRAY_LEN(qi);
+}
+
+static int load_retention(privacy_config *c, json_t *o, const char *path, hp_error *err)
+{
+    const char *key;
+    json_t *v;
+    if (!json_is_object(o)) return hp_fail(err, HP_ERR_FORMAT, "%s: retention_days: expected an object", path);
+    json_object_foreach(o, key, v) {
+        int cat = -1;
+        for (int i = 0; i < STORE_CAT_COUNT; i++)
+            if (!strcmp(key, store_category_name((store_category)i))) cat = i;
+        if (cat < 0)
+            return hp_fail(err, HP_ERR_FORMAT, "%s: retention_days.%s: unknown category (customer, "
+                           "transactions, feedback, features, logs)", path, key);
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 36500)
+            return hp_fail(err, HP_ERR_FORMAT, "%s: retention_days.%s: expected days 0..36500", path, key);
+        c->retention_days[cat] = json_integer_value(v);
+    }
+    return HP_OK;
+}
+
+static int load_erase_mode(privacy_config *c, json_t *v, const char *path, hp_error *err)
+{
+    const char *s = json_string_value(v);
+    const char *names[] = { "never", "queue", "immediate" };
+    for (int i = 0; s && i < 3; i++)
+        if (!strcmp(s, names[i])) {
+            c->erase_on_withdrawal = (privacy_erase_mode)i;
+            return HP_OK;
+        }
+    return hp_fail(err, HP_ERR_FORMAT, "%s: erase_on_withdrawal: expected \"never\", \"queue\" "
+                   "or \"immediate\"", path);
+}
+
+static int load_qi(privacy_config *c, json_t *v, const char *path, hp_error *err)
+{
+    if (!json_is_array(v) || json_array_size(v) > PRIVACY_MAX_QI)
+        return hp_fail(err, HP_ERR_FORMAT, "%s: quasi_identifiers: expected up to %d names", path,
+                       PRIVACY_MAX_QI);
+    c->nqi = 0;
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x) {
+        if (!json_is_string(x)) return hp_fail(err, HP_ERR_FORMAT, "%s: quasi_identifiers[%zu]: expected a string", path, i);
+        snprintf(c->qi[c->nqi++], sizeof c->qi[0], "%s", json_string_value(x));
+    }
+    return HP_OK;
+}
+
+static int load_key(privacy_config *c, const char *key, json_t *v, const char *path, hp_error *err)
+{
+    if (!strcmp(key, "hyperp_privacy")) {
+        if (json_integer_value(v) != 1)
+            return hp_fail(err, HP_ERR_VERSION, "%s: hyperp_privacy: this build reads version 1", path);
+        return HP_OK;
+    }
+    if (!strcmp(key, "retention_days")) return load_retention(c, v, path, err);
+    if (!strcmp(key, "erase_on_withdrawal")) return load_erase_mode(c, v, path, err);
+    if (!strcmp(key, "quasi_identifiers")) return load_qi(c, v, path, err);
+    if (!strcmp(key, "k_anonymity")) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000)
+            return hp_fail(err, HP_ERR_FORMAT, "%s: k_anonymity: expected an integer 1..1000", path);
+        c->k_anonymity = (int)json_integer_value(v);
+        return HP_OK;
+    }
+    return hp_fail(err, HP_ERR_FORMAT, "%s: %s: unknown key", path, key);
+}
+
+int privacy_config_load(privacy_config *c, const char *path, hp_error *err)
+{
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root) return hp_fail(err, HP_ERR_FORMAT, "%s:%d: %s", path, je.line, je.text);
+    int rc = HP_OK;
+    if (!json_is_object(root)) rc = hp_fail(err, HP_ERR_FORMAT, "%s: expected a JSON object", path);
+    const char *key;
+    json_t *v;
+    json_object_foreach(root, key, v) {
+        if (rc) break;
+        rc = load_key(c, key, v, path, err);
+    }
+    json_decref(root);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ context */
+
+int privacy_open(privacy_ctx *ctx, const char *db_path, const privacy_config *cfg, hp_error *err)
+{
+    memset(ctx, 0, sizeof *ctx);
+    if (sodium_init() < 0) return hp_fail(err, HP_ERR_IO, "libsodium failed to initialise");
+    if (cfg) ctx->cfg = *cfg;
+    else privacy_config_default(&ctx->cfg);
+    snprintf(ctx->actor, sizeof ctx->actor, "library");
+    return store_open(&ctx->st, db_path, err);
+}
+
+void privacy_close(privacy_ctx *ctx)
+{
+    store_close(ctx->st);
+    ctx->st = NULL;
+    sodium_memzero(ctx->key, sizeof ctx->key);
+    ctx->nkeys = 0;
+}
+
+int64_t privacy_now(const privacy_ctx *ctx)
+{
+    return ctx->now ? ctx->now : (int64_t)time(NULL);
+}
+
+/* ------------------------------------------------------------------ keys and pseudonyms */
+
+int privacy_add_key(privacy_ctx *ctx, const unsigned char *key, size_t n, hp_error *err)
+{
+    if (n < 16 || n > 64) return hp_fail(err, HP_ERR_FORMAT, "pseudonym key: %zu bytes; need 16 to 64", n);
+    if (ctx->nkeys == PRIVACY_MAX_KEYS)
+        return hp_fail(err, HP_ERR_RANGE, "pseudonym key: at most %d keys (1 current + retired)", PRIVACY_MAX_KEYS);
+    memcpy(ctx->key[ctx->nkeys], key, n);
+    ctx->keylen[ctx->nkeys++] = n;
+    return HP_OK;
+}
+
+static int add_hex_key(privacy_ctx *ctx, const char *hex, size_t len, const char *where, hp_error *err)
+{
+    unsigned char k[64];
+    size_t got = 0;
+    const char *end;
+    if (len < 32 || len > 128 || sodium_hex2bin(k, sizeof k, hex, len, NULL, &got, &end) ||
+        end != hex + len)
+        return hp_fail(err, HP_ERR_FORMAT, "%s: a pseudonym key must be 32 to 128 hex digits "
+                       "(generate one with: head -c 32 /dev/urandom | xxd -p -c 64)", where);
+    int rc = privacy_add_key(ctx, k, got, err);
+    sodium_memzero(k, sizeof k);
+    return rc;
+}
+
+static int load_key_file(privacy_ctx *ctx, const char *path, hp_error *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return hp_fail(err, HP_ERR_IO, "HYPERP_PSEUDONYM_KEY_FILE %s: %s", path, strerror(errno));
+    char line[512];
+    int rc = HP_OK;
+    while (!rc && fgets(line, sizeof line, f)) {
+        const char *s = line;
+        size_t n = strlen(line);
+        hp_trim(&s, &n);
+        while (n && (s[n - 1] == '\n' || s[n - 1] == '\r')) n--;
+        if (n && s[0] != '#') rc = add_hex_key(ctx, s, n, path, err);
+    }
+    sodium_memzero(line, sizeof line);
+    fclose(f);
+    if (!rc && ctx->nkeys == 0) rc = hp_fail(err, HP_ERR_FORMAT, "%s: no key in the file", path);
+    return rc;
+}
+
+int privacy_load_key(privacy_ctx *ctx, hp_error *err)
+{
+    if (ctx->nkeys) return HP_OK;
+    const char *file = getenv("HYPERP_PSEUDONYM_KEY_FILE");
+    if (file && *file) return load_key_file(ctx, file, err);
+    const char *hex = getenv("HYPERP_PSEUDONYM_KEY");
+    if (hex && *hex) return add_hex_key(ctx, hex, strlen(hex), "HYPERP_PSEUDONYM_KEY", err);
+    return hp_fail(err, HP_ERR_NOTFOUND, "no pseudonym key: set HYPERP_PSEUDONYM_KEY_FILE to a file "
+                   "holding a hex key, or HYPERP_PSEUDONYM_KEY to the hex key (see docs/privacy.md)");
+}
+
+int privacy_pseudonym_k(const privacy_ctx *ctx, int k, const char *id,
+                        char out[PRIVACY_PSEUDONYM_LEN], hp_error *err)
+{
+    if (k < 0 || k >= ctx->nkeys) {
+        out[0] = 0;
+        return hp_fail(err, HP_ERR_NOTFOUND, "no pseudonym key loaded (set HYPERP_PSEUDONYM_KEY_FILE "
+                       "or HYPERP_PSEUDONYM_KEY)");
+    }
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, ctx->key[k], ctx->keylen[k]);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)id, strlen(id));
+    crypto_auth_hmacsha256_final(&st, mac);
+    memcpy(out, "ps_", 3);
+    sodium_bin2hex(out + 3, PRIVACY_PSEUDONYM_LEN - 3, mac, 16);
+    return HP_OK;
+}
+
+int privacy_pseudonym(const privacy_ctx *ctx, const char *id, char out[PRIVACY_PSEUDONYM_LEN],
+                      hp_error *err)
+{
+    return privacy_pseudonym_k(ctx, 0, id, out, err);
+}
+
+int privacy_pseudonyms_all(const privacy_ctx *ctx, const char *id,
+                           char out[PRIVACY_MAX_KEYS][PRIVACY_PSEUDONYM_LEN], const char *ptrs[],
+                           hp_error *err)
+{
+    for (int k = 0; k < ctx->nkeys; k++) {
+        int rc = privacy_pseudonym_k(ctx, k, id, out[k], err);
+        if (rc) return rc;
+        ptrs[k] = out[k];
+    }
+    return ctx->nkeys ? HP_OK : privacy_pseudonym_k(ctx, 0, id, out[0], err);
+}
+
+/* ------------------------------------------------------------------ ids */
+
+int privacy_id_check(const char *id, hp_error *err)
+{
+    size_t n = id ? strlen(id) : 0;
+    if (n == 0) return hp_fail(err, HP_ERR_INVAL, "customer id is empty");
+    if (n > PRIVACY_ID_MAX)
+        return hp_fail(err, HP_ERR_INVAL, "customer id '%.20s...' is %zu bytes long; at most %d",
+                       id, n, PRIVACY_ID_MAX);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)id[i];
+        int ok = isalnum(c) || (i > 0 && strchr("_.:@-", c));
+        if (!ok) {
+            char shown[24];
+            size_t m = 0;
+            for (size_t j = 0; j < n && m + 1 < sizeof shown; j++)
+                shown[m++] = isprint((unsigned char)id[j]) ? id[j] : '?';
+            shown[m] = 0;
+            return hp_fail(err, HP_ERR_INVAL, "customer id '%s': character %zu is not allowed "
+                           "(letters, digits and _ . : @ - after the first)", shown, i + 1);
+        }
+    }
+    return HP_OK;
+}

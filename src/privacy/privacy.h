@@ -1,0 +1,188 @@
+/* privacy: consent, the processing gate, data-subject rights (export, erasure), retention,
+ * pseudonymisation, k-anonymity and the compliance report. Every decision and every data
+ * access is written to the hash-chained audit log (privacy/audit.h) under the customer's
+ * pseudonym, never the raw id.
+ *
+ * The gate is ONE function: ingest, training and recommendation call privacy_allowed (or
+ * privacy_allowed_bulk for a list) with a purpose. A customer without personalisation
+ * consent gets non-personalised (popular, suitability-safe) products and is left out of
+ * training data; that is the caller's branch on a 0 answer.
+ *
+ * Pseudonyms are "ps_" + 32 hex chars of HMAC-SHA256(key, id). The key comes from
+ * HYPERP_PSEUDONYM_KEY_FILE (hex keys one per line: the current key first, retired keys after
+ * it, so erasure and export still find entries written under an old key) or
+ * HYPERP_PSEUDONYM_KEY (one hex key). It is never stored by hyperp. See docs/privacy.md. */
+#ifndef PRIVACY_H
+#define PRIVACY_H
+
+#include "core/hp.h"
+#include "store/store.h"
+#include <stdint.h>
+
+/* ------------------------------------------------------------------ purposes and config */
+
+typedef enum {
+    PRIVACY_PERSONALISATION = 0,
+    PRIVACY_CREDIT_PROFILING,
+    PRIVACY_MARKETING,        /* direct marketing; an Art. 21 objection is absolute */
+    PRIVACY_ANALYTICS,
+    PRIVACY_SALE_SHARING,     /* CCPA/CPRA sale or sharing; GPC is an opt-out of it */
+    PRIVACY_PURPOSE_COUNT
+} privacy_purpose;
+
+const char *privacy_purpose_name(privacy_purpose p);
+/* Accepts the names above and "personalization"; HP_ERR_INVAL naming the valid ones. */
+int privacy_purpose_parse(const char *s, privacy_purpose *out, hp_error *err);
+
+typedef enum { PRIVACY_ERASE_NEVER = 0, PRIVACY_ERASE_QUEUE, PRIVACY_ERASE_IMMEDIATE } privacy_erase_mode;
+
+#define PRIVACY_MAX_QI 8
+
+typedef struct {
+    int64_t retention_days[STORE_CAT_COUNT]; /* 0: keep forever */
+    int k_anonymity;                         /* refuse dataset exports below this k */
+    privacy_erase_mode erase_on_withdrawal;  /* when a withdrawal leaves no purpose allowed */
+    char qi[PRIVACY_MAX_QI][32];             /* quasi-identifier attribute names */
+    int nqi;
+} privacy_config;
+
+/* Defaults: customer 365, transactions 730, feedback 730, features 30, logs 90 days; k 5;
+ * never erase on withdrawal; QIs industry, region, employees, revenue. */
+void privacy_config_default(privacy_config *c);
+/* Reads a JSON config (docs/privacy.md) over the defaults; unknown keys are errors that name
+ * the JSON path. */
+int privacy_config_load(privacy_config *c, const char *path, hp_error *err);
+
+/* ------------------------------------------------------------------ context */
+
+#define PRIVACY_MAX_KEYS 4
+#define PRIVACY_PSEUDONYM_LEN 36 /* "ps_" + 32 hex + NUL */
+#define PRIVACY_ID_MAX 64
+
+typedef struct {
+    store *st;                 /* owned */
+    privacy_config cfg;
+    unsigned char key[PRIVACY_MAX_KEYS][64];
+    size_t keylen[PRIVACY_MAX_KEYS];
+    int nkeys;                 /* 0: no key loaded; key[0] is the current one */
+    int64_t now;               /* 0: wall clock; tests pin time here */
+    char actor[64];            /* who acts ("cli", "service", "test"), written to the audit log */
+} privacy_ctx;
+
+/* Opens the store at db_path (created on first use). cfg NULL: defaults. */
+int privacy_open(privacy_ctx *ctx, const char *db_path, const privacy_config *cfg, hp_error *err);
+/* Closes the store and wipes the keys. */
+void privacy_close(privacy_ctx *ctx);
+int64_t privacy_now(const privacy_ctx *ctx);
+
+/* Loads the keys from the environment. HP_ERR_NOTFOUND with a sentence that names both
+ * variables when neither is set; HP_ERR_FORMAT for a key that is not 32-128 hex digits. */
+int privacy_load_key(privacy_ctx *ctx, hp_error *err);
+/* Adds a key (the first added is current; later ones are retired). 16-64 bytes. */
+int privacy_add_key(privacy_ctx *ctx, const unsigned char *key, size_t n, hp_error *err);
+/* Pseudonym of id under key k (0 = current). HP_ERR_NOTFOUND when that key is absent. */
+int privacy_pseudonym_k(const privacy_ctx *ctx, int k, const char *id,
+                        char out[PRIVACY_PSEUDONYM_LEN], hp_error *err);
+int privacy_pseudonym(const privacy_ctx *ctx, const char *id, char out[PRIVACY_PSEUDONYM_LEN],
+                      hp_error *err);
+
+/* A customer id: 1-64 bytes of [A-Za-z0-9_.:@-], starting with a letter or digit.
+ * HP_ERR_INVAL with a sentence quoting (a printable cut of) the bad id. */
+int privacy_id_check(const char *id, hp_error *err);
+
+/* ------------------------------------------------------------------ consent */
+
+typedef enum { PRIVACY_GIVE = 0, PRIVACY_WITHDRAW, PRIVACY_OBJECT, PRIVACY_GPC } privacy_event;
+
+typedef struct {
+    const char *customer_id;
+    privacy_purpose purpose;
+    privacy_event event;
+    const char *basis;           /* consent, contract, legal_obligation, legitimate_interest,
+                                    vital_interest, public_task; NULL: consent */
+    const char *source;          /* NULL: "unspecified" */
+    const char *notice_version;  /* required for give */
+    int64_t at;                  /* when the subject acted; 0: now. Future: HP_ERR_RANGE */
+} privacy_consent_req;
+
+/* Records one consent event and its audit entry in one transaction (creating the customer
+ * row when new). Giving and withdrawing take the same call. A withdrawal that leaves no
+ * purpose allowed queues or performs erasure when the config says so. Needs a key. */
+int privacy_consent_record(privacy_ctx *ctx, const privacy_consent_req *req, hp_error *err);
+
+/* Request-level signals for the gate. */
+#define PRIVACY_REQ_GPC 1u     /* the request carries Sec-GPC: 1 */
+#define PRIVACY_REQ_NO_AUDIT 2u /* the caller audits the batch itself */
+
+typedef struct {
+    int allowed;
+    char reason[96];           /* "consent given 2024-03-01 (notice v3)", "objection to direct marketing" */
+} privacy_decision;
+
+/* THE GATE. Returns 1 when the customer's data may be processed for purpose, 0 when not,
+ * or a negative hp_status (bad id, no key, store failure). Unknown customers and customers
+ * without a record are denied (opt-in). why may be NULL. Audited unless NO_AUDIT. */
+int privacy_allowed(privacy_ctx *ctx, const char *customer_id, privacy_purpose purpose,
+                    unsigned flags, privacy_decision *why, hp_error *err);
+/* The gate over n ids: allowed[i] is 1 or 0; *nallowed counts the ones. One audit entry
+ * for the batch (counts and a keyed hash of the ids). Returns HP_OK or a negative status. */
+int privacy_allowed_bulk(privacy_ctx *ctx, const char *const *ids, size_t n,
+                         privacy_purpose purpose, unsigned flags, uint8_t *allowed,
+                         size_t *nallowed, hp_error *err);
+
+/* ------------------------------------------------------------------ rights */
+
+/* Art. 15/20: writes everything held about the customer as one JSON document to f
+ * (a FILE *). Audited. HP_ERR_NOTFOUND when nothing is held. */
+int privacy_export(privacy_ctx *ctx, const char *customer_id, void *f, hp_error *err);
+
+typedef struct {
+    store_erase_counts rows;
+    int64_t export_files_rewritten;
+    int models_marked;         /* 1 when the registry now says retraining is due */
+} privacy_erase_result;
+
+/* Art. 17: removes the customer from every table and every registered export file, redacts
+ * audit subjects (under every loaded key), marks models for retraining, truncates the WAL,
+ * and audits the erasure without naming the subject. HP_ERR_NOTFOUND when nothing is held. */
+int privacy_erase(privacy_ctx *ctx, const char *customer_id, privacy_erase_result *res,
+                  hp_error *err);
+
+/* ------------------------------------------------------------------ retention */
+
+typedef struct {
+    int64_t cutoff[STORE_CAT_COUNT]; /* 0: category kept forever */
+    int64_t rows[STORE_CAT_COUNT];   /* past retention (dry run) or deleted */
+    int64_t erasures;                /* pending erasure requests carried out */
+} privacy_purge_result;
+
+/* Deletes what is past its period (dry_run: only counts) and carries out queued erasures. */
+int privacy_purge(privacy_ctx *ctx, int dry_run, privacy_purge_result *res, hp_error *err);
+
+/* ------------------------------------------------------------------ k-anonymity */
+
+/* Generalises one quasi-identifier value: numbers and bands become order-of-magnitude
+ * ranges ("100-999"), text is kept (trimmed, lower case); level 2 suppresses ("*"). */
+void privacy_generalise(const char *value, int level, char *out, size_t size);
+
+typedef struct {
+    int64_t records, classes, smallest; /* smallest equivalence class (the k achieved) */
+    int level;                          /* generalisation level used */
+} privacy_kanon;
+
+/* k-anonymity of the customers' quasi-identifiers at a generalisation level. */
+int privacy_kanon_store(privacy_ctx *ctx, int level, privacy_kanon *out, hp_error *err);
+/* Writes a pseudonymised, generalised CSV (pseudonym + QIs) of all customers that have
+ * analytics consent; refuses (HP_ERR_RANGE, smallest class named) below cfg.k_anonymity.
+ * The file is registered so that erasure rewrites it. */
+int privacy_export_dataset(privacy_ctx *ctx, const char *path, int level, privacy_kanon *out,
+                           hp_error *err);
+
+/* ------------------------------------------------------------------ report */
+
+/* The compliance report: consent coverage per purpose, pending erasures, data past
+ * retention, k-anonymity, registered exports, PII findings in stored text and recorded scans,
+ * audit chain state. As JSON (json != 0) or readable text, to f (a FILE *). */
+int privacy_report(privacy_ctx *ctx, int json, void *f, hp_error *err);
+
+#endif

@@ -1,0 +1,195 @@
+/* store: the one module that writes SQL. A SQLite file (WAL, foreign keys on,
+ * synchronous=FULL, secure_delete on) holding customers, consent events, feedback events,
+ * transactions, cached features, the audit log, the model registry, export and scan records.
+ *
+ * The file is created and migrated on first open (PRAGMA user_version is the schema
+ * version; a file from a newer build is refused with HP_ERR_VERSION). Every statement is
+ * prepared with bound parameters: no value is ever pasted into SQL text.
+ *
+ * Durability: a write function returns HP_OK only after its transaction committed with
+ * synchronous=FULL, so an acknowledged write survives SIGKILL and power loss. Several writes
+ * become one transaction between store_begin and store_commit (which nest by counting).
+ *
+ * Strings returned in row structs are copied into the struct (fixed buffers, cut to fit);
+ * callbacks receive pointers valid only during the call. Functions return HP_OK or a
+ * negative hp_status with a sentence in err. */
+#ifndef STORE_H
+#define STORE_H
+
+#include "core/hp.h"
+#include <stdint.h>
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_DEFAULT_PATH "artifacts/hyperp.db"
+
+typedef struct store store;
+
+/* Opens (creating and migrating) the store at path. *out is NULL on failure. */
+int store_open(store **out, const char *path, hp_error *err);
+/* Closes the store; NULL is a no-op. Rolls back an unfinished transaction. */
+void store_close(store *s);
+const char *store_path(const store *s);
+
+/* Transactions (BEGIN IMMEDIATE: the write lock is taken up front). Nest by counting;
+ * only the outermost commit writes. store_rollback undoes the whole outermost one. */
+int store_begin(store *s, hp_error *err);
+int store_commit(store *s, hp_error *err);
+void store_rollback(store *s);
+
+/* PRAGMA integrity_check; HP_OK when it says "ok". */
+int store_integrity_check(store *s, hp_error *err);
+/* Copies the WAL into the database and truncates the WAL file to zero bytes, so that
+ * erased data does not linger in old WAL frames. HP_ERR_IO if a reader blocks it. */
+int store_checkpoint_truncate(store *s, hp_error *err);
+
+/* ------------------------------------------------------------------ customers */
+
+/* attrs_json: a JSON object of quasi-identifiers (may be NULL); last_activity drives
+ * retention of the customer category. Inserts or updates. */
+int store_customer_upsert(store *s, const char *id, const char *attrs_json, int64_t now,
+                          hp_error *err);
+/* Sets *found to 1 when the customer exists. */
+int store_customer_exists(store *s, const char *id, int *found, hp_error *err);
+/* Calls fn for each customer (id, attrs JSON or NULL); stops early when fn returns non-zero
+ * and returns that value. */
+typedef int (*store_customer_fn)(void *ctx, const char *id, const char *attrs_json);
+int store_customer_each(store *s, store_customer_fn fn, void *ctx, hp_error *err);
+int store_customer_count(store *s, int64_t *n, hp_error *err);
+
+/* ------------------------------------------------------------------ consent */
+
+typedef struct {
+    char customer_id[80];
+    char purpose[32];
+    char event[16];          /* give, withdraw, object, gpc */
+    char basis[32];          /* lawful basis (consent, contract, legitimate_interest, ...) */
+    char source[64];         /* web, branch, call_centre, rm, gpc, import ... */
+    char notice_version[64]; /* version of the privacy notice shown */
+    int64_t at;              /* when the subject acted */
+    int64_t recorded_at;     /* when we stored it */
+    int64_t rowid;
+} store_consent;
+
+/* Appends one consent event (history is never rewritten); the customer row must exist. */
+int store_consent_add(store *s, const store_consent *c, int64_t *rowid, hp_error *err);
+/* The latest event for (customer, purpose), latest by at then rowid; event_filter NULL for
+ * any event. *found is 0 when there is none. */
+int store_consent_latest(store *s, const char *customer_id, const char *purpose,
+                         const char *event_filter, store_consent *out, int *found, hp_error *err);
+/* Calls fn for each event of one customer in time order. */
+typedef int (*store_consent_fn)(void *ctx, const store_consent *c);
+int store_consent_each(store *s, const char *customer_id, store_consent_fn fn, void *ctx,
+                       hp_error *err);
+int store_consent_exists_rowid(store *s, int64_t rowid, int *found, hp_error *err);
+
+/* ------------------------------------------------------------------ feedback, transactions, features */
+
+int store_feedback_add(store *s, const char *customer_id, const char *product_id,
+                       const char *kind, double value, int64_t at, int64_t *rowid, hp_error *err);
+int store_feedback_exists_rowid(store *s, int64_t rowid, int *found, hp_error *err);
+int store_transaction_add(store *s, const char *customer_id, double amount, int64_t at,
+                          hp_error *err);
+/* Caches a derived feature value (a blob) for a customer; replaces the old one. */
+int store_feature_put(store *s, const char *customer_id, const char *name, const void *blob,
+                      size_t n, int64_t at, hp_error *err);
+/* A free-text note about a customer; callers mask PII before calling (see text/pii.h). */
+int store_note_add(store *s, const char *customer_id, const char *field, const char *text,
+                   int64_t at, hp_error *err);
+
+/* ------------------------------------------------------------------ subject rows (export, erase) */
+
+/* Calls fn once per row held about a customer in any table, with the table name and the
+ * row's columns as text (NULL for SQL NULL, hex for blobs). Audit rows are matched by the
+ * pseudonyms given (the audit log never holds raw ids). */
+typedef int (*store_row_fn)(void *ctx, const char *table, int ncols, const char *const *names,
+                            const char *const *values);
+int store_subject_rows(store *s, const char *id, const char *const *pseudonyms, int npseud,
+                       store_row_fn fn, void *ctx, hp_error *err);
+
+typedef struct {
+    int64_t customers, consent, feedback, transactions, features, notes, audit_redacted,
+        erasure_requests;
+} store_erase_counts;
+
+/* Deletes every row about the customer in every table (one transaction; secure_delete
+ * zeroes the freed bytes), redacts audit subjects equal to any of the pseudonyms (the
+ * chained commitment stays, so the chain still verifies) and removes pending erasure
+ * requests. Does not checkpoint: call store_checkpoint_truncate after the commit. */
+int store_subject_erase(store *s, const char *id, const char *const *pseudonyms, int npseud,
+                        store_erase_counts *out, hp_error *err);
+
+/* Pending erasure requests (queued by consent withdrawal when configured). */
+int store_erasure_request(store *s, const char *customer_id, int64_t at, hp_error *err);
+typedef int (*store_id_fn)(void *ctx, const char *id);
+int store_erasure_each(store *s, store_id_fn fn, void *ctx, hp_error *err);
+int store_erasure_count(store *s, int64_t *n, hp_error *err);
+
+/* Calls fn for every text value in every table (table, column, value): PCI scans, tests. */
+typedef int (*store_value_fn)(void *ctx, const char *table, const char *column,
+                              const char *value);
+int store_each_value(store *s, store_value_fn fn, void *ctx, hp_error *err);
+
+/* ------------------------------------------------------------------ retention */
+
+typedef enum {
+    STORE_CAT_CUSTOMER = 0, /* customers (by last activity), with their consent, notes */
+    STORE_CAT_TRANSACTIONS,
+    STORE_CAT_FEEDBACK,
+    STORE_CAT_FEATURES,
+    STORE_CAT_LOGS,         /* audit entries (a chain prefix; the anchor is kept) */
+    STORE_CAT_COUNT
+} store_category;
+
+const char *store_category_name(store_category c);
+/* Rows of category c older than cutoff (seconds since epoch). */
+int store_count_older(store *s, store_category c, int64_t cutoff, int64_t *n, hp_error *err);
+/* Deletes them; for logs, first records the last removed entry as the chain anchor. */
+int store_delete_older(store *s, store_category c, int64_t cutoff, int64_t *n, hp_error *err);
+
+/* ------------------------------------------------------------------ audit rows */
+
+typedef struct {
+    int64_t seq, at;
+    char actor[64], action[64], purpose[32];
+    char subject[80];          /* pseudonym; "" when none or redacted */
+    int subject_redacted;
+    char subject_nonce[33];    /* hex; "" when none or redacted */
+    char subject_commit[65];   /* hex BLAKE2b-256 keyed by the nonce; "" when no subject */
+    char model_version[64];
+    char inputs_hash[65];
+    char outcome[256];
+    char prev[65], hash[65];   /* hex */
+} store_audit;
+
+int store_audit_insert(store *s, const store_audit *a, hp_error *err);
+/* Last entry's seq and hash; the anchor when the log was purged; seq 0 and "" when empty. */
+int store_audit_head(store *s, int64_t *seq, char hash[65], hp_error *err);
+int store_audit_anchor(store *s, int64_t *seq, char hash[65], hp_error *err);
+typedef int (*store_audit_fn)(void *ctx, const store_audit *a);
+int store_audit_each(store *s, store_audit_fn fn, void *ctx, hp_error *err);
+/* Test hook: raw SQL against the file, for tamper tests only (never used by the product). */
+int store_exec_unsafe(store *s, const char *sql, hp_error *err);
+
+/* ------------------------------------------------------------------ model registry, exports, scans */
+
+int store_model_register(store *s, const char *name, const char *version, const char *path,
+                         int64_t at, hp_error *err);
+/* Marks every registered model as due for retraining (reason is stored, no customer data). */
+int store_model_mark_retrain(store *s, const char *reason, int64_t at, hp_error *err);
+int store_model_retrain_due(store *s, int64_t *n, hp_error *err);
+
+/* Files the project wrote that hold pseudonymised customer data; erasure rewrites them. */
+int store_export_record(store *s, const char *path, const char *kind, int64_t k, int64_t at,
+                        hp_error *err);
+typedef int (*store_export_fn)(void *ctx, const char *path, const char *kind, int64_t k,
+                               int64_t at);
+int store_export_each(store *s, store_export_fn fn, void *ctx, hp_error *err);
+
+/* Result of a PII scan of a file (counts as JSON, never the found values). */
+int store_scan_record(store *s, const char *path, const char *counts_json, int64_t findings,
+                      int64_t at, hp_error *err);
+typedef int (*store_scan_fn)(void *ctx, const char *path, const char *counts_json,
+                             int64_t findings, int64_t at);
+int store_scan_each(store *s, store_scan_fn fn, void *ctx, hp_error *err);
+
+#endif

@@ -1,0 +1,54 @@
+/* pii: detection and masking of personal data in free text (RM notes, customer messages,
+ * CSV cells) before it is stored, logged or used for training.
+ *
+ * Detected: payment card numbers (13-19 digits, Luhn-checked, known issuer prefix and length),
+ * IBANs (country length table and ISO 13616 mod-97 checksum), e-mail addresses, phone numbers
+ * (North American with separators, "+" international, 0-prefixed national), US SSNs and EINs
+ * (dashed, or 9 digits after an "SSN"/"EIN" keyword) and account numbers (6-17 digits after
+ * an "account"/"acct"/"a/c" keyword). Near-misses (invalid Luhn or checksum, dates, amounts,
+ * ZIP codes, order and invoice numbers) are left alone. Measured on
+ * tests/fixtures/pii_labelled.tsv (see docs/privacy.md for the numbers).
+ *
+ * Nothing here allocates except pii_mask; all functions take (text, len) and never read past
+ * len, so they work on slices of CSV buffers. */
+#ifndef PII_H
+#define PII_H
+
+#include <stddef.h>
+
+typedef enum {
+    PII_CARD = 0, PII_IBAN, PII_EMAIL, PII_PHONE, PII_SSN, PII_EIN, PII_ACCOUNT, PII_TYPE_COUNT
+} pii_type;
+
+typedef struct {
+    pii_type type;
+    size_t start, end;   /* byte offsets, [start, end) */
+} pii_match;
+
+/* "card", "iban", "email", "phone", "ssn", "ein", "account". */
+const char *pii_type_name(pii_type t);
+/* Type by name (case-insensitive, "CARD" works), -1 when unknown. */
+int pii_type_parse(const char *s, size_t len);
+
+/* Finds non-overlapping matches in text order. Writes at most max of them to out (out may be
+ * NULL when max is 0) and returns how many there are in all. */
+size_t pii_scan(const char *text, size_t len, pii_match *out, size_t max);
+
+typedef struct {
+    int card_first6;     /* 1: show the first 6 and last 4 digits (PCI-DSS maximum); 0: last 4 */
+} pii_mask_opts;
+
+/* A copy of text with every match masked: cards keep their last 4 (or first 6 + last 4)
+ * digits with the others as '*', IBANs keep the country code and last 4 characters, the other
+ * types become "[EMAIL]", "[PHONE]", "[SSN]", "[EIN]", "[ACCOUNT]". opts may be NULL.
+ * counts (may be NULL) receives matches per type. Returns a NUL-terminated string the caller
+ * frees with hp_free, or NULL when out of memory. */
+char *pii_mask(const char *text, size_t len, const pii_mask_opts *opts,
+               size_t counts[PII_TYPE_COUNT]);
+
+/* Luhn check over the digits of s (other characters ignored); 0 when fewer than 2 digits. */
+int pii_luhn_ok(const char *s, size_t len);
+/* ISO 13616 check of an IBAN (spaces ignored, any case): known country, its length, mod 97. */
+int pii_iban_ok(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,525 @@
+/* privacy: the consent gate, objection and GPC, bad input, export, erasure without a trace
+ * (every table and every file scanned for the raw id and the pseudonym), retention purge per
+ * category, erasure on withdrawal, k-anonymity, and audit-chain tamper detection. */
+#include "check.h"
+#include "core/hp.h"
+#include "privacy/audit.h"
+#include "privacy/privacy.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define DAY 86400
+#define NOW 1750000000 /* 2025-06-15: tests pin the clock */
+
+static char g_dir[64];
+static int g_seq;
+
+static const char *tmp_path(const char *name)
+{
+    static char buf[4][160];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", g_dir, name);
+    return buf[k];
+}
+
+/* A fresh store with a fixed key and the clock at NOW. */
+static void open_ctx(privacy_ctx *ctx, const privacy_config *cfg)
+{
+    char name[32];
+    hp_error err = { 0 };
+    snprintf(name, sizeof name, "p%d.db", g_seq++);
+    int rc = privacy_open(ctx, tmp_path(name), cfg, &err);
+    CHECKF(rc == HP_OK, "%s", err.msg);
+    unsigned char key[32];
+    for (int i = 0; i < 32; i++) key[i] = (unsigned char)(i * 7 + 1);
+    privacy_add_key(ctx, key, sizeof key, &err);
+    ctx->now = NOW;
+    snprintf(ctx->actor, sizeof ctx->actor, "test");
+}
+
+static int record(privacy_ctx *ctx, const char *id, privacy_purpose p, privacy_event ev,
+                  const char *basis)
+{
+    hp_error err = { 0 };
+    privacy_consent_req r = { .customer_id = id, .purpose = p, .event = ev, .basis = basis,
+                              .source = "web", .notice_version = "v3", .at = ctx->now - 10 };
+    int rc = privacy_consent_record(ctx, &r, &err);
+    if (rc) fprintf(stderr, "  record: %s\n", err.msg);
+    return rc;
+}
+
+static int gate(privacy_ctx *ctx, const char *id, privacy_purpose p, unsigned flags)
+{
+    hp_error err = { 0 };
+    return privacy_allowed(ctx, id, p, flags, NULL, &err);
+}
+
+TEST(withdrawal_stops_personalisation_and_training_at_once)
+{
+    privacy_ctx ctx;
+    open_ctx(&ctx, NULL);
+    hp_error err = { 0 };
+    CHECK_EQ_INT(gate(&ctx, "C1", PRIVACY_PERSONALISATION, 0), 0); /* opt-in: nothing yet */
+    CHECK_EQ_INT(record(&ctx, "C1", PRIVACY_PERSONALISATION, PRIVACY_GIVE, NULL), HP_OK);
+    CHECK_EQ_INT(record(&ctx, "C2", PRIVACY_PERSONALISATION, PRIVACY_GIVE, NULL), HP_OK);
+    CHECK_EQ_INT(gate(&ctx, "C1", PRIVACY_PERSONALISATION, 0), 1);
+    const char *ids[] = { "C1", "C2", "C3" };
+    uint8_t ok[3];
+    size_t n;
+    CHECK_EQ_INT(privacy_allowed_bulk(&ctx, ids, 3, PRIVACY_PERSONALISATION, 0, ok, &n, &err), HP_OK);
+    CHECK(ok[0] && ok[1] && !ok[2] && n == 2);
+    CHECK_EQ_INT(record(&ctx, "C1", PRIVACY_PERSONALISATION, PRIVACY_WITHDRAW, NULL), HP_OK);
+    privacy_decision why;
+    CHECK_EQ_INT(privacy_allowed(&ctx, "C1", PRIVACY_PERSONALISATION, 0, &why, &err), 0);
+    CHECK(strstr(why.reason, "withdrawn") != NULL);
+    CHECK_EQ_INT(privacy_allowed_bulk(&ctx, ids, 3, PRIVACY_PERSONALISATION, 0, ok, &n, &err), HP_OK);
+    CHECK(!ok[0] && ok[1] && n == 1); /* training set loses C1 in the same instant */
+    CHECK_EQ_INT(gate(&ctx, "C1", PRIVACY_MARKETING, 0), 0); /* purposes are separate */
+    privacy_close(&ctx);
+}
+
+TEST(objection_to_marketing_is_absolute_and_gpc_is_honoured)
+{
+    privacy_ctx ctx;
+    open_ctx(&ctx, NULL);
+    CHECK_EQ_INT(record(&ctx, "M1", PRIVACY_MARKETING, PRIVACY_GIVE, "legitimate_interest"), HP_OK);
+    CHECK_EQ_INT(gate(&ctx, "M1", PRIVACY_MARKETING, 0), 1);
+    CHECK_EQ_INT(record(&ctx, "M1", PRIVACY_MARKETING, PRIVACY_OBJECT, NULL), HP_OK);
+    CHECK_EQ_INT(gate(&ctx, "M1", PRIVACY_MARKETING, 0), 0);
+    ctx.now += 60;
+    CHECK_EQ_INT(record(&ctx, "M1", PRIVACY_MARKETING, PRIVACY_GIVE, "legitimate_interest"), HP_OK);
+    CHECK_EQ_INT(gate(&ctx, "M1", PRIVACY_MARKETING, 0), 0); /* legitimate interest cannot override */
+    hp_error err = { 0 };
+    privacy_consent_req r = { "M1", PRIVACY_MARKETING, PRIVACY_GIVE, "consent", "web", "v4", NOW + 60 };
+    CHECK_EQ_INT(privacy_consent_record(&ctx, &r, &err), HP_OK);
+    CHECK_EQ_INT(gate(&ctx, "M1", PRIVACY_MARKETING, 0), 1); /* the subject's own fresh consent does */
+    CHECK_EQ_INT(record(&ctx, "G1", PRIVACY_SALE_SHARING, PRIVACY_GIVE, NULL), HP_OK);
+    CHECK_EQ_INT(gate(&ctx, "G1", PRIVACY_SALE_SHARING, 0), 1);
+    CHECK_EQ_INT(gate(&ctx, "G1", PRIVACY_SALE_SHARING, PRIVACY_REQ_GPC), 0);
+    CHECK_EQ_INT(record(&ctx, "G1", PRIVACY_SALE_SHARING, PRIVACY_GPC, NULL), HP_OK);
+    CHECK_EQ_INT(gate(&ctx, "G1", PRIVACY_SALE_SHARING, 0), 0);
+    CHECK_EQ_INT(record(&ctx, "G1", PRIVACY_MARKETING, PRIVACY_GPC, NULL), HP_ERR_INVAL);
+    privacy_close(&ctx);
+}
+
+TEST(bad_input_gets_clear_errors)
+{
+    privacy_ctx ctx;
+    open_ctx(&ctx, NULL);
+    hp_error err = { 0 };
+    privacy_consent_req r = { "bad id!", PRIVACY_MARKETING, PRIVACY_GIVE, NULL, "web", "v1", 0 };
+    CHECK_EQ_INT(privacy_consent_record(&ctx, &r, &err), HP_ERR_INVAL);
+    CHECK(strstr(err.msg, "customer id 'bad id!'") != NULL);
+    r.customer_id = "";
+    CHECK_EQ_INT(privacy_consent_record(&ctx, &r, &err), HP_ERR_INVAL);
+    r.customer_id = "C1";
+    r.at = NOW + 3 * DAY;
+    CHECK_EQ_INT(privacy_consent_record(&ctx, &r, &err), HP_ERR_RANGE);
+    CHECK(strstr(err.msg, "consent dated in the future") != NULL);
+    r.at = 0;
+    r.notice_version = NULL;
+    CHECK_EQ_INT(privacy_consent_record(&ctx, &r, &err), HP_ERR_INVAL);
+    CHECK(strstr(err.msg, "notice") != NULL);
+    r.notice_version = "v1";
+    r.basis = "because";
+    CHECK_EQ_INT(privacy_consent_record(&ctx, &r, &err), HP_ERR_INVAL);
+    CHECK(strstr(err.msg, "lawful basis 'because'") != NULL);
+    privacy_purpose p;
+    CHECK_EQ_INT(privacy_purpose_parse("spam", &p, &err), HP_ERR_INVAL);
+    CHECK(strstr(err.msg, "unknown purpose 'spam'") != NULL);
+    CHECK_EQ_INT(privacy_purpose_parse("personalization", &p, &err), HP_OK);
+    CHECK_EQ_INT(gate(&ctx, "a b", PRIVACY_MARKETING, 0), HP_ERR_INVAL);
+    /* without a key nothing that writes a pseudonym works, and it says why */
+    privacy_ctx nokey;
+    unsetenv("HYPERP_PSEUDONYM_KEY_FILE");
+    unsetenv("HYPERP_PSEUDONYM_KEY");
+    CHECK_EQ_INT(privacy_open(&nokey, tmp_path("nokey.db"), NULL, &err), HP_OK);
+    CHECK_EQ_INT(privacy_load_key(&nokey, &err), HP_ERR_NOTFOUND);
+    CHECK(strstr(err.msg, "HYPERP_PSEUDONYM_KEY_FILE") != NULL);
+    r.basis = NULL;
+    CHECK_EQ_INT(privacy_consent_record(&nokey, &r, &err), HP_ERR_NOTFOUND);
+    setenv("HYPERP_PSEUDONYM_KEY", "abcd", 1);
+    CHECK_EQ_INT(privacy_load_key(&nokey, &err), HP_ERR_FORMAT);
+    unsetenv("HYPERP_PSEUDONYM_KEY");
+    privacy_close(&nokey);
+    privacy_close(&ctx);
+}
+
+/* ------------------------------------------------------------------ export and erasure */
+
+#define VICTIM "CUST-ZQX-778812"
+
+static void fill_customer(privacy_ctx *ctx, const char *id, const char *attrs)
+{
+    hp_error err = { 0 };
+    CHECK_EQ_INT(store_customer_upsert(ctx->st, id, attrs, NOW, &err), HP_OK);
+    CHECK_EQ_INT(record(ctx, id, PRIVACY_PERSONALISATION, PRIVACY_GIVE, NULL), HP_OK);
+    CHECK_EQ_INT(record(ctx, id, PRIVACY_ANALYTICS, PRIVACY_GIVE, NULL), HP_OK);
+    CHECK_EQ_INT(store_feedback_add(ctx->st, id, "P1", "clicked", 1, NOW, NULL, &err), HP_OK);
+    CHECK_EQ_INT(store_transaction_add(ctx->st, id, -120.5, NOW, &err), HP_OK);
+    CHECK_EQ_INT(store_feature_put(ctx->st, id, "embedding", id, strlen(id), NOW, &err), HP_OK);
+    CHECK_EQ_INT(store_note_add(ctx->st, id, "rm_note", "asked about a loan, card **** 1111", NOW, &err), HP_OK);
+    CHECK_EQ_INT(gate(ctx, id, PRIVACY_PERSONALISATION, 0), 1);
+}
+
+typedef struct { const char *needle[2]; int hits; } needle_scan;
+
+static int scan_value(void *c, const char *table, const char *column, const char *value)
+{
+    needle_scan *s = c;
+    for (int i = 0; i < 2; i++)
+        if (strstr(value, s->needle[i])) {
+            fprintf(stderr, "  found '%s' in %s.%s\n", s->needle[i], table, column);
+            s->hits++;
+        }
+    return 0;
+}
+
+static int contains(const char *buf, size_t n, const char *needle)
+{
+    size_t m = strlen(needle);
+    for (size_t i = 0; i + m <= n; i++)
+        if (!memcmp(buf + i, needle, m)) return 1;
+    return 0;
+}
+
+/* Occurrences of needle in a file's bytes (0 when the file does not exist). */
+static int file_has(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = hp_malloc((size_t)n + 1);
+    size_t got = fread(buf, 1, (size_t)n, f);
+    fclose(f);
+    int hit = contains(buf, got, needle);
+    hp_free(buf);
+    return hit;
+}
+
+TEST(export_holds_everything_about_the_customer)
+{
+    privacy_ctx ctx;
+    open_ctx(&ctx, NULL);
+    fill_customer(&ctx, VICTIM, "{\"industry\":\"Retail\"}");
+    hp_error err = { 0 };
+    const char *p = tmp_path("export.json");
+    FILE *f = fopen(p, "w");
+    CHECK_EQ_INT(privacy_export(&ctx, VICTIM, f, &err), HP_OK);
+    fclose(f);
+    json_error_t je;
+    json_t *doc = json_load_file(p, 0, &je);
+    CHECK(doc != NULL);
+    json_t *t = json_object_get(doc, "tables");
+    const char *tables[] = { "customers", "consent", "feedback", "transactions", "features", "notes", "audit" };
+    for (size_t i = 0; i < HP_ARRAY_LEN(tables); i++)
+        CHECKF(json_array_size(json_object_get(t, tables[i])) > 0, "no %s rows", tables[i]);
+    CHECK(json_is_true(json_object_get(json_object_get(json_object_get(doc, "consent_state"),
+                                                       "personalisation"), "allowed")));
+    json_decref(doc);
+    remove(p);
+    CHECK_EQ_INT(privacy_export(&ctx, "NOBODY", stdout, &err), HP_ERR_NOTFOUND);
+    privacy_close(&ctx);
+}
+
+TEST(erasure_leaves_no_trace_in_any_table_or_file)
+{
+    privacy_config cfg;
+    privacy_config_default(&cfg);
+    cfg.k_anonymity = 1;
+    privacy_ctx ctx;
+    open_ctx(&ctx, &cfg);
+    hp_error err = { 0 };
+    char ps[PRIVACY_PSEUDONYM_LEN];
+    CHECK_EQ_INT(privacy_pseudonym(&ctx, VICTIM, ps, &err), HP_OK);
+    fill_customer(&ctx, VICTIM, "{\"industry\":\"Retail\",\"region\":\"EU\"}");
+    fill_customer(&ctx, "OTHER-1", "{\"industry\":\"Retail\",\"region\":\"EU\"}");
+    CHECK_EQ_INT(store_model_register(ctx.st, "recommender", "1", "artifacts/model.safetensors", NOW, &err), HP_OK);
+    privacy_kanon k;
+    CHECK_EQ_INT(privacy_export_dataset(&ctx, tmp_path("dataset.csv"), 1, &k, &err), HP_OK);
+    CHECK_EQ_INT(audit_export_file(ctx.st, tmp_path("audit.jsonl"), NOW, &err), HP_OK);
+    CHECK(file_has(tmp_path("dataset.csv"), ps));
+    CHECK(file_has(tmp_path("audit.jsonl"), ps));
+    privacy_erase_result res;
+    CHECK_EQ_INT(privacy_erase(&ctx, VICTIM, &res, &err), HP_OK);
+    CHECK_EQ_INT(res.rows.customers, 1);
+    CHECK(res.rows.consent == 2 && res.rows.feedback == 1 && res.rows.features == 1);
+    CHECK(res.rows.audit_redacted >= 3);
+    CHECK_EQ_INT(res.export_files_rewritten, 2);
+    int64_t due;
+    CHECK_EQ_INT(store_model_retrain_due(ctx.st, &due, &err), HP_OK);
+    CHECK_EQ_INT(due, 1);
+    /* every table */
+    needle_scan s = { { VICTIM, ps }, 0 };
+    CHECK_EQ_INT(store_each_value(ctx.st, scan_value, &s, &err), HP_OK);
+    CHECK_EQ_INT(s.hits, 0);
+    /* every file: the database, its WAL and shared memory, the exports */
+    const char *files[] = { store_path(ctx.st), NULL, NULL, tmp_path("dataset.csv"), tmp_path("audit.jsonl") };
+    char wal[200], shm[200];
+    snprintf(wal, sizeof wal, "%s-wal", store_path(ctx.st));
+    snprintf(shm, sizeof shm, "%s-shm", store_path(ctx.st));
+    files[1] = wal;
+    files[2] = shm;
+    for (size_t i = 0; i < HP_ARRAY_LEN(files); i++) {
+        CHECKF(!file_has(files[i], VICTIM), "raw id in %s", files[i]);
+        CHECKF(!file_has(files[i], ps), "pseudonym in %s", files[i]);
+    }
+    CHECK(file_has(tmp_path("dataset.csv"), "ps_")); /* the other customer stays */
+    /* the chain still verifies, in the store and in the redacted export */
+    audit_report ar;
+    CHECK_EQ_INT(audit_verify_store(ctx.st, &ar, &err), HP_OK);
+    CHECK(ar.redacted >= 3);
+    CHECKF(audit_verify_file(tmp_path("audit.jsonl"), &ar, &err) == HP_OK, "%s %s", ar.problem, err.msg);
+    CHECK_EQ_INT(gate(&ctx, VICTIM, PRIVACY_PERSONALISATION, PRIVACY_REQ_NO_AUDIT), 0);
+    CHECK_EQ_INT(privacy_erase(&ctx, VICTIM, &res, &err), HP_ERR_NOTFOUND);
+    privacy_close(&ctx);
+}
+
+TEST(erasure_on_withdrawal_when_configured)
+{
+    privacy_config cfg;
+    privacy_config_default(&cfg);
+    cfg.erase_on_withdrawal = PRIVACY_ERASE_QUEUE;
+    privacy_ctx ctx;
+    open_ctx(&ctx, &cfg);
+    hp_error err = { 0 };
+    CHECK_EQ_INT(record(&ctx, "Q1", PRIVACY_PERSONALISATION, PRIVACY_GIVE, NULL), HP_OK);
+    CHECK_EQ_INT(record(&ctx, "Q1", PRIVACY_MARKETING, PRIVACY_GIVE, NULL), HP_OK);
+    CHECK_EQ_INT(record(&ctx, "Q1", PRIVACY_PERSONALISATION, PRIVACY_WITHDRAW, NULL), HP_OK);
+    int64_t n;
+    CHECK_EQ_INT(store_erasure_count(ctx.st, &n, &err), HP_OK);
+    CHECK_EQ_INT(n, 0); /* marketing is still allowed */
+    CHECK_EQ_INT(record(&ctx, "Q1", PRIVACY_MARKETING, PRIVACY_WITHDRAW, NULL), HP_OK);
+    CHECK_EQ_INT(store_erasure_count(ctx.st, &n, &err), HP_OK);
+    CHECK_EQ_INT(n, 1);
+    privacy_purge_result pr;
+    CHECK_EQ_INT(privacy_purge(&ctx, 0, &pr, &err), HP_OK);
+    CHECK_EQ_INT(pr.erasures, 1);
+    int found;
+    CHECK_EQ_INT(store_customer_exists(ctx.st, "Q1", &found, &err), HP_OK);
+    CHECK(!found);
+    ctx.cfg.erase_on_withdrawal = PRIVACY_ERASE_IMMEDIATE;
+    CHECK_EQ_INT(record(&ctx, "Q2", PRIVACY_ANALYTICS, PRIVACY_GIVE, NULL), HP_OK);
+    CHECK_EQ_INT(record(&ctx, "Q2", PRIVACY_ANALYTICS, PRIVACY_WITHDRAW, NULL), HP_OK);
+    CHECK_EQ_INT(store_customer_exists(ctx.st, "Q2", &found, &err), HP_OK);
+    CHECK(!found);
+    privacy_close(&ctx);
+}
+
+/* ------------------------------------------------------------------ retention */
+
+TEST(purge_respects_each_period)
+{
+    privacy_ctx ctx;
+    open_ctx(&ctx, NULL); /* customer 365, transactions 730, feedback 730, features 30, logs 90 */
+    hp_error err = { 0 };
+    store *s = ctx.st;
+    ctx.now = NOW - 200 * DAY; /* old audit entries */
+    CHECK_EQ_INT(record(&ctx, "OLD", PRIVACY_ANALYTICS, PRIVACY_GIVE, NULL), HP_OK);
+    ctx.now = NOW;
+    CHECK_EQ_INT(store_customer_upsert(s, "OLD", NULL, NOW - 366 * DAY, &err), HP_OK);
+    CHECK_EQ_INT(record(&ctx, "NEW", PRIVACY_ANALYTICS, PRIVACY_GIVE, NULL), HP_OK);
+    CHECK_EQ_INT(store_customer_upsert(s, "NEW", NULL, NOW - 364 * DAY, &err), HP_OK);
+    CHECK_EQ_INT(store_transaction_add(s, "NEW", 1, NOW - 731 * DAY, &err), HP_OK);
+    CHECK_EQ_INT(store_transaction_add(s, "NEW", 1, NOW - 729 * DAY, &err), HP_OK);
+    CHECK_EQ_INT(store_feedback_add(s, "NEW", "P", "clicked", 1, NOW - 731 * DAY, NULL, &err), HP_OK);
+    CHECK_EQ_INT(store_feedback_add(s, "NEW", "P", "clicked", 1, NOW - 10 * DAY, NULL, &err), HP_OK);
+    CHECK_EQ_INT(store_feature_put(s, "NEW", "f_old", "x", 1, NOW - 31 * DAY, &err), HP_OK);
+    CHECK_EQ_INT(store_feature_put(s, "NEW", "f_new", "x", 1, NOW - 29 * DAY, &err), HP_OK);
+    privacy_purge_result dry, real;
+    CHECK_EQ_INT(privacy_purge(&ctx, 1, &dry, &err), HP_OK);
+    CHECK_EQ_INT(dry.rows[STORE_CAT_CUSTOMER], 1);
+    CHECK_EQ_INT(dry.rows[STORE_CAT_TRANSACTIONS], 1);
+    CHECK_EQ_INT(dry.rows[STORE_CAT_FEEDBACK], 1);
+    CHECK_EQ_INT(dry.rows[STORE_CAT_FEATURES], 1);
+    CHECK_EQ_INT(dry.rows[STORE_CAT_LOGS], 1);
+    privacy_purge_result again;
+    CHECK_EQ_INT(privacy_purge(&ctx, 1, &again, &err), HP_OK); /* a dry run changes nothing */
+    CHECK(!memcmp(again.rows, dry.rows, sizeof dry.rows));
+    CHECK_EQ_INT(privacy_purge(&ctx, 0, &real, &err), HP_OK);
+    CHECK(!memcmp(real.rows, dry.rows, sizeof dry.rows));
+    CHECK_EQ_INT(privacy_purge(&ctx, 1, &again, &err), HP_OK);
+    for (int c = 0; c < STORE_CAT_COUNT; c++) CHECK_EQ_INT(again.rows[c], 0);
+    int found;
+    store_customer_exists(s, "OLD", &found, &err);
+    CHECK(!found);
+    store_customer_exists(s, "NEW", &found, &err);
+    CHECK(found);
+    audit_report ar;
+    CHECKF(audit_verify_store(s, &ar, &err) == HP_OK, "%s", ar.problem); /* anchored after the cut */
+    privacy_close(&ctx);
+}
+
+/* ------------------------------------------------------------------ k-anonymity */
+
+TEST(k_anonymity_refuses_small_classes)
+{
+    privacy_ctx ctx;
+    open_ctx(&ctx, NULL); /* k = 5 */
+    hp_error err = { 0 };
+    char id[16];
+    for (int i = 0; i < 12; i++) {
+        snprintf(id, sizeof id, "K%d", i);
+        char attrs[128];
+        snprintf(attrs, sizeof attrs, "{\"industry\":\"%s\",\"region\":\"EU\",\"employees\":\"%d-%d\"}",
+                 i < 6 ? "Retail" : "Energy", 10 + i, 20 + i);
+        CHECK_EQ_INT(store_customer_upsert(ctx.st, id, attrs, NOW, &err), HP_OK);
+        CHECK_EQ_INT(record(&ctx, id, PRIVACY_ANALYTICS, PRIVACY_GIVE, NULL), HP_OK);
+    }
+    privacy_kanon k;
+    CHECK_EQ_INT(privacy_kanon_store(&ctx, 0, &k, &err), HP_OK);
+    CHECK_EQ_INT(k.smallest, 1); /* exact bands single everyone out */
+    CHECK_EQ_INT(privacy_export_dataset(&ctx, tmp_path("d0.csv"), 0, &k, &err), HP_ERR_RANGE);
+    CHECK(strstr(err.msg, "smallest equivalence class has 1 record") != NULL);
+    CHECK(access(tmp_path("d0.csv"), F_OK) != 0);
+    CHECK_EQ_INT(privacy_export_dataset(&ctx, tmp_path("d1.csv"), 1, &k, &err), HP_OK);
+    CHECK_EQ_INT(k.smallest, 6);
+    CHECK_EQ_INT(k.classes, 2);
+    char g[32];
+    privacy_generalise("1M-5M", 1, g, sizeof g);
+    CHECK_STR(g, "1000000-9999999");
+    privacy_generalise(" Retail ", 0, g, sizeof g);
+    CHECK_STR(g, "retail");
+    privacy_close(&ctx);
+}
+
+/* ------------------------------------------------------------------ audit tampering */
+
+static void build_chain(privacy_ctx *ctx, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "A%d", i);
+        CHECK_EQ_INT(record(ctx, id, PRIVACY_ANALYTICS, PRIVACY_GIVE, NULL), HP_OK);
+    }
+}
+
+static int verify_db(privacy_ctx *ctx, const char *tamper_sql, int64_t *bad)
+{
+    hp_error err = { 0 };
+    audit_report ar;
+    if (tamper_sql) CHECK_EQ_INT(store_exec_unsafe(ctx->st, tamper_sql, &err), HP_OK);
+    int rc = audit_verify_store(ctx->st, &ar, &err);
+    *bad = ar.bad_seq;
+    return rc;
+}
+
+TEST(audit_verify_catches_changes_in_the_store)
+{
+    int64_t bad;
+    const char *tamper[] = {
+        "UPDATE audit SET outcome = 'recorded (basis consent, source web, notice ''v4'')' WHERE seq = 4",
+        "DELETE FROM audit WHERE seq = 4",
+        ("UPDATE audit SET seq = -4 WHERE seq = 4; UPDATE audit SET seq = 4 WHERE seq = 5;"
+         " UPDATE audit SET seq = 5 WHERE seq = -4"),
+        "UPDATE audit SET subject = 'ps_00000000000000000000000000000000' WHERE seq = 4",
+    };
+    for (size_t i = 0; i < HP_ARRAY_LEN(tamper); i++) {
+        privacy_ctx ctx;
+        open_ctx(&ctx, NULL);
+        build_chain(&ctx, 8);
+        CHECK_EQ_INT(verify_db(&ctx, NULL, &bad), HP_OK);
+        CHECKF(verify_db(&ctx, tamper[i], &bad) == HP_ERR_FORMAT, "tamper %zu not caught", i);
+        CHECKF(bad == 4 || bad == 5, "tamper %zu reported at %lld", i, (long long)bad);
+        privacy_close(&ctx);
+    }
+}
+
+static size_t read_all(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(buf, 1, cap, f) : 0;
+    if (f) fclose(f);
+    return n;
+}
+
+static void write_all(const char *path, const char *buf, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    fwrite(buf, 1, n, f);
+    fclose(f);
+}
+
+static int verify_bytes(const char *buf, size_t n)
+{
+    hp_error err = { 0 };
+    audit_report ar;
+    write_all(tmp_path("t.jsonl"), buf, n);
+    return audit_verify_file(tmp_path("t.jsonl"), &ar, &err);
+}
+
+/* Offsets of the starts of lines; returns the number of lines. */
+static int line_starts(const char *buf, size_t n, size_t *at, int max)
+{
+    int k = 0;
+    for (size_t i = 0; i < n && k < max; i++)
+        if (i == 0 || buf[i - 1] == '\n') at[k++] = i;
+    return k;
+}
+
+TEST(audit_verify_catches_flipped_byte_deleted_line_swapped_pair)
+{
+    privacy_ctx ctx;
+    open_ctx(&ctx, NULL);
+    build_chain(&ctx, 5);
+    hp_error err = { 0 };
+    const char *p = tmp_path("audit5.jsonl");
+    CHECK_EQ_INT(audit_export_file(ctx.st, p, NOW, &err), HP_OK);
+    static char orig[65536], buf[65536];
+    size_t n = read_all(p, orig, sizeof orig);
+    CHECK(n > 0 && n < sizeof orig);
+    CHECK_EQ_INT(verify_bytes(orig, n), HP_OK);
+    /* every single flipped byte, anywhere in the file, is caught */
+    size_t missed = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(buf, orig, n);
+        buf[i] ^= 0x01;
+        if (verify_bytes(buf, n) == HP_OK && missed++ < 5)
+            fprintf(stderr, "  flip at %zu not caught: ...%.30s...\n", i, orig + (i > 15 ? i - 15 : 0));
+    }
+    CHECKF(missed == 0, "%zu of %zu flipped bytes not caught", missed, n);
+    size_t at[16];
+    int lines = line_starts(orig, n, at, 16);
+    CHECK_EQ_INT(lines, 6); /* header + 5 entries */
+    at[lines] = n;
+    for (int l = 1; l < lines; l++) { /* delete each entry line */
+        size_t len = at[l + 1] - at[l];
+        memcpy(buf, orig, at[l]);
+        memcpy(buf + at[l], orig + at[l + 1], n - at[l + 1]);
+        int rc = verify_bytes(buf, n - len);
+        CHECKF(rc != HP_OK || l == lines - 1, "deleting line %d not caught", l + 1);
+    }
+    for (int l = 1; l + 1 < lines; l++) { /* swap each adjacent pair */
+        size_t a = at[l + 1] - at[l], b = at[l + 2] - at[l + 1];
+        memcpy(buf, orig, n);
+        memcpy(buf + at[l], orig + at[l + 1], b);
+        memcpy(buf + at[l] + b, orig + at[l], a);
+        CHECKF(verify_bytes(buf, n) != HP_OK, "swapping lines %d and %d not caught", l + 1, l + 2);
+    }
+    privacy_close(&ctx);
+}
+
+int main(void)
+{
+    snprintf(g_dir, sizeof g_dir, "/tmp/hyperp_privacy_XXXXXX");
+    if (!mkdtemp(g_dir)) return 1;
+    RUN(withdrawal_stops_personalisation_and_training_at_once);
+    RUN(objection_to_marketing_is_absolute_and_gpc_is_honoured);
+    RUN(bad_input_gets_clear_errors);
+    RUN(export_holds_everything_about_the_customer);
+    RUN(erasure_leaves_no_trace_in_any_table_or_file);
+    RUN(erasure_on_withdrawal_when_configured);
+    RUN(purge_respects_each_period);
+    RUN(k_anonymity_refuses_small_classes);
+    RUN(audit_verify_catches_changes_in_the_store);
+    RUN(audit_verify_catches_flipped_byte_deleted_line_swapped_pair);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+    if (system(cmd)) fprintf(stderr, "could not remove %s\n", g_dir);
+    return check_summary("test_privacy");
+}

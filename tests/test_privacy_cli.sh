@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# hyperp privacy / audit end to end with the test build ($HYPERP): consent, gate errors,
+# export, erase (no trace in the store files), purge, report, PII scan, audit verify and
+# tamper detection. Ends with "test_privacy_cli.sh: N passed, M failed".
+set -u
+H=${HYPERP:-bin/hyperp}
+tmp=$(mktemp -d /tmp/hyperp_pcli_XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+ok()   { echo "ok   $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL $1" >&2; failed=$((failed + 1)); }
+expect() {
+    local name=$1 want=$2 pattern=$3
+    shift 4
+    local out rc
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" -ne "$want" ]; then fail "$name (exit $rc, wanted $want): $out"; return; fi
+    if [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then fail "$name (no '$pattern' in: $out)"; return; fi
+    ok "$name"
+}
+export HYPERP_DB="$tmp/state/hyperp.db"
+unset HYPERP_PSEUDONYM_KEY HYPERP_PSEUDONYM_KEY_FILE HYPERP_PRIVACY_CONFIG
+
+expect help 0 "consent give" -- "$H" privacy --help
+expect audit_help 0 "audit verify" -- "$H" audit --help
+expect no_key 2 "no pseudonym key: set HYPERP_PSEUDONYM_KEY_FILE" -- "$H" privacy consent give C1 --purpose marketing --notice v1
+printf '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n' > "$tmp/key"
+export HYPERP_PSEUDONYM_KEY_FILE="$tmp/key"
+expect give 0 "recorded: give personalisation for C-100" -- "$H" privacy consent give C-100 --purpose personalisation --notice v3 --source web
+expect give2 0 "recorded" -- "$H" privacy consent give C-200 --purpose personalization --notice v3 --at 2024-05-01
+expect created_on_first_use 0 "" -- test -f "$HYPERP_DB"
+expect bad_id 2 "customer id 'C 1!'" -- "$H" privacy consent give "C 1!" --purpose marketing --notice v1
+expect bad_purpose 2 "unknown purpose 'spam'" -- "$H" privacy consent give C-100 --purpose spam --notice v1
+expect future_date 2 "consent dated in the future" -- "$H" privacy consent give C-100 --purpose marketing --notice v1 --at 2999-01-01
+expect bad_date 2 "--at '2024-02-30'" -- "$H" privacy consent give C-100 --purpose marketing --notice v1 --at 2024-02-30
+expect no_notice 2 "version of the privacy notice" -- "$H" privacy consent give C-100 --purpose marketing
+expect bad_basis 2 "unknown lawful basis" -- "$H" privacy consent give C-100 --purpose marketing --notice v1 --basis vibes
+expect unknown_action 2 "unknown action 'grant'" -- "$H" privacy consent grant C-100 --purpose marketing
+expect show_allowed 0 "personalisation +allowed" -- "$H" privacy consent show C-100
+expect withdraw 0 "recorded: withdraw" -- "$H" privacy consent withdraw C-100 --purpose personalisation
+expect show_denied 0 "personalisation +denied +consent withdrawn" -- "$H" privacy consent show C-100
+expect export 0 "\"customer_id\": \"C-100\"" -- "$H" privacy export C-100
+expect export_unknown 2 "nothing is held" -- "$H" privacy export C-999
+expect audit_ok 0 "audit chain intact" -- "$H" audit verify
+expect audit_export 0 "wrote the audit log" -- "$H" audit export --out "$tmp/audit.jsonl"
+expect audit_file_ok 0 "audit chain intact" -- "$H" audit verify --file "$tmp/audit.jsonl"
+ps=$("$H" privacy export C-100 | grep -o '"pseudonym": "ps_[0-9a-f]*"' | grep -o 'ps_[0-9a-f]*')
+expect erase 0 "erased C-100: customers 1" -- "$H" privacy erase C-100
+leak=0
+for f in "$HYPERP_DB" "$HYPERP_DB-wal" "$tmp/audit.jsonl"; do
+    [ -f "$f" ] && grep -qa -e "C-100" -e "$ps" "$f" && leak=1
+done
+if [ -n "$ps" ] && [ "$leak" -eq 0 ]; then ok erase_no_trace; else fail "erase_no_trace (ps=$ps)"; fi
+expect audit_ok_after_erase 0 "with erased subjects" -- "$H" audit verify
+expect audit_file_ok_after_erase 0 "audit chain intact" -- "$H" audit verify --file "$tmp/audit.jsonl"
+sed '3s/"recorded/"Recorded/' "$tmp/audit.jsonl" > "$tmp/flip.jsonl"
+expect audit_flip 1 "BROKEN at entry" -- "$H" audit verify --file "$tmp/flip.jsonl"
+sed '3d' "$tmp/audit.jsonl" > "$tmp/del.jsonl"
+expect audit_deleted 1 "BROKEN" -- "$H" audit verify --file "$tmp/del.jsonl"
+awk 'NR==2{held=$0; next} NR==3{print; print held; next} {print}' "$tmp/audit.jsonl" > "$tmp/swap.jsonl"
+expect audit_swapped 1 "BROKEN" -- "$H" audit verify --file "$tmp/swap.jsonl"
+expect purge_dry 0 "dry run: would delete" -- "$H" privacy purge --dry-run
+expect purge 0 "deleted" -- "$H" privacy purge
+printf 'note,text\n1,"card 4111 1111 1111 1111 and DE89 3704 0044 0532 0130 00"\n2,"call (212) 555-0147, order 778812345"\n' > "$tmp/notes.csv"
+expect scan 0 "3 PII findings" -- "$H" privacy scan "$tmp/notes.csv" --mask "$tmp/masked.csv"
+if grep -q '\*\*\*\* \*\*\*\* \*\*\*\* 1111' "$tmp/masked.csv" && ! grep -q 4111 "$tmp/masked.csv"; then ok scan_masked; else fail scan_masked; fi
+expect scan_missing 2 "cannot open" -- "$H" privacy scan "$tmp/nope.txt"
+expect report 0 "audit chain: intact" -- "$H" privacy report
+expect report_json 0 '"pending_erasures": 0' -- "$H" privacy report --json
+printf '{"hyperp_privacy":1,"retention_days":{"logz":3}}' > "$tmp/bad.json"
+expect bad_config 2 "retention_days.logz: unknown category" -- "$H" privacy report --config "$tmp/bad.json"
+echo "test_privacy_cli.sh: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
