@@ -37,4 +37,10 @@ void cli_progress_done(void);
 /* Parses a non-negative integer flag value; returns 0 on success. */
 int cli_parse_u64(const char *flag, const char *s, uint64_t *out);
 
+/* Asks the privacy store at db which customers of the table may be processed for purpose
+ * (a privacy_purpose): *allowed (nrows, caller frees with hp_free) is 1 or 0 per row. The
+ * pseudonym key must be set (the gate's decisions are audited). */
+int cli_consent_gate(const char *db, const data_table *customers, int purpose, uint8_t **allowed,
+                     size_t *nallowed, hp_error *err);
+
 #endif

@@ -2,6 +2,7 @@
  * weight of each data modality (which data mattered). */
 #include "cli/cli.h"
 #include "model/model.h"
+#include "privacy/privacy.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -21,11 +22,14 @@ static void recommend_usage(FILE *f)
         "  --top-k K            products per customer (default 10)\n"
         "  --include-held       also rank products the customer already holds\n"
         "  --out FILE           write here instead of standard output\n"
+        "  --consent-db DB      personalise only for customers whose personalisation consent the\n"
+        "                       privacy store DB records; the others get the most popular\n"
+        "                       products (\"personalised\": false); default: no consent check\n"
         "  -h, --help           this help\n");
 }
 
 typedef struct {
-    const char *model, *config, *out;
+    const char *model, *config, *out, *consent_db;
     const char *files[DATA_T_COUNT];
     int k, include_held;
 } rec_args;
@@ -36,7 +40,8 @@ static int parse_rec_args(int argc, char **argv, rec_args *a)
         { "model", required_argument, 0, 'm' }, { "customers", required_argument, 0, 'C' },
         { "interactions", required_argument, 0, 'I' }, { "config", required_argument, 0, 'c' },
         { "top-k", required_argument, 0, 'k' }, { "include-held", no_argument, 0, 'H' },
-        { "out", required_argument, 0, 'o' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+        { "out", required_argument, 0, 'o' }, { "consent-db", required_argument, 0, 'D' },
+        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     *a = (rec_args){ .model = "artifacts/model", .k = 10 };
     uint64_t v;
@@ -51,6 +56,7 @@ static int parse_rec_args(int argc, char **argv, rec_args *a)
         case 'k': if (cli_parse_u64("--top-k", optarg, &v) || v < 1 || v > 100000) return -1; a->k = (int)v; break;
         case 'H': a->include_held = 1; break;
         case 'o': a->out = optarg; break;
+        case 'D': a->consent_db = optarg; break;
         case 'h': recommend_usage(stdout); return 1;
         default: recommend_usage(stderr); return -1;
         }
@@ -96,21 +102,41 @@ static int held_lists(const data_dataset *ds, const model_file *m, int64_t **off
 }
 
 static void write_line(FILE *f, const data_dataset *ds, const model_file *m, size_t row, const int32_t *items,
-                       const float *scores, int n, const float *w)
+                       const float *scores, int n, const float *w, int personalised)
 {
     const data_table *cu = &ds->t[DATA_T_CUSTOMERS];
     json_t *recs = json_array(), *mods = json_object();
     for (int i = 0; i < n; i++)
         json_array_append_new(recs, json_pack("{s:s, s:f}", "product_id", m->product_ids[items[i]], "score", (double)scores[i]));
     for (int k = 0; k < MODEL_MOD_COUNT; k++) json_object_set_new(mods, model_modality_name(k), json_real(w[k]));
-    json_t *o = json_pack("{s:s, s:o, s:o}", "customer_id", data_col_str(&cu->cols[cu->id_col], row),
-                          "recommendations", recs, "modality_weights", mods);
+    json_t *o = json_pack("{s:s, s:b, s:o, s:o}", "customer_id", data_col_str(&cu->cols[cu->id_col], row),
+                          "personalised", personalised, "recommendations", recs, "modality_weights", mods);
     json_dumpf(o, f, JSON_COMPACT | JSON_REAL_PRECISION(6));
     fputc('\n', f);
     json_decref(o);
 }
 
-static int recommend_all(const rec_args *a, data_dataset *ds, model_file *m, FILE *f, hp_error *err)
+/* Non-personalised ranking: training popularity from model.json, held products left out. */
+static int popular_topk(const model_file *m, const int32_t *held, int nheld, int k, int32_t *items, float *scores)
+{
+    json_t *pop = json_object_get(json_object_get(m->meta, "training"), "popularity");
+    int n = 0;
+    for (int p = 0; p < m->nproducts; p++) {
+        int skip = 0;
+        for (int i = 0; i < nheld && !skip; i++) skip = held[i] == p;
+        if (skip) continue;
+        float s = (float)json_integer_value(json_array_get(pop, (size_t)p));
+        if (n == k && s <= scores[k - 1]) continue;
+        int pos = n < k ? n++ : k - 1;
+        while (pos > 0 && s > scores[pos - 1]) { scores[pos] = scores[pos - 1]; items[pos] = items[pos - 1]; pos--; }
+        scores[pos] = s;
+        items[pos] = p;
+    }
+    return n;
+}
+
+static int recommend_all(const rec_args *a, data_dataset *ds, model_file *m, const uint8_t *allowed, FILE *f,
+                         hp_error *err)
 {
     model_enc enc;
     int64_t *off = NULL;
@@ -126,8 +152,15 @@ static int recommend_all(const rec_args *a, data_dataset *ds, model_file *m, FIL
     if (!rc && (!items || !scores)) rc = hp_fail(err, HP_ERR_NOMEM, "out of memory");
     for (int row = 0; !rc && row < enc.n; row++) {
         int nex = a->include_held ? 0 : (int)(off[row + 1] - off[row]);
-        int n = model_scorer_topk(sc, row, ids + off[row], nex, k, items, scores, w);
-        write_line(f, ds, m, (size_t)row, items, scores, n, w);
+        int personalised = !allowed || allowed[row];
+        int n;
+        if (personalised) {
+            n = model_scorer_topk(sc, row, ids + off[row], nex, k, items, scores, w);
+        } else { /* no consent: nothing of this customer's data is used but what it already holds */
+            n = popular_topk(m, ids + off[row], nex, k, items, scores);
+            for (int i = 0; i < MODEL_MOD_COUNT; i++) w[i] = 0;
+        }
+        write_line(f, ds, m, (size_t)row, items, scores, n, w, personalised);
     }
     model_scorer_free(sc);
     model_enc_free(&enc);
@@ -160,9 +193,17 @@ int cli_recommend(int argc, char **argv)
             for (int i = 0; i < rep.nsamples; i++) fprintf(stderr, "rejected: %s\n", rep.samples[i]);
             fprintf(stderr, "%zu input rows rejected (not scored)\n", rep.total_rejected);
         }
+        uint8_t *allowed = NULL;
+        size_t nallowed = 0;
+        if (!rc && a.consent_db)
+            rc = cli_consent_gate(a.consent_db, &ds.t[DATA_T_CUSTOMERS], PRIVACY_PERSONALISATION, &allowed, &nallowed, &err);
+        if (!rc && allowed)
+            fprintf(stderr, "consent: %zu of %zu customers personalised; the others get popular products\n", nallowed,
+                    ds.t[DATA_T_CUSTOMERS].nrows);
         FILE *f = stdout;
         if (!rc && a.out && !(f = fopen(a.out, "w"))) rc = hp_fail(&err, HP_ERR_IO, "%s: cannot write", a.out);
-        if (!rc) rc = recommend_all(&a, &ds, &m, f, &err);
+        if (!rc) rc = recommend_all(&a, &ds, &m, allowed, f, &err);
+        hp_free(allowed);
         if (f && f != stdout && fclose(f) != 0 && !rc) rc = hp_fail(&err, HP_ERR_IO, "%s: write failed", a.out);
         data_dataset_free(&ds);
     }

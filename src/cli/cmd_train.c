@@ -2,6 +2,7 @@
  * model saved even when interrupted (Ctrl-C). */
 #include "cli/cli.h"
 #include "model/model.h"
+#include "privacy/privacy.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -32,13 +33,15 @@ static void train_usage(FILE *f)
         "  --seed S          override train.seed\n"
         "  --threads N       BLAS threads (default: train.threads, 1)\n"
         "  --test-fold K     override split.test_fold (cross-validation over fixed folds)\n"
+        "  --consent-db DB   train only on customers whose personalisation consent the privacy\n"
+        "                    store DB records (see hyperp privacy); default: no consent check\n"
         "  --quiet           no progress output\n"
         "  -h, --help        this help\n\n"
         "Ctrl-C stops after the current batch and saves the best model so far (exit 1).\n");
 }
 
 typedef struct {
-    const char *config, *data_dir, *out;
+    const char *config, *data_dir, *out, *consent_db;
     long epochs, seed, threads, test_fold;
     int quiet;
 } train_args;
@@ -50,6 +53,7 @@ static int parse_train_args(int argc, char **argv, train_args *a)
         { "out", required_argument, 0, 'o' }, { "epochs", required_argument, 0, 'e' },
         { "seed", required_argument, 0, 's' }, { "threads", required_argument, 0, 't' },
         { "quiet", no_argument, 0, 'q' }, { "test-fold", required_argument, 0, 'f' },
+        { "consent-db", required_argument, 0, 'D' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     *a = (train_args){ .data_dir = "data/synth", .out = "artifacts/model", .epochs = -1, .seed = -1, .threads = -1,
@@ -66,6 +70,7 @@ static int parse_train_args(int argc, char **argv, train_args *a)
         case 's': if (cli_parse_u64("--seed", optarg, &v) || v > 2147483647) return -1; a->seed = (long)v; break;
         case 't': if (cli_parse_u64("--threads", optarg, &v) || v < 1 || v > 256) return -1; a->threads = (long)v; break;
         case 'q': a->quiet = 1; break;
+        case 'D': a->consent_db = optarg; break;
         case 'f': if (cli_parse_u64("--test-fold", optarg, &v) || v > 1000) return -1; a->test_fold = (long)v; break;
         case 'h': train_usage(stdout); return 1;
         default: train_usage(stderr); return -1;
@@ -116,8 +121,8 @@ static void print_report(const model_train_report *r, const char *out)
     printf("trained %d epoch%s (%ld steps, %.0f examples/s, %.1f s); best validation %s %.4f at epoch %d\n",
            r->epochs_run, r->epochs_run == 1 ? "" : "s", r->steps, r->examples_per_s, r->seconds, r->metric,
            isinf(r->best_valid) ? NAN : r->best_valid, r->best_epoch);
-    printf("customers: %ld train, %ld validation, %ld test\n", r->n_train_customers, r->n_valid_customers,
-           r->n_test_customers);
+    printf("customers: %ld train, %ld validation, %ld test, %ld left out (no consent)\n", r->n_train_customers,
+           r->n_valid_customers, r->n_test_customers, r->n_excluded_customers);
     printf("model: %s/model.safetensors, %s/model.json\n", out, out);
 }
 
@@ -142,12 +147,21 @@ int cli_train(int argc, char **argv)
     }
     apply_overrides(&cfg, &a);
     if ((rc = cli_mkdirs(a.out, &err))) goto done;
+    uint8_t *allowed = NULL;
+    if (a.consent_db) {
+        size_t nallowed;
+        rc = cli_consent_gate(a.consent_db, &ds.t[DATA_T_CUSTOMERS], PRIVACY_PERSONALISATION, &allowed, &nallowed, &err);
+        if (rc) goto done;
+        fprintf(stderr, "consent: %zu of %zu customers may be used for personalisation; the others are left out\n",
+                nallowed, ds.t[DATA_T_CUSTOMERS].nrows);
+    }
     signal(SIGINT, on_sigint);
-    model_train_opts o = { .out_dir = a.out, .stop = &g_stop, .progress = train_progress, .ctx = &a };
+    model_train_opts o = { .out_dir = a.out, .stop = &g_stop, .progress = train_progress, .ctx = &a, .allowed = allowed };
     model_train_report rep;
     rc = model_train(&ds, &cfg, &o, &rep, &err);
     signal(SIGINT, SIG_DFL);
     if (!rc || rc == HP_ERR_INTERRUPTED) print_report(&rep, a.out);
+    hp_free(allowed);
 done:
     model_config_free(&cfg);
     data_dataset_free(&ds);

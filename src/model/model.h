@@ -234,6 +234,9 @@ typedef struct {
 
 int model_split_make(model_split *s, const data_dataset *ds, const model_config *cfg, hp_error *err);
 void model_split_free(model_split *s);
+/* Takes customers with allowed[c] == 0 out of everything: no training, no evaluation (the
+ * consent gate's answer for processing their data). */
+void model_split_exclude(model_split *s, const uint8_t *allowed);
 /* Whether customer c trains (its visible positives and label are training examples). */
 int model_split_trains(const model_split *s, int c);
 /* 1 if product p is among customer c's visible positives. */
@@ -288,6 +291,8 @@ typedef struct {
 typedef struct {
     const char *out_dir;                     /* model files go here (created) */
     volatile int *stop;                      /* set asynchronously (SIGINT): stop, save, return */
+    const uint8_t *allowed;                  /* (customers) 0: no consent to use this customer's
+                                                data; NULL: everyone may be used */
     void (*progress)(void *ctx, const model_progress *p);
     void *ctx;
 } model_train_opts;
@@ -301,7 +306,7 @@ typedef struct {
     double step_seconds;     /* time inside training steps only */
     double examples_per_s;   /* examples / step_seconds: training throughput */
     int interrupted;
-    long n_train_customers, n_valid_customers, n_test_customers;
+    long n_train_customers, n_valid_customers, n_test_customers, n_excluded_customers;
 } model_train_report;
 
 /* Trains on ds as cfg says, with early stopping on the validation metric, and saves the best

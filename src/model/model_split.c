@@ -18,7 +18,16 @@ void model_split_free(model_split *s)
     memset(s, 0, sizeof *s);
 }
 
-int model_split_trains(const model_split *s, int c) { return s->all_train || s->role[c] == MODEL_ROLE_TRAIN; }
+int model_split_trains(const model_split *s, int c)
+{
+    return s->role[c] != MODEL_ROLE_NONE && (s->all_train || s->role[c] == MODEL_ROLE_TRAIN);
+}
+
+void model_split_exclude(model_split *s, const uint8_t *allowed)
+{
+    for (int c = 0; allowed && c < s->ncust; c++)
+        if (!allowed[c]) s->role[c] = MODEL_ROLE_NONE;
+}
 
 int model_split_visible(const model_split *s, int c, int32_t p)
 {

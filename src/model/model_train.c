@@ -29,6 +29,7 @@ typedef struct {
     uint8_t *id_keep;
     float *best;             /* copy of the best parameters */
     int K1;                  /* candidates per example */
+    long *popularity;        /* (P) training positives per product: the non-personalised ranking */
     hp_rng rng_shuffle, rng_neg, rng_drop;
     size_t *order;
 } trainer;
@@ -62,6 +63,8 @@ static int build_examples(trainer *t)
     }
     t->nex = k;
     for (size_t i = 0; i < k; i++) t->order[i] = i;
+    if (!(t->popularity = hp_calloc((size_t)s->P + 1, sizeof *t->popularity))) return HP_ERR_NOMEM;
+    for (size_t i = 0; i < k; i++) t->popularity[t->ex_p[i]] += t->ex_y[i] > 0;
     return HP_OK;
 }
 
@@ -120,7 +123,7 @@ static void trainer_free(trainer *t)
     model_split_free(&t->split);
     model_batchbuf_free(&t->bb);
     nn_arena_free(&t->arena);
-    void *bufs[] = { t->ex_c, t->ex_p, t->ex_y, t->order, t->rows, t->skip, t->cand, t->scores, t->dscores,
+    void *bufs[] = { t->popularity, t->ex_c, t->ex_p, t->ex_y, t->order, t->rows, t->skip, t->cand, t->scores, t->dscores,
                      t->targets, t->du, t->dv, t->dbias, t->id_keep, t->best };
     for (size_t i = 0; i < HP_ARRAY_LEN(bufs); i++) hp_free(bufs[i]);
 }
@@ -268,9 +271,12 @@ static int save_best(trainer *t, model_train_report *rep, hp_error *err)
 {
     float *cur = t->net.params.data;
     t->net.params.data = t->best; /* save the best weights without copying the block twice */
-    json_t *extra = json_pack("{s:i, s:f, s:s, s:I, s:I}", "best_epoch", rep->best_epoch, "best_valid",
+    json_t *pop = json_array();
+    for (int p = 0; p < t->net.P; p++) json_array_append_new(pop, json_integer(t->popularity[p]));
+    json_t *extra = json_pack("{s:i, s:f, s:s, s:I, s:I, s:o}", "best_epoch", rep->best_epoch, "best_valid",
                               isnan(rep->best_valid) ? 0.0 : rep->best_valid, "metric", rep->metric,
-                              "steps", (json_int_t)rep->steps, "examples", (json_int_t)rep->examples);
+                              "steps", (json_int_t)rep->steps, "examples", (json_int_t)rep->examples,
+                              "popularity", pop);
     int rc = model_save(t->opts->out_dir, &t->net, t->cfg, &t->ds->t[DATA_T_PRODUCTS], extra, err);
     json_decref(extra);
     t->net.params.data = cur;
@@ -346,6 +352,7 @@ static int run_epochs(trainer *t, model_train_report *rep, hp_error *err)
 static void count_roles(const model_split *s, model_train_report *rep)
 {
     for (int c = 0; c < s->ncust; c++) {
+        if (s->role[c] == MODEL_ROLE_NONE) rep->n_excluded_customers++;
         if (model_split_trains(s, c)) rep->n_train_customers++;
         if (s->role[c] == MODEL_ROLE_VALID) rep->n_valid_customers++;
         if (s->role[c] == MODEL_ROLE_TEST) rep->n_test_customers++;
@@ -367,6 +374,7 @@ int model_train(const data_dataset *ds, const model_config *cfg, const model_tra
     nn_rng_stream(&t.rng_drop, cfg->train.seed, "dropout");
     int rc = model_split_make(&t.split, ds, cfg, err);
     if (!rc) {
+        model_split_exclude(&t.split, opts->allowed);
         t.vis = (model_lists){ t.split.vis_off, t.split.vis };
         count_roles(&t.split, rep);
         rc = fit_and_encode(&t, err);

@@ -1,0 +1,31 @@
+/* The consent gate for commands that process customers' data (train, recommend): asks the
+ * privacy store, once for the whole table, which customers may be processed for a purpose. */
+#include "cli/cli.h"
+#include "privacy/privacy.h"
+
+#include <stdio.h>
+
+int cli_consent_gate(const char *db, const data_table *customers, int purpose, uint8_t **allowed,
+                     size_t *nallowed, hp_error *err)
+{
+    *allowed = NULL;
+    *nallowed = 0;
+    privacy_ctx ctx;
+    int rc = privacy_open(&ctx, db, NULL, err);
+    if (rc) return rc;
+    snprintf(ctx.actor, sizeof ctx.actor, "cli");
+    size_t n = customers->nrows;
+    const char **ids = hp_malloc((n + 1) * sizeof *ids);
+    uint8_t *ok = hp_calloc(n + 1, 1);
+    rc = ids && ok ? privacy_load_key(&ctx, err) : hp_fail(err, HP_ERR_NOMEM, "consent gate: out of memory");
+    for (size_t i = 0; !rc && i < n; i++) ids[i] = data_col_str(&customers->cols[customers->id_col], i);
+    if (!rc) rc = privacy_allowed_bulk(&ctx, ids, n, (privacy_purpose)purpose, 0, ok, nallowed, err);
+    privacy_close(&ctx);
+    hp_free(ids);
+    if (rc) {
+        hp_free(ok);
+        return rc;
+    }
+    *allowed = ok;
+    return HP_OK;
+}
