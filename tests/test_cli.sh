@@ -2,24 +2,7 @@
 # CLI end to end with the test build ($HYPERP): exit codes, messages, synth -> ingest.
 # Ends with "test_cli.sh: N passed, M failed" like the C test binaries.
 set -u
-H=${HYPERP:-bin/hyperp}
-tmp=$(mktemp -d /tmp/hyperp_cli_XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-ok()   { echo "ok   $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1" >&2; failed=$((failed + 1)); }
-# expect NAME STATUS PATTERN -- command...: runs it, checks exit status and that stdout+stderr match PATTERN
-expect() {
-    local name=$1 want=$2 pattern=$3
-    shift 4
-    local out rc
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" -ne "$want" ]; then fail "$name (exit $rc, wanted $want): $out"; return; fi
-    if [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then fail "$name (no '$pattern' in: $out)"; return; fi
-    ok "$name"
-}
+. "$(dirname "$0")/cli_lib.sh"
 
 expect help 0 "synth" -- "$H" --help
 expect unknown_command 2 "unknown command 'frobnicate'" -- "$H" frobnicate
@@ -93,5 +76,4 @@ if [ -r "$real" ]; then
 else
     echo "skip: $real not found"
 fi
-echo "test_cli.sh: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+cli_summary test_cli.sh

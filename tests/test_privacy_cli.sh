@@ -3,23 +3,7 @@
 # export, erase (no trace in the store files), purge, report, PII scan, audit verify and
 # tamper detection. Ends with "test_privacy_cli.sh: N passed, M failed".
 set -u
-H=${HYPERP:-bin/hyperp}
-tmp=$(mktemp -d /tmp/hyperp_pcli_XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-ok()   { echo "ok   $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1" >&2; failed=$((failed + 1)); }
-expect() {
-    local name=$1 want=$2 pattern=$3
-    shift 4
-    local out rc
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" -ne "$want" ]; then fail "$name (exit $rc, wanted $want): $out"; return; fi
-    if [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then fail "$name (no '$pattern' in: $out)"; return; fi
-    ok "$name"
-}
+. "$(dirname "$0")/cli_lib.sh"
 export HYPERP_DB="$tmp/state/hyperp.db"
 unset HYPERP_PSEUDONYM_KEY HYPERP_PSEUDONYM_KEY_FILE HYPERP_PRIVACY_CONFIG
 
@@ -71,5 +55,4 @@ expect report 0 "audit chain: intact" -- "$H" privacy report
 expect report_json 0 '"pending_erasures": 0' -- "$H" privacy report --json
 printf '{"hyperp_privacy":1,"retention_days":{"logz":3}}' > "$tmp/bad.json"
 expect bad_config 2 "retention_days.logz: unknown category" -- "$H" privacy report --config "$tmp/bad.json"
-echo "test_privacy_cli.sh: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+cli_summary test_privacy_cli.sh
