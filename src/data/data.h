@@ -45,7 +45,8 @@ typedef struct {
     uint32_t *len;       /* (n) code -> byte length */
     uint32_t *hash;      /* (n) code -> hash, so probes compare hashes before bytes */
     uint32_t n, cap;
-    uint32_t *slots;     /* (nslots) open addressing: code + 1, 0 = empty */
+    uint64_t *slots;     /* (nslots) open addressing: hash << 32 | (code + 1), 0 = empty; the
+                            hash in the slot saves a cache miss per probe on big vocabularies */
     uint32_t nslots;
     char *arena;         /* current arena block */
     size_t arena_used, arena_cap;

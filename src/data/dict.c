@@ -21,14 +21,16 @@ void data_dict_free(data_dict *d)
 
 static uint32_t dict_hash(const char *s, size_t len) { return (uint32_t)(hp_hash_bytes(s, len) >> 17); }
 
+static uint64_t slot_of(uint32_t hash, uint32_t code) { return (uint64_t)hash << 32 | (uint64_t)(code + 1); }
+
 static int dict_rehash(data_dict *d, uint32_t nslots)
 {
-    uint32_t *slots = hp_calloc(nslots, sizeof *slots);
+    uint64_t *slots = hp_calloc(nslots, sizeof *slots);
     if (!slots) return HP_ERR_NOMEM;
     for (uint32_t code = 0; code < d->n; code++) {
         uint32_t h = d->hash[code] & (nslots - 1);
         while (slots[h]) h = (h + 1) & (nslots - 1);
-        slots[h] = code + 1;
+        slots[h] = slot_of(d->hash[code], code);
     }
     hp_free(d->slots);
     d->slots = slots;
@@ -64,11 +66,10 @@ static int32_t find_hashed(const data_dict *d, const char *s, size_t len, uint32
 {
     if (!d->nslots) return -1;
     uint32_t h = hash & (d->nslots - 1);
-    while (d->slots[h]) {
-        uint32_t code = d->slots[h] - 1;
-        if (d->hash[code] == hash && d->len[code] == len && memcmp(d->str[code], s, len) == 0)
-            return (int32_t)code;
-        h = (h + 1) & (d->nslots - 1);
+    for (uint64_t slot; (slot = d->slots[h]) != 0; h = (h + 1) & (d->nslots - 1)) {
+        if ((uint32_t)(slot >> 32) != hash) continue;
+        uint32_t code = (uint32_t)slot - 1;
+        if (d->len[code] == len && memcmp(d->str[code], s, len) == 0) return (int32_t)code;
     }
     return -1;
 }
@@ -110,6 +111,6 @@ int32_t data_dict_intern(data_dict *d, const char *s, size_t len)
     d->hash[d->n] = hash;
     uint32_t h = hash & (d->nslots - 1);
     while (d->slots[h]) h = (h + 1) & (d->nslots - 1);
-    d->slots[h] = d->n + 1;
+    d->slots[h] = slot_of(hash, d->n);
     return (int32_t)d->n++;
 }
