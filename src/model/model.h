@@ -276,6 +276,19 @@ int model_score(model_net *net, const model_enc *e, const model_lists *hist, con
 
 /* ------------------------------------------------------------------ training */
 
+/* What training (and a peer implementation fed the same tensors) starts from: the split,
+ * features fitted on training customers, every customer and the catalogue encoded, and a
+ * net with its initial weights (train.seed). allowed as in model_split_exclude. */
+typedef struct {
+    model_split split;
+    model_net net;
+    model_enc cust;
+} model_setup;
+
+int model_setup_make(model_setup *su, const data_dataset *ds, const model_config *cfg, const uint8_t *allowed,
+                     hp_error *err);
+void model_setup_free(model_setup *su);
+
 typedef struct {
     int epoch, epochs;       /* 1-based current epoch, maximum */
     long step, steps;        /* step within the epoch, steps per epoch */

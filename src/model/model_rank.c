@@ -12,6 +12,7 @@ struct model_scorer {
     nn_arena arena;
     float *v, *bias;         /* (P, d), (P): the product tower, once */
     float *scores;           /* (P) */
+    uint8_t *excluded;       /* (P) all 0 between calls */
 };
 
 int model_scorer_new(model_scorer **out, model_net *net, const model_enc *e, const model_lists *hist,
@@ -27,7 +28,8 @@ int model_scorer_new(model_scorer **out, model_net *net, const model_enc *e, con
     s->v = hp_malloc(P * d * sizeof *s->v);
     s->bias = hp_malloc(P * sizeof *s->bias);
     s->scores = hp_malloc(P * sizeof *s->scores);
-    int rc = s->v && s->bias && s->scores ? model_batchbuf_init(&s->bb, e, hist, 1) : HP_ERR_NOMEM;
+    s->excluded = hp_calloc(P + 1, 1);
+    int rc = s->v && s->bias && s->scores && s->excluded ? model_batchbuf_init(&s->bb, e, hist, 1) : HP_ERR_NOMEM;
     if (rc) hp_fail(err, rc, "scorer: out of memory");
     if (!rc) rc = nn_arena_init(&s->arena, model_arena_bytes(net, 1, (long)s->bb.text_cap, (long)s->bb.hist_cap,
                                                            (long)s->bb.multi_cap), err);
@@ -48,6 +50,7 @@ void model_scorer_free(model_scorer *s)
     hp_free(s->v);
     hp_free(s->bias);
     hp_free(s->scores);
+    hp_free(s->excluded);
     hp_free(s);
 }
 
@@ -69,10 +72,10 @@ int model_scorer_topk(model_scorer *s, int32_t row, const int32_t *exclude, int 
 {
     const float *sc = model_scorer_scores(s, row, weights);
     int n = 0, P = s->net->P;
+    for (int i = 0; i < nex; i++)
+        if (exclude[i] >= 0 && exclude[i] < P) s->excluded[exclude[i]] = 1;
     for (int32_t p = 0; p < P; p++) {
-        int skip = 0;
-        for (int i = 0; i < nex && !skip; i++) skip = exclude[i] == p;
-        if (skip || isnan(sc[p])) continue;
+        if (s->excluded[p] || isnan(sc[p])) continue;
         if (n == k && !better(sc[p], p, scores[k - 1], items[k - 1])) continue;
         int pos = n < k ? n++ : k - 1; /* insertion into the sorted top k */
         while (pos > 0 && better(sc[p], p, scores[pos - 1], items[pos - 1])) {
@@ -83,5 +86,7 @@ int model_scorer_topk(model_scorer *s, int32_t row, const int32_t *exclude, int 
         scores[pos] = sc[p];
         items[pos] = p;
     }
+    for (int i = 0; i < nex; i++)
+        if (exclude[i] >= 0 && exclude[i] < P) s->excluded[exclude[i]] = 0;
     return n;
 }

@@ -12,9 +12,7 @@ typedef struct {
     const data_dataset *ds;
     const model_config *cfg;
     const model_train_opts *opts;
-    model_net net;
-    model_enc cust;
-    model_split split;
+    model_setup su;          /* split, features, encoded rows, net */
     model_lists vis;
     /* examples: (customer, product, target) */
     int32_t *ex_c, *ex_p;
@@ -38,7 +36,7 @@ typedef struct {
 
 static int build_examples(trainer *t)
 {
-    const model_split *s = &t->split;
+    const model_split *s = &t->su.split;
     t->explicit_labels = t->cfg->train.loss == MODEL_LOSS_BCE && s->label_product >= 0;
     size_t n = 0;
     for (int c = 0; c < s->ncust; c++) {
@@ -70,33 +68,54 @@ static int build_examples(trainer *t)
 
 /* ------------------------------------------------------------------ setup */
 
-static int fit_and_encode(trainer *t, hp_error *err)
+/* Fits features on the training customers only (validation and test customers must not
+ * shape vocabularies or scaling), encodes everyone and the catalogue, builds the net. */
+static int fit_and_encode(model_setup *su, const data_dataset *ds, const model_config *cfg, hp_error *err)
 {
-    const data_dataset *ds = t->ds;
-    const model_arch *arch = &t->cfg->arch;
-    unsigned char *use = hp_calloc((size_t)t->split.ncust + 1, 1);
+    const model_arch *arch = &cfg->arch;
+    unsigned char *use = hp_calloc((size_t)su->split.ncust + 1, 1);
     if (!use) return HP_ERR_NOMEM;
-    for (int c = 0; c < t->split.ncust; c++) use[c] = (unsigned char)model_split_trains(&t->split, c);
-    int rc = model_feat_fit(&t->net.cust_fs, &ds->t[DATA_T_CUSTOMERS], use, arch, err);
+    for (int c = 0; c < su->split.ncust; c++) use[c] = (unsigned char)model_split_trains(&su->split, c);
+    int rc = model_feat_fit(&su->net.cust_fs, &ds->t[DATA_T_CUSTOMERS], use, arch, err);
     hp_free(use);
-    if (!rc) rc = model_feat_fit(&t->net.prod_fs, &ds->t[DATA_T_PRODUCTS], NULL, arch, err);
-    if (!rc) rc = model_feat_encode(&t->net.cust_fs, &ds->t[DATA_T_CUSTOMERS], arch, &t->cust, err);
-    if (!rc) rc = model_feat_encode(&t->net.prod_fs, &ds->t[DATA_T_PRODUCTS], arch, &t->net.prod, err);
-    if (!rc) rc = model_net_init(&t->net, arch, t->split.P, err);
-    if (!rc) model_net_init_weights(&t->net, t->cfg->train.seed);
+    if (!rc) rc = model_feat_fit(&su->net.prod_fs, &ds->t[DATA_T_PRODUCTS], NULL, arch, err);
+    if (!rc) rc = model_feat_encode(&su->net.cust_fs, &ds->t[DATA_T_CUSTOMERS], arch, &su->cust, err);
+    if (!rc) rc = model_feat_encode(&su->net.prod_fs, &ds->t[DATA_T_PRODUCTS], arch, &su->net.prod, err);
+    if (!rc) rc = model_net_init(&su->net, arch, su->split.P, err);
+    if (!rc) model_net_init_weights(&su->net, cfg->train.seed);
     return rc;
+}
+
+int model_setup_make(model_setup *su, const data_dataset *ds, const model_config *cfg, const uint8_t *allowed,
+                     hp_error *err)
+{
+    memset(su, 0, sizeof *su);
+    int rc = model_split_make(&su->split, ds, cfg, err);
+    if (!rc) {
+        model_split_exclude(&su->split, allowed);
+        rc = fit_and_encode(su, ds, cfg, err);
+    }
+    if (rc) model_setup_free(su);
+    return rc;
+}
+
+void model_setup_free(model_setup *su)
+{
+    model_net_free(&su->net);
+    model_enc_free(&su->cust);
+    model_split_free(&su->split);
 }
 
 static int alloc_step_buffers(trainer *t, hp_error *err)
 {
     const model_train_cfg *tc = &t->cfg->train;
-    int B = tc->batch, P = t->net.P, d = t->net.arch.dim;
+    int B = tc->batch, P = t->su.net.P, d = t->su.net.arch.dim;
     int negatives = HP_MIN(tc->negatives, P - 1);
     t->K1 = tc->loss == MODEL_LOSS_BCE ? 1 + (t->explicit_labels ? 0 : HP_MAX(negatives, 1))
             : tc->loss == MODEL_LOSS_BPR ? 2 : 1 + HP_MAX(negatives, 1);
-    int rc = model_batchbuf_init(&t->bb, &t->cust, &t->vis, B);
+    int rc = model_batchbuf_init(&t->bb, &t->su.cust, &t->vis, B);
     if (rc) return hp_fail(err, rc, "training: out of memory for batches");
-    size_t bytes = 2 * model_arena_bytes(&t->net, B, (long)t->bb.text_cap, (long)t->bb.hist_cap, (long)t->bb.multi_cap);
+    size_t bytes = 2 * model_arena_bytes(&t->su.net, B, (long)t->bb.text_cap, (long)t->bb.hist_cap, (long)t->bb.multi_cap);
     if ((rc = nn_arena_init(&t->arena, bytes, err))) return rc;
     size_t BK = (size_t)B * (size_t)t->K1;
     t->rows = hp_malloc((size_t)B * sizeof *t->rows);
@@ -109,7 +128,7 @@ static int alloc_step_buffers(trainer *t, hp_error *err)
     t->dv = hp_malloc((size_t)P * (size_t)d * sizeof *t->dv);
     t->dbias = hp_malloc((size_t)P * sizeof *t->dbias);
     t->id_keep = hp_malloc((size_t)P);
-    t->best = hp_malloc(t->net.params.total * sizeof *t->best);
+    t->best = hp_malloc(t->su.net.params.total * sizeof *t->best);
     if (!t->rows || !t->skip || !t->cand || !t->scores || !t->dscores || !t->targets || !t->du || !t->dv ||
         !t->dbias || !t->id_keep || !t->best)
         return hp_fail(err, HP_ERR_NOMEM, "training: out of memory");
@@ -118,9 +137,7 @@ static int alloc_step_buffers(trainer *t, hp_error *err)
 
 static void trainer_free(trainer *t)
 {
-    model_net_free(&t->net);
-    model_enc_free(&t->cust);
-    model_split_free(&t->split);
+    model_setup_free(&t->su);
     model_batchbuf_free(&t->bb);
     nn_arena_free(&t->arena);
     void *bufs[] = { t->popularity, t->ex_c, t->ex_p, t->ex_y, t->order, t->rows, t->skip, t->cand, t->scores, t->dscores,
@@ -134,11 +151,11 @@ static void trainer_free(trainer *t)
  * (an accidental hit would teach the model that a held product is wrong). */
 static int32_t sample_negative(trainer *t, int c, int32_t pos)
 {
-    int P = t->net.P;
+    int P = t->su.net.P;
     int32_t p = 0;
     for (int tries = 0; tries < 20; tries++) {
         p = (int32_t)hp_rng_below(&t->rng_neg, (uint64_t)P);
-        if (p != pos && !model_split_visible(&t->split, c, p)) return p;
+        if (p != pos && !model_split_visible(&t->su.split, c, p)) return p;
     }
     return p;
 }
@@ -183,25 +200,25 @@ static float step_loss(trainer *t, int B)
 static float train_step(trainer *t, const size_t *idx, int B, long global_step, const nn_lr_schedule *sched)
 {
     const model_train_cfg *tc = &t->cfg->train;
-    int P = t->net.P, d = t->net.arch.dim;
+    int P = t->su.net.P, d = t->su.net.arch.dim;
     nn_arena_reset(&t->arena);
     make_candidates(t, idx, B);
-    model_gather(&t->bb, &t->cust, &t->vis, t->rows, t->skip, B);
+    model_gather(&t->bb, &t->su.cust, &t->vis, t->rows, t->skip, B);
     for (int p = 0; p < P; p++) t->id_keep[p] = hp_rng_uniform(&t->rng_drop) >= tc->id_dropout;
-    model_fwd *f = model_forward(&t->net, &t->arena, &t->bb.b, t->id_keep, 1, tc->dropout, &t->rng_drop);
+    model_fwd *f = model_forward(&t->su.net, &t->arena, &t->bb.b, t->id_keep, 1, tc->dropout, &t->rng_drop);
     const float *u = model_fwd_u(f), *v = model_fwd_v(f);
     nn_score_gather_forward(t->scores, u, v, t->cand, model_fwd_bias(f), NULL, B, t->K1, d);
     float loss = step_loss(t, B);
     memset(t->du, 0, (size_t)B * (size_t)d * sizeof *t->du);
     memset(t->dv, 0, (size_t)P * (size_t)d * sizeof *t->dv);
     memset(t->dbias, 0, (size_t)P * sizeof *t->dbias);
-    nn_params_zero_grad(&t->net.params);
+    nn_params_zero_grad(&t->su.net.params);
     nn_score_gather_backward(t->du, t->dv, t->dbias, NULL, t->dscores, u, v, t->cand, B, t->K1, d);
-    model_backward(&t->net, f, t->du, t->dv, t->dbias);
-    nn_clip_grad_norm(&t->net.params, tc->clip);
+    model_backward(&t->su.net, f, t->du, t->dv, t->dbias);
+    nn_clip_grad_norm(&t->su.net.params, tc->clip);
     nn_adamw_config ac = nn_adamw_defaults();
     ac.weight_decay = tc->weight_decay;
-    nn_adamw_step(&t->net.params, &ac, nn_lr_at(sched, global_step), global_step + 1);
+    nn_adamw_step(&t->su.net.params, &ac, nn_lr_at(sched, global_step), global_step + 1);
     return loss;
 }
 
@@ -210,8 +227,8 @@ static float train_step(trainer *t, const size_t *idx, int B, long global_step, 
 /* NDCG@k over validation customers' targets, or AUC of the label product for label data. */
 static int validate(trainer *t, int phase, double *metric, hp_error *err)
 {
-    const model_split *s = &t->split;
-    int P = t->net.P, n = 0;
+    const model_split *s = &t->su.split;
+    int P = t->su.net.P, n = 0;
     int32_t *rows = hp_malloc(((size_t)s->ncust + 1) * sizeof *rows);
     if (!rows) return HP_ERR_NOMEM;
     int want_role = phase == 0 ? MODEL_ROLE_VALID : MODEL_ROLE_TEST;
@@ -223,7 +240,7 @@ static int validate(trainer *t, int phase, double *metric, hp_error *err)
     *metric = NAN;
     float *scores = n ? hp_malloc((size_t)n * (size_t)P * sizeof *scores) : NULL;
     int rc = n && !scores ? HP_ERR_NOMEM : HP_OK;
-    if (!rc && n) rc = model_score(&t->net, &t->cust, &t->vis, rows, n, NULL, scores, NULL, err);
+    if (!rc && n) rc = model_score(&t->su.net, &t->su.cust, &t->vis, rows, n, NULL, scores, NULL, err);
     if (!rc && n && t->explicit_labels) {
         double *sc = hp_malloc((size_t)n * sizeof *sc);
         int *lab = hp_malloc((size_t)n * sizeof *lab);
@@ -269,17 +286,17 @@ static void shuffle(trainer *t)
 
 static int save_best(trainer *t, model_train_report *rep, hp_error *err)
 {
-    float *cur = t->net.params.data;
-    t->net.params.data = t->best; /* save the best weights without copying the block twice */
+    float *cur = t->su.net.params.data;
+    t->su.net.params.data = t->best; /* save the best weights without copying the block twice */
     json_t *pop = json_array();
-    for (int p = 0; p < t->net.P; p++) json_array_append_new(pop, json_integer(t->popularity[p]));
+    for (int p = 0; p < t->su.net.P; p++) json_array_append_new(pop, json_integer(t->popularity[p]));
     json_t *extra = json_pack("{s:i, s:f, s:s, s:I, s:I, s:o}", "best_epoch", rep->best_epoch, "best_valid",
                               isnan(rep->best_valid) ? 0.0 : rep->best_valid, "metric", rep->metric,
                               "steps", (json_int_t)rep->steps, "examples", (json_int_t)rep->examples,
                               "popularity", pop);
-    int rc = model_save(t->opts->out_dir, &t->net, t->cfg, &t->ds->t[DATA_T_PRODUCTS], extra, err);
+    int rc = model_save(t->opts->out_dir, &t->su.net, t->cfg, &t->ds->t[DATA_T_PRODUCTS], extra, err);
     json_decref(extra);
-    t->net.params.data = cur;
+    t->su.net.params.data = cur;
     return rc;
 }
 
@@ -301,7 +318,7 @@ static int run_epochs(trainer *t, model_train_report *rep, hp_error *err)
     double t0 = hp_now();
     long total = (long)t->nex * tc->epochs, since_best = 0;
     rep->best_valid = -INFINITY;
-    memcpy(t->best, t->net.params.data, t->net.params.total * sizeof(float));
+    memcpy(t->best, t->su.net.params.data, t->su.net.params.total * sizeof(float));
     int rc = HP_OK;
     for (int ep = 1; ep <= tc->epochs && !rc; ep++) {
         shuffle(t);
@@ -330,7 +347,7 @@ static int run_epochs(trainer *t, model_train_report *rep, hp_error *err)
             rep->best_valid = isnan(metric) ? rep->best_valid : metric;
             rep->best_epoch = ep;
             since_best = 0;
-            memcpy(t->best, t->net.params.data, t->net.params.total * sizeof(float));
+            memcpy(t->best, t->su.net.params.data, t->su.net.params.total * sizeof(float));
             rc = save_best(t, rep, err);
         } else {
             since_best++;
@@ -343,9 +360,9 @@ static int run_epochs(trainer *t, model_train_report *rep, hp_error *err)
     rep->seconds = hp_now() - t0;
     rep->examples_per_s = rep->step_seconds > 0 ? (double)rep->examples / rep->step_seconds : 0;
     if (!rc && rep->best_epoch == 0) /* stopped before the first validation: keep what we have */
-        memcpy(t->best, t->net.params.data, t->net.params.total * sizeof(float));
+        memcpy(t->best, t->su.net.params.data, t->su.net.params.total * sizeof(float));
     if (!rc && (rep->interrupted || rep->best_epoch == 0)) rc = save_best(t, rep, err);
-    memcpy(t->net.params.data, t->best, t->net.params.total * sizeof(float));
+    memcpy(t->su.net.params.data, t->best, t->su.net.params.total * sizeof(float));
     return rc;
 }
 
@@ -372,16 +389,14 @@ int model_train(const data_dataset *ds, const model_config *cfg, const model_tra
     nn_rng_stream(&t.rng_shuffle, cfg->train.seed, "shuffle");
     nn_rng_stream(&t.rng_neg, cfg->train.seed, "negatives");
     nn_rng_stream(&t.rng_drop, cfg->train.seed, "dropout");
-    int rc = model_split_make(&t.split, ds, cfg, err);
+    int rc = model_setup_make(&t.su, ds, cfg, opts->allowed, err);
     if (!rc) {
-        model_split_exclude(&t.split, opts->allowed);
-        t.vis = (model_lists){ t.split.vis_off, t.split.vis };
-        count_roles(&t.split, rep);
-        rc = fit_and_encode(&t, err);
+        t.vis = (model_lists){ t.su.split.vis_off, t.su.split.vis };
+        count_roles(&t.su.split, rep);
     }
     if (!rc && (rc = build_examples(&t))) hp_fail(err, rc, "training: out of memory");
     if (!rc && t.nex == 0) rc = hp_fail(err, HP_ERR_EMPTY, "no training examples: no training customer has a positive interaction%s",
-                                        t.split.label_product >= 0 ? " (for label data set train.loss to \"bce\")" : "");
+                                        t.su.split.label_product >= 0 ? " (for label data set train.loss to \"bce\")" : "");
     rep->metric = t.explicit_labels ? "auc" : "ndcg";
     if (!rc) rc = alloc_step_buffers(&t, err);
     if (!rc) rc = run_epochs(&t, rep, err);

@@ -90,6 +90,10 @@ void nn_score_forward(float *scores, const float *u, const float *v, const float
         for (int j = 0; j < M; j++) s[j] = (bias ? bias[j] : 0.0f) + rb;
     }
     if (C <= 0) return;
+    if (B == 1) { /* serving one customer: sgemv, which does not re-pack v on every call */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, M, C, 1.0f, v, C, u, 1, 1.0f, scores, 1);
+        return;
+    }
     /* scores (B,M) += u (B,C) @ v^T (C,M) */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, M, C, 1.0f, u, C, v, C, 1.0f,
                 scores, M);

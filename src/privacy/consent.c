@@ -122,7 +122,7 @@ int privacy_allowed(privacy_ctx *ctx, const char *customer_id, privacy_purpose p
                     unsigned flags, privacy_decision *why, hp_error *err)
 {
     privacy_decision local;
-    char ps[PRIVACY_PSEUDONYM_LEN], outcome[128];
+    char ps[PRIVACY_PSEUDONYM_LEN], outcome[192];
     if (!why) why = &local;
     int rc = privacy_id_check(customer_id, err);
     if (!rc && (unsigned)purpose >= PRIVACY_PURPOSE_COUNT) rc = hp_fail(err, HP_ERR_INVAL, "unknown purpose");

@@ -116,7 +116,7 @@ int privacy_consent_record(privacy_ctx *ctx, const privacy_consent_req *req, hp_
 
 typedef struct {
     int allowed;
-    char reason[96];           /* "consent given 2024-03-01 (notice v3)", "objection to direct marketing" */
+    char reason[160];          /* "consent given 2024-03-01 (notice v3)", "objection to direct marketing" */
 } privacy_decision;
 
 /* THE GATE. Returns 1 when the customer's data may be processed for purpose, 0 when not,

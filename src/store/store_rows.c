@@ -336,7 +336,7 @@ int store_each_value(store *s, store_value_fn fn, void *ctx, hp_error *err)
     value_iter it = { fn, ctx, NULL };
     for (int i = 0; !rc && names[i][0]; i++) {
         char sql[128];
-        snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", names[i]); /* names from sqlite_master */
+        snprintf(sql, sizeof sql, "SELECT * FROM \"%.63s\"", names[i]); /* names from sqlite_master */
         it.table = names[i];
         rc = store_prep(s, sql, &st, err);
         if (!rc) rc = store_each_row(s, st, value_row, &it, err);
