@@ -269,6 +269,28 @@ TEST(interactions_reference_known_rows)
     data_dataset_free(&ds);
 }
 
+TEST(pii_in_text_is_masked_before_storage)
+{
+    write_file("notes.csv", "id,note\nA,\"card 4111 1111 1111 1111 and bob@example.com\"\nB,invoice 4111 1111 1111 1112\n");
+    const char *masked = "{\"hyperp_dataset\":1,\"customers\":{\"file\":\"notes.csv\",\"columns\":{\"id\":\"id\",\"note\":\"text\"}}}";
+    const char *kept = "{\"hyperp_dataset\":1,\"customers\":{\"file\":\"notes.csv\",\"mask_pii\":false,"
+                       "\"columns\":{\"id\":\"id\",\"note\":\"text\"}}}";
+    data_dataset ds;
+    hp_error err = { 0 };
+    data_ingest_report rep;
+    CHECKF(ingest_config(masked, &ds, &rep, &err) == HP_OK, "%s", err.msg);
+    const char *a = data_col_text(data_table_col_named(&ds.t[DATA_T_CUSTOMERS], "note"), 0);
+    const char *b = data_col_text(data_table_col_named(&ds.t[DATA_T_CUSTOMERS], "note"), 1);
+    CHECKF(strstr(a, "4111 1111") == NULL && strstr(a, "1111") != NULL && strstr(a, "[EMAIL]") != NULL, "%s", a);
+    CHECKF(strcmp(b, "invoice 4111 1111 1111 1112") == 0, "%s", b); /* fails Luhn: not a card */
+    CHECK_EQ_INT(rep.pii_masked, 2);
+    data_dataset_free(&ds);
+    CHECKF(ingest_config(kept, &ds, &rep, &err) == HP_OK, "%s", err.msg);
+    a = data_col_text(data_table_col_named(&ds.t[DATA_T_CUSTOMERS], "note"), 0);
+    CHECK(strstr(a, "4111 1111 1111 1111") != NULL && rep.pii_masked == 0);
+    data_dataset_free(&ds);
+}
+
 TEST(real_hackathon_rows_if_present)
 {
     const char *real = "../shared/data/ewfx_aidhp_hackathon/org_profiles_recovered_from_team_pioneers_results.csv";
@@ -298,6 +320,7 @@ int main(void)
     RUN(config_errors_name_the_field);
     RUN(holdings_labels_and_implicit_catalogue);
     RUN(interactions_reference_known_rows);
+    RUN(pii_in_text_is_masked_before_storage);
     RUN(real_hackathon_rows_if_present);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);

@@ -136,6 +136,7 @@ int cli_ingest(int argc, char **argv)
                 size_t rows = 0;
                 for (int k = 0; k < DATA_T_COUNT; k++) rows += rep.rows[k];
                 printf("loaded %zu rows, rejected %zu, in %.2f s\n", rows, rep.total_rejected, rep.seconds);
+                if (rep.pii_masked) printf("masked %zu PII matches in text columns\n", rep.pii_masked);
             }
         }
     }

@@ -240,6 +240,9 @@ static int parse_source_options(cfg_ctx *c, const char *path, json_t *obj, data_
         if ((rc = get_string_list(c, path, v, &t->missing, &t->nmissing))) return rc;
     }
     if ((v = json_object_get(obj, "optional")) && (rc = get_bool(c, path, v, &t->optional))) return rc;
+    int mask = 1;
+    if ((v = json_object_get(obj, "mask_pii")) && (rc = get_bool(c, path, v, &mask))) return rc;
+    t->keep_pii = !mask;
     return HP_OK;
 }
 
@@ -256,7 +259,7 @@ static int set_default_missing(data_table *t)
 static int parse_table(cfg_ctx *c, data_table *t, json_t *obj, const char *base_dir)
 {
     static const char *const keys[] = { "file", "format", "encoding", "delimiter", "missing",
-                                        "optional", "columns", "default_kind", NULL };
+                                        "optional", "columns", "default_kind", "mask_pii", NULL };
     const char *path = data_table_name(t->kind);
     if (!json_is_object(obj)) return cfg_fail(c, path, "expected an object%s", "");
     int rc = check_keys(c, path, obj, keys);

@@ -96,6 +96,8 @@ typedef struct {
     int configured;        /* the config has this table */
     int loaded;            /* a file was read */
     int optional;          /* config: a missing file is skipped with a note */
+    int keep_pii;          /* config "mask_pii": false keeps card numbers, IBANs, e-mails, ...
+                              in text columns; by default they are masked before storage */
     /* source options */
     int format;            /* io_format */
     int encoding;          /* io_encoding */
@@ -180,6 +182,7 @@ typedef struct {
     size_t rows[DATA_T_COUNT];
     size_t rejected[DATA_T_COUNT];
     size_t total_rejected;
+    size_t pii_masked;     /* PII matches masked in text columns (cards, IBANs, e-mails, ...) */
     char samples[DATA_REJECT_SAMPLES][HP_ERROR_MAX]; /* the first few reject messages */
     int nsamples;
     double seconds;

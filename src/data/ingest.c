@@ -6,6 +6,7 @@
 #include "data/data.h"
 #include "data/parse.h"
 #include "io/io.h"
+#include "text/pii.h"
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -36,6 +37,7 @@ typedef struct {
     size_t *missing_len;   /* lengths of the current table's missing tokens */
     size_t missing_max;
     char row_id[24];       /* "@row" ids */
+    const data_table *table; /* the table being read */
 } ingest_ctx;
 
 #define ROW_NUMBER_COLUMN "@row"
@@ -249,6 +251,10 @@ static int append_items(data_column *c, size_t row, const char *s, size_t len)
     return HP_OK;
 }
 
+/* Free text is masked for PII (PCI-DSS: card numbers keep their last 4 digits) before it is
+ * stored, so nothing downstream (features, logs, model files) ever sees it. */
+static int append_masked_text(ingest_ctx *cx, data_column *c, size_t row, const char *s, size_t len);
+
 static int append_text(data_column *c, size_t row, const char *s, size_t len)
 {
     if (hp_grow((void **)&c->text, &c->items_cap, c->nitems + len + 1, 1)) return HP_ERR_NOMEM;
@@ -260,6 +266,18 @@ static int append_text(data_column *c, size_t row, const char *s, size_t len)
 }
 
 static int32_t implicit_product(ingest_ctx *cx, const char *s, size_t len);
+
+static int append_masked_text(ingest_ctx *cx, data_column *c, size_t row, const char *s, size_t len)
+{
+    if (cx->table->keep_pii || pii_scan(s, len, NULL, 0) == 0) return append_text(c, row, s, len);
+    size_t counts[PII_TYPE_COUNT] = { 0 };
+    char *masked = pii_mask(s, len, NULL, counts);
+    if (!masked) return HP_ERR_NOMEM;
+    for (int k = 0; k < PII_TYPE_COUNT; k++) cx->rep->pii_masked += counts[k];
+    int rc = append_text(c, row, masked, strlen(masked));
+    hp_free(masked);
+    return rc;
+}
 
 static int commit_field(ingest_ctx *cx, data_column *c, size_t row, const staged *st)
 {
@@ -282,7 +300,7 @@ static int commit_field(ingest_ctx *cx, data_column *c, size_t row, const staged
         c->code[row] = st->ref >= 0 ? st->ref : implicit_product(cx, st->s, st->len);
         return c->code[row] < 0 ? c->code[row] : HP_OK;
     case DATA_ROLE_MULTI: return append_items(c, row, st->s, st->len);
-    case DATA_ROLE_TEXT: return append_text(c, row, st->s, st->len);
+    case DATA_ROLE_TEXT: return append_masked_text(cx, c, row, st->s, st->len);
     default: break;
     }
     if (c->code) {
@@ -473,6 +491,7 @@ static int load_table(ingest_ctx *cx, data_table *t, hp_error *err)
 {
     io_source *src = NULL;
     int rc = prepare_missing(cx, t);
+    cx->table = t;
     if (!rc) rc = open_source(t, &src, err);
     if (!rc) rc = map_columns(cx, t, src, err);
     if (!rc) rc = read_records(cx, t, src, err);
