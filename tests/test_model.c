@@ -197,10 +197,50 @@ TEST(beats_popularity_on_synthetic_test_customers)
     printf("  NDCG@10 on %ld unseen test customers: model %.4f, popularity %.4f, oracle %.4f\n", r.n_customers, model, pop, oracle);
     CHECKF(model >= 1.3 * pop, "model %.4f < 1.3 x popularity %.4f", model, pop);
     CHECK(oracle > pop && model <= oracle * 1.05);
+    CHECK(r.has_values && r.values[0].n > 0);
+    printf("  ratings: model R2 %.3f, product mean R2 %.3f\n", r.values[0].r2, r.values[1].r2);
+    CHECK(r.values[0].r2 > r.values[1].r2 && r.values[0].mae < r.values[1].mae);
     double wsum = 0;
     for (int k = 0; k < MODEL_MOD_COUNT; k++) wsum += r.modality_weight[k];
     CHECK_NEAR(wsum, 1.0, 1e-3);
     model_file_free(&m);
+}
+
+/* The other losses and the split by time train too, and learn more than popularity knows. */
+static void train_and_rank(model_config *cfg, const char *dir, double *model, double *pop)
+{
+    model_train_report rep;
+    hp_error err = { 0 };
+    model_file m;
+    *model = *pop = 0;
+    if (train_to(path_in(dir), cfg, &rep) != HP_OK || model_load(path_in(dir), &m, &err) != HP_OK) {
+        CHECKF(0, "%s", err.msg);
+        return;
+    }
+    m.cfg.eval.k = 10;
+    model_eval_result r;
+    CHECKF(model_evaluate(&m, &g_ds, NULL, &r, &err) == HP_OK, "%s", err.msg);
+    *model = r.rank[MODEL_SYS_MODEL].ndcg;
+    *pop = r.rank[MODEL_SYS_POPULARITY].ndcg;
+    model_file_free(&m);
+}
+
+TEST(bpr_loss_and_time_split_train)
+{
+    model_config cfg = g_cfg;
+    double model, pop;
+    cfg.train.loss = MODEL_LOSS_BPR;
+    cfg.train.epochs = 6;
+    train_and_rank(&cfg, "bpr", &model, &pop);
+    printf("  BPR: NDCG@10 model %.4f, popularity %.4f\n", model, pop);
+    CHECK(model > 1.15 * pop);
+    cfg = g_cfg;
+    cfg.split.method = MODEL_SPLIT_TIME;
+    cfg.split.ntarget_kinds = 0; /* the last 20% of interactions in time are the targets */
+    cfg.train.epochs = 6;
+    train_and_rank(&cfg, "time", &model, &pop);
+    printf("  split by time: NDCG@10 model %.4f, popularity %.4f\n", model, pop);
+    CHECK(model > pop);
 }
 
 /* ------------------------------------------------------------------ cold start */
@@ -333,6 +373,7 @@ int main(void)
     RUN(whole_network_gradient_matches_finite_differences);
     RUN(training_is_reproducible_for_a_seed);
     RUN(beats_popularity_on_synthetic_test_customers);
+    RUN(bpr_loss_and_time_split_train);
     RUN(cold_start_products_score_from_features);
     RUN(customer_with_empty_fields_scores_finite);
     RUN(corrupt_and_mismatched_model_files_are_clear_errors);

@@ -379,6 +379,11 @@ typedef struct {
     int has[MODEL_SYS_COUNT];
     eval_rank_result rank[MODEL_SYS_COUNT];  /* ranking metrics of each system */
     eval_binary_result binary;               /* label mode: the model's AUC, log loss, ... */
+    int has_values;                          /* test interactions carried values (ratings) */
+    eval_regression_result values[2];        /* [0] the model's score mapped to the value scale
+                                                by least squares on training customers; [1] each
+                                                product's mean training value */
+    double value_a, value_b;                 /* value ~ a * score + b */
     long n_customers;                        /* evaluated */
     double modality_weight[MODEL_MOD_COUNT]; /* mean attention weight per modality */
 } model_eval_result;

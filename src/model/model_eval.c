@@ -186,6 +186,103 @@ static int evaluate_systems(evaluator *ev, model_eval_result *r, hp_error *err)
     return rc;
 }
 
+/* ------------------------------------------------------------------ values (ratings) */
+
+typedef struct {
+    int32_t *cust, *prod;    /* interactions with a value, training ones first */
+    double *y;
+    size_t n, ntrain;
+} value_set;
+
+/* Rated interactions of training customers (to fit the mapping) and of test customers. */
+static int collect_values(const evaluator *ev, value_set *vs)
+{
+    const data_table *it = &ev->ds->t[DATA_T_INTERACTIONS];
+    const data_column *cu = data_table_col_role(it, DATA_ROLE_CUSTOMER), *pr = data_table_col_role(it, DATA_ROLE_PRODUCT);
+    const data_column *kind = data_table_col_role(it, DATA_ROLE_KIND), *val = data_table_col_role(it, DATA_ROLE_VALUE);
+    memset(vs, 0, sizeof *vs);
+    int32_t rated = kind ? data_dict_find(&kind->dict, "rated", 5) : -1;
+    if (rated < 0 || !val || ev->split.all_train) return HP_OK;
+    vs->cust = hp_malloc((it->nrows + 1) * sizeof *vs->cust);
+    vs->prod = hp_malloc((it->nrows + 1) * sizeof *vs->prod);
+    vs->y = hp_malloc((it->nrows + 1) * sizeof *vs->y);
+    if (!vs->cust || !vs->prod || !vs->y) return HP_ERR_NOMEM;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t r = 0; r < it->nrows; r++) {
+            int c = cu->code[r];
+            int want = pass == 0 ? model_split_trains(&ev->split, c) : ev->split.role[c] == MODEL_ROLE_TEST;
+            if (kind->code[r] != rated || isnan(val->num[r]) || !want) continue;
+            vs->cust[vs->n] = c, vs->prod[vs->n] = pr->code[r], vs->y[vs->n++] = val->num[r];
+            if (pass == 0) vs->ntrain = vs->n;
+        }
+    return HP_OK;
+}
+
+static void value_set_free(value_set *vs)
+{
+    hp_free(vs->cust);
+    hp_free(vs->prod);
+    hp_free(vs->y);
+}
+
+/* Model scores of each (customer, product) in vs. */
+static int value_scores(evaluator *ev, const value_set *vs, double *score, hp_error *err)
+{
+    int P = ev->split.P, nc = 0;
+    int32_t *where = hp_malloc(((size_t)ev->split.ncust + 1) * sizeof *where), *rows = hp_malloc((vs->n + 1) * sizeof *rows);
+    int rc = where && rows ? HP_OK : HP_ERR_NOMEM;
+    for (int c = 0; !rc && c < ev->split.ncust; c++) where[c] = -1;
+    for (size_t i = 0; !rc && i < vs->n; i++)
+        if (where[vs->cust[i]] < 0) where[vs->cust[i]] = nc, rows[nc++] = vs->cust[i];
+    float *sc = rc ? NULL : hp_malloc((size_t)nc * (size_t)P * sizeof *sc);
+    if (!rc && !sc) rc = HP_ERR_NOMEM;
+    model_lists vis = { ev->split.vis_off, ev->split.vis };
+    if (!rc) rc = model_score(&ev->m->net, &ev->cust, &vis, rows, nc, NULL, sc, NULL, err);
+    for (size_t i = 0; !rc && i < vs->n; i++) score[i] = sc[(size_t)where[vs->cust[i]] * (size_t)P + (size_t)vs->prod[i]];
+    hp_free(sc);
+    hp_free(where);
+    hp_free(rows);
+    return rc;
+}
+
+static int evaluate_values(evaluator *ev, model_eval_result *r, hp_error *err)
+{
+    value_set vs;
+    int rc = collect_values(ev, &vs);
+    size_t nt = vs.n - vs.ntrain;
+    if (rc || vs.ntrain < 2 || nt == 0) {
+        value_set_free(&vs);
+        return rc;
+    }
+    int P = ev->split.P;
+    double *score = hp_malloc(vs.n * sizeof *score), *pred = hp_malloc(nt * sizeof *pred);
+    double *psum = hp_calloc((size_t)P, sizeof *psum), *pcnt = hp_calloc((size_t)P, sizeof *pcnt);
+    rc = score && pred && psum && pcnt ? value_scores(ev, &vs, score, err) : HP_ERR_NOMEM;
+    if (!rc) { /* least squares y = a s + b over the training pairs */
+        double ms = 0, my = 0, sxy = 0, sxx = 0;
+        for (size_t i = 0; i < vs.ntrain; i++) ms += score[i], my += vs.y[i];
+        ms /= (double)vs.ntrain, my /= (double)vs.ntrain;
+        for (size_t i = 0; i < vs.ntrain; i++) sxy += (score[i] - ms) * (vs.y[i] - my), sxx += (score[i] - ms) * (score[i] - ms);
+        r->value_a = sxx > 0 ? sxy / sxx : 0;
+        r->value_b = my - r->value_a * ms;
+        for (size_t i = 0; i < nt; i++) pred[i] = r->value_a * score[vs.ntrain + i] + r->value_b;
+        rc = eval_regression(pred, vs.y + vs.ntrain, nt, &r->values[0], err);
+        for (size_t i = 0; i < vs.ntrain; i++) psum[vs.prod[i]] += vs.y[i], pcnt[vs.prod[i]] += 1;
+        for (size_t i = 0; i < nt; i++) {
+            int p = vs.prod[vs.ntrain + i];
+            pred[i] = pcnt[p] > 0 ? psum[p] / pcnt[p] : my;
+        }
+        if (!rc) rc = eval_regression(pred, vs.y + vs.ntrain, nt, &r->values[1], err);
+        r->has_values = !rc;
+    }
+    hp_free(score);
+    hp_free(pred);
+    hp_free(psum);
+    hp_free(pcnt);
+    value_set_free(&vs);
+    return rc;
+}
+
 int model_evaluate(model_file *m, const data_dataset *ds, const char *oracle, model_eval_result *r, hp_error *err)
 {
     evaluator ev;
@@ -211,6 +308,7 @@ int model_evaluate(model_file *m, const data_dataset *ds, const char *oracle, mo
     if (!rc) rc = count_popularity(&ev);
     if (!rc && oracle && !r->label_mode) rc = read_oracle(&ev, oracle, err);
     if (!rc) rc = evaluate_systems(&ev, r, err);
+    if (!rc && !r->label_mode) rc = evaluate_values(&ev, r, err);
     model_split_free(&ev.split);
     model_enc_free(&ev.cust);
     void *bufs[] = { ev.rows, ev.scores, ev.pop, ev.oracle, ev.v, ev.bias };
@@ -243,9 +341,26 @@ void model_eval_print(const model_eval_result *r, void *file)
             fprintf(f, "   model / oracle: %.2f", r->rank[0].ndcg / r->rank[2].ndcg);
         fputc('\n', f);
     }
+    if (r->has_values)
+        fprintf(f, "ratings of test customers (%ld): model score mapped to the scale MSE %.4f MAE %.4f R2 %.4f; "
+                "product mean MSE %.4f MAE %.4f R2 %.4f\n", r->values[0].n, r->values[0].mse, r->values[0].mae,
+                r->values[0].r2, r->values[1].mse, r->values[1].mae, r->values[1].r2);
     fprintf(f, "  mean modality weights:");
     for (int m = 0; m < MODEL_MOD_COUNT; m++) fprintf(f, " %s %.2f", model_modality_name(m), r->modality_weight[m]);
     fputc('\n', f);
+}
+
+/* One system's part of the report: ranking or propensity metrics, and the value (rating)
+ * predictions of the model and of the popularity system's product means. */
+static eval_report system_report(const model_eval_result *r, int s)
+{
+    eval_report rep = { .has_rank = !r->label_mode, .has_binary = r->label_mode && s == MODEL_SYS_MODEL,
+                        .rank = r->rank[s], .binary = r->binary };
+    if (r->has_values && s != MODEL_SYS_ORACLE) {
+        rep.has_regression = 1;
+        rep.regression = r->values[s == MODEL_SYS_MODEL ? 0 : 1];
+    }
+    return rep;
 }
 
 static json_t *result_json(const model_eval_result *r)
@@ -254,7 +369,7 @@ static json_t *result_json(const model_eval_result *r)
     json_t *systems = json_object(), *mods = json_object();
     for (int s = 0; s < MODEL_SYS_COUNT; s++) {
         if (!r->has[s] && !(s == 0 && r->label_mode)) continue;
-        eval_report rep = { .has_rank = !r->label_mode, .has_binary = r->label_mode && s == 0, .rank = r->rank[s], .binary = r->binary };
+        eval_report rep = system_report(r, s);
         json_object_set_new(systems, model_system_name(s), eval_report_json(&rep));
     }
     for (int m = 0; m < MODEL_MOD_COUNT; m++) json_object_set_new(mods, model_modality_name(m), json_real(r->modality_weight[m]));
@@ -293,7 +408,7 @@ int model_eval_write(const model_eval_result *r, const char *dir, hp_error *err)
         eval_report_write_csv_header(f, NULL);
         for (int s = 0; s < MODEL_SYS_COUNT; s++) {
             if (!r->has[s] && !(s == 0 && r->label_mode)) continue;
-            eval_report rep = { .has_rank = !r->label_mode, .has_binary = r->label_mode && s == 0, .rank = r->rank[s], .binary = r->binary };
+            eval_report rep = system_report(r, s);
             eval_report_write_csv_row(&rep, model_system_name(s), f, NULL);
         }
         rc = close_checked(f, path, err);
