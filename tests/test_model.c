@@ -312,6 +312,12 @@ TEST(customer_with_empty_fields_scores_finite)
     CHECK(n == 5);
     for (int i = 0; i < n; i++) CHECK(isfinite(scores[i]) && (i == 0 || scores[i] <= scores[i - 1]));
     CHECK(w[MODEL_MOD_TEXT] == 0 && w[MODEL_MOD_HISTORY] == 0 && w[MODEL_MOD_INTERESTS] == 0);
+    /* held products are left out: excluding the top two shifts the list by two */
+    int32_t held[2] = { items[0], items[1] }, items2[5];
+    float scores2[5];
+    int n2 = sc ? model_scorer_topk(sc, 0, held, 2, 5, items2, scores2, NULL) : 0;
+    CHECK(n2 == 5 && items2[0] == items[2] && items2[1] == items[3] && items2[2] == items[4]);
+    for (int i = 0; i < n2; i++) CHECK(items2[i] != held[0] && items2[i] != held[1]);
     model_scorer_free(sc);
     model_enc_free(&enc);
     data_dataset_free(&ds);
