@@ -95,7 +95,7 @@ static int load_file(const char *path, char **buf, size_t *len, size_t *mapped, 
     size_t size = (size_t)st.st_size;
     *mapped = 0;
     if (S_ISREG(st.st_mode) && st.st_size > 0 && page > 0 && size % (size_t)page != 0) {
-        void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0); /* one fault pass, not one per page */
         if (m != MAP_FAILED) {
             posix_madvise(m, size, POSIX_MADV_SEQUENTIAL);
             close(fd);
