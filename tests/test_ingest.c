@@ -291,6 +291,22 @@ TEST(pii_in_text_is_masked_before_storage)
     data_dataset_free(&ds);
 }
 
+TEST(row_numbers_as_ids)
+{
+    write_file("noid.csv", "age,y\n30,yes\nbad,no\n41,no\n");
+    const char *config = "{\"hyperp_dataset\":1,\"customers\":{\"file\":\"noid.csv\",\"columns\":{"
+                         "\"@row\":\"id\",\"age\":\"numeric\",\"y\":{\"role\":\"label\",\"positive\":[\"yes\"]}}}}";
+    data_dataset ds;
+    hp_error err = { 0 };
+    data_ingest_report rep;
+    CHECKF(ingest_config(config, &ds, &rep, &err) == HP_OK, "%s", err.msg);
+    data_table *cu = &ds.t[DATA_T_CUSTOMERS];
+    CHECK_EQ_INT(cu->nrows, 2);
+    CHECK_STR(data_col_str(data_table_col_role(cu, DATA_ROLE_ID), 1), "2"); /* record 1 was rejected */
+    CHECK_EQ_INT(cu->record[1], 2);
+    data_dataset_free(&ds);
+}
+
 TEST(real_hackathon_rows_if_present)
 {
     const char *real = "../shared/data/ewfx_aidhp_hackathon/org_profiles_recovered_from_team_pioneers_results.csv";
@@ -321,6 +337,7 @@ int main(void)
     RUN(holdings_labels_and_implicit_catalogue);
     RUN(interactions_reference_known_rows);
     RUN(pii_in_text_is_masked_before_storage);
+    RUN(row_numbers_as_ids);
     RUN(real_hackathon_rows_if_present);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
