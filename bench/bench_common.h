@@ -1,6 +1,8 @@
-/* Shared by bench_model.c and export_model_data.c: the same set-up model_train does
- * (config -> split -> features fitted on training customers -> encode -> net + initial
- * weights -> (customer, product) examples), through the public model.h API only. */
+/* Shared by bench_model.c and export_model_data.c: loads a dataset and builds what
+ * model_train starts from with the public model_setup_make (split, features fitted on
+ * training customers, encoded customers and catalogue, net with initial weights), then the
+ * training examples model_train builds from it: (customer, label product, 0/1 label) for
+ * label data trained with BCE, else (customer, visible positive, 1). */
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H
 
@@ -9,14 +11,15 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct {
     data_dataset ds;
     model_config cfg;
-    model_split split;
-    model_net net;            /* featspecs, encoded catalogue, initial weights (train.seed) */
-    model_enc cust;           /* every customer, encoded */
-    int32_t *ex_c, *ex_p;     /* training examples: visible positives of training customers */
+    model_setup su;           /* su.split, su.net (featspecs, encoded catalogue, initial weights), su.cust */
+    int explicit_labels;      /* BCE over the label product's 0/1 labels (propensity configs) */
+    int32_t *ex_c, *ex_p;     /* training examples */
+    float *ex_y;              /* their targets (1 for positives) */
     size_t nex;
 } bm_data;
 
@@ -26,44 +29,50 @@ static inline int bm_fail(const char *what, const hp_error *err)
     return 1;
 }
 
-/* Loads the built-in dataset config (examples/synthetic.json) over data_dir. */
-static inline int bm_load(bm_data *b, const char *data_dir)
+/* src: a dataset config file (examples/santander.json) or a data directory read with the
+ * built-in config (examples/synthetic.json). test_fold >= 0 overrides split.test_fold (as
+ * hyperp train --test-fold does). */
+static inline int bm_load_fold(bm_data *b, const char *src, int test_fold)
 {
     hp_error err = { 0 };
+    struct stat st;
     memset(b, 0, sizeof *b);
-    if (data_config_default(&b->ds, data_dir, &err) || data_ingest(&b->ds, NULL, NULL, &err) ||
-        model_config_from_dataset(&b->cfg, &b->ds, &err) || model_split_make(&b->split, &b->ds, &b->cfg, &err))
+    int is_dir = stat(src, &st) == 0 && S_ISDIR(st.st_mode);
+    if ((is_dir ? data_config_default(&b->ds, src, &err) : data_config_load(&b->ds, src, &err)) ||
+        data_ingest(&b->ds, NULL, NULL, &err) || model_config_from_dataset(&b->cfg, &b->ds, &err))
         return bm_fail("load", &err);
-    const model_arch *arch = &b->cfg.arch;
-    unsigned char *use = hp_calloc((size_t)b->split.ncust + 1, 1);
-    for (int c = 0; c < b->split.ncust; c++) use[c] = (unsigned char)model_split_trains(&b->split, c);
-    int rc = model_feat_fit(&b->net.cust_fs, &b->ds.t[DATA_T_CUSTOMERS], use, arch, &err);
-    hp_free(use);
-    if (!rc) rc = model_feat_fit(&b->net.prod_fs, &b->ds.t[DATA_T_PRODUCTS], NULL, arch, &err);
-    if (!rc) rc = model_feat_encode(&b->net.cust_fs, &b->ds.t[DATA_T_CUSTOMERS], arch, &b->cust, &err);
-    if (!rc) rc = model_feat_encode(&b->net.prod_fs, &b->ds.t[DATA_T_PRODUCTS], arch, &b->net.prod, &err);
-    if (!rc) rc = model_net_init(&b->net, arch, b->split.P, &err);
-    if (rc) return bm_fail("features", &err);
-    model_net_init_weights(&b->net, b->cfg.train.seed);
-    const model_split *s = &b->split;
-    size_t n = s->ntrain_pos + 1;
-    b->ex_c = hp_malloc(n * sizeof *b->ex_c);
-    b->ex_p = hp_malloc(n * sizeof *b->ex_p);
+    if (test_fold >= 0) b->cfg.split.test_fold = test_fold;
+    if (model_setup_make(&b->su, &b->ds, &b->cfg, NULL, &err)) return bm_fail("setup", &err);
+    const model_split *s = &b->su.split;
+    b->explicit_labels = b->cfg.train.loss == MODEL_LOSS_BCE && s->label_product >= 0;
+    size_t n = 0;
     for (int c = 0; c < s->ncust; c++)
-        if (model_split_trains(s, c))
-            for (int64_t i = s->vis_off[c]; i < s->vis_off[c + 1]; i++) b->ex_c[b->nex] = c, b->ex_p[b->nex++] = s->vis[i];
+        if (model_split_trains(s, c)) n += b->explicit_labels ? !isnan(s->label[c]) : (size_t)(s->vis_off[c + 1] - s->vis_off[c]);
+    b->ex_c = hp_malloc((n + 1) * sizeof *b->ex_c);
+    b->ex_p = hp_malloc((n + 1) * sizeof *b->ex_p);
+    b->ex_y = hp_malloc((n + 1) * sizeof *b->ex_y);
+    for (int c = 0; c < s->ncust; c++) {
+        if (!model_split_trains(s, c)) continue;
+        if (b->explicit_labels) {
+            if (!isnan(s->label[c])) b->ex_c[b->nex] = c, b->ex_p[b->nex] = s->label_product, b->ex_y[b->nex++] = s->label[c];
+        } else {
+            for (int64_t i = s->vis_off[c]; i < s->vis_off[c + 1]; i++)
+                b->ex_c[b->nex] = c, b->ex_p[b->nex] = s->vis[i], b->ex_y[b->nex++] = 1.0f;
+        }
+    }
     return 0;
 }
 
+static inline int bm_load(bm_data *b, const char *src) { return bm_load_fold(b, src, -1); }
+
 static inline void bm_free(bm_data *b)
 {
-    model_net_free(&b->net);
-    model_enc_free(&b->cust);
-    model_split_free(&b->split);
+    model_setup_free(&b->su);
     model_config_free(&b->cfg);
     data_dataset_free(&b->ds);
     hp_free(b->ex_c);
     hp_free(b->ex_p);
+    hp_free(b->ex_y);
 }
 
 /* Mean list lengths over the training examples (the inputs one example's forward reads). */
@@ -72,11 +81,12 @@ typedef struct { double text, multi, hist, rows; } bm_means;
 static inline bm_means bm_example_means(const bm_data *b)
 {
     bm_means m = { 0 };
-    const model_enc *e = &b->cust;
+    const model_enc *e = &b->su.cust;
+    const model_split *s = &b->su.split;
     for (size_t i = 0; i < b->nex; i++) {
         int c = b->ex_c[i];
         double t = (double)(e->text_off[c + 1] - e->text_off[c]), mu = (double)(e->multi_off[c + 1] - e->multi_off[c]);
-        double h = (double)(b->split.vis_off[c + 1] - b->split.vis_off[c]) - 1; /* the target is skipped */
+        double h = (double)(s->vis_off[c + 1] - s->vis_off[c]) - model_split_visible(s, c, b->ex_p[i]); /* the target is skipped */
         m.text += t, m.multi += mu, m.hist += h;
         m.rows += 2 + (mu > 0) + (t > 0) + (h > 0); /* fused rows: numeric, categorical + present lists */
     }

@@ -96,24 +96,24 @@ static int cmd_serve(const char *dir, int threads, int calls)
     hp_rng_seed(&r, 1234);
     model_net net;
     memset(&net, 0, sizeof net);
-    net.cust_fs = b.net.cust_fs; /* moved: b.net must not free them */
-    net.prod_fs = b.net.prod_fs;
-    memset(&b.net.cust_fs, 0, sizeof b.net.cust_fs);
-    memset(&b.net.prod_fs, 0, sizeof b.net.prod_fs);
-    random_catalogue(&net.prod, &net.prod_fs, &b.net.prod, P, b.cfg.arch.text_buckets, &r);
+    net.cust_fs = b.su.net.cust_fs; /* moved: b.su.net must not free them */
+    net.prod_fs = b.su.net.prod_fs;
+    memset(&b.su.net.cust_fs, 0, sizeof b.su.net.cust_fs);
+    memset(&b.su.net.prod_fs, 0, sizeof b.su.net.prod_fs);
+    random_catalogue(&net.prod, &net.prod_fs, &b.su.net.prod, P, b.cfg.arch.text_buckets, &r);
     if (model_net_init(&net, &b.cfg.arch, P, &err)) return bm_fail("net", &err);
     model_net_init_weights(&net, 99);
-    model_lists vis = { b.split.vis_off, b.split.vis };
+    model_lists vis = { b.su.split.vis_off, b.su.split.vis };
     model_scorer *s;
-    if (model_scorer_new(&s, &net, &b.cust, &vis, NULL, &err)) return bm_fail("scorer", &err);
-    int warm = calls / 10, n = b.cust.n;
+    if (model_scorer_new(&s, &net, &b.su.cust, &vis, NULL, &err)) return bm_fail("scorer", &err);
+    int warm = calls / 10, n = b.su.cust.n;
     double *lat = hp_malloc((size_t)calls * sizeof *lat), sink = 0;
     int32_t items[K];
     float scores[K];
     for (int i = 0; i < warm + calls; i++) {
         int32_t row = i % n;
-        const int32_t *ex = b.split.vis + b.split.vis_off[row];
-        int nex = (int)(b.split.vis_off[row + 1] - b.split.vis_off[row]);
+        const int32_t *ex = b.su.split.vis + b.su.split.vis_off[row];
+        int nex = (int)(b.su.split.vis_off[row + 1] - b.su.split.vis_off[row]);
         double t0 = now_ns();
         int got = model_scorer_topk(s, row, ex, nex, K, items, scores, NULL);
         double t1 = now_ns();
@@ -141,9 +141,9 @@ static int cmd_flops(const char *dir)
     bm_data b;
     if (bm_load(&b, dir)) return 1;
     bm_means m = bm_example_means(&b);
-    const model_net *net = &b.net;
+    const model_net *net = &b.su.net;
     double d = b.cfg.arch.dim, H = b.cfg.arch.hidden, F = net->cust_fs.nnum, C = net->cust_fs.ncat;
-    double K1 = 1 + HP_MIN(b.cfg.train.negatives, b.split.P - 1), Bt = b.cfg.train.batch, P = b.split.P;
+    double K1 = 1 + HP_MIN(b.cfg.train.negatives, b.su.split.P - 1), Bt = b.cfg.train.batch, P = b.su.split.P;
     double Fp = net->prod_fs.nnum, Cp = net->prod_fs.ncat;
     double Tp = (double)net->prod.text_off[net->prod.n] / P;
     double cust = 2 * (F * H + H * d)            /* numeric MLP */

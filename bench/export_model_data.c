@@ -1,5 +1,12 @@
 /* Exports exactly the tensors model_train trains on, for bench/torch_model.py.
- * usage: export_model_data DATA_DIR OUT.bin
+ * usage: export_model_data (DATA_DIR | CONFIG.json) OUT.bin [TEST_FOLD]
+ *   DATA_DIR: the built-in config (examples/synthetic.json) over that directory; CONFIG.json:
+ *   a dataset config (examples/santander.json, examples/bank_marketing.json). TEST_FOLD
+ *   overrides split.test_fold, as hyperp train --test-fold does.
+ * Ranking configs: training examples (customer, visible positive); validation/test customers
+ * with their target products. Label configs trained with BCE (propensity): training examples
+ * (customer, label product, 0/1 label) as ex_c/ex_p/ex_y; validation/test customers with a
+ * label and those labels (valid_label, test_label).
  * Format: "HPX1", then records: name (48 bytes, NUL padded), dtype (int32: 0 f32, 1 i32,
  * 2 i64, 3 f64), flags (int32: NN_PARAM_* for parameters), ndim (int32), shape (ndim x
  * int64), data (little-endian, C order). Parameters are named "param:<tensor name>" and hold
@@ -54,6 +61,21 @@ static void put_phase(const model_split *s, int phase, const char *prefix)
     hp_free(rows), hp_free(off), hp_free(ids);
 }
 
+/* Label data: the customers of one phase that have a label (model_train's validate,
+ * model_evaluate's pick_rows), and their 0/1 labels. */
+static void put_label_phase(const model_split *s, int phase, const char *prefix)
+{
+    int want = phase == 0 ? MODEL_ROLE_VALID : MODEL_ROLE_TEST, n = 0;
+    int32_t *rows = hp_malloc(((size_t)s->ncust + 1) * sizeof *rows);
+    float *lab = hp_malloc(((size_t)s->ncust + 1) * sizeof *lab);
+    for (int c = 0; c < s->ncust; c++)
+        if ((s->all_train || s->role[c] == want) && !isnan(s->label[c])) rows[n] = c, lab[n++] = s->label[c] > 0.5f;
+    char nm[48];
+    snprintf(nm, sizeof nm, "%s_rows", prefix), put1(nm, 1, n, rows);
+    snprintf(nm, sizeof nm, "%s_label", prefix), put1(nm, 0, n, lab);
+    hp_free(rows), hp_free(lab);
+}
+
 static void put_enc(const model_enc *e, const char *prefix)
 {
     char nm[48];
@@ -67,14 +89,18 @@ static void put_enc(const model_enc *e, const char *prefix)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: export_model_data DATA_DIR OUT.bin\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: export_model_data (DATA_DIR | CONFIG.json) OUT.bin [TEST_FOLD]\n");
         return 2;
     }
     bm_data b;
-    if (bm_load(&b, argv[1])) return 1;
-    if (b.cfg.train.loss != MODEL_LOSS_SOFTMAX || b.split.label_product >= 0) {
-        fprintf(stderr, "export_model_data: only the sampled-softmax ranking config is exported\n");
+    if (bm_load_fold(&b, argv[1], argc == 4 ? atoi(argv[3]) : -1)) return 1;
+    const model_config *c = &b.cfg;
+    const model_split *sp = &b.su.split;
+    const model_net *net = &b.su.net;
+    if (c->train.loss == MODEL_LOSS_BPR || (c->train.loss == MODEL_LOSS_BCE && !b.explicit_labels) ||
+        (sp->label_product >= 0 && !b.explicit_labels)) {
+        fprintf(stderr, "export_model_data: only sampled-softmax ranking and BCE label (propensity) configs are exported\n");
         return 1;
     }
     if (!(g_out = fopen(argv[2], "wb"))) {
@@ -82,28 +108,35 @@ int main(int argc, char **argv)
         return 1;
     }
     fwrite("HPX1", 1, 4, g_out);
-    const model_config *c = &b.cfg;
-    const model_net *net = &b.net;
+    /* cfg_i[16..]: appended after the original 16 so older readers keep their indices */
     int64_t cfg_i[] = { c->arch.dim, c->arch.hidden, c->arch.text_buckets, c->train.negatives, c->train.epochs,
-                        c->train.batch, c->train.warmup, c->train.patience, c->eval.k, b.split.P,
+                        c->train.batch, c->train.warmup, c->train.patience, c->eval.k, sp->P,
                         net->cust_fs.ncat > 0 && c->arch.enabled[MODEL_MOD_CATEGORICAL],
                         net->cust_fs.nnum > 0 && c->arch.enabled[MODEL_MOD_NUMERIC],
                         net->cust_fs.nmulti > 0 && c->arch.enabled[MODEL_MOD_INTERESTS],
                         net->cust_fs.ntext > 0 && c->arch.enabled[MODEL_MOD_TEXT],
                         c->arch.enabled[MODEL_MOD_HISTORY],
-                        net->prod_fs.ntext > 0 && c->arch.enabled[MODEL_MOD_TEXT] };
+                        net->prod_fs.ntext > 0 && c->arch.enabled[MODEL_MOD_TEXT],
+                        c->train.loss, b.explicit_labels, sp->label_product, (int64_t)c->train.seed,
+                        c->split.test_fold };
     double cfg_f[] = { c->train.lr, c->train.lr_min, c->train.weight_decay, c->train.clip, c->train.id_dropout,
                        c->train.dropout };
     put1("cfg_i", 2, HP_ARRAY_LEN(cfg_i), cfg_i);
     put1("cfg_f", 3, HP_ARRAY_LEN(cfg_f), cfg_f);
-    put_enc(&b.cust, "cust");
+    put_enc(&b.su.cust, "cust");
     put_enc(&net->prod, "prod");
-    put1("vis_off", 2, b.split.ncust + 1, b.split.vis_off);
-    put1("vis", 1, b.split.vis_off[b.split.ncust], b.split.vis);
+    put1("vis_off", 2, sp->ncust + 1, sp->vis_off);
+    put1("vis", 1, sp->vis_off[sp->ncust], sp->vis);
     put1("ex_c", 1, (int64_t)b.nex, b.ex_c);
     put1("ex_p", 1, (int64_t)b.nex, b.ex_p);
-    put_phase(&b.split, 0, "valid");
-    put_phase(&b.split, 1, "test");
+    put1("ex_y", 0, (int64_t)b.nex, b.ex_y);
+    if (b.explicit_labels) {
+        put_label_phase(sp, 0, "valid");
+        put_label_phase(sp, 1, "test");
+    } else {
+        put_phase(sp, 0, "valid");
+        put_phase(sp, 1, "test");
+    }
     for (int i = 0; i < net->params.n; i++) {
         const nn_tensor *t = &net->params.t[i];
         int64_t shape[NN_MAX_DIMS];
@@ -113,8 +146,8 @@ int main(int argc, char **argv)
         put(nm, 0, (int)t->flags, t->ndim, shape, net->params.data + t->offset);
     }
     int bad = fclose(g_out) != 0;
-    fprintf(stderr, "exported %zu examples, %d customers, %d products, %zu parameters to %s\n", b.nex, b.cust.n,
-            b.split.P, net->params.total, argv[2]);
+    fprintf(stderr, "exported %zu %s examples, %d customers, %d products, %zu parameters (test fold %d) to %s\n", b.nex,
+            b.explicit_labels ? "label" : "positive", b.su.cust.n, sp->P, net->params.total, c->split.test_fold, argv[2]);
     bm_free(&b);
     return bad;
 }

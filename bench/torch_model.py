@@ -2,7 +2,17 @@
 towers, the same tensors (bench/export_model_data.c), the same initial weights, batch,
 sampled negatives, AdamW / clip / warmup+cosine, early stopping, and the same metrics.
 
-usage: torch_model.py DATA.bin THREADS train EPOCHS   (EPOCHS 0: the config's, early stopping, test NDCG)
+Two losses, as model_train picks them from the exported config:
+- sampled softmax (ranking configs): positive + uniform negatives avoiding the customer's
+  positives, validation NDCG@k, test NDCG@k / HR@k / HR@1 / MRR (src/eval definitions) of the
+  model and of popularity among training customers;
+- BCE with explicit labels (propensity configs: label data, train.loss "bce"): one example per
+  training customer with a label, (customer, label product, 0/1), no sampled negatives;
+  validation and test ROC AUC of the label product's score.
+
+usage: torch_model.py DATA.bin THREADS train EPOCHS [TEST_K]
+                      (EPOCHS 0: the config's, early stopping, test metrics at TEST_K, default evaluate.k;
+                       validation always uses evaluate.k, as model_train does)
        torch_model.py DATA.bin THREADS serve CALLS    (top-10 latency, 1000 random products)
 Prints "key value" lines like bench_model."""
 import math, sys, time
@@ -102,21 +112,45 @@ def bag_inputs(ids, mask):
     return ids, mask / mask.sum(1, keepdim=True).clamp(min=1)
 
 
-def ndcg_hr(scores, rows, tgt_off, tgt, vis_off, vis, k):
-    """eval.h: binary relevance, log2 discount, excluded never ranked, ties: higher score then
-    lower index; users whose targets are all excluded are left out."""
-    nd, hr, n = 0.0, 0.0, 0
+def rank_metrics(scores, rows, tgt_off, tgt, vis_off, vis, k):
+    """eval.h, eval_rank_add_scores: candidates = products not visibly held (excluded never
+    ranked, never relevant), ties: higher score then lower index, binary relevance. A target's
+    rank = 1 + candidates ranked before it. NDCG@k (log2 discount), HR@k, HR@1, MRR (1 / rank
+    of the first relevant candidate in the whole ranking); users whose targets are all
+    excluded are left out. Returns (ndcg, hr_k, hr_1, mrr, users)."""
+    nd = hr = hr1 = rr = 0.0; n = 0
     disc = 1.0 / np.log2(np.arange(2, k + 2))
+    P = scores.shape[1]; idx = np.arange(P)
     for i, c in enumerate(rows):
         ex = vis[vis_off[c]:vis_off[c + 1]]
-        rel = set(tgt[tgt_off[i]:tgt_off[i + 1]].tolist()) - set(ex.tolist())
-        if not rel: continue
-        s = scores[i].astype(np.float64).copy(); s[ex] = -np.inf
-        cand = np.setdiff1d(np.arange(len(s)), ex)
-        top = cand[np.argsort(-s[cand], kind='stable')][:k]
-        hits = np.array([p in rel for p in top], dtype=np.float64)
-        nd += float((hits * disc[:len(top)]).sum() / disc[:min(k, len(rel))].sum()); hr += float(hits.any()); n += 1
-    return nd / max(n, 1), hr / max(n, 1), n
+        rel = np.array(sorted(set(tgt[tgt_off[i]:tgt_off[i + 1]].tolist()) - set(ex.tolist())), np.int64)
+        if not len(rel): continue
+        s = scores[i]; cand = np.ones(P, bool); cand[ex] = False
+        sr = s[rel][:, None]                                        # (R, 1), compared in float32 as in C
+        before = cand[None, :] & ((s[None, :] > sr) | ((s[None, :] == sr) & (idx[None, :] < rel[:, None])))
+        rank = 1 + before.sum(1)
+        top = rank[rank <= k]
+        nd += float(disc[top - 1].sum() / disc[:min(k, len(rel))].sum())
+        hr += float(len(top) > 0); hr1 += float(rank.min() == 1); rr += 1.0 / float(rank.min()); n += 1
+    m = max(n, 1)
+    return nd / m, hr / m, hr1 / m, rr / m, n
+
+
+def ndcg_hr(scores, rows, tgt_off, tgt, vis_off, vis, k):
+    """NDCG@k, HR@k, users (see rank_metrics)."""
+    nd, hr, _, _, n = rank_metrics(scores, rows, tgt_off, tgt, vis_off, vis, k)
+    return nd, hr, n
+
+
+def roc_auc(score, label):
+    """eval_roc_auc: Mann-Whitney with mid-ranks (tied scores count 1/2) = sklearn's roc_auc_score."""
+    score = np.asarray(score, np.float64); label = np.asarray(label) > 0.5
+    n1 = int(label.sum()); n0 = len(label) - n1
+    if n1 == 0 or n0 == 0: return math.nan
+    u, inv, cnt = np.unique(score, return_inverse=True, return_counts=True)
+    mid = np.cumsum(cnt) - (cnt - 1) / 2.0                        # 1-based mid-rank of each distinct score
+    r = mid[inv]
+    return float((r[label].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0))
 
 
 class Data:
@@ -160,18 +194,21 @@ def score_rows(net, D, rows):
     return np.concatenate(out) if out else np.zeros((0, v.shape[0]), np.float32)
 
 
-def train(A, flags, epochs_override):
+def train(A, flags, epochs_override, test_k=0):
     ci, cf = A['cfg_i'], A['cfg_f']
     d, K, epochs, Bsz, warmup, patience, k, P = int(ci[0]), int(ci[3]), int(ci[4]), int(ci[5]), int(ci[6]), int(ci[7]), int(ci[8]), int(ci[9])
+    loss_kind, labels, label_p = (int(ci[16]), bool(ci[17]), int(ci[18])) if len(ci) > 18 else (0, False, -1)
+    assert loss_kind == 0 or (loss_kind == 2 and labels), 'softmax ranking or BCE label configs only'
     lr, lr_min, wd, clip, id_drop, drop = map(float, cf)
     if epochs_override > 0: epochs, patience = epochs_override, epochs_override
     D, net = Data(A), Net(A, flags, ci)
     net.drop = drop
-    K1 = 1 + max(min(K, P - 1), 1)
+    K1 = 1 if labels else 1 + max(min(K, P - 1), 1)               # model_train's alloc_step_buffers
     groups = [{'params': [p for n, p in net.p.items() if n not in net.no_decay], 'weight_decay': wd},
               {'params': [p for n, p in net.p.items() if n in net.no_decay], 'weight_decay': 0.0}]
     opt = torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999), eps=1e-8, foreach=True)
     ex_c, ex_p = A['ex_c'], A['ex_p']
+    ex_y = A['ex_y'] if 'ex_y' in A else np.ones(len(ex_c), np.float32)
     nex = len(ex_c); steps = (nex + Bsz - 1) // Bsz
     total, warm = steps * epochs, min(warmup, steps)
     visible = np.zeros((len(D.vis_off) - 1, P), bool)          # for negatives avoiding positives
@@ -179,23 +216,35 @@ def train(A, flags, epochs_override):
     rng = np.random.default_rng(42)
     seen, step, step_s, best, best_ep, since, best_state = 0, 0, 0.0, -math.inf, 0, 0, None
     zeros = torch.zeros(Bsz, dtype=torch.long)
+
+    def valid_metric():
+        vr = A['valid_rows']
+        if labels: return roc_auc(score_rows(net, D, vr)[:, label_p], A['valid_label'])
+        return ndcg_hr(score_rows(net, D, vr), vr, A['valid_tgt_off'], A['valid_tgt'], D.vis_off, D.vis, k)[0]
+
     for ep in range(1, epochs + 1):
         order = rng.permutation(nex)
         for s in range(steps):
             idx = order[s * Bsz:(s + 1) * Bsz]; B = len(idx)
             t0 = time.perf_counter()
             c, pos = ex_c[idx], ex_p[idx]
-            neg = rng.integers(0, P, (B, K1 - 1))                # uniform, resampled (<= 20 tries) on a positive
-            for _ in range(19):
-                bad = visible[c[:, None], neg] | (neg == pos[:, None])
-                if not bad.any(): break
-                neg[bad] = rng.integers(0, P, int(bad.sum()))
-            cand = torch.from_numpy(np.concatenate([pos[:, None], neg], 1).astype(np.int64))
+            if K1 > 1:
+                neg = rng.integers(0, P, (B, K1 - 1))            # uniform, resampled (<= 20 tries) on a positive
+                for _ in range(19):
+                    bad = visible[c[:, None], neg] | (neg == pos[:, None])
+                    if not bad.any(): break
+                    neg[bad] = rng.integers(0, P, int(bad.sum()))
+                cand = torch.from_numpy(np.concatenate([pos[:, None], neg], 1).astype(np.int64))
+            else:
+                cand = torch.from_numpy(pos[:, None].astype(np.int64))
             id_keep = torch.from_numpy(rng.random(P) >= id_drop)
             v, bias = net.products(D.prod, id_keep)
             u = net.customers(*D.batch(c, pos))
             scores = (v[cand] @ u.unsqueeze(2)).squeeze(2) + bias[cand]
-            loss = Fn.cross_entropy(scores, zeros[:B])
+            if labels:                                           # nn_bce_logits_loss: mean over the B x 1 logits
+                loss = Fn.binary_cross_entropy_with_logits(scores[:, 0], torch.from_numpy(ex_y[idx].astype(np.float32)))
+            else:                                                # nn_sampled_softmax_loss: target 0, mean over B
+                loss = Fn.cross_entropy(scores, zeros[:B])
             opt.zero_grad(set_to_none=False)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
@@ -205,22 +254,35 @@ def train(A, flags, epochs_override):
             step_s += time.perf_counter() - t0
             step += 1; seen += B
         if epochs_override > 0: continue                         # throughput run: no validation
-        vr = A['valid_rows']
-        m, _, _ = ndcg_hr(score_rows(net, D, vr), vr, A['valid_tgt_off'], A['valid_tgt'], D.vis_off, D.vis, k)
-        if m > best:
-            best, best_ep, since = m, ep, 0
+        m = valid_metric()
+        if math.isnan(m) or m > best:                            # run_epochs: NaN counts as an improvement
+            best = best if math.isnan(m) else m
+            best_ep, since = ep, 0
             best_state = {n: p.detach().clone() for n, p in net.p.items()}
         else:
             since += 1
-        print(f"epoch {ep} valid_ndcg {m:.4f}", file=sys.stderr)
+        print(f"epoch {ep} valid_{'auc' if labels else 'ndcg'} {m:.4f}", file=sys.stderr)
         if since >= patience: break
     print(f"epochs_run {ep}\nbest_epoch {best_ep}\nexamples {seen}\nstep_seconds {step_s:.3f}\nexamples_per_s {seen / step_s:.0f}")
     if epochs_override == 0:
+        print(f"best_valid {best:.4f}")
         with torch.no_grad():
             for n, p in net.p.items(): p.copy_(best_state[n])
         tr = A['test_rows']
-        nd, hr, n = ndcg_hr(score_rows(net, D, tr), tr, A['test_tgt_off'], A['test_tgt'], D.vis_off, D.vis, k)
-        print(f"test_customers {n}\nndcg10 {nd:.4f}\nhr10 {hr:.4f}")
+        S = score_rows(net, D, tr)
+        if labels:                                               # model_evaluate: AUC of sigmoid(score)
+            prob = 1.0 / (1.0 + np.exp(-S[:, label_p].astype(np.float64)))
+            print(f"test_customers {len(tr)}\ntest_positives {int(A['test_label'].sum())}\nauc {roc_auc(prob, A['test_label']):.6f}")
+            return
+        k = test_k if test_k > 0 else k
+        args = (tr, A['test_tgt_off'], A['test_tgt'], D.vis_off, D.vis, k)
+        nd, hr, hr1, mrr, n = rank_metrics(S, *args)
+        # popularity among training customers (model_evaluate's count_popularity: their positives)
+        pop = np.bincount(ex_p[ex_y > 0], minlength=P).astype(np.float32)
+        pnd, phr, phr1, pmrr, _ = rank_metrics(np.broadcast_to(pop, (len(tr), P)), *args)
+        print(f"test_customers {n}\nk {k}\nndcg_at_k {nd:.6f}\nhr_at_k {hr:.6f}\nhr1 {hr1:.6f}\nmrr {mrr:.6f}")
+        print(f"pop_ndcg_at_k {pnd:.6f}\npop_hr_at_k {phr:.6f}\npop_hr1 {phr1:.6f}\npop_mrr {pmrr:.6f}")
+        if k == 10: print(f"ndcg10 {nd:.4f}\nhr10 {hr:.4f}")
 
 
 def serve(A, flags, calls):
@@ -267,4 +329,4 @@ if __name__ == '__main__':
     torch.manual_seed(42)
     A, flags = load(path)
     print(f"threads {threads}")
-    train(A, flags, n) if mode == 'train' else serve(A, flags, n)
+    train(A, flags, n, int(sys.argv[5]) if len(sys.argv) > 5 else 0) if mode == 'train' else serve(A, flags, n)
