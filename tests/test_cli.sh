@@ -59,14 +59,16 @@ export HYPERP_PSEUDONYM_KEY=00112233445566778899aabbccddeeff00112233445566778899
 for i in $(seq 1 30); do
     "$H" privacy consent give "$(printf "ORG_US_%06d" "$i")" --purpose personalisation --notice v1 --db "$tmp/consent.db" > /dev/null 2>&1
 done
-expect train_consent 0 "consent: 30 of 300 customers" -- "$H" train --data "$tmp/syn" --out "$tmp/cmodel" --epochs 2 --quiet --consent-db "$tmp/consent.db"
-expect train_consent_report 0 "270 left out" -- "$H" train --data "$tmp/syn" --out "$tmp/cmodel" --epochs 1 --quiet --consent-db "$tmp/consent.db"
+expect train_consent 0 "270 left out" -- "$H" train --data "$tmp/syn" --out "$tmp/cmodel" --epochs 2 --quiet --consent-db "$tmp/consent.db"
+expect train_consent_report 0 "registered in" -- "$H" train --data "$tmp/syn" --out "$tmp/cmodel" --epochs 1 --quiet --consent-db "$tmp/consent.db"
 "$H" recommend --model "$tmp/model" --customers "$tmp/syn/customers.csv" --consent-db "$tmp/consent.db" > "$tmp/crec.jsonl" 2>/dev/null
 if grep -q '"customer_id":"ORG_US_000001","personalised":true' "$tmp/crec.jsonl" && \
    grep -q '"customer_id":"ORG_US_000031","personalised":false' "$tmp/crec.jsonl"; then ok recommend_consent; else fail recommend_consent; fi
 "$H" privacy consent withdraw ORG_US_000001 --purpose personalisation --db "$tmp/consent.db" > /dev/null 2>&1
 "$H" recommend --model "$tmp/model" --customers "$tmp/syn/customers.csv" --consent-db "$tmp/consent.db" > "$tmp/crec2.jsonl" 2>/dev/null
 if grep -q '"customer_id":"ORG_US_000001","personalised":false' "$tmp/crec2.jsonl"; then ok withdrawal_stops_personalisation; else fail withdrawal_stops_personalisation; fi
+expect erase_marks_retraining 0 "" -- "$H" privacy erase ORG_US_000002 --db "$tmp/consent.db"
+expect report_retraining_due 0 "retrain" -- "$H" privacy report --db "$tmp/consent.db"
 unset HYPERP_PSEUDONYM_KEY
 expect consent_needs_key 2 "HYPERP_PSEUDONYM_KEY" -- "$H" train --data "$tmp/syn" --out "$tmp/cmodel" --consent-db "$tmp/consent.db"
 

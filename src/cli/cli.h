@@ -42,5 +42,7 @@ int cli_parse_u64(const char *flag, const char *s, uint64_t *out);
  * pseudonym key must be set (the gate's decisions are audited). */
 int cli_consent_gate(const char *db, const data_table *customers, int purpose, uint8_t **allowed,
                      size_t *nallowed, hp_error *err);
+/* Records a trained model (model_dir) in the privacy store's registry, audited. */
+int cli_register_model(const char *db, const char *model_dir, const uint8_t *allowed, size_t n, hp_error *err);
 
 #endif

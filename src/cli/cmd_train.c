@@ -161,6 +161,10 @@ int cli_train(int argc, char **argv)
     rc = model_train(&ds, &cfg, &o, &rep, &err);
     signal(SIGINT, SIG_DFL);
     if (!rc || rc == HP_ERR_INTERRUPTED) print_report(&rep, a.out);
+    if (!rc && allowed) {
+        rc = cli_register_model(a.consent_db, a.out, allowed, ds.t[DATA_T_CUSTOMERS].nrows, &err);
+        if (!rc) printf("registered in %s: erasing a customer marks this model as due for retraining\n", a.consent_db);
+    }
     hp_free(allowed);
 done:
     model_config_free(&cfg);

@@ -1,6 +1,7 @@
 /* The consent gate for commands that process customers' data (train, recommend): asks the
  * privacy store, once for the whole table, which customers may be processed for a purpose. */
 #include "cli/cli.h"
+#include "io/io.h"
 #include "privacy/privacy.h"
 
 #include <stdio.h>
@@ -28,4 +29,26 @@ int cli_consent_gate(const char *db, const data_table *customers, int purpose, u
     }
     *allowed = ok;
     return HP_OK;
+}
+
+/* Registers a trained model in the privacy store: its version is a hash of its weights, the
+ * training inputs are identified by a hash of which customers were allowed. */
+int cli_register_model(const char *db, const char *model_dir, const uint8_t *allowed, size_t n, hp_error *err)
+{
+    char path[4096], version[32], inputs[32];
+    snprintf(path, sizeof path, "%s/model.safetensors", model_dir);
+    char *buf;
+    size_t len;
+    int rc = io_read_file(path, &buf, &len, err);
+    if (rc) return rc;
+    snprintf(version, sizeof version, "%016llx", (unsigned long long)hp_hash_bytes(buf, len));
+    hp_free(buf);
+    snprintf(inputs, sizeof inputs, "%016llx", (unsigned long long)hp_hash_bytes(allowed, n));
+    privacy_ctx ctx;
+    if ((rc = privacy_open(&ctx, db, NULL, err))) return rc;
+    snprintf(ctx.actor, sizeof ctx.actor, "cli");
+    rc = privacy_load_key(&ctx, err);
+    if (!rc) rc = privacy_register_model(&ctx, "recommender", version, model_dir, inputs, err);
+    privacy_close(&ctx);
+    return rc;
 }

@@ -277,3 +277,12 @@ int privacy_id_check(const char *id, hp_error *err)
     }
     return HP_OK;
 }
+
+int privacy_register_model(privacy_ctx *ctx, const char *name, const char *version, const char *path,
+                           const char *inputs_hash, hp_error *err)
+{
+    int rc = store_model_register(ctx->st, name, version, path, privacy_now(ctx), err);
+    if (!rc) rc = privacy_audit(ctx, "train", privacy_purpose_name(PRIVACY_PERSONALISATION), NULL, inputs_hash,
+                                version, err);
+    return rc;
+}

@@ -180,6 +180,11 @@ int privacy_export_dataset(privacy_ctx *ctx, const char *path, int level, privac
 
 /* ------------------------------------------------------------------ report */
 
+/* Records a trained model in the registry (so an erasure can mark it as due for retraining)
+ * and audits the training run: inputs_hash identifies the training data without holding it. */
+int privacy_register_model(privacy_ctx *ctx, const char *name, const char *version, const char *path,
+                           const char *inputs_hash, hp_error *err);
+
 /* The compliance report: consent coverage per purpose, pending erasures, data past
  * retention, k-anonymity, registered exports, PII findings in stored text and recorded scans,
  * audit chain state. As JSON (json != 0) or readable text, to f (a FILE *). */
