@@ -307,6 +307,33 @@ TEST(row_numbers_as_ids)
     data_dataset_free(&ds);
 }
 
+TEST(holdings_and_an_interactions_file_together)
+{
+    write_file("hc.csv", "id,ind_a,ind_b,y\nA,1,0,yes\nB,0,1,no\n");
+    write_file("hi.csv", "cust,prod,kind\nA,ind_b,clicked\nB,ind_a,clicked\n");
+    const char *config =
+        "{\"hyperp_dataset\":1,\"customers\":{\"file\":\"hc.csv\",\"columns\":{\"id\":\"id\",\"ind_*\":\"held\","
+        "\"y\":{\"role\":\"label\",\"positive\":[\"yes\"]}}},"
+        "\"interactions\":{\"file\":\"hi.csv\",\"columns\":{\"cust\":\"customer\",\"prod\":\"product\",\"kind\":\"kind\"}}}";
+    data_dataset ds;
+    hp_error err = { 0 };
+    data_ingest_report rep;
+    CHECKF(ingest_config(config, &ds, &rep, &err) == HP_OK, "%s", err.msg);
+    data_table *it = &ds.t[DATA_T_INTERACTIONS];
+    CHECK_EQ_INT(rep.total_rejected, 0);
+    CHECK_EQ_INT(it->nrows, 2 + 2 + 2); /* 2 from the file, 2 holdings, 2 labels */
+    CHECK_EQ_INT(it->ncols, 5);
+    data_column *kind = data_table_col_role(it, DATA_ROLE_KIND);
+    CHECK_STR(data_col_str(kind, 0), "clicked");
+    int held = 0, labels = 0;
+    for (size_t r = 2; r < it->nrows; r++) {
+        held += strcmp(data_col_str(kind, r), "held") == 0;
+        labels += strcmp(data_col_str(kind, r), "label") == 0;
+    }
+    CHECK(held == 2 && labels == 2);
+    data_dataset_free(&ds);
+}
+
 TEST(real_hackathon_rows_if_present)
 {
     const char *real = "../shared/data/ewfx_aidhp_hackathon/org_profiles_recovered_from_team_pioneers_results.csv";
@@ -338,6 +365,7 @@ int main(void)
     RUN(interactions_reference_known_rows);
     RUN(pii_in_text_is_masked_before_storage);
     RUN(row_numbers_as_ids);
+    RUN(holdings_and_an_interactions_file_together);
     RUN(real_hackathon_rows_if_present);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);

@@ -425,6 +425,7 @@ static int map_spec(ingest_ctx *cx, data_table *t, const data_column *spec, cons
 static int map_columns(ingest_ctx *cx, data_table *t, const io_source *src, hp_error *err)
 {
     int n = io_source_ncolumns(src), rc = HP_OK;
+    if (t->ncols) return hp_fail(err, HP_ERR_INVAL, "%s: table read twice", t->file);
     char *used = hp_calloc((size_t)n + 1, 1);
     if (!used) return HP_ERR_NOMEM;
     for (int pass = 0; pass < 2 && !rc; pass++)
@@ -585,6 +586,7 @@ static int expand_customer_columns(ingest_ctx *cx, hp_error *err)
     return rc;
 }
 
+
 /* ------------------------------------------------------------------ entry point */
 
 static int file_exists(const char *path)
@@ -641,7 +643,9 @@ int data_ingest(data_dataset *ds, const data_ingest_opts *opts, data_ingest_repo
     static const data_table_kind order[] = { DATA_T_CUSTOMERS, DATA_T_INTERACTIONS, DATA_T_TRANSACTIONS };
     for (size_t i = 0; !rc && i < HP_ARRAY_LEN(order); i++) {
         rc = ingest_table(&cx, order[i], err);
-        if (!rc && order[i] == DATA_T_CUSTOMERS) rc = expand_customer_columns(&cx, err);
+        /* holding flags and labels become interactions after the interactions file, whose
+         * columns must be mapped on an empty table */
+        if (!rc && order[i] == DATA_T_INTERACTIONS) rc = expand_customer_columns(&cx, err);
     }
     if (cx.implicit_products) rep->rows[DATA_T_PRODUCTS] = products->nrows;
     int crc = close_rejects(&cx, err);
