@@ -77,6 +77,8 @@ TEST(numbers)
     CHECK(data_parse_number("", 0, &v, NULL) == HP_ERR_FORMAT);
     CHECK(data_parse_number("1.2.3", 5, &v, NULL) == HP_ERR_FORMAT);
     CHECK(data_parse_number("12abc", 5, &v, NULL) == HP_ERR_FORMAT);
+    CHECK(data_parse_number("1e39", 4, &v, &err) == HP_ERR_FORMAT && strstr(err.msg, "out of range"));
+    CHECK(data_parse_number("-3e38", 5, &v, NULL) == HP_OK);
 }
 
 TEST(timestamps)

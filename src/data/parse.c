@@ -3,6 +3,7 @@
 #include "data/parse.h"
 
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,11 +43,19 @@ static int parse_simple_decimal(const char *s, size_t len, double *out)
     return 1;
 }
 
+/* Values are stored as float: a number beyond its range would become infinite. */
+static int check_float_range(double v, const char *s, size_t len, hp_error *err)
+{
+    if (fabs(v) > FLT_MAX)
+        return hp_fail(err, HP_ERR_FORMAT, "'%.*s' is out of range (magnitude above 3.4e38)", (int)HP_MIN(len, 40), s);
+    return HP_OK;
+}
+
 int data_parse_number(const char *s, size_t len, double *out, hp_error *err)
 {
     hp_trim(&s, &len);
     if (len == 0) return hp_fail(err, HP_ERR_FORMAT, "empty value where a number was expected");
-    if (parse_simple_decimal(s, len, out)) return HP_OK;
+    if (parse_simple_decimal(s, len, out)) return check_float_range(*out, s, len, err);
     char tmp[64];
     if (len >= sizeof tmp) return hp_fail(err, HP_ERR_FORMAT, "number too long (%zu characters)", len);
     memcpy(tmp, s, len);
@@ -61,7 +70,7 @@ int data_parse_number(const char *s, size_t len, double *out, hp_error *err)
     double v = strtod(tmp, &end);
     if (end != tmp + len || !isfinite(v)) return hp_fail(err, HP_ERR_FORMAT, "'%s' is not a number", tmp);
     *out = v;
-    return HP_OK;
+    return check_float_range(v, s, len, err);
 }
 
 /* ------------------------------------------------------------------ timestamps */
@@ -315,6 +324,7 @@ int data_band_parse(const char *s, size_t len, double *lo, double *hi, hp_error 
     else if (open_top) { *lo = a; *hi = INFINITY; }
     else { *lo = a; *hi = b; }
     if (*lo > *hi) return band_fail(err, s, len, "lower bound above upper bound");
+    if (*lo > FLT_MAX || (!isinf(*hi) && *hi > FLT_MAX)) return band_fail(err, s, len, "out of range");
     return HP_OK;
 }
 
