@@ -243,6 +243,68 @@ TEST(bpr_loss_and_time_split_train)
     CHECK(model > pop);
 }
 
+/* No split may show a customer's target among its visible products (history and exclusions). */
+static int split_overlaps(const model_split *s)
+{
+    int bad = 0;
+    for (int ph = 0; ph < 2; ph++)
+        for (int c = 0; c < s->ncust; c++)
+            for (int64_t i = s->tgt_off[ph][c]; i < s->tgt_off[ph][c + 1]; i++) bad += model_split_visible(s, c, s->tgt[ph][i]);
+    return bad;
+}
+
+TEST(targets_never_visible_in_any_split)
+{
+    hp_error err = { 0 };
+    model_split s;
+    model_config cfg = g_cfg;
+    CHECK(model_split_make(&s, &g_ds, &cfg, &err) == HP_OK);
+    CHECK_EQ_INT(split_overlaps(&s), 0);
+    long targets = (long)s.tgt_off[1][s.ncust];
+    model_split_free(&s);
+    CHECK(targets > 0);
+    cfg.split.ntarget_kinds = 0; /* leave one out over every positive kind (clicked, rated, ...) */
+    cfg.train.npositive_kinds = 0;
+    CHECK(model_split_make(&s, &g_ds, &cfg, &err) == HP_OK);
+    CHECK_EQ_INT(split_overlaps(&s), 0);
+    model_split_free(&s);
+    cfg.split.method = MODEL_SPLIT_TIME;
+    CHECK(model_split_make(&s, &g_ds, &cfg, &err) == HP_OK);
+    CHECK_EQ_INT(split_overlaps(&s), 0);
+    model_split_free(&s);
+}
+
+static void folds_error(const char *content, const char *want)
+{
+    FILE *f = fopen(path_in("folds.txt"), "w");
+    fputs(content, f);
+    fclose(f);
+    model_config cfg = g_cfg;
+    cfg.split.method = MODEL_SPLIT_FOLDS;
+    cfg.split.folds_file = (char *)path_in("folds.txt");
+    model_split s;
+    hp_error err = { 0 };
+    int rc = model_split_make(&s, &g_ds, &cfg, &err);
+    CHECKF(rc == HP_ERR_FORMAT && strstr(err.msg, want) != NULL, "rc %d: %s", rc, err.msg);
+    if (rc == HP_OK) model_split_free(&s);
+}
+
+TEST(bad_folds_files_name_the_line)
+{
+    char *good = malloc((size_t)g_ds.t[DATA_T_CUSTOMERS].nrecords * 2 + 16);
+    size_t n = 0;
+    for (long i = 0; i < g_ds.t[DATA_T_CUSTOMERS].nrecords; i++) good[n++] = (char)('0' + i % 5), good[n++] = '\n';
+    good[n] = 0;
+    good[2] = 'x';
+    folds_error(good, "folds.txt:2: 'x' is not a fold number");
+    good[2] = '-';
+    folds_error(good, "folds.txt:2:");
+    good[2] = '1';
+    good[n - 2] = 0; /* one line short */
+    folds_error(good, "lines, but");
+    free(good);
+}
+
 /* ------------------------------------------------------------------ cold start */
 
 /* Products scored from features alone (their id embedding and bias unused, as for a product
@@ -380,6 +442,8 @@ int main(void)
     RUN(training_is_reproducible_for_a_seed);
     RUN(beats_popularity_on_synthetic_test_customers);
     RUN(bpr_loss_and_time_split_train);
+    RUN(targets_never_visible_in_any_split);
+    RUN(bad_folds_files_name_the_line);
     RUN(cold_start_products_score_from_features);
     RUN(customer_with_empty_fields_scores_finite);
     RUN(corrupt_and_mismatched_model_files_are_clear_errors);

@@ -111,6 +111,7 @@ typedef struct {
     data_column *cols;     /* columns as found in the file (specs with globs expanded) */
     int ncols;
     size_t nrows, cap;
+    long nrecords;         /* records read from the file, rejected ones included */
     int id_col;            /* index of the id column or -1 */
     long *line;            /* (nrows) source line of each row, for later messages */
     long *record;          /* (nrows) 0-based record number in the file (rejected records

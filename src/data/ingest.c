@@ -470,6 +470,7 @@ static int read_records(ingest_ctx *cx, data_table *t, io_source *src, hp_error 
     for (long record = 0;; record++) {
         int rc = io_source_next(src, &rec, &rerr);
         if (rc == 0) return HP_OK;
+        t->nrecords = record + 1;
         if (rc == HP_ERR_FORMAT) {
             const char *col = rec.bad_field >= 0 && rec.bad_field < io_source_ncolumns(src)
                                   ? io_source_column(src, rec.bad_field) : NULL;

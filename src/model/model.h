@@ -230,7 +230,11 @@ typedef struct {
     float *label;                  /* (ncust) label value, NaN when none */
     int label_product;             /* product the labels are about, or -1 */
     size_t ntrain_pos;             /* visible positives of training customers */
+    uint8_t *tag;                  /* (ntag = interactions) MODEL_TAG_* of each interaction */
+    size_t ntag;
 } model_split;
+
+enum { MODEL_TAG_VISIBLE = 0, MODEL_TAG_VALID, MODEL_TAG_TEST, MODEL_TAG_IGNORE };
 
 int model_split_make(model_split *s, const data_dataset *ds, const model_config *cfg, hp_error *err);
 void model_split_free(model_split *s);

@@ -209,6 +209,8 @@ static int parse_split(rd *r, json_t *o, model_split_cfg *s)
     s->method = (model_split_method)method;
     s->seed = (uint64_t)seed;
     if (!rc && s->method == MODEL_SPLIT_FOLDS && !s->folds_file) rc = bad(r, "folds_file", "required by method \"folds\"");
+    if (!rc && s->test_fraction + s->valid_fraction >= 0.95f)
+        rc = bad(r, "valid_fraction", "test_fraction + valid_fraction must leave training data (below 0.95)");
     return rc;
 }
 

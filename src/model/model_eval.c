@@ -65,7 +65,8 @@ static int count_popularity(evaluator *ev)
     char **kinds = cfg->split.ntarget_kinds ? cfg->split.target_kinds : cfg->train.positive_kinds;
     int nk = cfg->split.ntarget_kinds ? cfg->split.ntarget_kinds : cfg->train.npositive_kinds;
     for (size_t r = 0; cu && r < it->nrows; r++) {
-        if (!model_split_trains(&ev->split, cu->code[r])) continue;
+        /* only what training could see: never a test period's or a test customer's targets */
+        if (!model_split_trains(&ev->split, cu->code[r]) || ev->split.tag[r] != MODEL_TAG_VISIBLE) continue;
         const char *k = data_col_str(kind, r);
         int ok = nk == 0 ? strcmp(k, "label") != 0 : 0;
         for (int i = 0; i < nk; i++) ok |= strcmp(kinds[i], k) == 0;

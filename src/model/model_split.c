@@ -15,6 +15,7 @@ void model_split_free(model_split *s)
     hp_free(s->vis);
     for (int i = 0; i < 2; i++) { hp_free(s->tgt_off[i]); hp_free(s->tgt[i]); }
     hp_free(s->label);
+    hp_free(s->tag);
     memset(s, 0, sizeof *s);
 }
 
@@ -43,7 +44,7 @@ int model_split_visible(const model_split *s, int c, int32_t p)
 
 /* ------------------------------------------------------------------ per-interaction tags */
 
-enum { TAG_VISIBLE = 0, TAG_VALID, TAG_TEST, TAG_IGNORE };
+enum { TAG_VISIBLE = MODEL_TAG_VISIBLE, TAG_VALID = MODEL_TAG_VALID, TAG_TEST = MODEL_TAG_TEST, TAG_IGNORE = MODEL_TAG_IGNORE };
 
 typedef struct {
     const data_table *it;
@@ -105,38 +106,75 @@ static void roles_by_customer(model_split *s, const data_table *cu, const model_
     }
 }
 
-/* Reads a folds file: line i holds the fold of customers record i. */
-static int roles_by_folds(model_split *s, const data_table *cu, const model_split_cfg *sc, hp_error *err)
+/* Calls fn for every line of a small text file (without its line end), with its number.
+ * A file's last line may lack its newline. */
+typedef int (*line_fn)(void *ctx, char *line, long lineno, hp_error *err);
+
+static int each_line(const char *path, line_fn fn, void *ctx, long *nlines, hp_error *err)
 {
     char *buf;
     size_t len;
-    int rc = io_read_file(sc->folds_file, &buf, &len, err);
+    int rc = io_read_file(path, &buf, &len, err);
     if (rc) return rc;
-    long nrec = 0, line = 1;
-    for (int c = 0; c < s->ncust; c++) nrec = HP_MAX(nrec, cu->record[c] + 1);
-    int *fold = hp_malloc((size_t)(nrec + 1) * sizeof *fold);
-    if (!fold) { hp_free(buf); return HP_ERR_NOMEM; }
-    char *p = buf;
-    for (long i = 0; i < nrec && !rc; i++, line++) {
-        char *end;
-        long f = strtol(p, &end, 10);
-        if (end == p || (*end != '\n' && *end != 0 && *end != '\r'))
-            rc = hp_fail(err, HP_ERR_FORMAT, "%s:%ld: expected a fold number", sc->folds_file, line);
-        fold[i] = (int)f;
-        p = end + (*end == '\r') + (*end != 0);
-        if (!rc && !*end && i + 1 < nrec)
-            rc = hp_fail(err, HP_ERR_FORMAT, "%s: %ld lines, but the customers file has %ld records",
-                         sc->folds_file, i + 1, nrec);
+    long n = 0;
+    for (char *p = buf, *nl; !rc && p < buf + len; p = nl + 1) {
+        nl = memchr(p, '\n', (size_t)(buf + len - p));
+        if (!nl) nl = buf + len;
+        *nl = 0;
+        if (nl > p && nl[-1] == '\r') nl[-1] = 0;
+        rc = fn(ctx, p, ++n, err);
     }
+    hp_free(buf);
+    if (nlines) *nlines = n;
+    return rc;
+}
+
+/* A whole line as a non-negative integer. */
+static int line_int(const char *s, long *out)
+{
+    char *end;
+    if (!*s || *s == ' ' || *s == '-') return 0;
+    *out = strtol(s, &end, 10);
+    return *end == 0;
+}
+
+typedef struct {
+    const char *path;
+    int *fold;
+    long nrec;
+} folds_ctx;
+
+static int fold_line(void *ctx, char *line, long lineno, hp_error *err)
+{
+    folds_ctx *f = ctx;
+    long v;
+    if (lineno > f->nrec)
+        return hp_fail(err, HP_ERR_FORMAT, "%s:%ld: more lines than the customers file has records (%ld)", f->path,
+                       lineno, f->nrec);
+    if (!line_int(line, &v) || v > 1000000)
+        return hp_fail(err, HP_ERR_FORMAT, "%s:%ld: '%.20s' is not a fold number", f->path, lineno, line);
+    f->fold[lineno - 1] = (int)v;
+    return HP_OK;
+}
+
+/* Reads a folds file: line i holds the fold of customers record i (rejected records too). */
+static int roles_by_folds(model_split *s, const data_table *cu, const model_split_cfg *sc, hp_error *err)
+{
+    folds_ctx f = { sc->folds_file, hp_malloc((size_t)(cu->nrecords + 1) * sizeof(int)), cu->nrecords };
+    if (!f.fold) return HP_ERR_NOMEM;
+    long lines = 0;
+    int rc = each_line(sc->folds_file, fold_line, &f, &lines, err);
+    if (!rc && lines != cu->nrecords)
+        rc = hp_fail(err, HP_ERR_FORMAT, "%s: %ld lines, but %s has %ld records", sc->folds_file, lines, cu->file,
+                     cu->nrecords);
     for (int c = 0; !rc && c < s->ncust; c++) {
-        if (fold[cu->record[c]] == sc->test_fold) s->role[c] = MODEL_ROLE_TEST;
+        if (f.fold[cu->record[c]] == sc->test_fold) s->role[c] = MODEL_ROLE_TEST;
         else {
             double u = unit_hash(data_col_str(&cu->cols[cu->id_col], (size_t)c), sc->seed);
             s->role[c] = u < sc->valid_fraction ? MODEL_ROLE_VALID : MODEL_ROLE_TRAIN;
         }
     }
-    hp_free(fold);
-    hp_free(buf);
+    hp_free(f.fold);
     return rc;
 }
 
@@ -181,75 +219,127 @@ static void tags_by_role(uint8_t *tag, const model_split *s, const ix_view *v, c
     }
 }
 
-/* Leave one out: for an evaluated customer with two or more visible products and no
- * targets yet, one of them (chosen by the seed) becomes the target. */
-static void leave_one_out(uint8_t *tag, const model_split *s, const ix_view *v, uint64_t seed, int only_role)
+static int build_csr(const model_split *s, const ix_view *v, const uint8_t *tag, int which,
+                     int64_t **off_out, int32_t **ids_out);
+
+/* Leave one out: an evaluated customer (of only_role, or both roles when it is -1) with two
+ * or more distinct visible products and no target yet gets one of them, chosen by the seed,
+ * as its target (every interaction with it: see promote_targets). */
+static int leave_one_out(uint8_t *tag, const model_split *s, const ix_view *v, uint64_t seed, int only_role)
 {
     size_t n = v->it->nrows;
-    int *count = hp_calloc((size_t)s->ncust + 1, sizeof *count), *has_target = hp_calloc((size_t)s->ncust + 1, sizeof *has_target);
-    int32_t *pick = hp_malloc(((size_t)s->ncust + 1) * sizeof *pick);
-    if (!count || !has_target || !pick) goto done;
-    for (size_t r = 0; r < n; r++) {
-        int c = v->cust->code[r];
-        if (tag[r] == TAG_VALID || tag[r] == TAG_TEST) has_target[c] = 1;
-        if (tag[r] == TAG_VISIBLE && v->positive_kind[v->kind->code[r]]) count[c]++;
+    uint8_t *tmp = hp_malloc(n + 1);
+    uint8_t *has_target = hp_calloc((size_t)s->ncust + 1, 1);
+    int32_t *pick = hp_malloc(((size_t)s->ncust + 1) * sizeof *pick), *ids = NULL;
+    int64_t *off = NULL;
+    int rc = tmp && has_target && pick ? HP_OK : HP_ERR_NOMEM;
+    for (size_t r = 0; !rc && r < n; r++) {
+        int visible_pos = tag[r] == TAG_VISIBLE && v->positive_kind[v->kind->code[r]];
+        tmp[r] = visible_pos ? TAG_VISIBLE : TAG_IGNORE;
+        if (tag[r] == TAG_VALID || tag[r] == TAG_TEST) has_target[v->cust->code[r]] = 1;
     }
+    if (!rc) rc = build_csr(s, v, tmp, TAG_VISIBLE, &off, &ids); /* distinct visible products */
     hp_rng rng;
     nn_rng_stream(&rng, seed, "leave-one-out");
-    for (int c = 0; c < s->ncust; c++) {
+    for (int c = 0; !rc && c < s->ncust; c++) {
+        int64_t count = off[c + 1] - off[c];
         int eligible = (s->role[c] == MODEL_ROLE_VALID || s->role[c] == MODEL_ROLE_TEST) &&
-                       (only_role < 0 || s->role[c] == only_role) && !has_target[c] && count[c] >= 2;
+                       (only_role < 0 || s->role[c] == only_role) && !has_target[c] && count >= 2;
         uint64_t k = hp_rng_below(&rng, 1000003); /* drawn for every customer: stable streams */
-        pick[c] = eligible ? (int32_t)(k % (uint64_t)count[c]) : -1;
-        count[c] = 0;
+        pick[c] = eligible ? ids[off[c] + (int64_t)(k % (uint64_t)count)] : -1;
     }
-    for (size_t r = 0; r < n; r++) {
+    for (size_t r = 0; !rc && r < n; r++) {
         int c = v->cust->code[r];
-        if (tag[r] != TAG_VISIBLE || !v->positive_kind[v->kind->code[r]] || pick[c] < 0) continue;
-        if (count[c]++ == pick[c]) tag[r] = s->role[c] == MODEL_ROLE_VALID ? TAG_VALID : TAG_TEST;
+        if (pick[c] >= 0 && v->prod->code[r] == pick[c] && tmp[r] == TAG_VISIBLE)
+            tag[r] = s->role[c] == MODEL_ROLE_VALID ? TAG_VALID : TAG_TEST;
     }
-done:
-    hp_free(count);
+    hp_free(tmp);
     hp_free(has_target);
     hp_free(pick);
+    hp_free(off);
+    hp_free(ids);
+    return rc;
+}
+
+/* A product that is a customer's target must not also be among its visible products (its
+ * history input and its exclusions): every interaction of that customer with it becomes a
+ * target of the same phase. */
+typedef struct {
+    uint64_t key;            /* customer << 32 | product */
+    uint32_t row;
+} ix_key;
+
+static int cmp_key(const void *a, const void *b)
+{
+    const ix_key *x = a, *y = b;
+    return x->key != y->key ? (x->key > y->key) - (x->key < y->key) : (x->row > y->row) - (x->row < y->row);
+}
+
+static int promote_targets(uint8_t *tag, const ix_view *v)
+{
+    size_t n = v->it->nrows;
+    ix_key *k = hp_malloc((n + 1) * sizeof *k);
+    if (!k) return HP_ERR_NOMEM;
+    for (size_t r = 0; r < n; r++)
+        k[r] = (ix_key){ (uint64_t)(uint32_t)v->cust->code[r] << 32 | (uint32_t)v->prod->code[r], (uint32_t)r };
+    qsort(k, n, sizeof *k, cmp_key);
+    for (size_t i = 0, j; i < n; i = j) {
+        uint8_t target = TAG_VISIBLE;
+        for (j = i; j < n && k[j].key == k[i].key; j++)
+            if (tag[k[j].row] == TAG_VALID || tag[k[j].row] == TAG_TEST) target = tag[k[j].row];
+        for (size_t q = i; q < j && target != TAG_VISIBLE; q++)
+            if (tag[k[q].row] == TAG_VISIBLE) tag[k[q].row] = target;
+    }
+    hp_free(k);
+    return HP_OK;
 }
 
 /* Hidden-product file of the shared splits: "record<TAB>product index<TAB>product column". */
+typedef struct {
+    const char *path;
+    const data_table *cu, *pr;
+    const model_split *s;
+    const int32_t *cust_of;   /* record -> customer row or -1 (rejected record) */
+    int32_t *hidden;          /* customer row -> hidden product or -1 */
+} hidden_ctx;
+
+static int hidden_line(void *ctx, char *line, long lineno, hp_error *err)
+{
+    hidden_ctx *h = ctx;
+    char *f[3] = { 0 }, *save = NULL;
+    int n = 0;
+    for (char *tok = strtok_r(line, "\t", &save); tok; tok = strtok_r(NULL, "\t", &save), n++)
+        if (n < 3) f[n] = tok;
+    long rec, idx;
+    if (n != 3 || !line_int(f[0], &rec) || !line_int(f[1], &idx))
+        return hp_fail(err, HP_ERR_FORMAT, "%s:%ld: expected record<TAB>product index<TAB>product column", h->path, lineno);
+    if (rec >= h->cu->nrecords)
+        return hp_fail(err, HP_ERR_FORMAT, "%s:%ld: record %ld is beyond %s (%ld records)", h->path, lineno, rec,
+                       h->cu->file, h->cu->nrecords);
+    int32_t prod = data_dict_find(&h->pr->cols[h->pr->id_col].dict, f[2], strlen(f[2]));
+    if (prod < 0) return hp_fail(err, HP_ERR_FORMAT, "%s:%ld: product '%.60s' is not in the catalogue", h->path, lineno, f[2]);
+    int32_t c = h->cust_of[rec];
+    if (c >= 0 && h->s->role[c] == MODEL_ROLE_TEST) h->hidden[c] = prod;
+    return HP_OK;
+}
+
 static int tags_from_hidden(uint8_t *tag, const model_split *s, const ix_view *v, const data_dataset *ds,
                             const char *path, hp_error *err)
 {
-    const data_table *cu = &ds->t[DATA_T_CUSTOMERS], *pr = &ds->t[DATA_T_PRODUCTS];
-    char *buf;
-    size_t len;
-    int rc = io_read_file(path, &buf, &len, err);
-    if (rc) return rc;
-    long nrec = 0;
-    for (int c = 0; c < s->ncust; c++) nrec = HP_MAX(nrec, cu->record[c] + 1);
-    int32_t *cust_of = hp_malloc((size_t)(nrec + 1) * sizeof *cust_of), *hidden = hp_malloc(((size_t)s->ncust + 1) * sizeof *hidden);
-    if (!cust_of || !hidden) rc = HP_ERR_NOMEM;
-    for (long i = 0; !rc && i < nrec; i++) cust_of[i] = -1;
-    for (int c = 0; !rc && c < s->ncust; c++) { cust_of[cu->record[c]] = c; hidden[c] = -1; }
-    long line = 0;
-    for (char *p = buf, *nl; !rc && *p; p = nl ? nl + 1 : p + strlen(p)) {
-        nl = strchr(p, '\n');
-        line++;
-        long rec, idx;
-        char col[128];
-        if (sscanf(p, "%ld\t%ld\t%127s", &rec, &idx, col) != 3 || rec < 0) {
-            rc = hp_fail(err, HP_ERR_FORMAT, "%s:%ld: expected record<TAB>product index<TAB>product column", path, line);
-            break;
-        }
-        int32_t prod = data_dict_find(&pr->cols[pr->id_col].dict, col, strlen(col));
-        if (prod < 0) rc = hp_fail(err, HP_ERR_FORMAT, "%s:%ld: product '%s' is not in the catalogue", path, line, col);
-        else if (rec < nrec && cust_of[rec] >= 0 && s->role[cust_of[rec]] == MODEL_ROLE_TEST) hidden[cust_of[rec]] = prod;
-    }
+    const data_table *cu = &ds->t[DATA_T_CUSTOMERS];
+    int32_t *cust_of = hp_malloc((size_t)(cu->nrecords + 1) * sizeof *cust_of);
+    int32_t *hidden = hp_malloc(((size_t)s->ncust + 1) * sizeof *hidden);
+    int rc = cust_of && hidden ? HP_OK : HP_ERR_NOMEM;
+    for (long i = 0; !rc && i < cu->nrecords; i++) cust_of[i] = -1;
+    for (int c = 0; !rc && c < s->ncust; c++) cust_of[cu->record[c]] = c, hidden[c] = -1;
+    hidden_ctx h = { path, cu, &ds->t[DATA_T_PRODUCTS], s, cust_of, hidden };
+    if (!rc) rc = each_line(path, hidden_line, &h, NULL, err);
     for (size_t r = 0; !rc && r < v->it->nrows; r++) {
         int c = v->cust->code[r];
         if (hidden[c] >= 0 && v->prod->code[r] == hidden[c] && tag[r] == TAG_VISIBLE) tag[r] = TAG_TEST;
     }
     hp_free(cust_of);
     hp_free(hidden);
-    hp_free(buf);
     return rc;
 }
 
@@ -294,6 +384,17 @@ static int build_csr(const model_split *s, const ix_view *v, const uint8_t *tag,
     return HP_OK;
 }
 
+/* Time split: what happens after the cut-off is a target only when it is of a target kind
+ * (or, with none named, a positive kind); the rest is left out. */
+static void keep_target_kinds(uint8_t *tag, const ix_view *v, const model_config *cfg)
+{
+    for (size_t r = 0; r < v->it->nrows; r++) {
+        if (tag[r] != TAG_VALID && tag[r] != TAG_TEST) continue;
+        int keep = cfg->split.ntarget_kinds ? is_target_kind(v, cfg, r) : v->positive_kind[v->kind->code[r]];
+        if (!keep) tag[r] = TAG_IGNORE;
+    }
+}
+
 /* Only positive kinds count as history; targets of target kinds are kept even when the
  * kind is not a training positive. */
 static void drop_nonpositive_visible(uint8_t *tag, const ix_view *v)
@@ -331,14 +432,19 @@ int model_split_make(model_split *s, const data_dataset *ds, const model_config 
     const model_split_cfg *sc = &cfg->split;
     if (!rc && sc->method == MODEL_SPLIT_TIME) {
         s->all_train = 1;
-        rc = tags_by_time(tag, &v, sc, err);
+        if (v.label_kind >= 0)
+            rc = hp_fail(err, HP_ERR_INVAL, "split method \"time\" cannot split labels (they carry no time): "
+                         "use \"customer\" or \"folds\"");
+        if (!rc) rc = tags_by_time(tag, &v, sc, err);
+        if (!rc) keep_target_kinds(tag, &v, cfg);
     } else if (!rc) {
         if (sc->method == MODEL_SPLIT_FOLDS) rc = roles_by_folds(s, cu, sc, err);
         else roles_by_customer(s, cu, sc);
         if (!rc) tags_by_role(tag, s, &v, cfg);
         if (!rc && sc->hidden_file) rc = tags_from_hidden(tag, s, &v, ds, sc->hidden_file, err);
-        if (!rc && !sc->ntarget_kinds) leave_one_out(tag, s, &v, sc->seed, sc->hidden_file ? MODEL_ROLE_VALID : -1);
+        if (!rc && !sc->ntarget_kinds) rc = leave_one_out(tag, s, &v, sc->seed, sc->hidden_file ? MODEL_ROLE_VALID : -1);
     }
+    if (!rc) rc = promote_targets(tag, &v);
     if (!rc) {
         drop_nonpositive_visible(tag, &v);
         collect_labels(s, &v);
@@ -347,7 +453,8 @@ int model_split_make(model_split *s, const data_dataset *ds, const model_config 
     for (int i = 0; !rc && i < 2; i++) rc = build_csr(s, &v, tag, i == 0 ? TAG_VALID : TAG_TEST, &s->tgt_off[i], &s->tgt[i]);
     for (int c = 0; !rc && c < s->ncust; c++)
         if (model_split_trains(s, c)) s->ntrain_pos += (size_t)(s->vis_off[c + 1] - s->vis_off[c]);
-    hp_free(tag);
+    s->tag = tag; /* kept: evaluation counts popularity over what training could see */
+    s->ntag = n;
     hp_free(v.positive_kind);
     if (rc) model_split_free(s);
     return rc;

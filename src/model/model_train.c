@@ -371,8 +371,11 @@ static void count_roles(const model_split *s, model_train_report *rep)
     for (int c = 0; c < s->ncust; c++) {
         if (s->role[c] == MODEL_ROLE_NONE) rep->n_excluded_customers++;
         if (model_split_trains(s, c)) rep->n_train_customers++;
-        if (s->role[c] == MODEL_ROLE_VALID) rep->n_valid_customers++;
-        if (s->role[c] == MODEL_ROLE_TEST) rep->n_test_customers++;
+        /* evaluated customers: by role, or (split by time) those with targets in the period */
+        int valid = s->all_train ? s->tgt_off[0][c + 1] > s->tgt_off[0][c] : s->role[c] == MODEL_ROLE_VALID;
+        int test = s->all_train ? s->tgt_off[1][c + 1] > s->tgt_off[1][c] : s->role[c] == MODEL_ROLE_TEST;
+        rep->n_valid_customers += valid;
+        rep->n_test_customers += test;
     }
 }
 
