@@ -423,6 +423,42 @@ TEST(corrupt_and_mismatched_model_files_are_clear_errors)
     CHECK(system(cmd) == 0);
     int rc = model_load(path_in("bad"), &m, &err);
     CHECKF(rc == HP_ERR_FORMAT && strstr(err.msg, "shape") != NULL, "rc %d: %s", rc, err.msg);
+    /* weights of the same shape from another training */
+    snprintf(cmd, sizeof cmd, "cp %s %s && cp %s %s", path_in("m/model.json"), path_in("bad/model.json"),
+             path_in("rep1/model.safetensors"), path_in("bad/model.safetensors"));
+    CHECK(system(cmd) == 0);
+    rc = model_load(path_in("bad"), &m, &err);
+    CHECKF(rc == HP_ERR_FORMAT && strstr(err.msg, "weights_hash") != NULL, "rc %d: %s", rc, err.msg);
+    /* hand-edited metadata that would make the net read outside its tables */
+    snprintf(cmd, sizeof cmd, "cp %s %s", path_in("m/model.safetensors"), path_in("bad/model.safetensors"));
+    CHECK(system(cmd) == 0);
+    static const struct { const char *pointer; json_t *(*value)(void); const char *want; } edits[] = {
+        { "catalogue.text_ids.0", NULL, "catalogue.text_ids" },
+        { "catalogue.cat.0", NULL, "catalogue.cat" },
+        { "catalogue.F", NULL, "catalogue.n, F, C" },
+        { "features.customers.numeric.0.role", NULL, "features.customers: numeric[0]" },
+        { "features.customers.numeric.0.missing_slot", NULL, "missing_slot" },
+    };
+    for (size_t e = 0; e < HP_ARRAY_LEN(edits); e++) {
+        json_t *doc = json_load_file(path_in("m/model.json"), 0, NULL);
+        json_t *node = doc;
+        char key[64], *save = NULL;
+        snprintf(key, sizeof key, "%s", edits[e].pointer);
+        json_t *parent = NULL;
+        const char *last = NULL;
+        for (char *tok = strtok_r(key, ".", &save); tok; tok = strtok_r(NULL, ".", &save)) {
+            parent = node;
+            last = tok;
+            node = json_is_array(node) ? json_array_get(node, (size_t)atoi(tok)) : json_object_get(node, tok);
+        }
+        json_t *bad = e == 3 ? json_string("text") : json_integer(e == 4 ? 2147483647 : 99999999);
+        if (json_is_array(parent)) json_array_set_new(parent, (size_t)atoi(last), bad);
+        else json_object_set_new(parent, last, bad);
+        json_dump_file(doc, path_in("bad/model.json"), 0);
+        json_decref(doc);
+        rc = model_load(path_in("bad"), &m, &err);
+        CHECKF(rc == HP_ERR_FORMAT && strstr(err.msg, edits[e].want) != NULL, "%s: rc %d: %s", edits[e].pointer, rc, err.msg);
+    }
     /* broken JSON and a wrong format version */
     copy_truncated(path_in("m/model.json"), path_in("bad/model.json"), 200);
     CHECK(model_load(path_in("bad"), &m, &err) != HP_OK);

@@ -118,9 +118,11 @@ static void apply_overrides(model_config *cfg, const train_args *a)
 
 static void print_report(const model_train_report *r, const char *out)
 {
+    if (!isfinite(r->best_valid))
+        printf("note: no validation customers (split.valid_fraction), so no early stopping: the last epoch is kept\n");
     printf("trained %d epoch%s (%ld steps, %.0f examples/s, %.1f s); best validation %s %.4f at epoch %d\n",
            r->epochs_run, r->epochs_run == 1 ? "" : "s", r->steps, r->examples_per_s, r->seconds, r->metric,
-           isinf(r->best_valid) ? NAN : r->best_valid, r->best_epoch);
+           isfinite(r->best_valid) ? r->best_valid : NAN, r->best_epoch);
     printf("customers: %ld train, %ld validation, %ld test, %ld left out (no consent)\n", r->n_train_customers,
            r->n_valid_customers, r->n_test_customers, r->n_excluded_customers);
     printf("model: %s/model.safetensors, %s/model.json\n", out, out);

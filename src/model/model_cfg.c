@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void model_config_defaults(model_config *c)
 {
@@ -76,18 +77,20 @@ static int rd_float(rd *r, json_t *o, const char *key, double lo, double hi, flo
     return HP_OK;
 }
 
+/* Paths are made absolute (relative ones from base_dir, then from the working directory),
+ * so a model trained here can be evaluated from anywhere. */
 static int rd_path(rd *r, json_t *o, const char *key, char **out)
 {
     json_t *v = json_object_get(o, key);
     if (!v) return HP_OK;
     if (!json_is_string(v)) return bad(r, key, "expected a path");
-    const char *s = json_string_value(v);
+    const char *s = json_string_value(v), *base = r->base_dir && *r->base_dir ? r->base_dir : ".";
+    char cwd[4096] = "";
+    if (s[0] != '/' && base[0] != '/' && !getcwd(cwd, sizeof cwd)) cwd[0] = 0;
     hp_free(*out);
-    if (s[0] == '/' || !r->base_dir) *out = hp_strdup(s);
-    else {
-        size_t n = strlen(r->base_dir) + strlen(s) + 2;
-        if ((*out = hp_malloc(n))) snprintf(*out, n, "%s/%s", r->base_dir, s);
-    }
+    size_t n = strlen(cwd) + strlen(base) + strlen(s) + 3;
+    if (s[0] == '/') *out = hp_strdup(s);
+    else if ((*out = hp_malloc(n))) snprintf(*out, n, "%s%s%s/%s", cwd, cwd[0] ? "/" : "", base, s);
     return *out ? HP_OK : HP_ERR_NOMEM;
 }
 
@@ -269,6 +272,15 @@ int model_config_from_dataset(model_config *c, const data_dataset *ds, hp_error 
     return rc;
 }
 
+/* A float as the shortest decimal that reads back to it: 0.99f is saved as 0.99, not as
+ * 0.9900000095, which a range check on reload would refuse. */
+static json_t *json_f(float x)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.7g", (double)x);
+    return json_real(strtod(buf, NULL));
+}
+
 static json_t *list_json(char **l, int n)
 {
     json_t *a = json_array();
@@ -285,21 +297,24 @@ json_t *model_config_to_json(const model_config *c)
     json_t *model = json_pack("{s:i, s:i, s:i, s:i, s:o, s:b}", "dim", c->arch.dim, "hidden", c->arch.hidden,
                               "text_buckets", c->arch.text_buckets, "max_tokens", c->arch.max_tokens,
                               "encoders", enc, "include_protected", c->arch.include_protected);
-    json_t *train = json_pack("{s:s, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:i, s:I, s:i, s:o}",
+    json_t *train = json_pack("{s:s, s:i, s:i, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:i, s:i, s:I, s:i, s:o}",
                               "loss", losses[c->train.loss], "negatives", c->train.negatives,
-                              "epochs", c->train.epochs, "batch", c->train.batch, "lr", (double)c->train.lr,
-                              "lr_min", (double)c->train.lr_min, "weight_decay", (double)c->train.weight_decay,
-                              "clip", (double)c->train.clip, "id_dropout", (double)c->train.id_dropout,
-                              "dropout", (double)c->train.dropout, "patience", c->train.patience,
+                              "epochs", c->train.epochs, "batch", c->train.batch, "lr", json_f(c->train.lr),
+                              "lr_min", json_f(c->train.lr_min), "weight_decay", json_f(c->train.weight_decay),
+                              "clip", json_f(c->train.clip), "id_dropout", json_f(c->train.id_dropout),
+                              "dropout", json_f(c->train.dropout), "patience", c->train.patience,
                               "warmup", c->train.warmup, "seed", (json_int_t)c->train.seed,
                               "threads", c->train.threads,
                               "positive_kinds", list_json(c->train.positive_kinds, c->train.npositive_kinds));
-    json_t *split = json_pack("{s:s, s:f, s:f, s:o, s:i, s:I}", "method", methods[c->split.method],
-                              "test_fraction", (double)c->split.test_fraction,
-                              "valid_fraction", (double)c->split.valid_fraction,
+    json_t *split = json_pack("{s:s, s:o, s:o, s:o, s:i, s:I}", "method", methods[c->split.method],
+                              "test_fraction", json_f(c->split.test_fraction),
+                              "valid_fraction", json_f(c->split.valid_fraction),
                               "target_kinds", list_json(c->split.target_kinds, c->split.ntarget_kinds),
                               "test_fold", c->split.test_fold, "seed", (json_int_t)c->split.seed);
     if (c->split.folds_file) json_object_set_new(split, "folds_file", json_string(c->split.folds_file));
     if (c->split.hidden_file) json_object_set_new(split, "hidden_file", json_string(c->split.hidden_file));
-    return json_pack("{s:o, s:o, s:o}", "model", model, "train", train, "split", split);
+    json_t *eval = json_pack("{s:i}", "k", c->eval.k);
+    if (c->eval.oracle_file) json_object_set_new(eval, "oracle_file", json_string(c->eval.oracle_file));
+    if (c->eval.out_dir) json_object_set_new(eval, "out_dir", json_string(c->eval.out_dir));
+    return json_pack("{s:o, s:o, s:o, s:o}", "model", model, "train", train, "split", split, "evaluate", eval);
 }

@@ -357,11 +357,27 @@ static int numf_from_json(model_numf *f, json_t *j)
                     "mean", &mean, "std", &std, "ref", &ref, "missing_slot", &slot))
         return HP_ERR_FORMAT;
     int r = data_role_parse(role);
-    if (r < 0 || !(std > 0)) return HP_ERR_FORMAT;
+    if (!is_numeric_role(r) || !(std > 0) || !isfinite(mean) || !isfinite(std) || !isfinite(ref)) return HP_ERR_FORMAT;
     *f = (model_numf){ .column = hp_strdup(col), .role = r, .log = log, .mean = (float)mean,
                        .std = (float)std, .ref = ref, .missing_slot = slot };
     return f->column ? HP_OK : HP_ERR_NOMEM;
 }
+
+/* Missing-indicator slots must be exactly nnumcols, nnumcols+1, ... in column order, as
+ * finish_slots numbers them: anything else would index outside the input. */
+static int check_slots(model_featspec *fs)
+{
+    int next = fs->nnumcols;
+    for (int i = 0; i < fs->nnumcols; i++) {
+        int slot = fs->num[i].missing_slot;
+        if (slot != -1 && slot != next) return HP_ERR_FORMAT;
+        if (slot == next) next++;
+    }
+    fs->nnum = next;
+    return HP_OK;
+}
+
+static const char *k_part_names[] = { "numeric", "categorical", "multi", "text" };
 
 int model_featspec_from_json(model_featspec *fs, json_t *j, hp_error *err)
 {
@@ -378,22 +394,27 @@ int model_featspec_from_json(model_featspec *fs, json_t *j, hp_error *err)
         fs->text = hp_calloc(nt + 1, sizeof *fs->text);
         if (!fs->num || !fs->cat || !fs->multi || !fs->text) rc = HP_ERR_NOMEM;
     }
-    for (size_t i = 0; !rc && i < nn; i++, fs->nnumcols++) rc = numf_from_json(&fs->num[i], json_array_get(num, i));
-    for (size_t i = 0; !rc && i < nc; i++, fs->ncat++) rc = vocab_from_json(&fs->cat[i], json_array_get(cat, i), &fs->cat_rows);
-    for (size_t i = 0; !rc && i < nm; i++, fs->nmulti++) rc = vocab_from_json(&fs->multi[i], json_array_get(multi, i), &fs->multi_rows);
-    for (size_t i = 0; !rc && i < nt; i++, fs->ntext++) {
-        json_t *s = json_array_get(text, i);
-        rc = !json_is_string(s) ? HP_ERR_FORMAT : (fs->text[i] = hp_strdup(json_string_value(s))) ? HP_OK : HP_ERR_NOMEM;
+    int part = 0;
+    size_t at = 0;
+    for (at = 0; !rc && at < nn; at++, fs->nnumcols++) rc = numf_from_json(&fs->num[at], json_array_get(num, at));
+    if (!rc) part = 1;
+    for (at = 0; !rc && at < nc; at++, fs->ncat++) rc = vocab_from_json(&fs->cat[at], json_array_get(cat, at), &fs->cat_rows);
+    if (!rc) part = 2;
+    for (at = 0; !rc && at < nm; at++, fs->nmulti++) rc = vocab_from_json(&fs->multi[at], json_array_get(multi, at), &fs->multi_rows);
+    if (!rc) part = 3;
+    for (at = 0; !rc && at < nt; at++, fs->ntext++) {
+        json_t *s = json_array_get(text, at);
+        rc = !json_is_string(s) ? HP_ERR_FORMAT : (fs->text[at] = hp_strdup(json_string_value(s))) ? HP_OK : HP_ERR_NOMEM;
     }
-    fs->nnum = fs->nnumcols;
-    for (int i = 0; !rc && i < fs->nnumcols; i++) {
-        int slot = fs->num[i].missing_slot;
-        if (slot >= 0) fs->nnum = HP_MAX(fs->nnum, slot + 1);
-        if (slot >= 0 && slot < fs->nnumcols) rc = HP_ERR_FORMAT;
+    if (!rc && check_slots(fs)) {
+        model_featspec_free(fs);
+        return hp_fail(err, HP_ERR_FORMAT, "numeric[].missing_slot: slots must follow the numeric columns in order");
     }
     if (rc) {
         model_featspec_free(fs);
-        return hp_fail(err, rc, "model metadata: features: %s", rc == HP_ERR_FORMAT ? "malformed entry" : hp_strerror(rc));
+        return hp_fail(err, rc, "%s[%zu]: %s", k_part_names[part], at ? at - 1 : 0,
+                       rc == HP_ERR_FORMAT ? "malformed entry (a field is missing, of the wrong type or out of range)"
+                                           : hp_strerror(rc));
     }
     return HP_OK;
 }

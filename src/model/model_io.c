@@ -3,11 +3,26 @@
  * scaling), the catalogue's product ids and its encoded features. Both written atomically. */
 #include "model/model.h"
 #include "model/ckpt.h"
+#include "io/io.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 static void join(char *buf, size_t n, const char *dir, const char *file) { snprintf(buf, n, "%s/%s", dir, file); }
+
+/* The weights file's hash, kept in model.json: the two files are renamed one after the
+ * other, so a crash between could pair new weights with old metadata; the hash tells. */
+static int weights_hash(const char *path, char out[17], hp_error *err)
+{
+    char *buf;
+    size_t len;
+    int rc = io_read_file(path, &buf, &len, err);
+    if (rc) return rc;
+    snprintf(out, 17, "%016llx", (unsigned long long)hp_hash_bytes(buf, len));
+    hp_free(buf);
+    return HP_OK;
+}
 
 /* ------------------------------------------------------------------ encoded catalogue <-> JSON */
 
@@ -58,11 +73,16 @@ static int read_array(json_t *a, size_t n, void *out, int kind)
     return HP_OK;
 }
 
-static int enc_from_json(model_enc *e, json_t *j)
+/* The encoded catalogue, checked against the features it must match: every count, every
+ * offset and every id in range, so a corrupt or hand-edited model.json cannot make the net
+ * read outside its tables. *what names the bad field. */
+static int enc_from_json(model_enc *e, json_t *j, const model_featspec *fs, int buckets, int P, const char **what)
 {
     memset(e, 0, sizeof *e);
     int n, F, C;
-    if (json_unpack(j, "{s:i, s:i, s:i}", "n", &n, "F", &F, "C", &C) || n < 0 || F < 0 || C < 0) return HP_ERR_FORMAT;
+    *what = "n, F, C (must match the catalogue and its features)";
+    if (json_unpack(j, "{s:i, s:i, s:i}", "n", &n, "F", &F, "C", &C) || n != P || F != fs->nnum || C != fs->ncat)
+        return HP_ERR_FORMAT;
     e->n = n, e->F = F, e->C = C;
     json_t *ids = json_object_get(j, "text_ids");
     size_t nt = json_array_size(ids);
@@ -72,13 +92,20 @@ static int enc_from_json(model_enc *e, json_t *j)
     e->multi_off = hp_calloc((size_t)n + 1, sizeof *e->multi_off);
     e->text_ids = hp_calloc(nt + 1, sizeof *e->text_ids);
     if (!e->num || !e->cat || !e->text_off || !e->multi_off || !e->text_ids) return HP_ERR_NOMEM;
-    int rc = read_array(json_object_get(j, "num"), (size_t)n * (size_t)F, e->num, 0);
-    if (!rc) rc = read_array(json_object_get(j, "cat"), (size_t)n * (size_t)C, e->cat, 1);
-    if (!rc) rc = read_array(json_object_get(j, "text_off"), (size_t)n + 1, e->text_off, 2);
-    if (!rc) rc = read_array(ids, nt, e->text_ids, 1);
-    for (int i = 0; !rc && i < n; i++)
-        if (e->text_off[i] > e->text_off[i + 1] || e->text_off[i + 1] > (int64_t)nt) rc = HP_ERR_FORMAT;
-    return rc;
+    if ((*what = "num", read_array(json_object_get(j, "num"), (size_t)n * (size_t)F, e->num, 0))) return HP_ERR_FORMAT;
+    if ((*what = "cat", read_array(json_object_get(j, "cat"), (size_t)n * (size_t)C, e->cat, 1))) return HP_ERR_FORMAT;
+    for (size_t i = 0; i < (size_t)n * (size_t)C; i++)
+        if (e->cat[i] < 0 || e->cat[i] >= fs->cat_rows) return HP_ERR_FORMAT;
+    if ((*what = "text_off", read_array(json_object_get(j, "text_off"), (size_t)n + 1, e->text_off, 2))) return HP_ERR_FORMAT;
+    if (e->text_off[0] != 0 || e->text_off[n] != (int64_t)nt) return HP_ERR_FORMAT;
+    for (int i = 0; i < n; i++)
+        if (e->text_off[i] > e->text_off[i + 1]) return HP_ERR_FORMAT;
+    if ((*what = "text_ids", read_array(ids, nt, e->text_ids, 1))) return HP_ERR_FORMAT;
+    for (size_t i = 0; i < nt; i++)
+        if (e->text_ids[i] < 0 || e->text_ids[i] >= buckets) return HP_ERR_FORMAT;
+    for (size_t i = 0; i < (size_t)n * (size_t)F; i++)
+        if (!isfinite(e->num[i])) return (*what = "num"), HP_ERR_FORMAT;
+    return HP_OK;
 }
 
 /* ------------------------------------------------------------------ save */
@@ -106,6 +133,9 @@ int model_save(const char *dir, const model_net *net, const model_config *cfg, c
     const char *vals[] = { MODEL_FORMAT };
     join(path, sizeof path, dir, "model.safetensors");
     int rc = ckpt_save(path, &net->params, keys, vals, 1, err);
+    char hash[17];
+    if (!rc) rc = weights_hash(path, hash, err);
+    if (!rc) json_object_set_new(doc, "weights_hash", json_string(hash));
     join(path, sizeof path, dir, "model.json");
     if (!rc) rc = ckpt_write_json_atomic(path, doc, err);
     json_decref(doc);
@@ -144,11 +174,20 @@ static int load_features(model_file *m, json_t *doc, const char *path, hp_error 
 {
     json_t *feats = json_object_get(doc, "features");
     int rc = model_featspec_from_json(&m->net.cust_fs, json_object_get(feats, "customers"), err);
-    if (!rc) rc = model_featspec_from_json(&m->net.prod_fs, json_object_get(feats, "products"), err);
-    if (rc) hp_error_prefix(err, "%s", path);
-    if (!rc && enc_from_json(&m->net.prod, json_object_get(doc, "catalogue")) != HP_OK)
-        rc = hp_fail(err, HP_ERR_FORMAT, "%s: \"catalogue\" is malformed", path);
-    return rc;
+    if (rc) {
+        hp_error_prefix(err, "%s: features.customers", path);
+        return rc;
+    }
+    rc = model_featspec_from_json(&m->net.prod_fs, json_object_get(feats, "products"), err);
+    if (rc) {
+        hp_error_prefix(err, "%s: features.products", path);
+        return rc;
+    }
+    const char *what = NULL;
+    rc = enc_from_json(&m->net.prod, json_object_get(doc, "catalogue"), &m->net.prod_fs, m->cfg.arch.text_buckets,
+                       m->nproducts, &what);
+    if (rc == HP_ERR_FORMAT) return hp_fail(err, rc, "%s: catalogue.%s", path, what);
+    return rc ? hp_fail(err, rc, "%s: %s", path, hp_strerror(rc)) : HP_OK;
 }
 
 int model_load(const char *dir, model_file *m, hp_error *err)
@@ -168,6 +207,12 @@ int model_load(const char *dir, model_file *m, hp_error *err)
     if (!rc) rc = model_net_init(&m->net, &m->cfg.arch, P, err);
     join(path, sizeof path, dir, "model.safetensors");
     if (!rc) rc = ckpt_load(path, &m->net.params, 0, err);
+    char hash[17];
+    json_t *want = json_object_get(m->meta, "weights_hash");
+    if (!rc) rc = weights_hash(path, hash, err);
+    if (!rc && (!json_is_string(want) || strcmp(json_string_value(want), hash) != 0))
+        rc = hp_fail(err, HP_ERR_FORMAT, "%s: does not belong to %s/model.json (weights_hash differs): "
+                     "the two files come from different trainings", path, dir);
     if (rc) model_file_free(m);
     return rc;
 }

@@ -290,11 +290,12 @@ static int save_best(trainer *t, model_train_report *rep, hp_error *err)
     t->su.net.params.data = t->best; /* save the best weights without copying the block twice */
     json_t *pop = json_array();
     for (int p = 0; p < t->su.net.P; p++) json_array_append_new(pop, json_integer(t->popularity[p]));
-    json_t *extra = json_pack("{s:i, s:f, s:s, s:I, s:I, s:o}", "best_epoch", rep->best_epoch, "best_valid",
-                              isnan(rep->best_valid) ? 0.0 : rep->best_valid, "metric", rep->metric,
+    json_t *extra = json_pack("{s:i, s:o, s:s, s:I, s:I, s:o}", "best_epoch", rep->best_epoch, "best_valid",
+                              isfinite(rep->best_valid) ? json_real(rep->best_valid) : json_null(), "metric", rep->metric,
                               "steps", (json_int_t)rep->steps, "examples", (json_int_t)rep->examples,
                               "popularity", pop);
-    int rc = model_save(t->opts->out_dir, &t->su.net, t->cfg, &t->ds->t[DATA_T_PRODUCTS], extra, err);
+    int rc = extra ? model_save(t->opts->out_dir, &t->su.net, t->cfg, &t->ds->t[DATA_T_PRODUCTS], extra, err)
+                   : hp_fail(err, HP_ERR_NOMEM, "%s: cannot build the training summary", t->opts->out_dir);
     json_decref(extra);
     t->su.net.params.data = cur;
     return rc;
