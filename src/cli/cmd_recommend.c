@@ -6,6 +6,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void recommend_usage(FILE *f)
@@ -72,30 +73,70 @@ static int parse_rec_args(int argc, char **argv, rec_args *a)
     return 0;
 }
 
-/* Held products per customer as the model's catalogue indices (products the model does not
- * know are dropped: they cannot be inputs). */
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Whether an interaction kind is one the model learnt from (and so counts as held): the
+ * model's training positive kinds, or every kind but "label" when it named none. */
+static int kind_held(const model_file *m, const char *kind)
+{
+    if (!m->cfg.train.npositive_kinds) return strcmp(kind, "label") != 0;
+    for (int i = 0; i < m->cfg.train.npositive_kinds; i++)
+        if (strcmp(m->cfg.train.positive_kinds[i], kind) == 0) return 1;
+    return 0;
+}
+
+/* Held products per customer as the model's catalogue indices, exactly as training saw
+ * history: interactions of the positive kinds; products the model does not know are
+ * dropped (they cannot be inputs). */
 static int held_lists(const data_dataset *ds, const model_file *m, int64_t **off_out, int32_t **ids_out)
 {
     const data_table *cu = &ds->t[DATA_T_CUSTOMERS], *it = &ds->t[DATA_T_INTERACTIONS], *pr = &ds->t[DATA_T_PRODUCTS];
     size_t n = cu->nrows, ni = it->loaded ? it->nrows : 0;
-    int64_t *off = hp_calloc(n + 2, sizeof *off);
-    int32_t *ids = hp_malloc((ni + 1) * sizeof *ids);
-    int32_t *map = hp_malloc((pr->nrows + 1) * sizeof *map);
-    if (!off || !ids || !map) { hp_free(off); hp_free(ids); hp_free(map); return HP_ERR_NOMEM; }
-    for (size_t p = 0; p < pr->nrows; p++) {
-        map[p] = -1;
-        for (int q = 0; q < m->nproducts; q++)
-            if (strcmp(data_col_str(&pr->cols[pr->id_col], p), m->product_ids[q]) == 0) map[p] = q;
+    int64_t *off = hp_calloc(n + 2, sizeof *off), *fill = hp_malloc((n + 1) * sizeof *fill);
+    int32_t *ids = hp_malloc((ni + 1) * sizeof *ids), *map = hp_malloc((pr->nrows + 1) * sizeof *map);
+    uint8_t *keep = hp_calloc(ni + 1, 1);
+    data_dict known;
+    data_dict_init(&known);
+    int rc = off && fill && ids && map && keep ? HP_OK : HP_ERR_NOMEM;
+    for (int q = 0; !rc && q < m->nproducts; q++)
+        if (data_dict_intern(&known, m->product_ids[q], strlen(m->product_ids[q])) < 0) rc = HP_ERR_NOMEM;
+    for (size_t p = 0; !rc && p < pr->nrows; p++) {
+        const data_column *id = &pr->cols[pr->id_col];
+        map[p] = data_dict_find(&known, id->dict.str[id->code[p]], id->dict.len[id->code[p]]);
     }
-    const data_column *c = ni ? data_table_col_role(it, DATA_ROLE_CUSTOMER) : NULL, *p = ni ? data_table_col_role(it, DATA_ROLE_PRODUCT) : NULL;
-    for (size_t r = 0; r < ni; r++) if (map[p->code[r]] >= 0) off[c->code[r] + 1]++;
-    for (size_t i = 0; i < n; i++) off[i + 1] += off[i];
-    int64_t *fill = hp_malloc((n + 1) * sizeof *fill);
-    if (!fill) { hp_free(off); hp_free(ids); hp_free(map); return HP_ERR_NOMEM; }
-    memcpy(fill, off, n * sizeof *fill);
-    for (size_t r = 0; r < ni; r++) if (map[p->code[r]] >= 0) ids[fill[c->code[r]]++] = map[p->code[r]];
+    const data_column *c = ni ? data_table_col_role(it, DATA_ROLE_CUSTOMER) : NULL;
+    const data_column *p = ni ? data_table_col_role(it, DATA_ROLE_PRODUCT) : NULL;
+    const data_column *k = ni ? data_table_col_role(it, DATA_ROLE_KIND) : NULL;
+    for (size_t r = 0; !rc && r < ni; r++) {
+        keep[r] = map[p->code[r]] >= 0 && kind_held(m, data_col_str(k, r));
+        if (keep[r]) off[c->code[r] + 1]++;
+    }
+    for (size_t i = 0; !rc && i < n; i++) off[i + 1] += off[i];
+    if (!rc) memcpy(fill, off, n * sizeof *fill);
+    for (size_t r = 0; !rc && r < ni; r++)
+        if (keep[r]) ids[fill[c->code[r]]++] = map[p->code[r]];
+    int64_t w = 0; /* each product once, as training's history lists have it */
+    for (size_t i = 0; !rc && i < n; i++) {
+        int64_t lo = off[i], hi = off[i + 1];
+        qsort(ids + lo, (size_t)(hi - lo), sizeof *ids, cmp_i32);
+        off[i] = w;
+        for (int64_t q = lo; q < hi; q++)
+            if (q == lo || ids[q] != ids[q - 1]) ids[w++] = ids[q];
+    }
+    if (!rc) off[n] = w;
+    data_dict_free(&known);
     hp_free(fill);
     hp_free(map);
+    hp_free(keep);
+    if (rc) {
+        hp_free(off);
+        hp_free(ids);
+        return rc;
+    }
     *off_out = off;
     *ids_out = ids;
     return HP_OK;

@@ -210,7 +210,9 @@ int model_load(const char *dir, model_file *m, hp_error *err)
     char hash[17];
     json_t *want = json_object_get(m->meta, "weights_hash");
     if (!rc) rc = weights_hash(path, hash, err);
-    if (!rc && (!json_is_string(want) || strcmp(json_string_value(want), hash) != 0))
+    if (!rc && !json_is_string(want))
+        rc = hp_fail(err, HP_ERR_FORMAT, "%s/model.json: no \"weights_hash\" (written by an older build): retrain", dir);
+    if (!rc && strcmp(json_string_value(want), hash) != 0)
         rc = hp_fail(err, HP_ERR_FORMAT, "%s: does not belong to %s/model.json (weights_hash differs): "
                      "the two files come from different trainings", path, dir);
     if (rc) model_file_free(m);
