@@ -39,6 +39,8 @@ mkdir -p "$tmp/v7" && cp "$tmp/model_v7.json" "$tmp/v7/model.json"
 expect recommend_wrong_version 2 "format version 7" -- "$H" recommend --model "$tmp/v7" --customers "$tmp/syn/customers.csv"
 printf 'customer_id,industry,employees,revenue,financial_needs,preferences\nNEW1,Space Mining,,,,\n' > "$tmp/new.csv"
 expect recommend_unknown_category 0 '"customer_id":"NEW1"' -- "$H" recommend --model "$tmp/model" --customers "$tmp/new.csv"
+{ cat "$tmp/syn/products.csv"; echo 'P999,Cyber Insurance Plus,insurance,12,low,100000,low,Ransomware and data breach cover.'; } > "$tmp/newprod.csv"
+expect recommend_new_product 0 '"product_id":"P999"' -- "$H" recommend --model "$tmp/model" --customers "$tmp/syn/customers.csv" --products "$tmp/newprod.csv" --top-k 40
 expect train_bad_epochs 2 "not a non-negative integer" -- "$H" train --data "$tmp/syn" --epochs many
 
 # Ctrl-C during training stops after the current batch and leaves a usable model

@@ -19,6 +19,8 @@ static void recommend_usage(FILE *f)
         "  --customers FILE     customers to score (required)\n"
         "  --interactions FILE  their interactions: held products are left out and feed the\n"
         "                       history encoder (default: none)\n"
+        "  --products FILE      score this catalogue instead of the model's: products the model\n"
+        "                       has not seen score from their features, without retraining\n"
         "  --config FILE        dataset config describing the files (default: built-in)\n"
         "  --top-k K            products per customer (default 10)\n"
         "  --include-held       also rank products the customer already holds\n"
@@ -40,6 +42,7 @@ static int parse_rec_args(int argc, char **argv, rec_args *a)
     static const struct option opts[] = {
         { "model", required_argument, 0, 'm' }, { "customers", required_argument, 0, 'C' },
         { "interactions", required_argument, 0, 'I' }, { "config", required_argument, 0, 'c' },
+        { "products", required_argument, 0, 'P' },
         { "top-k", required_argument, 0, 'k' }, { "include-held", no_argument, 0, 'H' },
         { "out", required_argument, 0, 'o' }, { "consent-db", required_argument, 0, 'D' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
@@ -53,6 +56,7 @@ static int parse_rec_args(int argc, char **argv, rec_args *a)
         case 'm': a->model = optarg; break;
         case 'C': a->files[DATA_T_CUSTOMERS] = optarg; break;
         case 'I': a->files[DATA_T_INTERACTIONS] = optarg; break;
+        case 'P': a->files[DATA_T_PRODUCTS] = optarg; break;
         case 'c': a->config = optarg; break;
         case 'k': if (cli_parse_u64("--top-k", optarg, &v) || v < 1 || v > 100000) return -1; a->k = (int)v; break;
         case 'H': a->include_held = 1; break;
@@ -89,24 +93,22 @@ static int kind_held(const model_file *m, const char *kind)
     return 0;
 }
 
-/* Held products per customer as the model's catalogue indices, exactly as training saw
- * history: interactions of the positive kinds; products the model does not know are
- * dropped (they cannot be inputs). */
-static int held_lists(const data_dataset *ds, const model_file *m, int64_t **off_out, int32_t **ids_out)
+/* Held products per customer, exactly as training saw history (interactions of the positive
+ * kinds, each product once), as codes of `known`: the training catalogue for the history
+ * encoder, the catalogue being scored for the products to leave out. Products not in
+ * `known` are dropped. */
+static int held_lists(const data_dataset *ds, const model_file *m, const data_dict *known, int64_t **off_out,
+                      int32_t **ids_out)
 {
     const data_table *cu = &ds->t[DATA_T_CUSTOMERS], *it = &ds->t[DATA_T_INTERACTIONS], *pr = &ds->t[DATA_T_PRODUCTS];
     size_t n = cu->nrows, ni = it->loaded ? it->nrows : 0;
     int64_t *off = hp_calloc(n + 2, sizeof *off), *fill = hp_malloc((n + 1) * sizeof *fill);
     int32_t *ids = hp_malloc((ni + 1) * sizeof *ids), *map = hp_malloc((pr->nrows + 1) * sizeof *map);
     uint8_t *keep = hp_calloc(ni + 1, 1);
-    data_dict known;
-    data_dict_init(&known);
     int rc = off && fill && ids && map && keep ? HP_OK : HP_ERR_NOMEM;
-    for (int q = 0; !rc && q < m->nproducts; q++)
-        if (data_dict_intern(&known, m->product_ids[q], strlen(m->product_ids[q])) < 0) rc = HP_ERR_NOMEM;
     for (size_t p = 0; !rc && p < pr->nrows; p++) {
         const data_column *id = &pr->cols[pr->id_col];
-        map[p] = data_dict_find(&known, id->dict.str[id->code[p]], id->dict.len[id->code[p]]);
+        map[p] = data_dict_find(known, id->dict.str[id->code[p]], id->dict.len[id->code[p]]);
     }
     const data_column *c = ni ? data_table_col_role(it, DATA_ROLE_CUSTOMER) : NULL;
     const data_column *p = ni ? data_table_col_role(it, DATA_ROLE_PRODUCT) : NULL;
@@ -128,7 +130,6 @@ static int held_lists(const data_dataset *ds, const model_file *m, int64_t **off
             if (q == lo || ids[q] != ids[q - 1]) ids[w++] = ids[q];
     }
     if (!rc) off[n] = w;
-    data_dict_free(&known);
     hp_free(fill);
     hp_free(map);
     hp_free(keep);
@@ -157,16 +158,17 @@ static void write_line(FILE *f, const data_dataset *ds, const model_file *m, siz
     json_decref(o);
 }
 
-/* Non-personalised ranking: training popularity from model.json, held products left out. */
+/* Non-personalised ranking: training popularity (0 for products new since), held products
+ * left out. */
 static int popular_topk(const model_file *m, const int32_t *held, int nheld, int k, int32_t *items, float *scores)
 {
-    json_t *pop = json_object_get(json_object_get(m->meta, "training"), "popularity");
     int n = 0;
     for (int p = 0; p < m->nproducts; p++) {
         int skip = 0;
         for (int i = 0; i < nheld && !skip; i++) skip = held[i] == p;
         if (skip) continue;
-        float s = (float)json_integer_value(json_array_get(pop, (size_t)p));
+        int32_t t = data_dict_find(&m->trained, m->product_ids[p], strlen(m->product_ids[p]));
+        float s = t >= 0 ? (float)m->popularity[t] : 0.0f;
         if (n == k && s <= scores[k - 1]) continue;
         int pos = n < k ? n++ : k - 1;
         while (pos > 0 && s > scores[pos - 1]) { scores[pos] = scores[pos - 1]; items[pos] = items[pos - 1]; pos--; }
@@ -176,16 +178,28 @@ static int popular_topk(const model_file *m, const int32_t *held, int nheld, int
     return n;
 }
 
+static int catalogue_dict(const model_file *m, data_dict *d)
+{
+    data_dict_init(d);
+    for (int p = 0; p < m->nproducts; p++)
+        if (data_dict_intern(d, m->product_ids[p], strlen(m->product_ids[p])) < 0) return HP_ERR_NOMEM;
+    return HP_OK;
+}
+
 static int recommend_all(const rec_args *a, data_dataset *ds, model_file *m, const uint8_t *allowed, FILE *f,
                          hp_error *err)
 {
-    model_enc enc;
-    int64_t *off = NULL;
-    int32_t *ids = NULL;
+    model_enc enc = { 0 };
+    int64_t *off = NULL, *hoff = NULL;
+    int32_t *ids = NULL, *hids = NULL;
     model_scorer *sc = NULL;
-    int rc = model_feat_encode(&m->net.cust_fs, &ds->t[DATA_T_CUSTOMERS], &m->net.arch, &enc, err);
-    if (!rc && (rc = held_lists(ds, m, &off, &ids))) hp_fail(err, rc, "out of memory");
-    model_lists hist = { off, ids };
+    data_dict cat;
+    int rc = catalogue_dict(m, &cat);
+    if (!rc) rc = model_feat_encode(&m->net.cust_fs, &ds->t[DATA_T_CUSTOMERS], &m->net.arch, &enc, err);
+    if (!rc && (rc = held_lists(ds, m, &cat, &off, &ids))) hp_fail(err, rc, "out of memory");
+    if (!rc && (rc = held_lists(ds, m, &m->trained, &hoff, &hids))) hp_fail(err, rc, "out of memory");
+    data_dict_free(&cat);
+    model_lists hist = { hoff, hids };
     if (!rc) rc = model_scorer_new(&sc, &m->net, &enc, &hist, NULL, err);
     int k = HP_MIN(a->k, m->nproducts);
     int32_t *items = hp_malloc((size_t)k * sizeof *items);
@@ -207,6 +221,8 @@ static int recommend_all(const rec_args *a, data_dataset *ds, model_file *m, con
     model_enc_free(&enc);
     hp_free(off);
     hp_free(ids);
+    hp_free(hoff);
+    hp_free(hids);
     hp_free(items);
     hp_free(scores);
     return rc;
@@ -225,11 +241,11 @@ int cli_recommend(int argc, char **argv)
     if (!(rc = cli_load_dataset(&ds, a.config, ".", a.files, &err))) {
         /* only the files asked for: the built-in config's other tables are not wanted here */
         for (int k = 0; k < DATA_T_COUNT; k++)
-            if (!a.files[k] && k != DATA_T_PRODUCTS) ds.t[k].configured = k == DATA_T_CUSTOMERS;
-        ds.t[DATA_T_PRODUCTS].configured = 0;
+            if (!a.files[k]) ds.t[k].configured = k == DATA_T_CUSTOMERS;
         data_ingest_report rep;
         data_ingest_opts o = { .rejects_path = NULL };
         rc = data_ingest(&ds, &o, &rep, &err);
+        if (!rc && a.files[DATA_T_PRODUCTS]) rc = model_set_catalogue(&m, &ds.t[DATA_T_PRODUCTS], &err);
         if (!rc && rep.total_rejected) {
             for (int i = 0; i < rep.nsamples; i++) fprintf(stderr, "rejected: %s\n", rep.samples[i]);
             fprintf(stderr, "%zu input rows rejected (not scored)\n", rep.total_rejected);

@@ -341,8 +341,11 @@ int model_train(const data_dataset *ds, const model_config *cfg, const model_tra
 typedef struct {
     model_net net;
     model_config cfg;
-    char **product_ids;      /* (nproducts) */
+    char **product_ids;      /* (nproducts) the catalogue scored now (the training one unless
+                                model_set_catalogue replaced it) */
     int nproducts;
+    data_dict trained;       /* ids of the training catalogue: code = row of history/id tables */
+    long *popularity;        /* (trained.n) training positives per product (0s when unknown) */
     json_t *meta;            /* the whole model.json, owned */
 } model_file;
 
@@ -353,6 +356,10 @@ int model_save(const char *dir, const model_net *net, const model_config *cfg, c
 /* Loads a model directory. Truncated, corrupt or mismatched files are clear errors. */
 int model_load(const char *dir, model_file *m, hp_error *err);
 void model_file_free(model_file *m);
+/* Replaces the catalogue with products (a products table with the training catalogue's
+ * feature columns): known products keep their id embedding and bias, new ones (and ones
+ * that had no training positive) score from their features alone. */
+int model_set_catalogue(model_file *m, const data_table *products, hp_error *err);
 
 /* ------------------------------------------------------------------ serving */
 

@@ -190,10 +190,70 @@ static int load_features(model_file *m, json_t *doc, const char *path, hp_error 
     return rc ? hp_fail(err, rc, "%s: %s", path, hp_strerror(rc)) : HP_OK;
 }
 
+/* Id rows: a product keeps its own id embedding and bias only if training saw it as a
+ * positive; one that was only ever a sampled negative scores from its features, as a new
+ * product does. */
+static int32_t id_row_of(const model_file *m, const char *id)
+{
+    int32_t code = data_dict_find(&m->trained, id, strlen(id));
+    return code >= 0 && m->popularity[code] > 0 ? code + 1 : 0;
+}
+
+static int load_trained_catalogue(model_file *m, hp_error *err)
+{
+    json_t *pop = json_object_get(json_object_get(m->meta, "training"), "popularity");
+    int P = m->nproducts;
+    m->popularity = hp_calloc((size_t)P + 1, sizeof *m->popularity);
+    m->net.id_row = hp_malloc(((size_t)P + 1) * sizeof *m->net.id_row);
+    if (!m->popularity || !m->net.id_row) return hp_fail(err, HP_ERR_NOMEM, "model: out of memory");
+    for (int p = 0; p < P; p++) {
+        if (data_dict_intern(&m->trained, m->product_ids[p], strlen(m->product_ids[p])) != p)
+            return hp_fail(err, HP_ERR_FORMAT, "model.json: products[%d] '%s' is listed twice", p, m->product_ids[p]);
+        json_t *c = json_array_get(pop, (size_t)p);
+        m->popularity[p] = json_is_integer(c) ? (long)json_integer_value(c) : 1; /* unknown: trust the id */
+    }
+    for (int p = 0; p < P; p++) m->net.id_row[p] = id_row_of(m, m->product_ids[p]);
+    return HP_OK;
+}
+
+int model_set_catalogue(model_file *m, const data_table *products, hp_error *err)
+{
+    model_enc enc;
+    int rc = model_feat_encode(&m->net.prod_fs, products, &m->net.arch, &enc, err);
+    if (rc) return rc;
+    size_t P = products->nrows;
+    char **ids = hp_calloc(P + 1, sizeof *ids);
+    int32_t *rows = hp_malloc((P + 1) * sizeof *rows);
+    rc = ids && rows ? HP_OK : HP_ERR_NOMEM;
+    for (size_t p = 0; !rc && p < P; p++) {
+        const char *id = data_col_str(&products->cols[products->id_col], p);
+        if (!(ids[p] = hp_strdup(id))) rc = HP_ERR_NOMEM;
+        else rows[p] = id_row_of(m, id);
+    }
+    if (rc) {
+        for (size_t p = 0; ids && p < P; p++) hp_free(ids[p]);
+        hp_free(ids);
+        hp_free(rows);
+        model_enc_free(&enc);
+        return hp_fail(err, rc, "catalogue: out of memory");
+    }
+    for (int p = 0; p < m->nproducts; p++) hp_free(m->product_ids[p]);
+    hp_free(m->product_ids);
+    hp_free(m->net.id_row);
+    model_enc_free(&m->net.prod);
+    m->product_ids = ids;
+    m->nproducts = (int)P;
+    m->net.id_row = rows;
+    m->net.prod = enc;
+    m->net.P = (int)P;
+    return HP_OK;
+}
+
 int model_load(const char *dir, model_file *m, hp_error *err)
 {
     char path[4096];
     memset(m, 0, sizeof *m);
+    data_dict_init(&m->trained);
     model_config_defaults(&m->cfg);
     join(path, sizeof path, dir, "model.json");
     int rc = ckpt_read_json(path, &m->meta, err);
@@ -205,6 +265,7 @@ int model_load(const char *dir, model_file *m, hp_error *err)
     if (!rc && m->net.prod.n != P)
         rc = hp_fail(err, HP_ERR_FORMAT, "%s: the catalogue has %d encoded products but %d ids", path, m->net.prod.n, P);
     if (!rc) rc = model_net_init(&m->net, &m->cfg.arch, P, err);
+    if (!rc) rc = load_trained_catalogue(m, err);
     join(path, sizeof path, dir, "model.safetensors");
     if (!rc) rc = ckpt_load(path, &m->net.params, 0, err);
     char hash[17];
@@ -223,6 +284,8 @@ void model_file_free(model_file *m)
 {
     for (int p = 0; m->product_ids && p < m->nproducts; p++) hp_free(m->product_ids[p]);
     hp_free(m->product_ids);
+    hp_free(m->popularity);
+    data_dict_free(&m->trained);
     model_net_free(&m->net);
     model_config_free(&m->cfg);
     json_decref(m->meta);
