@@ -41,6 +41,7 @@ printf 'customer_id,industry,employees,revenue,financial_needs,preferences\nNEW1
 expect recommend_unknown_category 0 '"customer_id":"NEW1"' -- "$H" recommend --model "$tmp/model" --customers "$tmp/new.csv"
 { cat "$tmp/syn/products.csv"; echo 'P999,Cyber Insurance Plus,insurance,12,low,100000,low,Ransomware and data breach cover.'; } > "$tmp/newprod.csv"
 expect recommend_new_product 0 '"product_id":"P999"' -- "$H" recommend --model "$tmp/model" --customers "$tmp/syn/customers.csv" --products "$tmp/newprod.csv" --top-k 40
+expect recommend_disk_full 1 "write failed" -- sh -c "\"$H\" recommend --model \"$tmp/model\" --customers \"$tmp/syn/customers.csv\" > /dev/full"
 expect train_bad_epochs 2 "not a non-negative integer" -- "$H" train --data "$tmp/syn" --epochs many
 
 # Ctrl-C during training stops after the current batch and leaves a usable model

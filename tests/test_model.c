@@ -192,7 +192,7 @@ TEST(beats_popularity_on_synthetic_test_customers)
     hp_error err = { 0 };
     if (model_load(path_in("m"), &m, &err) != HP_OK) { CHECKF(0, "%s", err.msg); return; }
     model_eval_result r;
-    CHECKF(model_evaluate(&m, &g_ds, path_in("syn/truth_affinity.csv"), &r, &err) == HP_OK, "%s", err.msg);
+    CHECKF(model_evaluate(&m, &g_ds, path_in("syn/truth_affinity.csv"), NULL, &r, &err) == HP_OK, "%s", err.msg);
     double model = r.rank[MODEL_SYS_MODEL].ndcg, pop = r.rank[MODEL_SYS_POPULARITY].ndcg, oracle = r.rank[MODEL_SYS_ORACLE].ndcg;
     printf("  NDCG@10 on %ld unseen test customers: model %.4f, popularity %.4f, oracle %.4f\n", r.n_customers, model, pop, oracle);
     CHECKF(model >= 1.3 * pop, "model %.4f < 1.3 x popularity %.4f", model, pop);
@@ -219,7 +219,7 @@ static void train_and_rank(model_config *cfg, const char *dir, double *model, do
     }
     m.cfg.eval.k = 10;
     model_eval_result r;
-    CHECKF(model_evaluate(&m, &g_ds, NULL, &r, &err) == HP_OK, "%s", err.msg);
+    CHECKF(model_evaluate(&m, &g_ds, NULL, NULL, &r, &err) == HP_OK, "%s", err.msg);
     *model = r.rank[MODEL_SYS_MODEL].ndcg;
     *pop = r.rank[MODEL_SYS_POPULARITY].ndcg;
     model_file_free(&m);

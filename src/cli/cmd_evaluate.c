@@ -1,6 +1,7 @@
 /* hyperp evaluate: a trained model on the test split, beside popularity and the oracle. */
 #include "cli/cli.h"
 #include "model/model.h"
+#include "privacy/privacy.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -18,6 +19,8 @@ static void evaluate_usage(FILE *f)
         "  --oracle FILE     truth file (default: evaluate.oracle_file of the config, if any)\n"
         "  --out DIR         results folder (default: evaluate.out_dir, artifacts/results)\n"
         "  --k K             cut-off of the @k metrics (default: evaluate.k, 10)\n"
+        "  --consent-db DB   evaluate only customers whose analytics consent the privacy store\n"
+        "                    DB records (default: no consent check)\n"
         "  -h, --help        this help\n");
 }
 
@@ -27,10 +30,12 @@ int cli_evaluate(int argc, char **argv)
         { "model", required_argument, 0, 'm' }, { "config", required_argument, 0, 'c' },
         { "data", required_argument, 0, 'd' }, { "oracle", required_argument, 0, 'O' },
         { "out", required_argument, 0, 'o' }, { "k", required_argument, 0, 'k' },
+        { "consent-db", required_argument, 0, 'D' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     uint64_t kval = 0;
     const char *model = "artifacts/model", *config = NULL, *data = "data/synth", *oracle = NULL, *out = NULL;
+    const char *consent_db = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -40,6 +45,7 @@ int cli_evaluate(int argc, char **argv)
         case 'd': data = optarg; break;
         case 'O': oracle = optarg; break;
         case 'o': out = optarg; break;
+        case 'D': consent_db = optarg; break;
         case 'k': if (cli_parse_u64("--k", optarg, &kval) || kval < 1 || kval > 1000) return CLI_EXIT_USAGE; break;
         case 'h': evaluate_usage(stdout); return CLI_EXIT_OK;
         default: evaluate_usage(stderr); return CLI_EXIT_USAGE;
@@ -63,7 +69,12 @@ int cli_evaluate(int argc, char **argv)
             if (!oracle) oracle = dcfg.eval.oracle_file;
             if (!out) out = dcfg.eval.out_dir;
             model_eval_result r;
-            rc = model_evaluate(&m, &ds, oracle, &r, &err);
+            uint8_t *allowed = NULL;
+            size_t nallowed = 0;
+            if (consent_db)
+                rc = cli_consent_gate(consent_db, &ds.t[DATA_T_CUSTOMERS], PRIVACY_ANALYTICS, &allowed, &nallowed, &err);
+            if (!rc) rc = model_evaluate(&m, &ds, oracle, allowed, &r, &err);
+            hp_free(allowed);
             if (!rc) rc = cli_mkdirs(out, &err);
             if (!rc) rc = model_eval_write(&r, out, &err);
             if (!rc) {

@@ -198,7 +198,7 @@ static int cmd_export(const privacy_args *a)
     FILE *f = a->out ? fopen(a->out, "w") : stdout;
     if (!f) rc = hp_fail(&err, HP_ERR_IO, "%s: cannot write: %s", a->out, strerror(errno));
     if (!rc) rc = privacy_export(&ctx, a->pos[1], f, &err);
-    if (f && f != stdout && fclose(f) && !rc) rc = hp_fail(&err, HP_ERR_IO, "%s: write failed", a->out);
+    if (f && f != stdout && fclose(f) && !rc) rc = hp_fail(&err, HP_ERR_WRITE, "%s: write failed", a->out);
     if (rc && a->out) remove(a->out);
     privacy_close(&ctx);
     return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;
@@ -315,7 +315,7 @@ static int cmd_scan(const privacy_args *a)
     int rc = a->mask && !mask ? hp_fail(&err, HP_ERR_IO, "%s: cannot write", a->mask) : HP_OK;
     if (!rc) rc = scan_lines(in, mask, a->first6, counts, &err);
     fclose(in);
-    if (mask && fclose(mask) && !rc) rc = hp_fail(&err, HP_ERR_IO, "%s: write failed", a->mask);
+    if (mask && fclose(mask) && !rc) rc = hp_fail(&err, HP_ERR_WRITE, "%s: write failed", a->mask);
     if (rc) return cli_error(rc, err.msg);
     char json[256];
     size_t used = 0, total = 0;

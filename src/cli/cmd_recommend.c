@@ -260,8 +260,10 @@ int cli_recommend(int argc, char **argv)
         FILE *f = stdout;
         if (!rc && a.out && !(f = fopen(a.out, "w"))) rc = hp_fail(&err, HP_ERR_IO, "%s: cannot write", a.out);
         if (!rc) rc = recommend_all(&a, &ds, &m, allowed, f, &err);
+        if (!rc && f && (fflush(f) != 0 || ferror(f)))
+            rc = hp_fail(&err, HP_ERR_WRITE, "%s: write failed", a.out ? a.out : "standard output");
         hp_free(allowed);
-        if (f && f != stdout && fclose(f) != 0 && !rc) rc = hp_fail(&err, HP_ERR_IO, "%s: write failed", a.out);
+        if (f && f != stdout && fclose(f) != 0 && !rc) rc = hp_fail(&err, HP_ERR_WRITE, "%s: write failed", a.out);
         data_dataset_free(&ds);
     }
     model_file_free(&m);

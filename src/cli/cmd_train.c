@@ -162,10 +162,17 @@ int cli_train(int argc, char **argv)
     model_train_report rep;
     rc = model_train(&ds, &cfg, &o, &rep, &err);
     signal(SIGINT, SIG_DFL);
+    if (rc && !a.quiet && isatty(STDERR_FILENO)) fputc('\n', stderr); /* end the progress line */
     if (!rc || rc == HP_ERR_INTERRUPTED) print_report(&rep, a.out);
-    if (!rc && allowed) {
-        rc = cli_register_model(a.consent_db, a.out, allowed, ds.t[DATA_T_CUSTOMERS].nrows, &err);
-        if (!rc) printf("registered in %s: erasing a customer marks this model as due for retraining\n", a.consent_db);
+    if ((!rc || rc == HP_ERR_INTERRUPTED) && allowed) { /* an interrupted run saved a usable model too */
+        hp_error rerr = { 0 };
+        int reg = cli_register_model(a.consent_db, a.out, allowed, ds.t[DATA_T_CUSTOMERS].nrows, &rerr);
+        if (reg) {
+            rc = reg;
+            err = rerr;
+        } else {
+            printf("registered in %s: erasing a customer marks this model as due for retraining\n", a.consent_db);
+        }
     }
     hp_free(allowed);
 done:

@@ -26,6 +26,7 @@ const char *hp_strerror(int status)
     case HP_ERR_INTERRUPTED: return "interrupted";
     case HP_ERR_VERSION: return "version mismatch";
     case HP_ERR_EMPTY: return "no data";
+    case HP_ERR_WRITE: return "write failed";
     default: return "unknown error";
     }
 }

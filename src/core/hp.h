@@ -25,7 +25,8 @@ typedef enum {
     HP_ERR_ENCODING = -7,   /* text is not in the declared encoding */
     HP_ERR_INTERRUPTED = -8,/* stopped by a signal; partial work was saved */
     HP_ERR_VERSION = -9,    /* file from another format version */
-    HP_ERR_EMPTY = -10      /* file or input has no data */
+    HP_ERR_EMPTY = -10,     /* file or input has no data */
+    HP_ERR_WRITE = -11      /* cannot write output (disk full, closed pipe): not bad input */
 } hp_status;
 
 #define HP_ERROR_MAX 512

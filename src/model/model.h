@@ -401,8 +401,10 @@ typedef struct {
 
 /* Evaluates a loaded model on ds's test customers (the split in the model's config):
  * the model, popularity among training customers and, when evaluate.oracle_file (or
- * oracle) names a truth file, the oracle. */
-int model_evaluate(model_file *m, const data_dataset *ds, const char *oracle, model_eval_result *r, hp_error *err);
+ * oracle) names a truth file, the oracle. allowed (customers, or NULL) leaves out the
+ * customers whose data may not be used (the consent gate's answer). */
+int model_evaluate(model_file *m, const data_dataset *ds, const char *oracle, const uint8_t *allowed,
+                   model_eval_result *r, hp_error *err);
 /* Writes metrics.json, metrics.csv and summary.txt into dir. */
 int model_eval_write(const model_eval_result *r, const char *dir, hp_error *err);
 void model_eval_print(const model_eval_result *r, void *file);

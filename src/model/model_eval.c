@@ -284,7 +284,8 @@ static int evaluate_values(evaluator *ev, model_eval_result *r, hp_error *err)
     return rc;
 }
 
-int model_evaluate(model_file *m, const data_dataset *ds, const char *oracle, model_eval_result *r, hp_error *err)
+int model_evaluate(model_file *m, const data_dataset *ds, const char *oracle, const uint8_t *allowed,
+                   model_eval_result *r, hp_error *err)
 {
     evaluator ev;
     memset(&ev, 0, sizeof ev);
@@ -294,6 +295,7 @@ int model_evaluate(model_file *m, const data_dataset *ds, const char *oracle, mo
     r->k = m->cfg.eval.k;
     int rc = check_catalogue(m, ds, err);
     if (!rc) rc = model_split_make(&ev.split, ds, &m->cfg, err);
+    if (!rc) model_split_exclude(&ev.split, allowed);
     if (!rc) rc = model_feat_encode(&m->net.cust_fs, &ds->t[DATA_T_CUSTOMERS], &m->net.arch, &ev.cust, err);
     if (!rc) rc = pick_rows(&ev);
     if (!rc && ev.n == 0) rc = hp_fail(err, HP_ERR_EMPTY, "no test customer has a target to evaluate");
@@ -391,7 +393,7 @@ static int close_checked(FILE *f, const char *path, hp_error *err)
 {
     int bad = ferror(f);
     bad |= fclose(f) != 0;
-    return bad ? hp_fail(err, HP_ERR_IO, "%s: write failed", path) : HP_OK;
+    return bad ? hp_fail(err, HP_ERR_WRITE, "%s: write failed", path) : HP_OK;
 }
 
 int model_eval_write(const model_eval_result *r, const char *dir, hp_error *err)
