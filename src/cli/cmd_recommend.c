@@ -245,7 +245,14 @@ int cli_recommend(int argc, char **argv)
         data_ingest_report rep;
         data_ingest_opts o = { .rejects_path = NULL };
         rc = data_ingest(&ds, &o, &rep, &err);
-        if (!rc && a.files[DATA_T_PRODUCTS]) rc = model_set_catalogue(&m, &ds.t[DATA_T_PRODUCTS], &err);
+        if (!rc && a.files[DATA_T_PRODUCTS]) {
+            int fresh = model_set_catalogue(&m, &ds.t[DATA_T_PRODUCTS], &err);
+            rc = fresh < 0 ? fresh : HP_OK;
+            if (fresh > 0)
+                fprintf(stderr, "note: %d product%s new to the model, scored from %s features%s\n", fresh,
+                        fresh > 1 ? "s" : "", fresh > 1 ? "their" : "its",
+                        m.cfg.train.id_dropout > 0 ? "" : " (the model was trained without id dropout: less reliable)");
+        }
         if (!rc && rep.total_rejected) {
             for (int i = 0; i < rep.nsamples; i++) fprintf(stderr, "rejected: %s\n", rep.samples[i]);
             fprintf(stderr, "%zu input rows rejected (not scored)\n", rep.total_rejected);

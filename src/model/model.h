@@ -358,7 +358,8 @@ int model_load(const char *dir, model_file *m, hp_error *err);
 void model_file_free(model_file *m);
 /* Replaces the catalogue with products (a products table with the training catalogue's
  * feature columns): known products keep their id embedding and bias, new ones (and ones
- * that had no training positive) score from their features alone. */
+ * that had no training positive) score from their features alone. Returns the number of
+ * products new to the model, or a negative status. */
 int model_set_catalogue(model_file *m, const data_table *products, hp_error *err);
 
 /* ------------------------------------------------------------------ serving */

@@ -192,11 +192,13 @@ static int load_features(model_file *m, json_t *doc, const char *path, hp_error 
 
 /* Id rows: a product keeps its own id embedding and bias only if training saw it as a
  * positive; one that was only ever a sampled negative scores from its features, as a new
- * product does. */
+ * product does. The shared unknown row is only trained when train.id_dropout > 0; without
+ * it, every known product keeps its own row. */
 static int32_t id_row_of(const model_file *m, const char *id)
 {
     int32_t code = data_dict_find(&m->trained, id, strlen(id));
-    return code >= 0 && m->popularity[code] > 0 ? code + 1 : 0;
+    if (code < 0) return 0;
+    return m->popularity[code] > 0 || m->cfg.train.id_dropout <= 0 ? code + 1 : 0;
 }
 
 static int load_trained_catalogue(model_file *m, hp_error *err)
@@ -246,7 +248,9 @@ int model_set_catalogue(model_file *m, const data_table *products, hp_error *err
     m->net.id_row = rows;
     m->net.prod = enc;
     m->net.P = (int)P;
-    return HP_OK;
+    int fresh = 0;
+    for (size_t p = 0; p < P; p++) fresh += data_dict_find(&m->trained, ids[p], strlen(ids[p])) < 0;
+    return fresh;
 }
 
 int model_load(const char *dir, model_file *m, hp_error *err)
