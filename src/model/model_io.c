@@ -262,7 +262,11 @@ int model_load(const char *dir, model_file *m, hp_error *err)
     join(path, sizeof path, dir, "model.json");
     int rc = ckpt_read_json(path, &m->meta, err);
     if (!rc) rc = check_format(m->meta, path, err);
-    if (!rc) rc = model_config_from_json(&m->cfg, json_object_get(m->meta, "config"), path, NULL, err);
+    json_t *config = rc ? NULL : json_object_get(m->meta, "config");
+    char where[4200];
+    snprintf(where, sizeof where, "%s: config", path);
+    if (!rc && !json_is_object(config)) rc = hp_fail(err, HP_ERR_FORMAT, "%s: \"config\" is missing or not an object", path);
+    if (!rc) rc = model_config_from_json(&m->cfg, config, where, NULL, err);
     int P = rc ? 0 : load_products(m, json_object_get(m->meta, "products"), path, err);
     if (P < 0) rc = P;
     if (!rc) rc = load_features(m, m->meta, path, err);
