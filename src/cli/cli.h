@@ -37,6 +37,9 @@ void cli_progress_done(void);
 /* Parses a non-negative integer flag value; returns 0 on success. */
 int cli_parse_u64(const char *flag, const char *s, uint64_t *out);
 
+/* The privacy store whose consent records gate a command: --consent-db, else $HYPERP_DB
+ * (the store the privacy commands use), else none; NULL too with --no-consent-check. */
+const char *cli_consent_db(const char *flag, int disabled);
 /* Asks the privacy store at db which customers of the table may be processed for purpose
  * (a privacy_purpose): *allowed (nrows, caller frees with hp_free) is 1 or 0 per row. The
  * pseudonym key must be set (the gate's decisions are audited). */

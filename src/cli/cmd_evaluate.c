@@ -20,7 +20,8 @@ static void evaluate_usage(FILE *f)
         "  --out DIR         results folder (default: evaluate.out_dir, artifacts/results)\n"
         "  --k K             cut-off of the @k metrics (default: evaluate.k, 10)\n"
         "  --consent-db DB   evaluate only customers whose analytics consent the privacy store\n"
-        "                    DB records (default: no consent check)\n"
+        "                    DB records (default: $HYPERP_DB if set)\n"
+        "  --no-consent-check  do not ask a privacy store\n"
         "  -h, --help        this help\n");
 }
 
@@ -30,12 +31,13 @@ int cli_evaluate(int argc, char **argv)
         { "model", required_argument, 0, 'm' }, { "config", required_argument, 0, 'c' },
         { "data", required_argument, 0, 'd' }, { "oracle", required_argument, 0, 'O' },
         { "out", required_argument, 0, 'o' }, { "k", required_argument, 0, 'k' },
-        { "consent-db", required_argument, 0, 'D' },
+        { "consent-db", required_argument, 0, 'D' }, { "no-consent-check", no_argument, 0, 'N' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     uint64_t kval = 0;
     const char *model = "artifacts/model", *config = NULL, *data = "data/synth", *oracle = NULL, *out = NULL;
     const char *consent_db = NULL;
+    int no_consent = 0;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -46,6 +48,7 @@ int cli_evaluate(int argc, char **argv)
         case 'O': oracle = optarg; break;
         case 'o': out = optarg; break;
         case 'D': consent_db = optarg; break;
+        case 'N': no_consent = 1; break;
         case 'k': if (cli_parse_u64("--k", optarg, &kval) || kval < 1 || kval > 1000) return CLI_EXIT_USAGE; break;
         case 'h': evaluate_usage(stdout); return CLI_EXIT_OK;
         default: evaluate_usage(stderr); return CLI_EXIT_USAGE;
@@ -71,6 +74,7 @@ int cli_evaluate(int argc, char **argv)
             model_eval_result r;
             uint8_t *allowed = NULL;
             size_t nallowed = 0;
+            consent_db = cli_consent_db(consent_db, no_consent);
             if (consent_db)
                 rc = cli_consent_gate(consent_db, &ds.t[DATA_T_CUSTOMERS], PRIVACY_ANALYTICS, &allowed, &nallowed, &err);
             if (!rc) rc = model_evaluate(&m, &ds, oracle, allowed, &r, &err);

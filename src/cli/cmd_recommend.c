@@ -27,14 +27,15 @@ static void recommend_usage(FILE *f)
         "  --out FILE           write here instead of standard output\n"
         "  --consent-db DB      personalise only for customers whose personalisation consent the\n"
         "                       privacy store DB records; the others get the most popular\n"
-        "                       products (\"personalised\": false); default: no consent check\n"
+        "                       products (\"personalised\": false); default: $HYPERP_DB if set\n"
+        "  --no-consent-check   do not ask a privacy store\n"
         "  -h, --help           this help\n");
 }
 
 typedef struct {
     const char *model, *config, *out, *consent_db;
     const char *files[DATA_T_COUNT];
-    int k, include_held;
+    int k, include_held, no_consent;
 } rec_args;
 
 static int parse_rec_args(int argc, char **argv, rec_args *a)
@@ -45,6 +46,7 @@ static int parse_rec_args(int argc, char **argv, rec_args *a)
         { "products", required_argument, 0, 'P' },
         { "top-k", required_argument, 0, 'k' }, { "include-held", no_argument, 0, 'H' },
         { "out", required_argument, 0, 'o' }, { "consent-db", required_argument, 0, 'D' },
+        { "no-consent-check", no_argument, 0, 'N' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     *a = (rec_args){ .model = "artifacts/model", .k = 10 };
@@ -62,6 +64,7 @@ static int parse_rec_args(int argc, char **argv, rec_args *a)
         case 'H': a->include_held = 1; break;
         case 'o': a->out = optarg; break;
         case 'D': a->consent_db = optarg; break;
+        case 'N': a->no_consent = 1; break;
         case 'h': recommend_usage(stdout); return 1;
         default: recommend_usage(stderr); return -1;
         }
@@ -259,6 +262,7 @@ int cli_recommend(int argc, char **argv)
         }
         uint8_t *allowed = NULL;
         size_t nallowed = 0;
+        a.consent_db = cli_consent_db(a.consent_db, a.no_consent);
         if (!rc && a.consent_db)
             rc = cli_consent_gate(a.consent_db, &ds.t[DATA_T_CUSTOMERS], PRIVACY_PERSONALISATION, &allowed, &nallowed, &err);
         if (!rc && allowed)

@@ -34,7 +34,8 @@ static void train_usage(FILE *f)
         "  --threads N       BLAS threads (default: train.threads, 1)\n"
         "  --test-fold K     override split.test_fold (cross-validation over fixed folds)\n"
         "  --consent-db DB   train only on customers whose personalisation consent the privacy\n"
-        "                    store DB records (see hyperp privacy); default: no consent check\n"
+        "                    store DB records (see hyperp privacy); default: $HYPERP_DB if set\n"
+        "  --no-consent-check  do not ask a privacy store (data without consent records)\n"
         "  --quiet           no progress output\n"
         "  -h, --help        this help\n\n"
         "Ctrl-C stops after the current batch and saves the best model so far (exit 1).\n");
@@ -43,7 +44,7 @@ static void train_usage(FILE *f)
 typedef struct {
     const char *config, *data_dir, *out, *consent_db;
     long epochs, seed, threads, test_fold;
-    int quiet;
+    int quiet, no_consent;
 } train_args;
 
 static int parse_train_args(int argc, char **argv, train_args *a)
@@ -53,7 +54,7 @@ static int parse_train_args(int argc, char **argv, train_args *a)
         { "out", required_argument, 0, 'o' }, { "epochs", required_argument, 0, 'e' },
         { "seed", required_argument, 0, 's' }, { "threads", required_argument, 0, 't' },
         { "quiet", no_argument, 0, 'q' }, { "test-fold", required_argument, 0, 'f' },
-        { "consent-db", required_argument, 0, 'D' },
+        { "consent-db", required_argument, 0, 'D' }, { "no-consent-check", no_argument, 0, 'N' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     *a = (train_args){ .data_dir = "data/synth", .out = "artifacts/model", .epochs = -1, .seed = -1, .threads = -1,
@@ -71,6 +72,7 @@ static int parse_train_args(int argc, char **argv, train_args *a)
         case 't': if (cli_parse_u64("--threads", optarg, &v) || v < 1 || v > 256) return -1; a->threads = (long)v; break;
         case 'q': a->quiet = 1; break;
         case 'D': a->consent_db = optarg; break;
+        case 'N': a->no_consent = 1; break;
         case 'f': if (cli_parse_u64("--test-fold", optarg, &v) || v > 1000) return -1; a->test_fold = (long)v; break;
         case 'h': train_usage(stdout); return 1;
         default: train_usage(stderr); return -1;
@@ -150,6 +152,7 @@ int cli_train(int argc, char **argv)
     apply_overrides(&cfg, &a);
     if ((rc = cli_mkdirs(a.out, &err))) goto done;
     uint8_t *allowed = NULL;
+    a.consent_db = cli_consent_db(a.consent_db, a.no_consent);
     if (a.consent_db) {
         size_t nallowed;
         rc = cli_consent_gate(a.consent_db, &ds.t[DATA_T_CUSTOMERS], PRIVACY_PERSONALISATION, &allowed, &nallowed, &err);

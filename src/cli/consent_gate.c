@@ -5,6 +5,15 @@
 #include "privacy/privacy.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+
+const char *cli_consent_db(const char *flag, int disabled)
+{
+    if (disabled) return NULL;
+    if (flag) return flag;
+    const char *env = getenv("HYPERP_DB");
+    return env && *env ? env : NULL;
+}
 
 int cli_consent_gate(const char *db, const data_table *customers, int purpose, uint8_t **allowed,
                      size_t *nallowed, hp_error *err)
