@@ -143,6 +143,13 @@ TEST(test_adamw_first_step)
     CHECK_NEAR(b[1], -2.0 + 0.01, 1e-6);
     nn_params_zero_state(&p);
     CHECK(p.m[0] == 0.0f && p.v[0] == 0.0f);
+    CHECK(gw[0] == 0.5f); /* gradients are kept by default */
+    /* zero_grad: the same update, and the gradients are cleared in the same pass */
+    w[0] = 1.0f, gw[0] = 0.5f, gw[1] = -0.25f, gb[0] = 0.5f, gb[1] = -0.25f;
+    cfg.zero_grad = 1;
+    nn_adamw_step(&p, &cfg, 0.01f, 1);
+    CHECK_NEAR(w[0], 1.0 * (1 - 0.001) - 0.01, 1e-6);
+    CHECK(gw[0] == 0.0f && gw[1] == 0.0f && gb[0] == 0.0f && gb[1] == 0.0f);
     nn_params_free(&p);
 }
 

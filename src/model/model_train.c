@@ -212,12 +212,13 @@ static float train_step(trainer *t, const size_t *idx, int B, long global_step, 
     memset(t->du, 0, (size_t)B * (size_t)d * sizeof *t->du);
     memset(t->dv, 0, (size_t)P * (size_t)d * sizeof *t->dv);
     memset(t->dbias, 0, (size_t)P * sizeof *t->dbias);
-    nn_params_zero_grad(&t->su.net.params);
+    /* gradients are zero here: AdamW clears them as it uses them (and they start at zero) */
     nn_score_gather_backward(t->du, t->dv, t->dbias, NULL, t->dscores, u, v, t->cand, B, t->K1, d);
     model_backward(&t->su.net, f, t->du, t->dv, t->dbias);
     nn_clip_grad_norm(&t->su.net.params, tc->clip);
     nn_adamw_config ac = nn_adamw_defaults();
     ac.weight_decay = tc->weight_decay;
+    ac.zero_grad = 1;
     nn_adamw_step(&t->su.net.params, &ac, nn_lr_at(sched, global_step), global_step + 1);
     return loss;
 }

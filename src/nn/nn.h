@@ -251,6 +251,8 @@ typedef struct {
     float beta1, beta2;
     float eps;
     float weight_decay; /* decoupled: p -= lr * weight_decay * p (skipped on NO_DECAY) */
+    int zero_grad;      /* 1: set each gradient to 0 once used, in the same pass (saves the
+                           separate nn_params_zero_grad sweep of a training loop) */
 } nn_adamw_config;
 
 /* torch.optim.AdamW defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 1e-2. */

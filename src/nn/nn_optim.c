@@ -17,7 +17,7 @@ nn_adamw_config nn_adamw_defaults(void)
 
 /* One tensor of n floats. The operation order follows torch's _single_tensor_adamw so the
  * float rounding matches: decay, moments, then p += -step_size * m / denom. */
-static void adamw_tensor(float *restrict p, const float *restrict g, float *restrict m,
+static void adamw_tensor(float *restrict p, float *restrict g, float *restrict m,
                          float *restrict v, size_t n, const nn_adamw_config *c, float decay,
                          float step_size, float bc2_sqrt)
 {
@@ -31,6 +31,7 @@ static void adamw_tensor(float *restrict p, const float *restrict g, float *rest
         float denom = sqrtf(v[i]) / bc2_sqrt + eps;
         p[i] += -step_size * (m[i] / denom);
     }
+    if (c->zero_grad) memset(g, 0, n * sizeof *g); /* still in cache: cheaper than a later sweep */
 }
 
 void nn_adamw_step(nn_params *p, const nn_adamw_config *cfg, float lr, long t)
