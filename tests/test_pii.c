@@ -92,6 +92,145 @@ TEST(many_matches_beyond_one_chunk)
     hp_free(buf);
 }
 
+/* Cards and SSNs must not be lost behind many earlier matches (e-mails are found first). */
+TEST(every_match_is_kept_on_a_long_line)
+{
+    size_t cap = 16384, len = (size_t)snprintf(NULL, 0, "card 4111 1111 1111 1111 SSN 123-45-6789");
+    char *buf = hp_malloc(cap);
+    memcpy(buf, "card 4111 1111 1111 1111 SSN 123-45-6789", len + 1);
+    for (int i = 0; i < 300; i++) len += (size_t)snprintf(buf + len, cap - len, " u%d@ex.com", i);
+    CHECK_EQ_INT(pii_scan(buf, len, NULL, 0), 302);
+    size_t counts[PII_TYPE_COUNT];
+    char *m = pii_mask(buf, len, NULL, counts);
+    CHECK(m != NULL);
+    CHECK_EQ_INT(counts[PII_CARD], 1);
+    CHECK_EQ_INT(counts[PII_SSN], 1);
+    CHECK_EQ_INT(counts[PII_EMAIL], 300);
+    CHECK(m && !strstr(m, "4111 1111") && !strstr(m, "123-45-6789") && !strstr(m, "@ex.com"));
+    hp_free(m);
+    /* and the other way round: the e-mails after hundreds of cards */
+    len = 0;
+    for (int i = 0; i < 300; i++) len += (size_t)snprintf(buf + len, cap - len, "4111 1111 1111 1111, ");
+    len += (size_t)snprintf(buf + len, cap - len, "x@ex.com");
+    CHECK_EQ_INT(pii_scan(buf, len, NULL, 0), 301);
+    CHECK(has("4111 1111 1111 1111 a@b.com SSN 123-45-6789", PII_SSN, "123-45-6789"));
+    hp_free(buf);
+}
+
+/* A card beside other numbers: every group boundary giving 13-19 digits is tried, longest
+ * valid first, and a rejected run does not hide a card that starts inside it. */
+TEST(cards_next_to_other_numbers)
+{
+    CHECK(has("card 4111 1111 1111 1111 05/27", PII_CARD, "4111 1111 1111 1111"));
+    CHECK(has("card 4111 1111 1111 1111 123", PII_CARD, "4111 1111 1111 1111"));
+    CHECK(has("Ref 12 4111 1111 1111 1111", PII_CARD, "4111 1111 1111 1111"));
+    CHECK(has("acct 0012345630 4111111111111111", PII_CARD, "4111111111111111"));
+    CHECK(has("acct 0012345630 4111111111111111", PII_ACCOUNT, "0012345630"));
+    CHECK(has("4111-1111-1111-1111 12", PII_CARD, "4111-1111-1111-1111"));
+    CHECK(has("12 34 56 4111 1111 1111 1111 0000 99", PII_CARD, "4111 1111 1111 1111"));
+    CHECK_EQ_INT(count("41111111111111111234"), 0);
+    CHECK_EQ_INT(count("ref 12 4111 1111 1111 1112"), 0); /* Luhn fails */
+}
+
+/* What masking leaves (last 4, or first 6 + last 4) must never form a card with the digits
+ * around it. */
+TEST(masked_text_holds_no_card)
+{
+    const char *t = "pay 4111 1111 1111 4008 0000 0000 0004 now"; /* "4008 0000 0000 0004" is Luhn-valid */
+    for (int first6 = 0; first6 < 2; first6++) {
+        pii_mask_opts o = { .card_first6 = first6 };
+        size_t counts[PII_TYPE_COUNT];
+        char *m = pii_mask(t, strlen(t), &o, counts);
+        CHECK(m != NULL);
+        if (!m) continue;
+        pii_match mm[8];
+        size_t n = pii_scan(m, strlen(m), mm, 8);
+        for (size_t i = 0; i < n && i < 8; i++) CHECKF(mm[i].type != PII_CARD, "card left in '%s'", m);
+        CHECK(!strstr(m, "0000 0000 0004"));
+        CHECK(counts[PII_CARD] >= 2);
+        hp_free(m);
+    }
+    /* a chain where each card's last 4 digits start the next (the scan finds every other one,
+     * masking reveals the rest): no card is left, and the rounds add only linear work */
+    size_t ncards = 3000, clen = 0;
+    char *chain = hp_malloc(ncards * 15 + 32), g[5] = "4111";
+    clen += (size_t)sprintf(chain, "%s", g);
+    hp_rng crng;
+    hp_rng_seed(&crng, 11);
+    for (size_t i = 0; i < ncards; i++) {
+        char card[17];
+        uint64_t r = hp_rng_u64(&crng);
+        snprintf(card, sizeof card, "%s%08llu4%02llu0", g, (unsigned long long)(r % 100000000ull),
+                 (unsigned long long)((r >> 32) % 100));
+        for (char k = '0'; k <= '9' && !pii_luhn_ok(card, 16); k++) card[15] = k;
+        clen += (size_t)sprintf(chain + clen, " %.4s %.4s %.4s", card + 4, card + 8, card + 12);
+        memcpy(g, card + 12, 4);
+    }
+    size_t ccounts[PII_TYPE_COUNT];
+    char *cm = pii_mask(chain, clen, NULL, ccounts);
+    CHECK(cm != NULL);
+    CHECKF(pii_scan_steps() <= 200 * clen, "%zu steps for %zu bytes", pii_scan_steps(), clen);
+    if (cm) {
+        pii_match one;
+        size_t left = pii_scan(cm, strlen(cm), &one, 1);
+        CHECKF(left == 0 || one.type != PII_CARD, "a card is left in the masked chain");
+        CHECK(ccounts[PII_CARD] >= ncards / 2);
+    }
+    hp_free(cm);
+    hp_free(chain);
+    /* random runs of digit groups with valid cards in them */
+    hp_rng rng;
+    hp_rng_seed(&rng, 7);
+    static const char *const cards[] = { "4111 1111 1111 1111", "5500 0000 0000 0004",
+                                         "3782 822463 10005", "6011000990139424", "4008" };
+    char buf[512], d[24];
+    for (int iter = 0; iter < 2000; iter++) {
+        size_t len = 0;
+        while (len < 200) {
+            uint64_t r = hp_rng_u64(&rng);
+            if (r % 3 == 0) len += (size_t)snprintf(buf + len, sizeof buf - len, "%s", cards[(r >> 8) % 5]);
+            else {
+                size_t k = 1 + (r >> 8) % 5;
+                for (size_t j = 0; j < k; j++) d[j] = (char)('0' + (r >> (16 + 3 * j)) % 10);
+                d[k] = 0;
+                len += (size_t)snprintf(buf + len, sizeof buf - len, "%s", d);
+            }
+            buf[len++] = " - "[(r >> 40) % 3];
+        }
+        char *m = pii_mask(buf, len, NULL, NULL);
+        CHECK(m != NULL);
+        if (!m) break;
+        pii_match mm[64];
+        size_t n = pii_scan(m, strlen(m), mm, 64);
+        for (size_t i = 0; i < n && i < 64; i++)
+            CHECKF(mm[i].type != PII_CARD, "card '%.*s' left in '%s'", (int)(mm[i].end - mm[i].start),
+                   m + mm[i].start, m);
+        hp_free(m);
+    }
+}
+
+/* The phone detector reads a bounded number of digits per start and does not start again
+ * inside an over-long run: linear work, counted in probes (no timing). */
+TEST(long_digit_runs_scan_in_linear_steps)
+{
+    const char *units[] = { "01 ", "+1 ", "0 ", "1-", "+44 20 ", "4111 " };
+    size_t n = 300000;
+    char *buf = hp_malloc(n + 8);
+    for (size_t u = 0; u < HP_ARRAY_LEN(units); u++) {
+        size_t len = 0, k = strlen(units[u]);
+        while (len + k <= n) memcpy(buf + len, units[u], k), len += k;
+        size_t found = pii_scan(buf, len, NULL, 0);
+        CHECKF(found == 0, "'%s' x %zu: %zu matches", units[u], len / k, found);
+        CHECKF(pii_scan_steps() <= 64 * len, "'%s' x %zu: %zu steps for %zu bytes", units[u],
+               len / k, pii_scan_steps(), len);
+    }
+    hp_free(buf);
+    /* bounded reading still finds the usual numbers */
+    CHECK(has("call +33 1 42 68 32 89 now", PII_PHONE, "+33 1 42 68 32 89"));
+    CHECK(has("call 020 7946 0958", PII_PHONE, "020 7946 0958"));
+    CHECK(has("01 01 01 01 01 01 01 01 01 (212) 555-0147", PII_PHONE, "(212) 555-0147"));
+}
+
 /* ------------------------------------------------------------------ the labelled set */
 
 typedef struct { int type; size_t start, end; } span;
@@ -183,6 +322,10 @@ int main(void)
     RUN(near_misses_are_left_alone);
     RUN(masking_keeps_last4_or_first6_last4);
     RUN(many_matches_beyond_one_chunk);
+    RUN(every_match_is_kept_on_a_long_line);
+    RUN(cards_next_to_other_numbers);
+    RUN(masked_text_holds_no_card);
+    RUN(long_digit_runs_scan_in_linear_steps);
     RUN(labelled_set_recall_precision);
     return check_summary("test_pii");
 }

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DAY 86400
@@ -45,7 +46,8 @@ static int record(privacy_ctx *ctx, const char *id, privacy_purpose p, privacy_e
 {
     hp_error err = { 0 };
     privacy_consent_req r = { .customer_id = id, .purpose = p, .event = ev, .basis = basis,
-                              .source = "web", .notice_version = "v3", .at = ctx->now - 10 };
+                              .source = "web", .notice_version = "v3", .at = ctx->now - 10,
+                              .has_at = 1 };
     int rc = privacy_consent_record(ctx, &r, &err);
     if (rc) fprintf(stderr, "  record: %s\n", err.msg);
     return rc;
@@ -90,10 +92,10 @@ TEST(objection_to_marketing_is_absolute_and_gpc_is_honoured)
     CHECK_EQ_INT(record(&ctx, "M1", PRIVACY_MARKETING, PRIVACY_OBJECT, NULL), HP_OK);
     CHECK_EQ_INT(gate(&ctx, "M1", PRIVACY_MARKETING, 0), 0);
     ctx.now += 60;
-    CHECK_EQ_INT(record(&ctx, "M1", PRIVACY_MARKETING, PRIVACY_GIVE, "legitimate_interest"), HP_OK);
+    CHECK_EQ_INT(record(&ctx, "M1", PRIVACY_MARKETING, PRIVACY_GIVE, "legitimate_interest"), HP_ERR_INVAL);
     CHECK_EQ_INT(gate(&ctx, "M1", PRIVACY_MARKETING, 0), 0); /* legitimate interest cannot override */
     hp_error err = { 0 };
-    privacy_consent_req r = { "M1", PRIVACY_MARKETING, PRIVACY_GIVE, "consent", "web", "v4", NOW + 60 };
+    privacy_consent_req r = { "M1", PRIVACY_MARKETING, PRIVACY_GIVE, "consent", "web", "v4", NOW + 60, 1 };
     CHECK_EQ_INT(privacy_consent_record(&ctx, &r, &err), HP_OK);
     CHECK_EQ_INT(gate(&ctx, "M1", PRIVACY_MARKETING, 0), 1); /* the subject's own fresh consent does */
     CHECK_EQ_INT(record(&ctx, "G1", PRIVACY_SALE_SHARING, PRIVACY_GIVE, NULL), HP_OK);
@@ -110,16 +112,26 @@ TEST(bad_input_gets_clear_errors)
     privacy_ctx ctx;
     open_ctx(&ctx, NULL);
     hp_error err = { 0 };
-    privacy_consent_req r = { "bad id!", PRIVACY_MARKETING, PRIVACY_GIVE, NULL, "web", "v1", 0 };
+    privacy_consent_req r = { "bad id!", PRIVACY_MARKETING, PRIVACY_GIVE, NULL, "web", "v1", 0, 0 };
     CHECK_EQ_INT(privacy_consent_record(&ctx, &r, &err), HP_ERR_INVAL);
     CHECK(strstr(err.msg, "customer id 'bad id!'") != NULL);
     r.customer_id = "";
     CHECK_EQ_INT(privacy_consent_record(&ctx, &r, &err), HP_ERR_INVAL);
     r.customer_id = "C1";
     r.at = NOW + 3 * DAY;
+    r.has_at = 1;
     CHECK_EQ_INT(privacy_consent_record(&ctx, &r, &err), HP_ERR_RANGE);
     CHECK(strstr(err.msg, "consent dated in the future") != NULL);
+    /* 0 is a date like any other (1970-01-01), not "now" */
     r.at = 0;
+    CHECK_EQ_INT(privacy_consent_record(&ctx, &r, &err), HP_ERR_RANGE);
+    CHECK(strstr(err.msg, "before 2000-01-01") != NULL);
+    r.at = 946684799; /* 1999-12-31T23:59:59Z */
+    CHECK_EQ_INT(privacy_consent_record(&ctx, &r, &err), HP_ERR_RANGE);
+    r.at = 946684800;
+    CHECK_EQ_INT(privacy_consent_record(&ctx, &r, &err), HP_OK);
+    r.at = 0;
+    r.has_at = 0;
     r.notice_version = NULL;
     CHECK_EQ_INT(privacy_consent_record(&ctx, &r, &err), HP_ERR_INVAL);
     CHECK(strstr(err.msg, "notice") != NULL);
@@ -141,10 +153,29 @@ TEST(bad_input_gets_clear_errors)
     CHECK(strstr(err.msg, "HYPERP_PSEUDONYM_KEY_FILE") != NULL);
     r.basis = NULL;
     CHECK_EQ_INT(privacy_consent_record(&nokey, &r, &err), HP_ERR_NOTFOUND);
+    unsigned char zero[32] = { 0 };
+    CHECK_EQ_INT(privacy_add_key(&nokey, zero, sizeof zero, &err), HP_ERR_FORMAT);
+    CHECK(strstr(err.msg, "all zeros") != NULL);
+    setenv("HYPERP_PSEUDONYM_KEY", "0000000000000000000000000000000000000000000000000000000000000000", 1);
+    CHECK_EQ_INT(privacy_load_key(&nokey, &err), HP_ERR_FORMAT);
+    unsetenv("HYPERP_PSEUDONYM_KEY");
     setenv("HYPERP_PSEUDONYM_KEY", "abcd", 1);
     CHECK_EQ_INT(privacy_load_key(&nokey, &err), HP_ERR_FORMAT);
     unsetenv("HYPERP_PSEUDONYM_KEY");
     privacy_close(&nokey);
+    /* source and notice are tokens: they stay in the chained audit outcome forever */
+    const char *bad_tokens[] = { "rm John Smith", "web'; x", "-web", "a\tb", "j.smith@bank.com" };
+    for (size_t i = 0; i < HP_ARRAY_LEN(bad_tokens); i++) {
+        r.source = bad_tokens[i];
+        CHECKF(privacy_consent_record(&ctx, &r, &err) == HP_ERR_INVAL, "source '%s' accepted", bad_tokens[i]);
+        r.source = "web";
+        r.notice_version = bad_tokens[i];
+        CHECKF(privacy_consent_record(&ctx, &r, &err) == HP_ERR_INVAL, "notice '%s' accepted", bad_tokens[i]);
+        r.notice_version = "v1";
+    }
+    r.source = "branch-customer-signed";
+    r.notice_version = "2024.05/v3";
+    CHECK_EQ_INT(privacy_consent_record(&ctx, &r, &err), HP_OK);
     privacy_close(&ctx);
 }
 
@@ -208,6 +239,9 @@ TEST(export_holds_everything_about_the_customer)
     open_ctx(&ctx, NULL);
     fill_customer(&ctx, VICTIM, "{\"industry\":\"Retail\"}");
     hp_error err = { 0 };
+    unsigned char blob[200];
+    for (int i = 0; i < 200; i++) blob[i] = (unsigned char)i;
+    CHECK_EQ_INT(store_feature_put(ctx.st, VICTIM, "long", blob, sizeof blob, NOW, &err), HP_OK);
     const char *p = tmp_path("export.json");
     FILE *f = fopen(p, "w");
     CHECK_EQ_INT(privacy_export(&ctx, VICTIM, f, &err), HP_OK);
@@ -221,6 +255,18 @@ TEST(export_holds_everything_about_the_customer)
         CHECKF(json_array_size(json_object_get(t, tables[i])) > 0, "no %s rows", tables[i]);
     CHECK(json_is_true(json_object_get(json_object_get(json_object_get(doc, "consent_state"),
                                                        "personalisation"), "allowed")));
+    /* blobs in full: the 200-byte feature is 400 hex digits, not a 64-byte cut */
+    int seen = 0;
+    json_t *feats = json_object_get(t, "features");
+    for (size_t i = 0; i < json_array_size(feats); i++) {
+        json_t *row = json_array_get(feats, i);
+        if (strcmp(json_string_value(json_object_get(row, "name")), "long")) continue;
+        const char *hex = json_string_value(json_object_get(row, "value"));
+        seen = 1;
+        CHECK(hex && strlen(hex) == 400);
+        CHECK(hex && !strncmp(hex, "000102", 6) && !strcmp(hex + 394, "c5c6c7"));
+    }
+    CHECK(seen);
     json_decref(doc);
     remove(p);
     CHECK_EQ_INT(privacy_export(&ctx, "NOBODY", stdout, &err), HP_ERR_NOTFOUND);
@@ -311,6 +357,195 @@ TEST(erasure_on_withdrawal_when_configured)
     privacy_close(&ctx);
 }
 
+static int record_from(privacy_ctx *ctx, const char *id, privacy_purpose p, privacy_event ev,
+                       const char *basis, const char *source)
+{
+    hp_error err = { 0 };
+    privacy_consent_req r = { .customer_id = id, .purpose = p, .event = ev, .basis = basis,
+                              .source = source, .notice_version = "v3", .at = ctx->now - 10,
+                              .has_at = 1 };
+    ctx->now += 60; /* each event a minute after the one before */
+    return privacy_consent_record(ctx, &r, &err);
+}
+
+static int customer_held(privacy_ctx *ctx, const char *id)
+{
+    hp_error err = { 0 };
+    int found = 0;
+    CHECK_EQ_INT(store_customer_exists(ctx->st, id, &found, &err), HP_OK);
+    return found;
+}
+
+/* An objection, a GPC opt-out or a withdrawal stays in force until the customer's own consent
+ * (basis consent, customer channel) lifts it: no import, RM entry or other basis does, and an
+ * objection never triggers the erasure that would forget it. */
+TEST(opt_outs_are_lifted_only_by_the_customers_own_consent)
+{
+    privacy_config cfg;
+    privacy_config_default(&cfg);
+    cfg.erase_on_withdrawal = PRIVACY_ERASE_IMMEDIATE;
+    privacy_ctx ctx;
+    open_ctx(&ctx, &cfg);
+    hp_error err = { 0 };
+    /* (a) an objection or GPC opt-out does not erase (and so forget) itself */
+    CHECK_EQ_INT(record_from(&ctx, "O1", PRIVACY_MARKETING, PRIVACY_GIVE, "legitimate_interest", "import"), HP_OK);
+    CHECK_EQ_INT(record_from(&ctx, "O1", PRIVACY_MARKETING, PRIVACY_OBJECT, NULL, "call_centre"), HP_OK);
+    CHECK(customer_held(&ctx, "O1"));
+    CHECK_EQ_INT(record_from(&ctx, "O1", PRIVACY_MARKETING, PRIVACY_GIVE, "legitimate_interest", "import"), HP_ERR_INVAL);
+    CHECK_EQ_INT(gate(&ctx, "O1", PRIVACY_MARKETING, 0), 0);
+    CHECK_EQ_INT(record_from(&ctx, "G1", PRIVACY_SALE_SHARING, PRIVACY_GIVE, NULL, "web"), HP_OK);
+    CHECK_EQ_INT(record_from(&ctx, "G1", PRIVACY_SALE_SHARING, PRIVACY_GPC, NULL, NULL), HP_OK);
+    CHECK(customer_held(&ctx, "G1"));
+    ctx.cfg.erase_on_withdrawal = PRIVACY_ERASE_QUEUE;
+    CHECK_EQ_INT(record_from(&ctx, "O2", PRIVACY_MARKETING, PRIVACY_GIVE, NULL, "web"), HP_OK);
+    CHECK_EQ_INT(record_from(&ctx, "O2", PRIVACY_MARKETING, PRIVACY_OBJECT, NULL, "web"), HP_OK);
+    int64_t queued;
+    CHECK_EQ_INT(store_erasure_count(ctx.st, &queued, &err), HP_OK);
+    CHECK_EQ_INT(queued, 0);
+    /* (b) consent (the default basis) from an import or an RM does not lift an objection */
+    CHECK_EQ_INT(record_from(&ctx, "O1", PRIVACY_MARKETING, PRIVACY_GIVE, NULL, "import"), HP_ERR_INVAL);
+    CHECK_EQ_INT(record_from(&ctx, "O1", PRIVACY_MARKETING, PRIVACY_GIVE, "consent", "rm"), HP_ERR_INVAL);
+    CHECK_EQ_INT(record_from(&ctx, "O1", PRIVACY_MARKETING, PRIVACY_GIVE, "consent", NULL), HP_ERR_INVAL);
+    CHECK_EQ_INT(gate(&ctx, "O1", PRIVACY_MARKETING, 0), 0);
+    CHECK_EQ_INT(record_from(&ctx, "O1", PRIVACY_MARKETING, PRIVACY_GIVE, "consent", "app"), HP_OK);
+    CHECK_EQ_INT(gate(&ctx, "O1", PRIVACY_MARKETING, 0), 1);
+    /* after it, no basis but consent for marketing */
+    CHECK_EQ_INT(record_from(&ctx, "O1", PRIVACY_MARKETING, PRIVACY_GIVE, "legitimate_interest", "web"), HP_ERR_INVAL);
+    /* a withdrawal too */
+    CHECK_EQ_INT(record_from(&ctx, "W1", PRIVACY_PERSONALISATION, PRIVACY_GIVE, NULL, "web"), HP_OK);
+    CHECK_EQ_INT(record_from(&ctx, "W1", PRIVACY_ANALYTICS, PRIVACY_GIVE, NULL, "web"), HP_OK);
+    CHECK_EQ_INT(record_from(&ctx, "W1", PRIVACY_PERSONALISATION, PRIVACY_WITHDRAW, NULL, "web"), HP_OK);
+    CHECK_EQ_INT(record_from(&ctx, "W1", PRIVACY_PERSONALISATION, PRIVACY_GIVE, NULL, "import"), HP_ERR_INVAL);
+    CHECK_EQ_INT(record_from(&ctx, "W1", PRIVACY_PERSONALISATION, PRIVACY_GIVE, "contract", "branch"), HP_ERR_INVAL);
+    CHECK_EQ_INT(gate(&ctx, "W1", PRIVACY_PERSONALISATION, 0), 0);
+    CHECK_EQ_INT(record_from(&ctx, "W1", PRIVACY_PERSONALISATION, PRIVACY_GIVE, NULL, "branch-customer-signed"), HP_OK);
+    CHECK_EQ_INT(gate(&ctx, "W1", PRIVACY_PERSONALISATION, 0), 1);
+    /* (c) a GPC opt-out is not lifted by legitimate interest, only by the customer's consent */
+    CHECK_EQ_INT(record_from(&ctx, "G1", PRIVACY_SALE_SHARING, PRIVACY_GIVE, "legitimate_interest", "web"), HP_ERR_INVAL);
+    CHECK_EQ_INT(gate(&ctx, "G1", PRIVACY_SALE_SHARING, 0), 0);
+    CHECK_EQ_INT(record_from(&ctx, "G1", PRIVACY_SALE_SHARING, PRIVACY_GIVE, "consent", "web"), HP_OK);
+    CHECK_EQ_INT(gate(&ctx, "G1", PRIVACY_SALE_SHARING, 0), 1);
+    /* the gate holds even for events written around the check (older builds, raw imports) */
+    store_consent c = { .customer_id = "O2", .purpose = "marketing", .event = "give",
+                        .basis = "legitimate_interest", .source = "import", .notice_version = "v1",
+                        .at = ctx.now, .recorded_at = ctx.now };
+    CHECK_EQ_INT(store_consent_add(ctx.st, &c, NULL, &err), HP_OK);
+    privacy_decision why;
+    CHECK_EQ_INT(privacy_allowed(&ctx, "O2", PRIVACY_MARKETING, 0, &why, &err), 0);
+    CHECKF(strstr(why.reason, "objection") != NULL, "%s", why.reason);
+    snprintf(c.basis, sizeof c.basis, "consent");
+    c.at = ctx.now += 60;
+    CHECK_EQ_INT(store_consent_add(ctx.st, &c, NULL, &err), HP_OK);
+    CHECK_EQ_INT(gate(&ctx, "O2", PRIVACY_MARKETING, 0), 0);
+    /* an erasure keeps the opt-outs in force as suppression records (no id, no pseudonym) */
+    ctx.cfg.erase_on_withdrawal = PRIVACY_ERASE_IMMEDIATE;
+    CHECK_EQ_INT(record_from(&ctx, "E1", PRIVACY_MARKETING, PRIVACY_GIVE, NULL, "web"), HP_OK);
+    CHECK_EQ_INT(record_from(&ctx, "E1", PRIVACY_MARKETING, PRIVACY_WITHDRAW, NULL, "web"), HP_OK);
+    CHECK(!customer_held(&ctx, "E1")); /* erased on withdrawal */
+    CHECK_EQ_INT(record_from(&ctx, "E1", PRIVACY_MARKETING, PRIVACY_GIVE, NULL, "import"), HP_ERR_INVAL);
+    char ps[PRIVACY_PSEUDONYM_LEN];
+    CHECK_EQ_INT(privacy_pseudonym(&ctx, "E1", ps, &err), HP_OK);
+    needle_scan ns = { { "E1", ps }, 0 };
+    CHECK_EQ_INT(store_each_value(ctx.st, scan_value, &ns, &err), HP_OK);
+    CHECK_EQ_INT(ns.hits, 0);
+    CHECK_EQ_INT(gate(&ctx, "E1", PRIVACY_MARKETING, 0), 0);
+    CHECK_EQ_INT(record_from(&ctx, "O2", PRIVACY_PERSONALISATION, PRIVACY_GIVE, NULL, "web"), HP_OK);
+    privacy_erase_result er;
+    CHECK_EQ_INT(privacy_erase(&ctx, "O2", &er, &err), HP_OK);
+    CHECK_EQ_INT(record_from(&ctx, "O2", PRIVACY_MARKETING, PRIVACY_GIVE, "legitimate_interest", "import"), HP_ERR_INVAL);
+    CHECK_EQ_INT(gate(&ctx, "O2", PRIVACY_MARKETING, 0), 0);
+    CHECK_EQ_INT(gate(&ctx, "O2", PRIVACY_PERSONALISATION, 0), 0); /* nothing else survives */
+    CHECK_EQ_INT(record_from(&ctx, "E1", PRIVACY_MARKETING, PRIVACY_GIVE, NULL, "web"), HP_OK);
+    CHECK_EQ_INT(gate(&ctx, "E1", PRIVACY_MARKETING, 0), 1);
+    privacy_close(&ctx);
+}
+
+/* Queue mode: a customer who consents again before purge runs is not erased. */
+TEST(queued_erasure_is_dropped_when_the_customer_consents_again)
+{
+    privacy_config cfg;
+    privacy_config_default(&cfg);
+    cfg.erase_on_withdrawal = PRIVACY_ERASE_QUEUE;
+    privacy_ctx ctx;
+    open_ctx(&ctx, &cfg);
+    hp_error err = { 0 };
+    int64_t n;
+    CHECK_EQ_INT(record_from(&ctx, "R1", PRIVACY_PERSONALISATION, PRIVACY_GIVE, NULL, "web"), HP_OK);
+    CHECK_EQ_INT(record_from(&ctx, "R1", PRIVACY_PERSONALISATION, PRIVACY_WITHDRAW, NULL, "web"), HP_OK);
+    CHECK_EQ_INT(store_erasure_count(ctx.st, &n, &err), HP_OK);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(record_from(&ctx, "R1", PRIVACY_PERSONALISATION, PRIVACY_GIVE, NULL, "web"), HP_OK);
+    CHECK_EQ_INT(store_erasure_count(ctx.st, &n, &err), HP_OK);
+    CHECK_EQ_INT(n, 0); /* cancelled by the new consent */
+    /* a consent that reached the store some other way: purge checks again before erasing */
+    CHECK_EQ_INT(record_from(&ctx, "R2", PRIVACY_ANALYTICS, PRIVACY_GIVE, NULL, "web"), HP_OK);
+    CHECK_EQ_INT(record_from(&ctx, "R2", PRIVACY_ANALYTICS, PRIVACY_WITHDRAW, NULL, "web"), HP_OK);
+    store_consent c = { .customer_id = "R2", .purpose = "analytics", .event = "give",
+                        .basis = "consent", .source = "web", .notice_version = "v4",
+                        .at = ctx.now, .recorded_at = ctx.now };
+    CHECK_EQ_INT(store_consent_add(ctx.st, &c, NULL, &err), HP_OK);
+    CHECK_EQ_INT(record_from(&ctx, "R3", PRIVACY_ANALYTICS, PRIVACY_GIVE, NULL, "web"), HP_OK);
+    CHECK_EQ_INT(record_from(&ctx, "R3", PRIVACY_ANALYTICS, PRIVACY_WITHDRAW, NULL, "web"), HP_OK);
+    privacy_purge_result pr;
+    CHECK_EQ_INT(privacy_purge(&ctx, 0, &pr, &err), HP_OK);
+    CHECK_EQ_INT(pr.erasures, 1); /* R3 only */
+    CHECK(customer_held(&ctx, "R1"));
+    CHECK(customer_held(&ctx, "R2"));
+    CHECK(!customer_held(&ctx, "R3"));
+    CHECK_EQ_INT(gate(&ctx, "R1", PRIVACY_PERSONALISATION, 0), 1);
+    CHECK_EQ_INT(store_erasure_count(ctx.st, &n, &err), HP_OK);
+    CHECK_EQ_INT(n, 0);
+    privacy_close(&ctx);
+}
+
+static int64_t count_action(privacy_ctx *ctx, const char *action);
+
+/* The rows and a pending record go in one transaction; when an export file cannot be rewritten
+ * the erasure is not lost: erase (or purge) again finishes the files, the registry and the
+ * audit entry. */
+TEST(interrupted_erasure_is_finished_by_a_rerun)
+{
+    privacy_ctx ctx;
+    open_ctx(&ctx, NULL);
+    hp_error err = { 0 };
+    char ps[PRIVACY_PSEUDONYM_LEN];
+    CHECK_EQ_INT(privacy_pseudonym(&ctx, VICTIM, ps, &err), HP_OK);
+    fill_customer(&ctx, VICTIM, "{\"industry\":\"Retail\"}");
+    CHECK_EQ_INT(store_model_register(ctx.st, "recommender", "1", "m", NOW, &err), HP_OK);
+    const char *p = tmp_path("blocked.csv");
+    CHECK_EQ_INT(mkdir(p, 0700), 0); /* a directory where the export should be: rewrite fails */
+    CHECK_EQ_INT(store_export_record(ctx.st, p, "dataset", 5, NOW, &err), HP_OK);
+    privacy_erase_result res;
+    CHECK(privacy_erase(&ctx, VICTIM, &res, &err) != HP_OK);
+    CHECKF(strstr(err.msg, "run erase or purge again") != NULL, "%s", err.msg);
+    CHECK(!customer_held(&ctx, VICTIM));
+    int64_t n;
+    CHECK_EQ_INT(store_erasure_pending_count(ctx.st, &n, &err), HP_OK);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(store_model_retrain_due(ctx.st, &n, &err), HP_OK);
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_INT(count_action(&ctx, "erase"), 0);
+    privacy_purge_result pr;
+    CHECK_EQ_INT(privacy_purge(&ctx, 1, &pr, &err), HP_OK);
+    CHECK_EQ_INT(pr.erasures, 1); /* the report shows it as pending */
+    /* the file is fixed; the rerun finds nothing in the tables but finishes the erasure */
+    CHECK_EQ_INT(rmdir(p), 0);
+    FILE *f = fopen(p, "w");
+    fprintf(f, "pseudonym,industry\n%s,retail\nps_other,retail\n", ps);
+    fclose(f);
+    CHECK_EQ_INT(privacy_erase(&ctx, VICTIM, &res, &err), HP_OK);
+    CHECK(res.resumed);
+    CHECK_EQ_INT(res.export_files_rewritten, 1);
+    CHECK(!file_has(p, ps) && file_has(p, "ps_other"));
+    CHECK_EQ_INT(store_erasure_pending_count(ctx.st, &n, &err), HP_OK);
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_INT(store_model_retrain_due(ctx.st, &n, &err), HP_OK);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(count_action(&ctx, "erase"), 1);
+    CHECK_EQ_INT(privacy_erase(&ctx, VICTIM, &res, &err), HP_ERR_NOTFOUND);
+    privacy_close(&ctx);
+}
+
 /* ------------------------------------------------------------------ retention */
 
 TEST(purge_respects_each_period)
@@ -322,6 +557,7 @@ TEST(purge_respects_each_period)
     ctx.now = NOW - 200 * DAY; /* old audit entries */
     CHECK_EQ_INT(record(&ctx, "OLD", PRIVACY_ANALYTICS, PRIVACY_GIVE, NULL), HP_OK);
     ctx.now = NOW;
+    CHECK_EQ_INT(record(&ctx, "OLD", PRIVACY_MARKETING, PRIVACY_OBJECT, NULL), HP_OK);
     CHECK_EQ_INT(store_customer_upsert(s, "OLD", NULL, NOW - 366 * DAY, &err), HP_OK);
     CHECK_EQ_INT(record(&ctx, "NEW", PRIVACY_ANALYTICS, PRIVACY_GIVE, NULL), HP_OK);
     CHECK_EQ_INT(store_customer_upsert(s, "NEW", NULL, NOW - 364 * DAY, &err), HP_OK);
@@ -348,6 +584,9 @@ TEST(purge_respects_each_period)
     int found;
     store_customer_exists(s, "OLD", &found, &err);
     CHECK(!found);
+    /* the objection outlives the customer's rows: an import cannot re-enable marketing */
+    CHECK_EQ_INT(record_from(&ctx, "OLD", PRIVACY_MARKETING, PRIVACY_GIVE, "legitimate_interest", "import"), HP_ERR_INVAL);
+    CHECK_EQ_INT(gate(&ctx, "OLD", PRIVACY_MARKETING, PRIVACY_REQ_NO_AUDIT), 0);
     store_customer_exists(s, "NEW", &found, &err);
     CHECK(found);
     audit_report ar;
@@ -378,6 +617,8 @@ TEST(k_anonymity_refuses_small_classes)
     CHECK(strstr(err.msg, "smallest equivalence class has 1 record") != NULL);
     CHECK(access(tmp_path("d0.csv"), F_OK) != 0);
     CHECK_EQ_INT(privacy_export_dataset(&ctx, tmp_path("d1.csv"), 1, &k, &err), HP_OK);
+    struct stat sb;
+    CHECK(stat(tmp_path("d1.csv"), &sb) == 0 && (sb.st_mode & 0777) == 0600); /* personal data: owner only */
     CHECK_EQ_INT(k.smallest, 6);
     CHECK_EQ_INT(k.classes, 2);
     char g[32];
@@ -389,6 +630,23 @@ TEST(k_anonymity_refuses_small_classes)
 }
 
 /* ------------------------------------------------------------------ audit tampering */
+
+typedef struct { const char *action; int64_t n; } action_count;
+
+static int count_action_row(void *c, const store_audit *a)
+{
+    action_count *ac = c;
+    ac->n += !strcmp(a->action, ac->action);
+    return 0;
+}
+
+static int64_t count_action(privacy_ctx *ctx, const char *action)
+{
+    hp_error err = { 0 };
+    action_count ac = { action, 0 };
+    CHECK_EQ_INT(store_audit_each(ctx->st, count_action_row, &ac, &err), HP_OK);
+    return ac.n;
+}
 
 static void build_chain(privacy_ctx *ctx, int n)
 {
@@ -504,6 +762,78 @@ TEST(audit_verify_catches_flipped_byte_deleted_line_swapped_pair)
     privacy_close(&ctx);
 }
 
+/* An entry written without a subject cannot be given one; a purged prefix's anchor is only
+ * trusted when the chained audit.purge entry names it; a JSONL field of another type (null,
+ * 0 for "") is an alteration. */
+TEST(audit_verify_catches_added_subjects_moved_anchors_and_retyped_fields)
+{
+    hp_error err = { 0 };
+    int64_t bad;
+    const char *tamper[] = {
+        "UPDATE audit SET subject = 'ps_00000000000000000000000000000000' WHERE seq = 4",
+        "UPDATE audit SET subject = 'ps_00000000000000000000000000000000', subject_nonce = 'zz' WHERE seq = 4",
+        "UPDATE audit SET subject_nonce = '00000000000000000000000000000000' WHERE seq = 4",
+        /* a prefix removed and the anchor moved to where it now starts */
+        ("DELETE FROM audit WHERE seq <= 3; INSERT OR REPLACE INTO meta(key, value) VALUES('audit_anchor_seq', '3');"
+         " INSERT OR REPLACE INTO meta(key, value) SELECT 'audit_anchor_hash', prev FROM audit WHERE seq = 4"),
+    };
+    for (size_t i = 0; i < HP_ARRAY_LEN(tamper); i++) {
+        privacy_ctx ctx;
+        open_ctx(&ctx, NULL);
+        build_chain(&ctx, 3);
+        const char *ids[] = { "A0", "A1" };
+        uint8_t ok[2];
+        size_t n;
+        CHECK_EQ_INT(privacy_allowed_bulk(&ctx, ids, 2, PRIVACY_ANALYTICS, 0, ok, &n, &err), HP_OK); /* seq 4: no subject */
+        build_chain(&ctx, 4);
+        CHECK_EQ_INT(verify_db(&ctx, NULL, &bad), HP_OK);
+        CHECKF(verify_db(&ctx, tamper[i], &bad) == HP_ERR_FORMAT, "tamper %zu not caught", i);
+        privacy_close(&ctx);
+    }
+    /* a real purge: the anchor verifies and is reported; moving it further does not */
+    privacy_ctx ctx;
+    open_ctx(&ctx, NULL);
+    ctx.now = NOW - 200 * DAY;
+    build_chain(&ctx, 5);
+    ctx.now = NOW;
+    build_chain(&ctx, 5);
+    privacy_purge_result pr;
+    CHECK_EQ_INT(privacy_purge(&ctx, 0, &pr, &err), HP_OK);
+    CHECK_EQ_INT(pr.rows[STORE_CAT_LOGS], 5);
+    audit_report ar;
+    CHECKF(audit_verify_store(ctx.st, &ar, &err) == HP_OK, "%s", ar.problem);
+    CHECK_EQ_INT(ar.anchor_seq, 5);
+    const char *p = tmp_path("anchored.jsonl");
+    CHECK_EQ_INT(audit_export_file(ctx.st, p, NOW, &err), HP_OK);
+    CHECKF(audit_verify_file(p, &ar, &err) == HP_OK, "%s", ar.problem);
+    CHECK_EQ_INT(ar.anchor_seq, 5);
+    CHECK_EQ_INT(verify_db(&ctx, "DELETE FROM audit WHERE seq <= 7; UPDATE meta SET value = '7' WHERE"
+                         " key = 'audit_anchor_seq'; UPDATE meta SET value = (SELECT prev FROM audit"
+                         " WHERE seq = 8) WHERE key = 'audit_anchor_hash'", &bad), HP_ERR_FORMAT);
+    privacy_close(&ctx);
+    /* JSONL: the same entry with a field of another type */
+    open_ctx(&ctx, NULL);
+    build_chain(&ctx, 3);
+    p = tmp_path("typed.jsonl");
+    CHECK_EQ_INT(audit_export_file(ctx.st, p, NOW, &err), HP_OK);
+    static char orig[65536], buf[65536];
+    size_t len = read_all(p, orig, sizeof orig);
+    CHECK_EQ_INT(verify_bytes(orig, len), HP_OK);
+    const char *from[] = { "\"model_version\":\"\"", "\"model_version\":\"\"", "\"inputs_hash\":\"\"" };
+    const char *to[] = { "\"model_version\":null", "\"model_version\":0", "\"inputs_hash\":false" };
+    for (size_t i = 0; i < HP_ARRAY_LEN(from); i++) {
+        char *at = strstr(orig, from[i]);
+        CHECK(at != NULL);
+        if (!at) continue;
+        size_t pre = (size_t)(at - orig), fl = strlen(from[i]), tl = strlen(to[i]);
+        memcpy(buf, orig, pre);
+        memcpy(buf + pre, to[i], tl);
+        memcpy(buf + pre + tl, at + fl, len - pre - fl);
+        CHECKF(verify_bytes(buf, len - fl + tl) != HP_OK, "'%s' for '%s' not caught", to[i], from[i]);
+    }
+    privacy_close(&ctx);
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/hyperp_privacy_XXXXXX");
@@ -514,10 +844,14 @@ int main(void)
     RUN(export_holds_everything_about_the_customer);
     RUN(erasure_leaves_no_trace_in_any_table_or_file);
     RUN(erasure_on_withdrawal_when_configured);
+    RUN(opt_outs_are_lifted_only_by_the_customers_own_consent);
+    RUN(queued_erasure_is_dropped_when_the_customer_consents_again);
+    RUN(interrupted_erasure_is_finished_by_a_rerun);
     RUN(purge_respects_each_period);
     RUN(k_anonymity_refuses_small_classes);
     RUN(audit_verify_catches_changes_in_the_store);
     RUN(audit_verify_catches_flipped_byte_deleted_line_swapped_pair);
+    RUN(audit_verify_catches_added_subjects_moved_anchors_and_retyped_fields);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
     if (system(cmd)) fprintf(stderr, "could not remove %s\n", g_dir);

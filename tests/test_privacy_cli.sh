@@ -53,6 +53,39 @@ if grep -q '\*\*\*\* \*\*\*\* \*\*\*\* 1111' "$tmp/masked.csv" && ! grep -q 4111
 expect scan_missing 2 "cannot open" -- "$H" privacy scan "$tmp/nope.txt"
 expect report 0 "audit chain: intact" -- "$H" privacy report
 expect report_json 0 '"pending_erasures": 0' -- "$H" privacy report --json
+# PII: a card and an SSN ahead of 300 e-mails on one line are still masked
+{ printf 'card 4111 1111 1111 1111 SSN 123-45-6789'; for i in $(seq 0 299); do printf ' u%d@ex.com' "$i"; done; echo; } > "$tmp/cap.txt"
+expect scan_many 0 '"card": 1, .*"email": 300, .*"ssn": 1' -- "$H" privacy scan "$tmp/cap.txt" --mask "$tmp/cap.masked"
+if ! grep -q -e '4111 1111' -e '123-45-6789' -e '@ex.com' "$tmp/cap.masked"; then ok scan_many_masked; else fail scan_many_masked; fi
+printf 'card 4111 1111 1111 1111 05/27\nRef 12 4111 1111 1111 1111\nacct 0012345630 4111111111111111\n' > "$tmp/near.txt"
+expect scan_card_near_numbers 0 '"card": 3' -- "$H" privacy scan "$tmp/near.txt" --mask "$tmp/near.masked"
+# files holding personal data are created owner-only
+"$H" privacy export C-200 --out "$tmp/c200.json" > /dev/null 2>&1
+"$H" audit export --out "$tmp/audit2.jsonl" > /dev/null 2>&1
+modes=$(stat -c %a "$tmp/c200.json" "$tmp/masked.csv" "$tmp/cap.masked" "$tmp/audit2.jsonl" | sort -u | tr '\n' ' ')
+if [ "$modes" = "600 " ]; then ok private_file_modes; else fail "private_file_modes ($modes)"; fi
+# --at 0 and 1970-01-01 are dates, not "now"
+expect at_epoch 2 "before 2000-01-01" -- "$H" privacy consent give C-200 --purpose marketing --notice v1 --at 1970-01-01
+expect at_zero 2 "" -- "$H" privacy consent give C-200 --purpose marketing --notice v1 --at 0
+expect source_token 2 "source: character 3" -- "$H" privacy consent give C-200 --purpose marketing --notice v1 --source "rm John"
+HYPERP_PSEUDONYM_KEY_FILE= HYPERP_PSEUDONYM_KEY=0000000000000000000000000000000000000000000000000000000000000000 \
+    expect zero_key 2 "all zeros" -- "$H" privacy consent give C-200 --purpose marketing --notice v1
+# an objection is lifted only by the customer's own consent
+expect object 0 "recorded: object" -- "$H" privacy consent object C-200 --purpose marketing --source call_centre
+expect object_import 2 "only the customer's own consent lifts it" -- "$H" privacy consent give C-200 --purpose marketing --notice v1 --source import
+expect object_li 2 "not basis legitimate_interest" -- "$H" privacy consent give C-200 --purpose marketing --notice v1 --basis legitimate_interest --source web
+expect object_still 0 "marketing +denied +objection" -- "$H" privacy consent show C-200
+expect object_own 0 "recorded: give" -- "$H" privacy consent give C-200 --purpose marketing --notice v2 --source web
+# operational failures exit 1, not 2: an export file that cannot be rewritten, an unwritable --out
+expect export_unwritable 1 "cannot write" -- "$H" privacy export C-200 --out "$tmp/no/such/dir/x.json"
+rm -f "$tmp/audit2.jsonl"; mkdir "$tmp/audit2.jsonl"
+expect erase_blocked 1 "run erase or purge again" -- "$H" privacy erase C-200
+expect erase_blocked_gone 2 "nothing is held" -- "$H" privacy export C-200
+expect report_pending 0 '"pending_erasures": 1' -- "$H" privacy report --json
+rmdir "$tmp/audit2.jsonl"
+expect erase_resumed 0 "finished the interrupted erasure of C-200" -- "$H" privacy erase C-200
+expect erase_done 2 "nothing is held" -- "$H" privacy erase C-200
+expect audit_ok_end 0 "audit chain intact" -- "$H" audit verify
 printf '{"hyperp_privacy":1,"retention_days":{"logz":3}}' > "$tmp/bad.json"
 expect bad_config 2 "retention_days.logz: unknown category" -- "$H" privacy report --config "$tmp/bad.json"
 cli_summary test_privacy_cli.sh

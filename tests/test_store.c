@@ -170,6 +170,45 @@ TEST(sigkill_loses_no_acknowledged_write)
     store_close(s);
 }
 
+/* A file written by the first schema gains the suppression and pending-erasure tables. */
+TEST(version_1_file_is_migrated)
+{
+    const char *p = db_path("v1.db");
+    hp_error err = { 0 };
+    store *s;
+    CHECK_EQ_INT(store_open(&s, p, &err), HP_OK);
+    CHECK_EQ_INT(store_exec_unsafe(s, "DROP TABLE suppressions; DROP TABLE erasure_pending;"
+                                   " DELETE FROM schema_version WHERE version = 2; PRAGMA user_version = 1", &err), HP_OK);
+    store_close(s);
+    CHECK_EQ_INT(sql_int(p, "SELECT max(version) FROM schema_version"), 1);
+    CHECK_EQ_INT(store_open(&s, p, &err), HP_OK);
+    int64_t n = -1;
+    CHECK_EQ_INT(store_suppression_count(s, &n, &err), HP_OK);
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_INT(store_erasure_pending_count(s, &n, &err), HP_OK);
+    CHECK_EQ_INT(n, 0);
+    store_close(s);
+    CHECK_EQ_INT(sql_int(p, "PRAGMA user_version"), 2);
+}
+
+/* "database is locked" is an operational failure (exit 1), not bad input (exit 2). */
+TEST(locked_store_is_not_bad_input)
+{
+    const char *p = db_path("locked.db");
+    hp_error err = { 0 };
+    store *a, *b;
+    CHECK_EQ_INT(store_open(&a, p, &err), HP_OK);
+    CHECK_EQ_INT(store_open(&b, p, &err), HP_OK);
+    CHECK_EQ_INT(store_begin(a, &err), HP_OK); /* holds the write lock (busy timeout: 5 s) */
+    int rc = store_customer_upsert(b, "C1", NULL, 1, &err);
+    CHECKF(rc == HP_ERR_WRITE, "%d: %s", rc, err.msg);
+    CHECK(strstr(err.msg, "locked") != NULL);
+    store_rollback(a);
+    CHECK_EQ_INT(store_customer_upsert(b, "C1", NULL, 1, &err), HP_OK);
+    store_close(a);
+    store_close(b);
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/hyperp_store_XXXXXX");
@@ -177,6 +216,8 @@ int main(void)
     RUN(created_on_first_use_and_migrated);
     RUN(foreign_keys_and_constraints);
     RUN(sigkill_loses_no_acknowledged_write);
+    RUN(version_1_file_is_migrated);
+    RUN(locked_store_is_not_bad_input);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
     if (system(cmd)) fprintf(stderr, "could not remove %s\n", g_dir);

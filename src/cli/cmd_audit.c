@@ -61,7 +61,11 @@ int cli_audit(int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     if (rc) return cli_error(rc, err.msg);
-    if (verify)
+    if (verify && rep.anchor_seq)
+        printf("audit chain intact: %lld entries (%lld with erased subjects) after the anchor at seq "
+               "%lld (entries up to it were purged); head %s\n", (long long)rep.entries,
+               (long long)rep.redacted, (long long)rep.anchor_seq, rep.head);
+    else if (verify)
         printf("audit chain intact: %lld entries (%lld with erased subjects); head %s\n",
                (long long)rep.entries, (long long)rep.redacted, rep.head);
     else printf("wrote the audit log to %s\n", out);

@@ -28,7 +28,9 @@ static void privacy_usage(FILE *f)
         "  --config FILE      privacy config (default: $HYPERP_PRIVACY_CONFIG or built-in; docs/privacy.md)\n"
         "  --purpose P        personalisation, credit_profiling, marketing, analytics, sale_sharing\n"
         "  --basis B          lawful basis (default consent)\n"
-        "  --source S         where the decision came from (default unspecified)\n"
+        "  --source S         where the decision came from (default unspecified); after a withdrawal,\n"
+        "                     objection or GPC only --basis consent from customer, web, app or\n"
+        "                     branch-customer-signed lifts it\n"
         "  --notice V         version of the privacy notice shown (required for give)\n"
         "  --at TIME          when the customer acted, YYYY-MM-DD[THH:MM[:SS]Z] (default now)\n"
         "  --level N          generalisation level for anonymise: 0 exact, 1 ranges, 2 suppressed (default 1)\n\n"
@@ -160,6 +162,7 @@ static int consent_record(privacy_ctx *ctx, const privacy_args *a, privacy_event
     if (!rc && !a->purpose) rc = hp_fail(err, HP_ERR_INVAL, "--purpose is required");
     if (!rc) rc = privacy_purpose_parse(a->purpose, &r.purpose, err);
     if (!rc && a->at) rc = data_parse_timestamp(a->at, strlen(a->at), &r.at, err);
+    r.has_at = a->at != NULL;
     if (rc == HP_ERR_FORMAT) hp_error_prefix(err, "--at '%s'", a->at);
     if (!rc) rc = privacy_consent_record(ctx, &r, err);
     if (!rc) printf("recorded: %s %s for %s\n", a->pos[1], privacy_purpose_name(r.purpose), r.customer_id);
@@ -195,8 +198,8 @@ static int cmd_export(const privacy_args *a)
     int rc = privacy_id_check(a->pos[1], &err);
     if (!rc) rc = open_ctx(&ctx, a, 1, &err);
     if (rc) return cli_error(rc, err.msg);
-    FILE *f = a->out ? fopen(a->out, "w") : stdout;
-    if (!f) rc = hp_fail(&err, HP_ERR_IO, "%s: cannot write: %s", a->out, strerror(errno));
+    FILE *f = a->out ? privacy_fopen_private(a->out) : stdout;
+    if (!f) rc = hp_fail(&err, HP_ERR_WRITE, "%s: cannot write: %s", a->out, strerror(errno));
     if (!rc) rc = privacy_export(&ctx, a->pos[1], f, &err);
     if (f && f != stdout && fclose(f) && !rc) rc = hp_fail(&err, HP_ERR_WRITE, "%s: write failed", a->out);
     if (rc && a->out) remove(a->out);
@@ -216,6 +219,11 @@ static int cmd_erase(const privacy_args *a)
     rc = privacy_erase(&ctx, a->pos[1], &res, &err);
     privacy_close(&ctx);
     if (rc) return cli_error(rc, err.msg);
+    if (res.resumed) {
+        printf("finished the interrupted erasure of %s: export files rewritten %lld; models marked "
+               "for retraining\n", a->pos[1], (long long)res.export_files_rewritten);
+        return CLI_EXIT_OK;
+    }
     const store_erase_counts *c = &res.rows;
     printf("erased %s: customers %lld, consent %lld, feedback %lld, transactions %lld, features %lld, "
            "notes %lld; audit subjects redacted %lld; export files rewritten %lld; models marked "
@@ -255,7 +263,10 @@ static int cmd_report(const privacy_args *a)
     hp_error err = { 0 };
     int rc = open_ctx(&ctx, a, 0, &err);
     if (rc) return cli_error(rc, err.msg);
-    rc = privacy_report(&ctx, a->json, stdout, &err);
+    /* with the key (when set) the consent coverage also honours suppression records */
+    const char *kf = getenv("HYPERP_PSEUDONYM_KEY_FILE"), *k = getenv("HYPERP_PSEUDONYM_KEY");
+    if ((kf && *kf) || (k && *k)) rc = privacy_load_key(&ctx, &err);
+    if (!rc) rc = privacy_report(&ctx, a->json, stdout, &err);
     privacy_close(&ctx);
     return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;
 }
@@ -310,12 +321,12 @@ static int cmd_scan(const privacy_args *a)
     hp_error err = { 0 };
     FILE *in = fopen(a->pos[1], "r");
     if (!in) return cli_error(HP_ERR_IO, (snprintf(err.msg, sizeof err.msg, "%s: cannot open: %s", a->pos[1], strerror(errno)), err.msg));
-    FILE *mask = a->mask ? fopen(a->mask, "w") : NULL;
+    FILE *mask = a->mask ? privacy_fopen_private(a->mask) : NULL;
     size_t counts[PII_TYPE_COUNT];
-    int rc = a->mask && !mask ? hp_fail(&err, HP_ERR_IO, "%s: cannot write", a->mask) : HP_OK;
+    int rc = a->mask && !mask ? hp_fail(&err, HP_ERR_WRITE, "%s: cannot write: %s", a->mask, strerror(errno)) : HP_OK;
     if (!rc) rc = scan_lines(in, mask, a->first6, counts, &err);
     fclose(in);
-    if (mask && fclose(mask) && !rc) rc = hp_fail(&err, HP_ERR_WRITE, "%s: write failed", a->mask);
+    if (mask && (ferror(mask) | fclose(mask)) && !rc) rc = hp_fail(&err, HP_ERR_WRITE, "%s: write failed", a->mask);
     if (rc) return cli_error(rc, err.msg);
     char json[256];
     size_t used = 0, total = 0;

@@ -1,5 +1,6 @@
 /* audit: hash chain over the store's audit rows, JSONL export and verification. */
 #include "privacy/audit.h"
+#include "privacy/privacy.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -76,7 +77,7 @@ static void copy_field(char *dst, size_t size, const char *src)
 
 int audit_append(store *s, int64_t at, const audit_event *e, hp_error *err)
 {
-    if (sodium_init() < 0) return hp_fail(err, HP_ERR_IO, "libsodium failed to initialise");
+    if (sodium_init() < 0) return hp_fail(err, HP_ERR_WRITE, "libsodium failed to initialise");
     store_audit a;
     memset(&a, 0, sizeof a);
     int rc = store_begin(s, err);
@@ -116,7 +117,29 @@ typedef struct {
     int64_t last_seq;
     char last_hash[65];
     audit_report *rep;
+    int64_t anchor_seq;        /* where the kept chain starts (0: from the beginning) */
+    char anchor[65];
+    int confirmed;             /* -1: no audit.purge entry seen; 0/1: the last one matches */
 } chain;
+
+static int is_hex(const char *s, size_t n)
+{
+    if (strlen(s) != n) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("0123456789abcdef", s[i]) || !s[i]) return 0;
+    return 1;
+}
+
+int audit_anchor_outcome(const char *outcome, int64_t *seq, char hash[65])
+{
+    const char *p = outcome ? strstr(outcome, "anchor seq ") : NULL;
+    long long v;
+    char h[65];
+    if (!p || sscanf(p, "anchor seq %lld hash %64[0-9a-f]", &v, h) != 2 || !is_hex(h, 64)) return 0;
+    *seq = v;
+    memcpy(hash, h, 65);
+    return 1;
+}
 
 static int broken(chain *c, const store_audit *a, const char *what)
 {
@@ -136,11 +159,23 @@ static int chain_step(void *ctx, const store_audit *a)
                                                       : "out of order: entries were reordered");
     if (strcmp(a->prev, c->last_hash))
         return broken(c, a, "does not link to the previous entry (removed or reordered)");
+    if (a->subject_commit[0] && !is_hex(a->subject_commit, 64)) return broken(c, a, "subject commitment altered");
     if (a->subject[0]) {
+        /* a subject needs its nonce and the commitment the chain holds: an entry written
+         * without a subject (empty commitment) cannot be given one */
+        if (!a->subject_commit[0] || !is_hex(a->subject_nonce, 32))
+            return broken(c, a, "subject added to an entry that had none (or its nonce altered)");
         commit_subject(a->subject, a->subject_nonce, h);
         if (strcmp(h, a->subject_commit)) return broken(c, a, "subject altered");
-    } else if (a->subject_commit[0]) c->rep->redacted++;
+    } else if (a->subject_nonce[0]) return broken(c, a, "nonce without a subject");
+    else if (a->subject_commit[0]) c->rep->redacted++;
     if (entry_hash(a, h) || strcmp(h, a->hash)) return broken(c, a, "contents altered");
+    if (!strcmp(a->action, AUDIT_PURGE_ACTION)) {
+        int64_t aseq = 0;
+        char ah[65];
+        c->confirmed = audit_anchor_outcome(a->outcome, &aseq, ah) && aseq == c->anchor_seq &&
+                       !strcmp(ah, c->anchor);
+    }
     c->last_seq = a->seq;
     copy_field(c->last_hash, sizeof c->last_hash, a->hash);
     c->rep->entries++;
@@ -152,19 +187,33 @@ static void chain_start(chain *c, audit_report *rep, int64_t anchor_seq, const c
     memset(rep, 0, sizeof *rep);
     c->rep = rep;
     c->last_seq = anchor_seq;
+    c->anchor_seq = anchor_seq;
+    c->confirmed = -1;
+    rep->anchor_seq = anchor_seq;
     copy_field(c->last_hash, sizeof c->last_hash, anchor && *anchor ? anchor : ZERO_HASH);
+    copy_field(c->anchor, sizeof c->anchor, c->last_hash);
 }
 
+/* A purged prefix leaves an anchor outside the chain; the audit.purge entry written in the
+ * same transaction as the purge names it, so the anchor is only trusted when the last such
+ * entry in the chain names exactly it (moving the anchor forward to hide entries fails). */
 static int chain_end(chain *c, int rc)
 {
     if (rc < 0) return rc;
     copy_field(c->rep->head, sizeof c->rep->head, c->last_hash);
+    if (!c->rep->problem[0] && (c->anchor_seq != 0 || strcmp(c->anchor, ZERO_HASH)) && c->confirmed != 1) {
+        c->rep->bad_seq = c->anchor_seq + 1;
+        snprintf(c->rep->problem, sizeof c->rep->problem, "anchor (seq %lld): %s",
+                 (long long)c->anchor_seq, c->confirmed == 0
+                 ? "differs from the one the last audit.purge entry names (entries removed after it)"
+                 : "no audit.purge entry in the chain names it (entries removed)");
+    }
     return c->rep->problem[0] ? HP_ERR_FORMAT : HP_OK;
 }
 
 int audit_verify_store(store *s, audit_report *rep, hp_error *err)
 {
-    if (sodium_init() < 0) return hp_fail(err, HP_ERR_IO, "libsodium failed to initialise");
+    if (sodium_init() < 0) return hp_fail(err, HP_ERR_WRITE, "libsodium failed to initialise");
     int64_t aseq;
     char ahash[65];
     int rc = store_audit_anchor(s, &aseq, ahash, err);
@@ -202,7 +251,7 @@ static int write_json_line(FILE *f, json_t *o)
     if (!line) return HP_ERR_NOMEM;
     int bad = fprintf(f, "%s\n", line) < 0;
     free(line);
-    return bad ? HP_ERR_IO : HP_OK;
+    return bad ? HP_ERR_WRITE : HP_OK;
 }
 
 static int export_row(void *ctx, const store_audit *a)
@@ -214,7 +263,7 @@ static int close_file(FILE *f, const char *path, int rc, hp_error *err)
 {
     int bad = ferror(f) | fflush(f) | fsync(fileno(f));
     if (fclose(f) || bad) {
-        if (!rc) rc = hp_fail(err, HP_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+        if (!rc) rc = hp_fail(err, HP_ERR_WRITE, "%s: write failed: %s", path, strerror(errno));
     }
     return rc;
 }
@@ -225,13 +274,13 @@ int audit_export_file(store *s, const char *path, int64_t at, hp_error *err)
     char ahash[65];
     int rc = store_audit_anchor(s, &aseq, ahash, err);
     if (rc) return rc;
-    FILE *f = fopen(path, "w");
-    if (!f) return hp_fail(err, HP_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    FILE *f = privacy_fopen_private(path);
+    if (!f) return hp_fail(err, HP_ERR_WRITE, "%s: cannot write: %s", path, strerror(errno));
     json_t *h = json_pack("{s:i, s:I, s:s}", "hyperp_audit", 1, "anchor_seq", (json_int_t)aseq,
                           "anchor_hash", ahash[0] ? ahash : ZERO_HASH);
     rc = write_json_line(f, h);
     if (!rc) rc = store_audit_each(s, export_row, f, err);
-    if (rc > 0) rc = hp_fail(err, HP_ERR_IO, "%s: write failed", path);
+    if (rc > 0) rc = hp_fail(err, HP_ERR_WRITE, "%s: write failed", path);
     rc = close_file(f, path, rc, err);
     return rc ? rc : store_export_record(s, path, "audit", 0, at, err);
 }
@@ -240,6 +289,22 @@ static const char *jstr(json_t *o, const char *key)
 {
     const char *v = json_string_value(json_object_get(o, key));
     return v ? v : "";
+}
+
+/* Text fields are strings (subject and nonce: null when there is none, else non-empty): a
+ * null or 0 where "" was written is an alteration, not the same entry. */
+static int fields_typed(json_t *o)
+{
+    static const char *const text[] = { "actor", "action", "purpose", "subject_commit",
+        "model_version", "inputs_hash", "outcome", "prev", "hash" };
+    for (size_t i = 0; i < HP_ARRAY_LEN(text); i++)
+        if (!json_is_string(json_object_get(o, text[i]))) return 0;
+    const char *opt[] = { "subject", "subject_nonce" };
+    for (size_t i = 0; i < HP_ARRAY_LEN(opt); i++) {
+        json_t *v = json_object_get(o, opt[i]);
+        if (!json_is_null(v) && !(json_is_string(v) && json_string_length(v) > 0)) return 0;
+    }
+    return 1;
 }
 
 /* Fills a from one parsed line; HP_ERR_FORMAT when a field has the wrong type. */
@@ -253,7 +318,7 @@ static int entry_from_json(json_t *o, store_audit *a)
     for (size_t i = 0; i < HP_ARRAY_LEN(keys); i++)
         if (!json_object_get(o, keys[i])) return HP_ERR_FORMAT;
     json_t *seq = json_object_get(o, "seq"), *at = json_object_get(o, "at");
-    if (!json_is_integer(seq) || !json_is_integer(at)) return HP_ERR_FORMAT;
+    if (!json_is_integer(seq) || !json_is_integer(at) || !fields_typed(o)) return HP_ERR_FORMAT;
     a->seq = json_integer_value(seq);
     a->at = json_integer_value(at);
     copy_field(a->actor, sizeof a->actor, jstr(o, "actor"));
@@ -276,8 +341,10 @@ static int read_header(const char *line, const char *path, int64_t *aseq, char a
     json_t *h = line ? json_loads(line, 0, NULL) : NULL;
     int rc = HP_OK;
     json_t *seq = json_object_get(h, "anchor_seq"), *hash = json_object_get(h, "anchor_hash");
-    if (!h || json_object_size(h) != 3 || json_integer_value(json_object_get(h, "hyperp_audit")) != 1
-        || !json_is_integer(seq) || !json_is_string(hash))
+    json_t *version = json_object_get(h, "hyperp_audit");
+    if (!h || json_object_size(h) != 3 || !json_is_integer(version) || json_integer_value(version) != 1
+        || !json_is_integer(seq) || !json_is_string(hash) || json_integer_value(seq) < 0
+        || !is_hex(json_string_value(hash), 64))
         rc = hp_fail(err, HP_ERR_FORMAT, "%s:1: not a hyperp audit export (header line)", path);
     else {
         *aseq = json_integer_value(json_object_get(h, "anchor_seq"));
@@ -289,7 +356,7 @@ static int read_header(const char *line, const char *path, int64_t *aseq, char a
 
 int audit_verify_file(const char *path, audit_report *rep, hp_error *err)
 {
-    if (sodium_init() < 0) return hp_fail(err, HP_ERR_IO, "libsodium failed to initialise");
+    if (sodium_init() < 0) return hp_fail(err, HP_ERR_WRITE, "libsodium failed to initialise");
     FILE *f = fopen(path, "r");
     if (!f) return hp_fail(err, HP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     int64_t aseq = 0;
@@ -332,11 +399,11 @@ int audit_redact_file(const char *path, const char *const *pseudonyms, int n, in
     size_t cap = 0;
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *in = fopen(path, "r");
-    if (!in) return errno == ENOENT ? HP_OK : hp_fail(err, HP_ERR_IO, "%s: %s", path, strerror(errno));
-    FILE *out = fopen(tmp, "w");
+    if (!in) return errno == ENOENT ? HP_OK : hp_fail(err, HP_ERR_WRITE, "%s: %s", path, strerror(errno));
+    FILE *out = privacy_fopen_private(tmp);
     if (!out) {
         fclose(in);
-        return hp_fail(err, HP_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+        return hp_fail(err, HP_ERR_WRITE, "%s: cannot write: %s", tmp, strerror(errno));
     }
     int rc = HP_OK;
     while (!rc && getline(&line, &cap, in) > 0) {
@@ -349,13 +416,13 @@ int audit_redact_file(const char *path, const char *const *pseudonyms, int n, in
             rc = write_json_line(out, o);
         } else {
             json_decref(o);
-            if (fputs(line, out) < 0) rc = HP_ERR_IO;
+            if (fputs(line, out) < 0) rc = HP_ERR_WRITE;
         }
     }
     free(line);
     fclose(in);
     rc = close_file(out, tmp, rc, err);
-    if (!rc && rename(tmp, path)) rc = hp_fail(err, HP_ERR_IO, "%s: %s", path, strerror(errno));
+    if (!rc && rename(tmp, path)) rc = hp_fail(err, HP_ERR_WRITE, "%s: %s", path, strerror(errno));
     if (rc) remove(tmp);
     return rc;
 }

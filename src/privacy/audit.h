@@ -31,6 +31,7 @@ typedef struct {
     int64_t redacted;          /* entries whose subject was erased */
     int64_t bad_seq;           /* first broken entry (0 when intact) */
     char head[65];             /* hash of the last entry: keep it elsewhere to catch truncation */
+    int64_t anchor_seq;        /* the chain starts after this seq (0: from the first entry) */
     char problem[256];         /* what broke, "" when intact */
 } audit_report;
 
@@ -45,6 +46,12 @@ int audit_verify_file(const char *path, audit_report *rep, hp_error *err);
 /* Rewrites an exported file with the subjects in pseudonyms[] redacted. */
 int audit_redact_file(const char *path, const char *const *pseudonyms, int n, int64_t *redacted,
                       hp_error *err);
+
+/* The entry a log purge appends in the same transaction as the delete; its outcome names the
+ * new anchor ("... anchor seq S hash H"), which verification checks the kept anchor against. */
+#define AUDIT_PURGE_ACTION "audit.purge"
+/* Reads "anchor seq S hash H" from an outcome; 1 when found. */
+int audit_anchor_outcome(const char *outcome, int64_t *seq, char hash[65]);
 
 /* Hex BLAKE2b-256 of bytes, keyed when key is not NULL (16-64 bytes). */
 void audit_hash_hex(const void *p, size_t n, const unsigned char *key, size_t keylen,

@@ -2,6 +2,7 @@
 #include "privacy/privacy_internal.h"
 #include "data/parse.h"
 
+#include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,13 +24,19 @@ int privacy_audit(privacy_ctx *ctx, const char *action, const char *purpose, con
 
 /* ------------------------------------------------------------------ validation */
 
-static int check_text(const char *what, const char *s, size_t max, hp_error *err)
+/* Source and notice version go into the chained audit outcome, which erasure cannot remove:
+ * they are tokens (letters, digits and . _ : + / -, starting with a letter or digit), never
+ * free text that could carry personal data. */
+static int check_token(const char *what, const char *s, size_t max, hp_error *err)
 {
     size_t n = strlen(s);
     if (n == 0 || n >= max) return hp_fail(err, HP_ERR_INVAL, "%s: expected 1 to %zu characters", what, max - 1);
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return hp_fail(err, HP_ERR_INVAL, "%s: control characters are not allowed", what);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!(isalnum(c) || (i > 0 && strchr("._:+/-", c))))
+            return hp_fail(err, HP_ERR_INVAL, "%s: character %zu is not allowed (letters, digits and "
+                           ". _ : + / - after the first; it is kept in the audit log)", what, i + 1);
+    }
     return HP_OK;
 }
 
@@ -62,14 +69,111 @@ static int check_request(const privacy_ctx *ctx, const privacy_consent_req *r, h
         rc = hp_fail(err, HP_ERR_INVAL, "a Global Privacy Control signal opts out of sale_sharing only");
     if (!rc && r->basis) rc = check_basis(r->basis, err);
     if (!rc && r->event == PRIVACY_GIVE)
-        rc = r->notice_version ? check_text("notice version", r->notice_version, 64, err)
+        rc = r->notice_version ? check_token("notice version", r->notice_version, 64, err)
                                : hp_fail(err, HP_ERR_INVAL, "giving consent needs the version of the privacy notice shown");
-    if (!rc && r->source) rc = check_text("source", r->source, 64, err);
-    if (!rc && r->at) rc = check_time(ctx, r->at, err);
+    if (!rc && r->source) rc = check_token("source", r->source, 64, err);
+    if (!rc && r->notice_version && r->event != PRIVACY_GIVE)
+        rc = check_token("notice version", r->notice_version, 64, err);
+    if (!rc && r->has_at) rc = check_time(ctx, r->at, err);
     return rc;
 }
 
 /* ------------------------------------------------------------------ the decision */
+
+/* Channels where the customer acts themself: after a withdrawal, an objection or a GPC
+ * opt-out only a give with basis consent from one of these lifts it (docs/privacy.md). */
+static const char *const k_customer_sources[] = { "customer", "web", "app", "branch-customer-signed" };
+
+int privacy_source_is_customer(const char *source)
+{
+    for (size_t i = 0; source && i < HP_ARRAY_LEN(k_customer_sources); i++)
+        if (!strcmp(source, k_customer_sources[i])) return 1;
+    return 0;
+}
+
+static int customer_consent(const store_consent *c)
+{
+    return !strcmp(c->event, "give") && !strcmp(c->basis, "consent") && privacy_source_is_customer(c->source);
+}
+
+/* Purposes where no basis but consent may follow an opt-out (direct marketing: Art. 21(3);
+ * sale/sharing: CCPA opt-out). */
+static int consent_only_after_stop(privacy_purpose p)
+{
+    return p == PRIVACY_MARKETING || p == PRIVACY_SALE_SHARING;
+}
+
+/* The history of one (customer, purpose) read in order, up to a time. */
+typedef struct {
+    int64_t until;          /* events dated after it are not read */
+    int n;                  /* events read */
+    store_consent last;     /* the latest one: it decides */
+    store_consent stop;     /* the latest withdraw, object or gpc (or suppression record) */
+    int has_stop, lifted;   /* lifted: the customer's own consent came after stop */
+    store_consent sup;      /* a suppression record kept through an erasure, not yet placed */
+    int has_sup;
+} history;
+
+static void history_apply(history *h, const store_consent *c)
+{
+    h->last = *c;
+    h->n++;
+    if (strcmp(c->event, "give")) {
+        h->stop = *c;
+        h->has_stop = 1;
+        h->lifted = 0;
+    } else if (customer_consent(c)) h->lifted = 1;
+}
+
+static int history_event(void *ctx, const store_consent *c)
+{
+    history *h = ctx;
+    if (c->at > h->until) return 1; /* ordered by time: nothing later is read */
+    if (h->has_sup && h->sup.at <= c->at) {
+        history_apply(h, &h->sup);
+        h->has_sup = 0;
+    }
+    history_apply(h, c);
+    return 0;
+}
+
+/* Reads the history of (id, p) up to until, with the suppression record of an earlier
+ * erasure of the same id (looked up under every key) in its place. */
+static int read_history(privacy_ctx *ctx, const char *id, privacy_purpose p, int64_t until,
+                        history *h, hp_error *err)
+{
+    const char *purpose = privacy_purpose_name(p);
+    memset(h, 0, sizeof *h);
+    h->until = until;
+    int rc = HP_OK;
+    if (ctx->nkeys) {
+        for (int k = 0; !rc && k < ctx->nkeys; k++) {
+            char tok[PRIVACY_PSEUDONYM_LEN];
+            store_consent sup;
+            int found;
+            privacy_suppression_token(ctx, k, id, tok);
+            rc = store_suppression_get(ctx->st, tok, purpose, &sup, &found, err);
+            if (!rc && found && (!h->has_sup || sup.at > h->sup.at)) h->sup = sup, h->has_sup = 1;
+        }
+    } else {
+        int64_t n = 0;
+        rc = store_suppression_count(ctx->st, &n, err);
+        if (!rc && n)
+            rc = hp_fail(err, HP_ERR_NOTFOUND, "no pseudonym key loaded: the suppression records "
+                         "kept after erasures cannot be checked (set HYPERP_PSEUDONYM_KEY_FILE or "
+                         "HYPERP_PSEUDONYM_KEY)");
+    }
+    if (!rc) rc = store_consent_history(ctx->st, id, purpose, history_event, h, err);
+    if (rc > 0) rc = HP_OK;
+    if (!rc && h->has_sup && h->sup.at <= until) history_apply(h, &h->sup);
+    return rc;
+}
+
+static const char *stop_name(const store_consent *c)
+{
+    return !strcmp(c->event, "object") ? "objection (Art. 21)"
+         : !strcmp(c->event, "gpc") ? "Global Privacy Control opt-out" : "consent withdrawn";
+}
 
 static void reason(privacy_decision *why, int allowed, const char *fmt, const char *a, int64_t t)
 {
@@ -84,37 +188,39 @@ static void reason(privacy_decision *why, int allowed, const char *fmt, const ch
 static int decide(privacy_ctx *ctx, const char *id, privacy_purpose p, unsigned flags,
                   privacy_decision *why, hp_error *err)
 {
-    store_consent c;
-    int found;
+    history h;
     memset(why, 0, sizeof *why);
     if (p == PRIVACY_SALE_SHARING && (flags & PRIVACY_REQ_GPC)) {
         snprintf(why->reason, sizeof why->reason, "Global Privacy Control signal on the request");
         return HP_OK;
     }
-    int rc = store_consent_latest(ctx->st, id, privacy_purpose_name(p), NULL, &c, &found, err);
+    int rc = read_history(ctx, id, p, INT64_MAX, &h, err);
     if (rc) return rc;
-    if (!found) {
+    if (!h.n) {
         snprintf(why->reason, sizeof why->reason, "no consent on record (opt-in required)");
         return HP_OK;
     }
-    if (strcmp(c.event, "give")) {
-        const char *fmt = !strcmp(c.event, "object") ? "objection%s (Art. 21) on %s"
-                        : !strcmp(c.event, "gpc") ? "Global Privacy Control opt-out%s on %s"
-                        : "consent withdrawn%s on %s";
-        reason(why, 0, fmt, "", c.at);
+    const char *kept = !strcmp(h.stop.source, "suppression") ? " (kept after erasure)" : "";
+    if (strcmp(h.last.event, "give")) {
+        char fmt[96];
+        snprintf(fmt, sizeof fmt, "%s%%s on %%s%s", stop_name(&h.last), kept);
+        reason(why, 0, fmt, "", h.last.at);
         return HP_OK;
     }
-    if (p == PRIVACY_MARKETING && strcmp(c.basis, "consent")) {
-        store_consent o;
-        rc = store_consent_latest(ctx->st, id, privacy_purpose_name(p), "object", &o, &found, err);
-        if (rc) return rc;
-        if (found) {
-            reason(why, 0, "objection to direct marketing (Art. 21%s) on %s overrides legitimate "
-                   "interest", "(3)", o.at);
-            return HP_OK;
-        }
+    if (h.has_stop && !h.lifted) {
+        char fmt[160];
+        snprintf(fmt, sizeof fmt, "%s%%s on %%s%s: only the customer's own consent lifts it",
+                 stop_name(&h.stop), kept);
+        reason(why, 0, fmt, "", h.stop.at);
+        return HP_OK;
     }
-    reason(why, 1, "%s given on %s", c.basis, c.at);
+    if (h.has_stop && consent_only_after_stop(p) && strcmp(h.last.basis, "consent")) {
+        reason(why, 0, p == PRIVACY_MARKETING
+               ? "objection or withdrawal (Art. 21%s) on %s overrides a basis other than consent"
+               : "opt-out of sale/sharing%s on %s overrides a basis other than consent", "", h.stop.at);
+        return HP_OK;
+    }
+    reason(why, 1, "%s given on %s", h.last.basis, h.last.at);
     return HP_OK;
 }
 
@@ -190,7 +296,30 @@ static int any_allowed(privacy_ctx *ctx, const char *id, int *any, hp_error *err
     return HP_OK;
 }
 
-/* A withdrawal that leaves nothing allowed triggers erasure when configured (Art. 17(1)(b)). */
+int privacy_any_allowed(privacy_ctx *ctx, const char *id, int *any, hp_error *err)
+{
+    return any_allowed(ctx, id, any, err);
+}
+
+int privacy_suppress_opt_outs(privacy_ctx *ctx, const char *id, hp_error *err)
+{
+    char tok[PRIVACY_PSEUDONYM_LEN];
+    int rc = HP_OK;
+    if (!ctx->nkeys) return privacy_pseudonym(ctx, id, tok, err); /* says: no key */
+    privacy_suppression_token(ctx, 0, id, tok);
+    for (int p = 0; !rc && p < PRIVACY_PURPOSE_COUNT; p++) {
+        history h;
+        rc = read_history(ctx, id, (privacy_purpose)p, INT64_MAX, &h, err);
+        if (!rc && h.has_stop && (!h.lifted || consent_only_after_stop((privacy_purpose)p)))
+            rc = store_suppression_put(ctx->st, tok, privacy_purpose_name((privacy_purpose)p),
+                                       h.stop.event, h.stop.at, err);
+    }
+    sodium_memzero(tok, sizeof tok);
+    return rc;
+}
+
+/* A withdrawal that leaves nothing allowed triggers erasure when configured (Art. 17(1)(b)).
+ * An objection or a GPC opt-out never does: erasing them would erase the opt-out itself. */
 static int after_withdrawal(privacy_ctx *ctx, const char *id, hp_error *err)
 {
     int any;
@@ -201,6 +330,26 @@ static int after_withdrawal(privacy_ctx *ctx, const char *id, hp_error *err)
         return store_erasure_request(ctx->st, id, privacy_now(ctx), err);
     privacy_erase_result res;
     return privacy_erase_one(ctx, id, &res, err);
+}
+
+/* A give dated after a withdrawal, objection or GPC opt-out that is still in force must be the
+ * customer's own consent; for marketing and sale_sharing no other basis follows an opt-out. */
+static int check_give(privacy_ctx *ctx, const store_consent *c, privacy_purpose p, hp_error *err)
+{
+    history h;
+    int rc = read_history(ctx, c->customer_id, p, c->at, &h, err);
+    if (rc || !h.has_stop) return rc;
+    int own = customer_consent(c);
+    if ((!h.lifted && !own) || (consent_only_after_stop(p) && strcmp(c->basis, "consent"))) {
+        char when[32];
+        data_format_timestamp(h.stop.at, when, sizeof when);
+        when[10] = 0;
+        return hp_fail(err, HP_ERR_INVAL, "customer '%s': %s for %s on %s; only the customer's own "
+                       "consent lifts it (basis consent, source customer, web, app or "
+                       "branch-customer-signed), not basis %s from source %s: not recorded",
+                       c->customer_id, stop_name(&h.stop), c->purpose, when, c->basis, c->source);
+    }
+    return HP_OK;
 }
 
 static void fill_consent(const privacy_ctx *ctx, const privacy_consent_req *r, store_consent *c)
@@ -214,7 +363,7 @@ static void fill_consent(const privacy_ctx *ctx, const privacy_consent_req *r, s
              : r->event == PRIVACY_GPC ? "gpc" : "unspecified");
     snprintf(c->notice_version, sizeof c->notice_version, "%s", r->notice_version ? r->notice_version : "");
     c->recorded_at = privacy_now(ctx);
-    c->at = r->at ? r->at : c->recorded_at;
+    c->at = r->has_at ? r->at : c->recorded_at;
 }
 
 int privacy_consent_record(privacy_ctx *ctx, const privacy_consent_req *req, hp_error *err)
@@ -230,13 +379,18 @@ int privacy_consent_record(privacy_ctx *ctx, const privacy_consent_req *req, hp_
     char action[32];
     snprintf(action, sizeof action, "consent.%s", c.event);
     if ((rc = store_begin(ctx->st, err))) return rc;
-    rc = store_customer_upsert(ctx->st, req->customer_id, NULL, c.recorded_at, err);
+    if (req->event == PRIVACY_GIVE) rc = check_give(ctx, &c, req->purpose, err);
+    if (!rc) rc = store_customer_upsert(ctx->st, req->customer_id, NULL, c.recorded_at, err);
     if (!rc) rc = store_consent_add(ctx->st, &c, NULL, err);
     if (!rc) rc = privacy_audit(ctx, action, c.purpose, ps, NULL, outcome, err);
+    /* a queued erasure is void once the customer allows something again */
+    int any = 0;
+    if (!rc && req->event == PRIVACY_GIVE) rc = any_allowed(ctx, req->customer_id, &any, err);
+    if (!rc && any) rc = store_erasure_cancel(ctx->st, req->customer_id, NULL, err);
     if (rc) {
         store_rollback(ctx->st);
         return rc;
     }
     if ((rc = store_commit(ctx->st, err))) return rc;
-    return req->event == PRIVACY_GIVE ? HP_OK : after_withdrawal(ctx, req->customer_id, err);
+    return req->event == PRIVACY_WITHDRAW ? after_withdrawal(ctx, req->customer_id, err) : HP_OK;
 }

@@ -138,8 +138,8 @@ int privacy_kanon_store(privacy_ctx *ctx, int level, privacy_kanon *out, hp_erro
 
 static int write_dataset(privacy_ctx *ctx, const kan *k, const char *path, hp_error *err)
 {
-    FILE *f = fopen(path, "w");
-    if (!f) return hp_fail(err, HP_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    FILE *f = privacy_fopen_private(path);
+    if (!f) return hp_fail(err, HP_ERR_WRITE, "%s: cannot write: %s", path, strerror(errno));
     int rc = HP_OK;
     fprintf(f, "pseudonym");
     for (int q = 0; q < ctx->cfg.nqi; q++) fprintf(f, ",%s", ctx->cfg.qi[q]);
@@ -153,7 +153,7 @@ static int write_dataset(privacy_ctx *ctx, const kan *k, const char *path, hp_er
         fputc('\n', f);
     }
     int bad = ferror(f) | fflush(f) | fsync(fileno(f));
-    if (fclose(f) || bad) rc = rc ? rc : hp_fail(err, HP_ERR_IO, "%s: write failed", path);
+    if (fclose(f) || bad) rc = rc ? rc : hp_fail(err, HP_ERR_WRITE, "%s: write failed", path);
     return rc;
 }
 

@@ -4,6 +4,9 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -141,7 +144,7 @@ int privacy_config_load(privacy_config *c, const char *path, hp_error *err)
 int privacy_open(privacy_ctx *ctx, const char *db_path, const privacy_config *cfg, hp_error *err)
 {
     memset(ctx, 0, sizeof *ctx);
-    if (sodium_init() < 0) return hp_fail(err, HP_ERR_IO, "libsodium failed to initialise");
+    if (sodium_init() < 0) return hp_fail(err, HP_ERR_WRITE, "libsodium failed to initialise");
     if (cfg) ctx->cfg = *cfg;
     else privacy_config_default(&ctx->cfg);
     snprintf(ctx->actor, sizeof ctx->actor, "library");
@@ -163,9 +166,25 @@ int64_t privacy_now(const privacy_ctx *ctx)
 
 /* ------------------------------------------------------------------ keys and pseudonyms */
 
+void *privacy_fopen_private(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return NULL;
+    FILE *f = fchmod(fd, 0600) ? NULL : fdopen(fd, "w");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        errno = e;
+    }
+    return f;
+}
+
 int privacy_add_key(privacy_ctx *ctx, const unsigned char *key, size_t n, hp_error *err)
 {
     if (n < 16 || n > 64) return hp_fail(err, HP_ERR_FORMAT, "pseudonym key: %zu bytes; need 16 to 64", n);
+    if (sodium_is_zero(key, n))
+        return hp_fail(err, HP_ERR_FORMAT, "pseudonym key: all zeros; generate one with: "
+                       "head -c 32 /dev/urandom | xxd -p -c 64");
     if (ctx->nkeys == PRIVACY_MAX_KEYS)
         return hp_fail(err, HP_ERR_RANGE, "pseudonym key: at most %d keys (1 current + retired)", PRIVACY_MAX_KEYS);
     memcpy(ctx->key[ctx->nkeys], key, n);
@@ -239,6 +258,20 @@ int privacy_pseudonym(const privacy_ctx *ctx, const char *id, char out[PRIVACY_P
                       hp_error *err)
 {
     return privacy_pseudonym_k(ctx, 0, id, out, err);
+}
+
+void privacy_suppression_token(const privacy_ctx *ctx, int k, const char *id,
+                               char out[PRIVACY_PSEUDONYM_LEN])
+{
+    static const char domain[] = "hyperp-suppression";
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, ctx->key[k], ctx->keylen[k]);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)domain, sizeof domain); /* with its NUL */
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)id, strlen(id));
+    crypto_auth_hmacsha256_final(&st, mac);
+    memcpy(out, "sx_", 3);
+    sodium_bin2hex(out + 3, PRIVACY_PSEUDONYM_LEN - 3, mac, 16);
 }
 
 int privacy_pseudonyms_all(const privacy_ctx *ctx, const char *id,

@@ -78,8 +78,13 @@ int64_t privacy_now(const privacy_ctx *ctx);
 /* Loads the keys from the environment. HP_ERR_NOTFOUND with a sentence that names both
  * variables when neither is set; HP_ERR_FORMAT for a key that is not 32-128 hex digits. */
 int privacy_load_key(privacy_ctx *ctx, hp_error *err);
-/* Adds a key (the first added is current; later ones are retired). 16-64 bytes. */
+/* Adds a key (the first added is current; later ones are retired). 16-64 bytes, not all
+ * zero (HP_ERR_FORMAT). */
 int privacy_add_key(privacy_ctx *ctx, const unsigned char *key, size_t n, hp_error *err);
+/* Opens path for writing as a new private file (mode 0600, also when it existed): exports,
+ * audit logs and masked text hold personal data. NULL with errno set on failure. */
+void *privacy_fopen_private(const char *path);
+
 /* Pseudonym of id under key k (0 = current). HP_ERR_NOTFOUND when that key is absent. */
 int privacy_pseudonym_k(const privacy_ctx *ctx, int k, const char *id,
                         char out[PRIVACY_PSEUDONYM_LEN], hp_error *err);
@@ -102,8 +107,16 @@ typedef struct {
                                     vital_interest, public_task; NULL: consent */
     const char *source;          /* NULL: "unspecified" */
     const char *notice_version;  /* required for give */
-    int64_t at;                  /* when the subject acted; 0: now. Future: HP_ERR_RANGE */
+    int64_t at;                  /* when the subject acted, used when has_at is set (0 is
+                                    1970-01-01, not now). Future or before 2000: HP_ERR_RANGE */
+    int has_at;                  /* 0: the subject acted now (at is ignored) */
 } privacy_consent_req;
+
+/* 1 for the channels where the customer acts themself: customer, web, app,
+ * branch-customer-signed. After a withdrawal, objection or GPC opt-out only a give with basis
+ * consent from one of them lifts it; for marketing and sale_sharing no basis other than
+ * consent is accepted after one. */
+int privacy_source_is_customer(const char *source);
 
 /* Records one consent event and its audit entry in one transaction (creating the customer
  * row when new). Giving and withdrawing take the same call. A withdrawal that leaves no
@@ -140,11 +153,18 @@ typedef struct {
     store_erase_counts rows;
     int64_t export_files_rewritten;
     int models_marked;         /* 1 when the registry now says retraining is due */
+    int resumed;               /* 1: the rows were already gone; an interrupted erasure of
+                                  this customer was finished */
 } privacy_erase_result;
 
 /* Art. 17: removes the customer from every table and every registered export file, redacts
  * audit subjects (under every loaded key), marks models for retraining, truncates the WAL,
- * and audits the erasure without naming the subject. HP_ERR_NOTFOUND when nothing is held. */
+ * and audits the erasure without naming the subject. HP_ERR_NOTFOUND when nothing is held.
+ * The rows go in one transaction that also records the erasure as pending; the file,
+ * registry and audit steps then finish it. When they fail (an export file cannot be
+ * rewritten), running privacy_erase or privacy_purge again finishes it (res->resumed).
+ * Opt-outs in force (withdrawal, objection, GPC) are kept as suppression records: a keyed
+ * token and the purpose, never the id or the pseudonym (docs/privacy.md). */
 int privacy_erase(privacy_ctx *ctx, const char *customer_id, privacy_erase_result *res,
                   hp_error *err);
 

@@ -19,4 +19,14 @@ int privacy_audit(privacy_ctx *ctx, const char *action, const char *purpose, con
 int privacy_erase_one(privacy_ctx *ctx, const char *customer_id, privacy_erase_result *res,
                       hp_error *err);
 
+/* Suppression token of id under key k: "sx_" + 32 hex of HMAC-SHA256(key, "hyperp-suppression"
+ * NUL id). Unlinkable to the pseudonym; needs k < nkeys. */
+void privacy_suppression_token(const privacy_ctx *ctx, int k, const char *id,
+                               char out[PRIVACY_PSEUDONYM_LEN]);
+/* Before an erasure: keeps a suppression record per purpose whose withdrawal, objection or GPC
+ * opt-out is in force (inside the caller's transaction). */
+int privacy_suppress_opt_outs(privacy_ctx *ctx, const char *id, hp_error *err);
+/* Sets *any when some purpose is allowed for id now. */
+int privacy_any_allowed(privacy_ctx *ctx, const char *id, int *any, hp_error *err);
+
 #endif

@@ -32,11 +32,17 @@ static int pii_value(void *c, const char *table, const char *column, const char 
 {
     rep_acc *a = c;
     pii_match m[16];
-    (void)table;
     if (!strcmp(column, "hash") || !strcmp(column, "prev") || !strcmp(column, "subject_commit"))
         return 0; /* hex digests look like numbers, never PII */
-    size_t n = pii_scan(value, strlen(value), m, 16);
-    for (size_t i = 0; i < n && i < 16; i++) a->pii[m[i].type]++;
+    size_t len = strlen(value), n = pii_scan(value, len, m, 16);
+    pii_match *all = n > 16 && n != PII_SCAN_NOMEM ? hp_malloc(n * sizeof *all) : m;
+    if (n == PII_SCAN_NOMEM || !all || (all != m && pii_scan(value, len, all, n) != n)) {
+        if (all != m) hp_free(all);
+        a->rc = hp_fail(a->err, HP_ERR_NOMEM, "out of memory scanning %s.%s for PII", table, column);
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) a->pii[all[i].type]++;
+    if (all != m) hp_free(all);
     return 0;
 }
 
@@ -108,7 +114,8 @@ static int build(privacy_ctx *ctx, json_t *doc, hp_error *err)
     a.list = json_array();
     json_object_set_new(doc, "exports", a.list);
     if ((rc = store_export_each(ctx->st, export_item, &a, err))) return rc;
-    if ((rc = store_each_value(ctx->st, pii_value, &a, err))) return rc;
+    if ((rc = store_each_value(ctx->st, pii_value, &a, err)) > 0) rc = a.rc;
+    if (rc) return rc;
     json_object_set_new(doc, "pii_in_store", pii_json(&a));
     a.list = json_array();
     json_object_set_new(doc, "pii_file_scans", a.list);
@@ -175,7 +182,7 @@ int privacy_report(privacy_ctx *ctx, int json, void *f, hp_error *err)
     int rc = build(ctx, doc, err);
     if (!rc) {
         if (json) {
-            rc = json_dumpf(doc, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ? HP_ERR_IO : HP_OK;
+            rc = json_dumpf(doc, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ? HP_ERR_WRITE : HP_OK;
             fputc('\n', f);
         } else print_text(doc, f);
     }

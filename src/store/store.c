@@ -57,15 +57,27 @@ static const char *const k_migrations[] = {
     " at INTEGER NOT NULL);"
     "CREATE TABLE pii_scans(id INTEGER PRIMARY KEY, path TEXT NOT NULL, counts TEXT NOT NULL,"
     " findings INTEGER NOT NULL, at INTEGER NOT NULL);",
+    /* 2: suppression records that outlive erasure (a keyed token, never the id or the
+     * pseudonym), erasures whose file steps are not finished yet */
+    "CREATE TABLE suppressions(token TEXT NOT NULL, purpose TEXT NOT NULL,"
+    " event TEXT NOT NULL CHECK(event IN ('withdraw','object','gpc')), at INTEGER NOT NULL,"
+    " PRIMARY KEY(token, purpose));"
+    "CREATE TABLE erasure_pending(id INTEGER PRIMARY KEY, pseudonyms TEXT NOT NULL,"
+    " counts TEXT NOT NULL, started_at INTEGER NOT NULL);",
 };
 
 /* ------------------------------------------------------------------ statement helpers */
 
 int store_sqlerr(store *s, hp_error *err, int rc, const char *what)
 {
-    int status = (rc == SQLITE_NOMEM) ? HP_ERR_NOMEM
-               : (rc == SQLITE_CONSTRAINT) ? HP_ERR_INVAL
-               : (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT) ? HP_ERR_FORMAT : HP_ERR_IO;
+    /* a file that cannot be opened is the caller's path; busy, locked, I/O errors and a full
+     * disk are operational failures (HP_ERR_WRITE: not bad input) */
+    int prim = rc & 0xff;
+    int status = (prim == SQLITE_NOMEM) ? HP_ERR_NOMEM
+               : (prim == SQLITE_CONSTRAINT) ? HP_ERR_INVAL
+               : (prim == SQLITE_NOTADB || prim == SQLITE_CORRUPT) ? HP_ERR_FORMAT
+               : (prim == SQLITE_CANTOPEN || prim == SQLITE_PERM || prim == SQLITE_AUTH) ? HP_ERR_IO
+               : HP_ERR_WRITE;
     return hp_fail(err, status, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
@@ -189,7 +201,7 @@ static int pragma(store *s, const char *sql, const char *want, hp_error *err)
     if (r == SQLITE_ROW && want) {
         const unsigned char *v = sqlite3_column_text(st, 0);
         if (!v || strcmp((const char *)v, want))
-            rc = hp_fail(err, HP_ERR_IO, "%s: %s returned '%s'", s->path, sql, v ? (const char *)v : "");
+            rc = hp_fail(err, HP_ERR_WRITE, "%s: %s returned '%s'", s->path, sql, v ? (const char *)v : "");
     } else if (r != SQLITE_ROW && r != SQLITE_DONE) rc = store_sqlerr(s, err, r, sql);
     sqlite3_finalize(st);
     return rc;
@@ -311,7 +323,7 @@ int store_checkpoint_truncate(store *s, hp_error *err)
     int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
     if (rc != SQLITE_OK) return store_sqlerr(s, err, rc, "checkpoint");
     if (log != 0)
-        return hp_fail(err, HP_ERR_IO, "%s: WAL not truncated (%d frames; another process "
+        return hp_fail(err, HP_ERR_WRITE, "%s: WAL not truncated (%d frames; another process "
                        "is reading); run the command again when it has finished", s->path, log);
     return HP_OK;
 }

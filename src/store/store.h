@@ -19,7 +19,7 @@
 #include "core/hp.h"
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_DEFAULT_PATH "artifacts/hyperp.db"
 
 typedef struct store store;
@@ -39,7 +39,7 @@ void store_rollback(store *s);
 /* PRAGMA integrity_check; HP_OK when it says "ok". */
 int store_integrity_check(store *s, hp_error *err);
 /* Copies the WAL into the database and truncates the WAL file to zero bytes, so that
- * erased data does not linger in old WAL frames. HP_ERR_IO if a reader blocks it. */
+ * erased data does not linger in old WAL frames. HP_ERR_WRITE if a reader blocks it. */
 int store_checkpoint_truncate(store *s, hp_error *err);
 
 /* ------------------------------------------------------------------ customers */
@@ -55,6 +55,10 @@ int store_customer_exists(store *s, const char *id, int *found, hp_error *err);
 typedef int (*store_customer_fn)(void *ctx, const char *id, const char *attrs_json);
 int store_customer_each(store *s, store_customer_fn fn, void *ctx, hp_error *err);
 int store_customer_count(store *s, int64_t *n, hp_error *err);
+/* Calls fn for each customer whose last activity is before cutoff (the customer category's
+ * retention); stops early on non-zero and returns it. */
+typedef int (*store_id_fn)(void *ctx, const char *id);
+int store_customer_each_older(store *s, int64_t cutoff, store_id_fn fn, void *ctx, hp_error *err);
 
 /* ------------------------------------------------------------------ consent */
 
@@ -81,6 +85,20 @@ typedef int (*store_consent_fn)(void *ctx, const store_consent *c);
 int store_consent_each(store *s, const char *customer_id, store_consent_fn fn, void *ctx,
                        hp_error *err);
 int store_consent_exists_rowid(store *s, int64_t rowid, int *found, hp_error *err);
+/* Calls fn for each event of one customer and purpose, ordered by at then rowid (the order
+ * in which the gate reads them). */
+int store_consent_history(store *s, const char *customer_id, const char *purpose,
+                          store_consent_fn fn, void *ctx, hp_error *err);
+
+/* Suppression records: a keyed token of an erased customer (never the id or the pseudonym),
+ * the purpose and the opt-out event (withdraw, object, gpc) that stays in force after the
+ * customer's rows are gone. One per (token, purpose); a newer one replaces it. */
+int store_suppression_put(store *s, const char *token, const char *purpose, const char *event,
+                          int64_t at, hp_error *err);
+/* The record for (token, purpose); *found 0 when none. Fills event and at of out. */
+int store_suppression_get(store *s, const char *token, const char *purpose, store_consent *out,
+                          int *found, hp_error *err);
+int store_suppression_count(store *s, int64_t *n, hp_error *err);
 
 /* ------------------------------------------------------------------ feedback, transactions, features */
 
@@ -120,9 +138,20 @@ int store_subject_erase(store *s, const char *id, const char *const *pseudonyms,
 
 /* Pending erasure requests (queued by consent withdrawal when configured). */
 int store_erasure_request(store *s, const char *customer_id, int64_t at, hp_error *err);
-typedef int (*store_id_fn)(void *ctx, const char *id);
+/* Removes a queued request (the customer consented again); *n gets 0 or 1 (may be NULL). */
+int store_erasure_cancel(store *s, const char *customer_id, int64_t *n, hp_error *err);
 int store_erasure_each(store *s, store_id_fn fn, void *ctx, hp_error *err);
 int store_erasure_count(store *s, int64_t *n, hp_error *err);
+
+/* Erasures in progress: the rows are gone (same transaction as the delete) but the export
+ * files, the model registry and the audit entry are not done yet. pseudonyms is a
+ * space-separated list (what the export files are scrubbed of), counts the row counts text. */
+int store_erasure_pending_add(store *s, const char *pseudonyms, const char *counts, int64_t at,
+                              int64_t *id, hp_error *err);
+typedef int (*store_pending_fn)(void *ctx, int64_t id, const char *pseudonyms, const char *counts);
+int store_erasure_pending_each(store *s, store_pending_fn fn, void *ctx, hp_error *err);
+int store_erasure_pending_done(store *s, int64_t id, hp_error *err);
+int store_erasure_pending_count(store *s, int64_t *n, hp_error *err);
 
 /* Calls fn for every text value in every table (table, column, value): PCI scans, tests. */
 typedef int (*store_value_fn)(void *ctx, const char *table, const char *column,

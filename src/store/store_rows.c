@@ -59,6 +59,27 @@ int store_customer_each(store *s, store_customer_fn fn, void *ctx, hp_error *err
     return rc ? rc : store_each_row(s, st, customer_row, &it, err);
 }
 
+typedef struct { store_id_fn fn; void *ctx; } older_iter;
+
+static int older_row(void *ctx, sqlite3_stmt *st)
+{
+    older_iter *it = ctx;
+    return it->fn(it->ctx, (const char *)sqlite3_column_text(st, 0));
+}
+
+int store_customer_each_older(store *s, int64_t cutoff, store_id_fn fn, void *ctx, hp_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = store_prep(s, "SELECT id FROM customers WHERE last_activity < ? ORDER BY id", &st, err);
+    if (!rc) rc = store_bind(s, st, err, "i", cutoff);
+    if (rc) {
+        sqlite3_finalize(st);
+        return rc;
+    }
+    older_iter it = { fn, ctx };
+    return store_each_row(s, st, older_row, &it, err);
+}
+
 /* ------------------------------------------------------------------ consent */
 
 int store_consent_add(store *s, const store_consent *c, int64_t *rowid, hp_error *err)
@@ -188,25 +209,38 @@ static const struct { const char *table, *column; } k_subject_tables[] = {
     { "erasure_requests", "customer_id" },
 };
 
-typedef struct { store_row_fn fn; void *ctx; const char *table; } subject_iter;
+typedef struct { store_row_fn fn; void *ctx; const char *table; int nomem; } subject_iter;
 
+/* Blobs are hex-encoded in full (an Art. 15 copy holds every byte). A positive return stops
+ * the walk; out of memory is reported through it->rc. */
 static int subject_row(void *ctx, sqlite3_stmt *st)
 {
     subject_iter *it = ctx;
     const char *names[32], *values[32];
-    char hex[32][129];
-    int n = HP_MIN(sqlite3_column_count(st), 32);
-    for (int i = 0; i < n; i++) {
+    char *hex[32] = { 0 };
+    int n = HP_MIN(sqlite3_column_count(st), 32), rc = 0;
+    for (int i = 0; i < n && !rc; i++) {
         names[i] = sqlite3_column_name(st, i);
         if (sqlite3_column_type(st, i) == SQLITE_BLOB) {
             const unsigned char *b = sqlite3_column_blob(st, i);
-            int len = HP_MIN(sqlite3_column_bytes(st, i), 64);
-            for (int j = 0; j < len; j++) snprintf(hex[i] + 2 * j, 3, "%02x", b[j]);
+            size_t len = (size_t)sqlite3_column_bytes(st, i);
+            static const char digits[] = "0123456789abcdef";
+            if (!(hex[i] = hp_malloc(2 * len + 1))) {
+                it->nomem = 1;
+                rc = 1;
+                break;
+            }
+            for (size_t j = 0; j < len; j++) {
+                hex[i][2 * j] = digits[b[j] >> 4];
+                hex[i][2 * j + 1] = digits[b[j] & 15];
+            }
             hex[i][2 * len] = 0;
             values[i] = hex[i];
         } else values[i] = (const char *)sqlite3_column_text(st, i);
     }
-    return it->fn(it->ctx, it->table, n, names, values);
+    if (!rc) rc = it->fn(it->ctx, it->table, n, names, values);
+    for (int i = 0; i < n; i++) hp_free(hex[i]);
+    return rc;
 }
 
 static int subject_select(store *s, const char *table, const char *column, const char *value,
@@ -228,12 +262,13 @@ static int subject_select(store *s, const char *table, const char *column, const
 int store_subject_rows(store *s, const char *id, const char *const *pseudonyms, int npseud,
                        store_row_fn fn, void *ctx, hp_error *err)
 {
-    subject_iter it = { fn, ctx, NULL };
+    subject_iter it = { fn, ctx, NULL, 0 };
     int rc = HP_OK;
     for (size_t i = 0; !rc && i < HP_ARRAY_LEN(k_subject_tables); i++)
         rc = subject_select(s, k_subject_tables[i].table, k_subject_tables[i].column, id, &it, err);
     for (int i = 0; !rc && i < npseud; i++)
         rc = subject_select(s, "audit", "subject", pseudonyms[i], &it, err);
+    if (it.nomem) rc = hp_fail(err, HP_ERR_NOMEM, "out of memory reading the rows of a customer");
     return rc;
 }
 
@@ -342,4 +377,98 @@ int store_each_value(store *s, store_value_fn fn, void *ctx, hp_error *err)
         if (!rc) rc = store_each_row(s, st, value_row, &it, err);
     }
     return rc;
+}
+
+/* ------------------------------------------------------------------ consent history, suppressions */
+
+int store_consent_history(store *s, const char *customer_id, const char *purpose,
+                          store_consent_fn fn, void *ctx, hp_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = store_prep(s, "SELECT " CONSENT_COLS " FROM consent WHERE customer_id = ? AND"
+                        " purpose = ? ORDER BY at, id", &st, err);
+    if (!rc) rc = store_bind(s, st, err, "tt", customer_id, purpose);
+    if (rc) {
+        sqlite3_finalize(st);
+        return rc;
+    }
+    consent_iter it = { fn, ctx };
+    return store_each_row(s, st, consent_row, &it, err);
+}
+
+int store_suppression_put(store *s, const char *token, const char *purpose, const char *event,
+                          int64_t at, hp_error *err)
+{
+    return store_run(s, err, NULL, "INSERT INTO suppressions(token, purpose, event, at)"
+                     " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(token, purpose) DO UPDATE SET"
+                     " event = ?3, at = ?4 WHERE ?4 >= at", "ttti", token, purpose, event, at);
+}
+
+int store_suppression_get(store *s, const char *token, const char *purpose, store_consent *out,
+                          int *found, hp_error *err)
+{
+    sqlite3_stmt *st;
+    *found = 0;
+    int rc = store_prep(s, "SELECT event, at FROM suppressions WHERE token = ? AND purpose = ?",
+                        &st, err);
+    if (!rc) rc = store_bind(s, st, err, "tt", token, purpose);
+    int r = rc ? SQLITE_DONE : sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        memset(out, 0, sizeof *out);
+        store_col_copy(st, 0, out->event, sizeof out->event);
+        snprintf(out->purpose, sizeof out->purpose, "%s", purpose);
+        snprintf(out->source, sizeof out->source, "suppression");
+        out->at = sqlite3_column_int64(st, 1);
+        *found = 1;
+    } else if (r != SQLITE_DONE) rc = store_sqlerr(s, err, r, "read suppressions");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_suppression_count(store *s, int64_t *n, hp_error *err)
+{
+    return store_query_int(s, err, n, "SELECT count(*) FROM suppressions", "");
+}
+
+int store_erasure_cancel(store *s, const char *customer_id, int64_t *n, hp_error *err)
+{
+    return store_run(s, err, n, "DELETE FROM erasure_requests WHERE customer_id = ?", "t", customer_id);
+}
+
+/* ------------------------------------------------------------------ erasures in progress */
+
+int store_erasure_pending_add(store *s, const char *pseudonyms, const char *counts, int64_t at,
+                              int64_t *id, hp_error *err)
+{
+    int rc = store_run(s, err, NULL, "INSERT INTO erasure_pending(pseudonyms, counts, started_at)"
+                       " VALUES(?, ?, ?)", "tti", pseudonyms, counts, at);
+    if (!rc && id) *id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+typedef struct { store_pending_fn fn; void *ctx; } pending_iter;
+
+static int pending_row(void *ctx, sqlite3_stmt *st)
+{
+    pending_iter *it = ctx;
+    return it->fn(it->ctx, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+                  (const char *)sqlite3_column_text(st, 2));
+}
+
+int store_erasure_pending_each(store *s, store_pending_fn fn, void *ctx, hp_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = store_prep(s, "SELECT id, pseudonyms, counts FROM erasure_pending ORDER BY id", &st, err);
+    pending_iter it = { fn, ctx };
+    return rc ? rc : store_each_row(s, st, pending_row, &it, err);
+}
+
+int store_erasure_pending_done(store *s, int64_t id, hp_error *err)
+{
+    return store_run(s, err, NULL, "DELETE FROM erasure_pending WHERE id = ?", "i", id);
+}
+
+int store_erasure_pending_count(store *s, int64_t *n, hp_error *err)
+{
+    return store_query_int(s, err, n, "SELECT count(*) FROM erasure_pending", "");
 }

@@ -25,15 +25,32 @@ int pii_type_parse(const char *s, size_t len)
 
 /* ------------------------------------------------------------------ helpers */
 
+/* Work counter of this thread's last scan (every digit/alphanumeric probe counts one step). */
+static _Thread_local size_t g_steps;
+
 typedef struct {
     const char *t;
     size_t n;
-    pii_match *m;    /* all matches found so far (scratch, unsorted) */
-    size_t nm, cap;
+    pii_match *m;      /* accepted matches of the detectors run so far: by start, disjoint */
+    size_t nm, mcap;
+    pii_match *c;      /* the running detector's matches, in text order, disjoint */
+    size_t nc, ccap;
+    pii_match *tmp;    /* merge scratch */
+    size_t tcap;
+    size_t *steps;
+    int oom;
 } scan;
 
-static int dig(const scan *s, size_t i) { return i < s->n && isdigit((unsigned char)s->t[i]); }
-static int aln(const scan *s, size_t i) { return i < s->n && isalnum((unsigned char)s->t[i]); }
+static int dig(const scan *s, size_t i)
+{
+    (*s->steps)++;
+    return i < s->n && isdigit((unsigned char)s->t[i]);
+}
+static int aln(const scan *s, size_t i)
+{
+    (*s->steps)++;
+    return i < s->n && isalnum((unsigned char)s->t[i]);
+}
 /* A token may start at i: the byte before is not a letter or digit. */
 static int starts(const scan *s, size_t i) { return i == 0 || !isalnum((unsigned char)s->t[i - 1]); }
 /* A token may end at i: the byte at i is not a letter or digit, nor "." or "," + digit. */
@@ -44,17 +61,51 @@ static int ends(const scan *s, size_t i)
     return 1;
 }
 
+/* [a, b) overlaps a match of an earlier detector (binary search: m is sorted and disjoint,
+ * so its ends are sorted too) or one this detector already found. */
 static int taken(const scan *s, size_t a, size_t b)
 {
-    for (size_t i = 0; i < s->nm; i++)
-        if (a < s->m[i].end && s->m[i].start < b) return 1;
-    return 0;
+    if (s->nc && a < s->c[s->nc - 1].end) return 1;
+    size_t lo = 0, hi = s->nm;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->m[mid].end <= a) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < s->nm && s->m[lo].start < b;
 }
 
-static void add(scan *s, pii_type t, size_t a, size_t b)
+/* Records a match unless its bytes are taken; 1 when recorded. Detectors scan left to right,
+ * so a detector's own matches arrive in text order. */
+static int add(scan *s, pii_type t, size_t a, size_t b)
 {
-    if (taken(s, a, b) || s->nm == s->cap) return;
-    s->m[s->nm++] = (pii_match){ t, a, b };
+    if (s->oom || taken(s, a, b)) return 0;
+    if (hp_grow((void **)&s->c, &s->ccap, s->nc + 1, sizeof *s->c)) {
+        s->oom = 1;
+        return 0;
+    }
+    s->c[s->nc++] = (pii_match){ t, a, b };
+    return 1;
+}
+
+/* Runs one detector and merges its matches into the accepted ones (both in text order). */
+static void run_detector(scan *s, void (*detect)(scan *))
+{
+    s->nc = 0;
+    detect(s);
+    if (s->oom || !s->nc) return;
+    if (hp_grow((void **)&s->tmp, &s->tcap, s->nm + s->nc, sizeof *s->tmp)) {
+        s->oom = 1;
+        return;
+    }
+    size_t i = 0, j = 0, k = 0;
+    while (i < s->nm || j < s->nc)
+        s->tmp[k++] = j == s->nc || (i < s->nm && s->m[i].start < s->c[j].start) ? s->m[i++] : s->c[j++];
+    pii_match *swap = s->m;
+    size_t cap = s->mcap;
+    s->m = s->tmp, s->mcap = s->tcap;
+    s->tmp = swap, s->tcap = cap;
+    s->nm = k;
 }
 
 /* Reads digits from i with single separators from seps between groups; stops at max digits.
@@ -105,14 +156,32 @@ static int card_brand_ok(const char *d, size_t n)
     return 0;
 }
 
+/* From each token start: digit groups joined by single spaces or dashes. Every group end that
+ * gives 13 to 19 digits is a candidate, the longest valid one wins ("4111 1111 1111 1111 05/27"
+ * is a card and a date). A start without a card skips nothing: the next group may start one
+ * ("Ref 12 4111 1111 1111 1111"). Each start reads at most 19 digits, so the scan is linear. */
 static void find_cards(scan *s)
 {
-    char d[32];
+    char d[20];
     for (size_t i = 0; i < s->n; i++) {
         if (!dig(s, i) || !starts(s, i)) continue;
-        size_t nd, e = digit_run(s, i, " -", d, 19, &nd);
-        if (nd >= 13 && ends(s, e) && card_brand_ok(d, nd) && pii_luhn_ok(d, nd)) add(s, PII_CARD, i, e);
-        i = e;
+        size_t cand_end[20], nd = 0, j = i;
+        int cand_nd[20], nc = 0;
+        while (j < s->n) {
+            if (dig(s, j)) {
+                if (nd == 19) break; /* a 20th digit: this group makes the run too long */
+                d[nd++] = s->t[j++];
+                if (nd >= 13 && !dig(s, j)) cand_end[nc] = j, cand_nd[nc++] = (int)nd;
+            } else if (nd && (s->t[j] == ' ' || s->t[j] == '-') && dig(s, j + 1)) j++;
+            else break;
+        }
+        while (nc-- > 0) {
+            size_t e = cand_end[nc], k = (size_t)cand_nd[nc];
+            if (ends(s, e) && card_brand_ok(d, k) && pii_luhn_ok(d, k) && add(s, PII_CARD, i, e)) {
+                i = e - 1;
+                break;
+            }
+        }
     }
 }
 
@@ -312,39 +381,54 @@ static size_t nanp(const scan *s, size_t i)
     return ends(s, j) ? j : 0;
 }
 
-/* "+CC ..." : digit groups joined by one space, dash or dot, an optional "(0)", 9-15 digits.
- * A national number starting with 0: space-separated groups of 3+ digits, 10-11 digits. */
-static size_t intl(const scan *s, size_t i)
+#define PHONE_MAX_DIGITS 15 /* E.164 */
+#define PHONE_MAX_GROUPS 8
+
+/* "+CC ..." : digit groups joined by one space, dash or dot, an optional "(0)", 9-15 digits in
+ * at most 8 groups. A national number starting with 0: space-separated groups of 3+ digits,
+ * 10-11 digits. Reading stops at the 16th digit or the 9th group: such a run is not one phone
+ * number, and *run_end then says where the run ends, so that the caller does not start again
+ * inside it (each start costs a bounded number of steps, each run is skipped once). */
+static size_t intl(const scan *s, size_t i, size_t *run_end)
 {
     size_t j = i, nd = 0, groups = 0, shortest = 99;
-    int plus = s->t[i] == '+';
+    int plus = s->t[i] == '+', zero = 0;
+    *run_end = 0;
     if (plus) j++;
     else if (s->t[i] != '0' || !dig(s, i + 1) || s->t[i + 1] == '0') return 0;
     const char *seps = plus ? " -." : " ";
+#define PHONE_SEP(k) (s->t[k] && strchr(seps, s->t[k]) && (dig(s, (k) + 1) || ((k) + 1 < s->n && s->t[(k) + 1] == '(')))
     while (j < s->n) {
         if (dig(s, j)) {
             size_t g = 0;
-            while (dig(s, j)) j++, nd++, g++;
-            groups++;
+            while (nd <= PHONE_MAX_DIGITS && dig(s, j)) j++, nd++, g++;
+            if (nd > PHONE_MAX_DIGITS || ++groups > PHONE_MAX_GROUPS) {
+                while (j < s->n && (dig(s, j) || PHONE_SEP(j))) j++;
+                *run_end = j;
+                return 0;
+            }
             shortest = HP_MIN(shortest, g);
-        } else if (plus && j + 3 < s->n && !strncmp(s->t + j, "(0)", 3)) j += 3;
-        else if (s->t[j] && strchr(seps, s->t[j]) && (dig(s, j + 1) || (j + 1 < s->n && s->t[j + 1] == '('))) j++;
+        } else if (plus && !zero && j + 3 < s->n && !strncmp(s->t + j, "(0)", 3)) j += 3, zero = 1;
+        else if (PHONE_SEP(j)) j++;
         else break;
     }
+#undef PHONE_SEP
     while (j > i && !dig(s, j - 1)) j--;
-    if (nd < 9 || nd > 15) return 0;
+    if (nd < 9) return 0;
     if (!plus && (groups < 2 || nd < 10 || nd > 11 || shortest < 3)) return 0;
     return ends(s, j) ? j : 0;
 }
 
 static void find_phones(scan *s)
 {
+    size_t skip = 0; /* an over-long run ends here: no international number starts before */
     for (size_t i = 0; i < s->n; i++) {
         char c = s->t[i];
         if (!(isdigit((unsigned char)c) || c == '+' || c == '(') || !starts(s, i)) continue;
         if (i > 0 && (isdigit((unsigned char)s->t[i - 1]) || strchr("#$-/", s->t[i - 1]))) continue;
-        size_t e = nanp(s, i);
-        if (!e && c != '(') e = intl(s, i);
+        size_t e = nanp(s, i), run_end = 0;
+        if (!e && c != '(' && i >= skip) e = intl(s, i, &run_end);
+        if (run_end) skip = run_end;
         if (e) {
             add(s, PII_PHONE, i, e);
             i = e;
@@ -380,58 +464,49 @@ static void find_accounts(scan *s)
 
 /* ------------------------------------------------------------------ scan and mask */
 
-static void sort_matches(pii_match *m, size_t n)
+/* Every match of every detector, each detector in priority order taking only free bytes.
+ * *m (sorted, disjoint) is the caller's to free; HP_ERR_NOMEM when out of memory. */
+static int scan_all(const char *text, size_t len, pii_match **m, size_t *n)
 {
-    for (size_t i = 1; i < n; i++) {
-        pii_match x = m[i];
-        size_t j = i;
-        for (; j > 0 && m[j - 1].start > x.start; j--) m[j] = m[j - 1];
-        m[j] = x;
+    size_t steps = 0;
+    scan s = { .t = text, .n = len, .steps = &steps };
+    static void (*const detectors[])(scan *) = { find_emails, find_ibans, find_cards,
+                                                 find_ssn_ein, find_phones, find_accounts };
+    for (size_t d = 0; d < HP_ARRAY_LEN(detectors) && !s.oom; d++) run_detector(&s, detectors[d]);
+    hp_free(s.c);
+    hp_free(s.tmp);
+    g_steps += steps;
+    if (s.oom) {
+        hp_free(s.m);
+        *m = NULL, *n = 0;
+        return HP_ERR_NOMEM;
     }
+    *m = s.m, *n = s.nm;
+    return HP_OK;
 }
 
-/* Runs every detector into a scratch array of cap entries. */
-static size_t scan_into(const char *text, size_t len, pii_match *scratch, size_t cap)
-{
-    scan s = { text, len, scratch, 0, cap };
-    find_emails(&s);
-    find_ibans(&s);
-    find_cards(&s);
-    find_ssn_ein(&s);
-    find_phones(&s);
-    find_accounts(&s);
-    sort_matches(s.m, s.nm);
-    return s.nm;
-}
-
-#define SCAN_CHUNK 256 /* matches kept per call; more are found by rescanning the rest */
+size_t pii_scan_steps(void) { return g_steps; }
 
 size_t pii_scan(const char *text, size_t len, pii_match *out, size_t max)
 {
-    pii_match buf[SCAN_CHUNK];
-    size_t total = 0, pos = 0;
-    while (pos < len) {
-        size_t n = scan_into(text + pos, len - pos, buf, SCAN_CHUNK);
-        if (n == 0) break;
-        /* a full buffer may miss matches past its last one: keep all but the last, go on */
-        size_t keep = n == SCAN_CHUNK ? n - 1 : n;
-        for (size_t i = 0; i < keep; i++, total++)
-            if (out && total < max)
-                out[total] = (pii_match){ buf[i].type, buf[i].start + pos, buf[i].end + pos };
-        if (n < SCAN_CHUNK) break;
-        pos += buf[keep - 1].end;
-    }
-    return total;
+    pii_match *m;
+    size_t n;
+    g_steps = 0;
+    if (scan_all(text, len, &m, &n)) return PII_SCAN_NOMEM;
+    if (out && n && max) memcpy(out, m, HP_MIN(n, max) * sizeof *m);
+    hp_free(m);
+    return n;
 }
 
-static void mask_card(char *dst, const char *src, size_t n, int first6)
+/* full: no digit is kept (used on a card that appeared only after masking). */
+static void mask_card(char *dst, const char *src, size_t n, int first6, int full)
 {
     size_t total = 0, seen = 0;
     for (size_t i = 0; i < n; i++) total += isdigit((unsigned char)src[i]) != 0;
     for (size_t i = 0; i < n; i++) {
         dst[i] = src[i];
         if (!isdigit((unsigned char)src[i])) continue;
-        int keep = seen >= total - 4 || (first6 && seen < 6);
+        int keep = !full && (seen >= total - 4 || (first6 && seen < 6));
         if (!keep) dst[i] = '*';
         seen++;
     }
@@ -449,34 +524,66 @@ static void mask_iban(char *dst, const char *src, size_t n)
     }
 }
 
-char *pii_mask(const char *text, size_t len, const pii_mask_opts *opts,
-               size_t counts[PII_TYPE_COUNT])
+/* One masking pass over text; *cards counts the cards it masked. NULL when out of memory. */
+static char *mask_once(const char *text, size_t len, int first6, int full,
+                       size_t counts[PII_TYPE_COUNT], size_t *cards, size_t *outlen)
 {
-    size_t n = pii_scan(text, len, NULL, 0);
-    pii_match *m = hp_malloc((n ? n : 1) * sizeof *m);
-    char *out = m ? hp_malloc(len + 12 * n + 1) : NULL; /* a tag is at most 11 bytes longer */
+    static const char *const tags[PII_TYPE_COUNT] = { "", "", "[EMAIL]", "[PHONE]", "[SSN]",
+                                                      "[EIN]", "[ACCOUNT]" };
+    pii_match *m;
+    size_t n;
+    if (scan_all(text, len, &m, &n)) return NULL;
+    char *out = n <= (SIZE_MAX - len - 1) / 12 ? hp_malloc(len + 12 * n + 1) : NULL; /* a tag is at most 11 bytes longer */
     if (!out) {
         hp_free(m);
         return NULL;
     }
-    pii_scan(text, len, m, n);
-    if (counts) memset(counts, 0, PII_TYPE_COUNT * sizeof counts[0]);
-    static const char *const tags[PII_TYPE_COUNT] = { "", "", "[EMAIL]", "[PHONE]", "[SSN]",
-                                                      "[EIN]", "[ACCOUNT]" };
     size_t o = 0, pos = 0;
+    *cards = 0;
     for (size_t i = 0; i < n; i++) {
         memcpy(out + o, text + pos, m[i].start - pos);
         o += m[i].start - pos;
         size_t w = m[i].end - m[i].start;
-        if (m[i].type == PII_CARD) mask_card(out + o, text + m[i].start, w, opts && opts->card_first6);
+        if (m[i].type == PII_CARD) mask_card(out + o, text + m[i].start, w, first6, full), (*cards)++;
         else if (m[i].type == PII_IBAN) mask_iban(out + o, text + m[i].start, w);
         else w = strlen(tags[m[i].type]), memcpy(out + o, tags[m[i].type], w);
         o += w;
         pos = m[i].end;
-        if (counts) counts[m[i].type]++;
+        counts[m[i].type]++;
     }
     memcpy(out + o, text + pos, len - pos);
-    out[o + len - pos] = 0;
+    o += len - pos;
+    out[o] = 0;
+    *outlen = o;
     hp_free(m);
+    return out;
+}
+
+/* Masking a card keeps up to 10 of its digits, and those may join the text around them into
+ * a new card ("**** **** **** 4532 0151 1283 0366"): the output is scanned again, and a card
+ * found then is masked in full (no digit kept, so it cannot chain on: an adversarial chain of
+ * cards costs one more round, not one round per card). Repeated until no card is left; each
+ * round hides at least 13 digits, so this ends. */
+char *pii_mask(const char *text, size_t len, const pii_mask_opts *opts,
+               size_t counts[PII_TYPE_COUNT])
+{
+    size_t c[PII_TYPE_COUNT] = { 0 }, cards, n;
+    int first6 = opts && opts->card_first6;
+    g_steps = 0;
+    char *out = mask_once(text, len, first6, 0, c, &cards, &n);
+    while (out && cards) {
+        size_t again_c[PII_TYPE_COUNT] = { 0 }, m;
+        char *again = mask_once(out, n, first6, 1, again_c, &cards, &m);
+        if (again && cards) {
+            for (int t = 0; t < PII_TYPE_COUNT; t++) c[t] += again_c[t];
+            hp_free(out);
+            out = again, n = m;
+        } else {
+            hp_free(again);
+            if (!again) hp_free(out), out = NULL;
+            break;
+        }
+    }
+    if (counts) memcpy(counts, c, sizeof c);
     return out;
 }

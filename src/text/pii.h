@@ -9,8 +9,9 @@
  * ZIP codes, order and invoice numbers) are left alone. Measured on
  * tests/fixtures/pii_labelled.tsv (see docs/privacy.md for the numbers).
  *
- * Nothing here allocates except pii_mask; all functions take (text, len) and never read past
- * len, so they work on slices of CSV buffers. */
+ * pii_scan and pii_mask allocate scratch space for the matches (nothing when a text has none);
+ * all functions take (text, len) and never read past len, so they work on slices of CSV
+ * buffers. Every match is kept, however many a text has; the time is linear in len. */
 #ifndef PII_H
 #define PII_H
 
@@ -31,8 +32,14 @@ const char *pii_type_name(pii_type t);
 int pii_type_parse(const char *s, size_t len);
 
 /* Finds non-overlapping matches in text order. Writes at most max of them to out (out may be
- * NULL when max is 0) and returns how many there are in all. */
+ * NULL when max is 0) and returns how many there are in all, or PII_SCAN_NOMEM (nothing
+ * written) when out of memory: a caller that skips masking on 0 then still masks (and
+ * pii_mask returns NULL). */
+#define PII_SCAN_NOMEM ((size_t)-1)
 size_t pii_scan(const char *text, size_t len, pii_match *out, size_t max);
+/* Work done by this thread's last pii_scan or pii_mask call (all its rounds): one step per
+ * byte probe of the detectors. Tests use it to check that the work stays linear in len. */
+size_t pii_scan_steps(void);
 
 typedef struct {
     int card_first6;     /* 1: show the first 6 and last 4 digits (PCI-DSS maximum); 0: last 4 */
@@ -40,7 +47,9 @@ typedef struct {
 
 /* A copy of text with every match masked: cards keep their last 4 (or first 6 + last 4)
  * digits with the others as '*', IBANs keep the country code and last 4 characters, the other
- * types become "[EMAIL]", "[PHONE]", "[SSN]", "[EIN]", "[ACCOUNT]". opts may be NULL.
+ * types become "[EMAIL]", "[PHONE]", "[SSN]", "[EIN]", "[ACCOUNT]". The result holds no card
+ * that pii_scan would find (it is scanned again after masking; a card formed only by the
+ * kept digits and their neighbours is then masked in full). opts may be NULL.
  * counts (may be NULL) receives matches per type. Returns a NUL-terminated string the caller
  * frees with hp_free, or NULL when out of memory. */
 char *pii_mask(const char *text, size_t len, const pii_mask_opts *opts,
