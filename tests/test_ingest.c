@@ -334,6 +334,45 @@ TEST(holdings_and_an_interactions_file_together)
     data_dataset_free(&ds);
 }
 
+/* Fails the n-th allocation for every n until ingest succeeds: each failure must come back
+ * as an error, with nothing leaked (LeakSanitizer checks at exit) and nothing crashed. */
+static long g_alloc_left;
+static void *fail_malloc(size_t n) { return g_alloc_left-- > 0 ? malloc(n) : NULL; }
+static void *fail_realloc(void *p, size_t n) { return g_alloc_left-- > 0 ? realloc(p, n) : NULL; }
+
+TEST(allocation_failures_fail_cleanly)
+{
+    write_file("oc.csv", "id,seg,emp,needs,note,y\nA,x,10-50,\"Loans, Cards\",card 4111 1111 1111 1111,yes\n"
+                         "B,y,<10,Cards,hello,no\nC,x,bad,Loans,,no\n");
+    write_file("oi.csv", "cust,prod,kind\nA,P1,clicked\nB,P2,held\nZ,P1,held\n");
+    const char *config =
+        "{\"hyperp_dataset\":1,\"customers\":{\"file\":\"oc.csv\",\"columns\":{\"id\":\"id\",\"seg\":\"categorical\","
+        "\"emp\":\"band\",\"needs\":\"multi\",\"note\":\"text\",\"y\":{\"role\":\"label\",\"positive\":[\"yes\"]}}},"
+        "\"interactions\":{\"file\":\"oi.csv\",\"columns\":{\"cust\":\"customer\",\"prod\":\"product\",\"kind\":\"kind\"}}}";
+    write_file("oconfig.json", config);
+    hp_allocator fa = { fail_malloc, fail_realloc, free };
+    int rc = HP_ERR_NOMEM, others = 0;
+    long n;
+    for (n = 0; n < 2000 && rc != HP_OK; n++) {
+        data_dataset ds;
+        hp_error err = { 0 };
+        data_ingest_report rep;
+        data_ingest_opts o = { .rejects_path = path_in("orej.csv") };
+        g_alloc_left = n;
+        hp_set_allocator(&fa);
+        rc = data_config_load(&ds, path_in("oconfig.json"), &err);
+        if (rc == HP_OK) {
+            rc = data_ingest(&ds, &o, &rep, &err);
+            data_dataset_free(&ds);
+        }
+        hp_set_allocator(NULL);
+        others += rc != HP_OK && rc != HP_ERR_NOMEM;
+    }
+    CHECKF(rc == HP_OK, "still failing after %ld allocations", n);
+    CHECKF(others == 0, "%d failures were not reported as out of memory", others);
+    printf("  ingest succeeded once %ld allocations were allowed; every earlier failure was clean\n", n - 1);
+}
+
 TEST(real_hackathon_rows_if_present)
 {
     const char *real = "../shared/data/ewfx_aidhp_hackathon/org_profiles_recovered_from_team_pioneers_results.csv";
@@ -366,6 +405,7 @@ int main(void)
     RUN(pii_in_text_is_masked_before_storage);
     RUN(row_numbers_as_ids);
     RUN(holdings_and_an_interactions_file_together);
+    RUN(allocation_failures_fail_cleanly);
     RUN(real_hackathon_rows_if_present);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);

@@ -351,7 +351,10 @@ int data_config_load(data_dataset *ds, const char *path, hp_error *err)
     rc = dir ? data_config_parse(ds, buf, len, path, dir, err) : HP_ERR_NOMEM;
     hp_free(buf);
     hp_free(dir);
-    if (!rc && !(ds->config_path = hp_strdup(path))) rc = HP_ERR_NOMEM;
+    if (!rc && !(ds->config_path = hp_strdup(path))) {
+        data_dataset_free(ds);
+        rc = hp_fail(err, HP_ERR_NOMEM, "%s: out of memory", path);
+    }
     return rc;
 }
 

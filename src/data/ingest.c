@@ -442,8 +442,9 @@ static int map_columns(ingest_ctx *cx, data_table *t, const io_source *src, hp_e
     if (unused) note(cx, "%s: %d column%s not in the config, not used: %s%s", t->file, unused,
                      unused > 1 ? "s" : "", names, unused > 5 ? ", ..." : "");
     hp_free(used);
-    if (!rc && !(cx->stage = hp_realloc(cx->stage, (size_t)(t->ncols ? t->ncols : 1) * sizeof *cx->stage)))
-        rc = HP_ERR_NOMEM;
+    staged *stage = rc ? NULL : hp_realloc(cx->stage, (size_t)(t->ncols ? t->ncols : 1) * sizeof *stage);
+    if (!rc && !stage) rc = HP_ERR_NOMEM;
+    if (stage) cx->stage = stage;
     return rc;
 }
 
