@@ -470,6 +470,50 @@ TEST(corrupt_and_mismatched_model_files_are_clear_errors)
     CHECK(model_load(path_in("nowhere"), &m, &err) == HP_ERR_IO);
 }
 
+/* Training, saving and loading with the n-th allocation failing, for every n until they
+ * succeed: each failure must be an error (LeakSanitizer checks that nothing leaked). */
+static long g_alloc_left;
+static void *fail_malloc(size_t n) { return g_alloc_left-- > 0 ? malloc(n) : NULL; }
+static void *fail_realloc(void *p, size_t n) { return g_alloc_left-- > 0 ? realloc(p, n) : NULL; }
+
+TEST(allocation_failures_fail_cleanly)
+{
+    data_synth_opts o;
+    data_synth_opts_init(&o);
+    o.customers = 100;
+    hp_error err = { 0 };
+    data_dataset ds;
+    model_config cfg;
+    if (data_synth_run(&o, path_in("tiny"), &err) || data_config_default(&ds, path_in("tiny"), &err) ||
+        data_ingest(&ds, NULL, NULL, &err) || model_config_from_dataset(&cfg, &ds, &err)) {
+        CHECKF(0, "%s", err.msg);
+        return;
+    }
+    cfg.arch.dim = 4, cfg.arch.hidden = 4, cfg.arch.text_buckets = 64, cfg.train.epochs = 1;
+    hp_allocator fa = { fail_malloc, fail_realloc, free };
+    int rc = HP_ERR_NOMEM, unexpected = 0;
+    long n;
+    for (n = 0; n < 20000 && rc != HP_OK; n++) {
+        model_train_report rep;
+        model_train_opts to = { .out_dir = path_in("tiny_model") };
+        model_file m;
+        g_alloc_left = n;
+        hp_set_allocator(&fa);
+        rc = model_train(&ds, &cfg, &to, &rep, &err);
+        if (rc == HP_OK) {
+            rc = model_load(path_in("tiny_model"), &m, &err);
+            if (rc == HP_OK) model_file_free(&m);
+        }
+        hp_set_allocator(NULL);
+        unexpected += rc != HP_OK && rc != HP_ERR_NOMEM && rc != HP_ERR_IO && rc != HP_ERR_FORMAT;
+    }
+    CHECKF(rc == HP_OK, "still failing after %ld allocations: %s", n, err.msg);
+    CHECKF(unexpected == 0, "%d failures came back as something other than an error", unexpected);
+    printf("  train + save + load succeeded once %ld allocations were allowed\n", n - 1);
+    model_config_free(&cfg);
+    data_dataset_free(&ds);
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/hyperp_test_model_XXXXXX");
@@ -483,6 +527,7 @@ int main(void)
     RUN(cold_start_products_score_from_features);
     RUN(customer_with_empty_fields_scores_finite);
     RUN(corrupt_and_mismatched_model_files_are_clear_errors);
+    RUN(allocation_failures_fail_cleanly);
     model_config_free(&g_cfg);
     data_dataset_free(&g_ds);
     char cmd[128];
