@@ -134,6 +134,18 @@ TEST(cards_next_to_other_numbers)
 
 /* What masking leaves (last 4, or first 6 + last 4) must never form a card with the digits
  * around it. */
+/* A card run into an e-mail address is masked whole: no more than its last four digits show. */
+TEST(card_touching_an_email_is_masked_whole)
+{
+    const char *t = "paid with 4111 1111 1111 1111.x@ex.com yesterday";
+    size_t counts[PII_TYPE_COUNT];
+    char *m = pii_mask(t, strlen(t), NULL, counts);
+    CHECK(m != NULL);
+    if (!m) return;
+    CHECKF(strstr(m, "4111 1111") == NULL && counts[PII_CARD] == 1, "'%s'", m);
+    hp_free(m);
+}
+
 TEST(masked_text_holds_no_card)
 {
     const char *t = "pay 4111 1111 1111 4008 0000 0000 0004 now"; /* "4008 0000 0000 0004" is Luhn-valid */
@@ -325,6 +337,7 @@ int main(void)
     RUN(every_match_is_kept_on_a_long_line);
     RUN(cards_next_to_other_numbers);
     RUN(masked_text_holds_no_card);
+    RUN(card_touching_an_email_is_masked_whole);
     RUN(long_digit_runs_scan_in_linear_steps);
     RUN(labelled_set_recall_precision);
     return check_summary("test_pii");

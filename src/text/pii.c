@@ -470,7 +470,8 @@ static int scan_all(const char *text, size_t len, pii_match **m, size_t *n)
 {
     size_t steps = 0;
     scan s = { .t = text, .n = len, .steps = &steps };
-    static void (*const detectors[])(scan *) = { find_emails, find_ibans, find_cards,
+    /* cards and IBANs first: a card run into an e-mail address must still be masked whole (PCI) */
+    static void (*const detectors[])(scan *) = { find_ibans, find_cards, find_emails,
                                                  find_ssn_ein, find_phones, find_accounts };
     for (size_t d = 0; d < HP_ARRAY_LEN(detectors) && !s.oom; d++) run_detector(&s, detectors[d]);
     hp_free(s.c);
