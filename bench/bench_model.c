@@ -45,7 +45,7 @@ static int cmd_train(const char *dir, int threads, int epochs, const char *out)
     if (epochs == 0) {
         model_file m;
         model_eval_result r;
-        if (model_load(out, &m, &err) || model_evaluate(&m, &ds, NULL, &r, &err)) return bm_fail("evaluate", &err);
+        if (model_load(out, &m, &err) || model_evaluate(&m, &ds, NULL, NULL, &r, &err)) return bm_fail("evaluate", &err);
         printf("test_customers %ld\nndcg10 %.4f\nhr10 %.4f\n", r.n_customers, r.rank[MODEL_SYS_MODEL].ndcg,
                r.rank[MODEL_SYS_MODEL].hit_rate);
         model_file_free(&m);
