@@ -58,7 +58,7 @@ const char data_default_config[] =
     "      \"memo\": { \"role\": \"text\", \"optional\": true }\n"
     "    }\n"
     "  },\n"
-    "  \"model\": { \"dim\": 32, \"hidden\": 64 },\n"
+    "  \"model\": { \"dim\": 32, \"hidden\": 64, \"text_buckets\": 8192 },\n"
     "  \"train\": { \"loss\": \"softmax\", \"negatives\": 16, \"epochs\": 20, \"batch\": 256, \"positive_kinds\": [\"held\", \"adopted\"] },\n"
     "  \"split\": { \"method\": \"customer\", \"test_fraction\": 0.2, \"valid_fraction\": 0.1, \"target_kinds\": [\"adopted\"] },\n"
     "  \"evaluate\": { \"k\": 10, \"oracle_file\": \"truth_affinity.csv\" }\n"
