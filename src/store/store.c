@@ -125,20 +125,28 @@ int store_bind(store *s, sqlite3_stmt *st, hp_error *err, const char *fmt, ...)
     return rc == SQLITE_OK ? HP_OK : store_sqlerr(s, err, rc, "bind");
 }
 
+/* Prepares sql and binds the arguments fmt describes; on failure nothing is left open. */
+static int prep_bound(store *s, hp_error *err, sqlite3_stmt **st, const char *sql, const char *fmt, va_list ap)
+{
+    int rc = store_prep(s, sql, st, err);
+    if (rc) return rc;
+    int b = bind_va(*st, fmt, ap);
+    if (b == SQLITE_OK) return HP_OK;
+    sqlite3_finalize(*st);
+    *st = NULL;
+    return store_sqlerr(s, err, b, "bind");
+}
+
 /* Runs a statement that returns no rows; *changes gets the rows changed (may be NULL). */
 int store_run(store *s, hp_error *err, int64_t *changes, const char *sql, const char *fmt, ...)
 {
     sqlite3_stmt *st;
-    int rc = store_prep(s, sql, &st, err);
-    if (rc) return rc;
     va_list ap;
     va_start(ap, fmt);
-    int b = bind_va(st, fmt, ap);
+    int rc = prep_bound(s, err, &st, sql, fmt, ap);
     va_end(ap);
-    if (b != SQLITE_OK) {
-        sqlite3_finalize(st);
-        return store_sqlerr(s, err, b, "bind");
-    }
+    if (rc) return rc;
+    int b;
     while ((b = sqlite3_step(st)) == SQLITE_ROW) {}
     if (b != SQLITE_DONE) rc = store_sqlerr(s, err, b, "write");
     else if (changes) *changes = sqlite3_changes(s->db);
@@ -150,18 +158,15 @@ int store_run(store *s, hp_error *err, int64_t *changes, const char *sql, const 
 int store_query_int(store *s, hp_error *err, int64_t *out, const char *sql, const char *fmt, ...)
 {
     sqlite3_stmt *st;
-    int rc = store_prep(s, sql, &st, err);
-    if (rc) return rc;
     va_list ap;
     va_start(ap, fmt);
-    int b = bind_va(st, fmt, ap);
+    int rc = prep_bound(s, err, &st, sql, fmt, ap);
     va_end(ap);
     *out = 0;
-    if (b == SQLITE_OK) {
-        b = sqlite3_step(st);
-        if (b == SQLITE_ROW) *out = sqlite3_column_int64(st, 0);
-        else if (b != SQLITE_DONE) rc = store_sqlerr(s, err, b, "query");
-    } else rc = store_sqlerr(s, err, b, "bind");
+    if (rc) return rc;
+    int b = sqlite3_step(st);
+    if (b == SQLITE_ROW) *out = sqlite3_column_int64(st, 0);
+    else if (b != SQLITE_DONE) rc = store_sqlerr(s, err, b, "query");
     sqlite3_finalize(st);
     return rc;
 }
