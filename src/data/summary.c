@@ -61,7 +61,8 @@ static void column_stats(const data_table *t, const data_column *c, col_stats *s
         st->mean_items = t->nrows ? (double)c->off[t->nrows] / (double)t->nrows : 0;
         top_codes(c, c->items, c->nitems, st);
     } else if (c->role == DATA_ROLE_TEXT && c->off && t->nrows) {
-        st->mean_items = (double)(c->off[t->nrows] - t->nrows) / (double)t->nrows;
+        /* each present value carries one terminator byte; a missing one stores nothing */
+        st->mean_items = (double)(c->off[t->nrows] - st->present) / (double)t->nrows;
     } else if (c->code && c->role != DATA_ROLE_ID && c->role != DATA_ROLE_CUSTOMER && c->role != DATA_ROLE_PRODUCT) {
         top_codes(c, c->code, t->nrows, st);
     }

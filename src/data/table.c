@@ -26,7 +26,9 @@ const char *data_col_str(const data_column *c, size_t row)
 
 const char *data_col_text(const data_column *c, size_t row)
 {
-    if (!c->text || !c->off) return "";
+    /* A missing value stores no bytes (not even a terminator): off[row] then already points
+     * at the next row's text, or past the end of the buffer for the last row. */
+    if (!c->text || !c->off || c->off[row + 1] == c->off[row]) return "";
     return c->text + c->off[row];
 }
 
