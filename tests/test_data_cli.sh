@@ -36,4 +36,4 @@ n=$(head -1 "$tmp/dup.csv" | tr ',' '\n' | wc -l)
 expect duplicate_header 2 "dup.csv:1: columns 2 and $n are both named 'industry'" -- \
     "$H" ingest --customers "$tmp/dup.csv" --rejects "$tmp/r4.csv"
 
-cli_summary test_data_cli
+cli_summary test_data_cli.sh
