@@ -69,10 +69,11 @@ static int cfg_fail(cfg_ctx *c, const char *path, const char *fmt, const char *a
     return hp_fail(c->err, HP_ERR_INVAL, "%s: %s: %s", c->name, path, what);
 }
 
-/* path.key (or key at the top level) into out. */
+/* path.key (or key at the top level) into out; a path too long for messages ends in "...". */
 static const char *key_path(char *out, const char *path, const char *key)
 {
-    snprintf(out, PATH_MAX_LEN, "%s%s%s", path, *path ? "." : "", key);
+    int n = snprintf(out, PATH_MAX_LEN, "%s%s%s", path, *path ? "." : "", key);
+    if (n < 0 || n >= PATH_MAX_LEN) memcpy(out + PATH_MAX_LEN - 4, "...", 4);
     return out;
 }
 
