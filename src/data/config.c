@@ -53,16 +53,28 @@ static int role_is_single(data_role r)
 
 /* ------------------------------------------------------------------ small JSON helpers */
 
+/* Every message names the JSON path of the value at fault ("customers.missing[1]"), so a
+ * value of the wrong type is never taken for something else, nor silently dropped. */
 typedef struct {
     const char *name;   /* config name for messages */
     hp_error *err;
 } cfg_ctx;
+
+#define PATH_MAX_LEN 512
 
 static int cfg_fail(cfg_ctx *c, const char *path, const char *fmt, const char *arg)
 {
     char what[256];
     snprintf(what, sizeof what, fmt, arg);
     return hp_fail(c->err, HP_ERR_INVAL, "%s: %s: %s", c->name, path, what);
+}
+
+/* path.key (or key at the top level) into out; a path too long for messages ends in "...". */
+static const char *key_path(char *out, const char *path, const char *key)
+{
+    int n = snprintf(out, PATH_MAX_LEN, "%s%s%s", path, *path ? "." : "", key);
+    if (n < 0 || n >= PATH_MAX_LEN) memcpy(out + PATH_MAX_LEN - 4, "...", 4);
+    return out;
 }
 
 /* Fails on any key of obj not in allowed (NULL-terminated). */
@@ -74,90 +86,140 @@ static int check_keys(cfg_ctx *c, const char *path, json_t *obj, const char *con
         int ok = 0;
         for (const char *const *a = allowed; *a; a++) ok |= strcmp(*a, key) == 0;
         if (!ok) {
-            char p[256];
-            snprintf(p, sizeof p, "%s%s%s", path, *path ? "." : "", key);
-            return cfg_fail(c, p, "unknown key '%s'", key);
+            char p[PATH_MAX_LEN];
+            return cfg_fail(c, key_path(p, path, key), "unknown key '%s'", key);
         }
     }
     return HP_OK;
 }
 
-static int get_string(cfg_ctx *c, const char *path, json_t *v, char **out)
+/* The string at path.key, or NULL when the key is absent; a value of another type fails. */
+static int opt_string(cfg_ctx *c, const char *path, json_t *obj, const char *key, const char **out)
 {
-    if (!json_is_string(v)) return cfg_fail(c, path, "expected a string%s", "");
-    *out = hp_strdup(json_string_value(v));
+    json_t *v = json_object_get(obj, key);
+    *out = NULL;
+    if (!v) return HP_OK;
+    char p[PATH_MAX_LEN];
+    if (!json_is_string(v)) return cfg_fail(c, key_path(p, path, key), "expected a string%s", "");
+    *out = json_string_value(v);
+    return HP_OK;
+}
+
+/* A copy of the non-empty string at path.key (left unchanged when the key is absent). */
+static int opt_string_dup(cfg_ctx *c, const char *path, json_t *obj, const char *key, char **out)
+{
+    const char *s;
+    int rc = opt_string(c, path, obj, key, &s);
+    if (rc || !s) return rc;
+    char p[PATH_MAX_LEN];
+    if (!*s) return cfg_fail(c, key_path(p, path, key), "expected a non-empty string%s", "");
+    hp_free(*out);
+    *out = hp_strdup(s);
     return *out ? HP_OK : HP_ERR_NOMEM;
 }
 
-static int get_bool(cfg_ctx *c, const char *path, json_t *v, int *out)
+/* The boolean at path.key (left unchanged when the key is absent). */
+static int opt_bool(cfg_ctx *c, const char *path, json_t *obj, const char *key, int *out)
 {
-    if (!json_is_boolean(v)) return cfg_fail(c, path, "expected true or false%s", "");
+    json_t *v = json_object_get(obj, key);
+    if (!v) return HP_OK;
+    char p[PATH_MAX_LEN];
+    if (!json_is_boolean(v)) return cfg_fail(c, key_path(p, path, key), "expected true or false%s", "");
     *out = json_is_true(v);
     return HP_OK;
 }
 
-static int get_string_list(cfg_ctx *c, const char *path, json_t *v, char ***out, int *n)
+static void free_string_list(char ***list, int *n)
 {
-    if (!json_is_array(v)) return cfg_fail(c, path, "expected an array of strings%s", "");
-    size_t count = json_array_size(v);
-    *out = hp_calloc(count ? count : 1, sizeof **out);
-    if (!*out) return HP_ERR_NOMEM;
+    for (int i = 0; i < *n; i++) hp_free((*list)[i]);
+    hp_free(*list);
+    *list = NULL;
     *n = 0;
-    for (size_t i = 0; i < count; i++) {
+}
+
+/* The array of strings at path.key, replacing *out and *n only when it is whole (so a bad
+ * list never leaves a count that does not match the array). Absent: left unchanged. */
+static int opt_string_list(cfg_ctx *c, const char *path, json_t *obj, const char *key, char ***out, int *n)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v) return HP_OK;
+    char p[PATH_MAX_LEN];
+    key_path(p, path, key);
+    if (!json_is_array(v)) return cfg_fail(c, p, "expected an array of strings%s", "");
+    size_t count = json_array_size(v);
+    if (count > 100000) return cfg_fail(c, p, "more than 100000 strings%s", "");
+    char **list = hp_calloc(count ? count : 1, sizeof *list);
+    if (!list) return HP_ERR_NOMEM;
+    int got = 0, rc = HP_OK;
+    for (size_t i = 0; !rc && i < count; i++) {
         json_t *s = json_array_get(v, i);
-        if (!json_is_string(s)) return cfg_fail(c, path, "expected an array of strings%s", "");
-        if (!((*out)[(*n)++] = hp_strdup(json_string_value(s)))) return HP_ERR_NOMEM;
+        if (!json_is_string(s)) {
+            char ip[PATH_MAX_LEN + 24];
+            snprintf(ip, sizeof ip, "%s[%zu]", p, i);
+            rc = cfg_fail(c, ip, "expected a string (in an array of strings)%s", "");
+        } else if (!(list[got++] = hp_strdup(json_string_value(s)))) {
+            rc = HP_ERR_NOMEM;
+        }
     }
+    if (rc) {
+        free_string_list(&list, &got);
+        return rc;
+    }
+    free_string_list(out, n);
+    *out = list;
+    *n = got;
     return HP_OK;
 }
 
 /* ------------------------------------------------------------------ columns */
 
+/* A role name (the string v at path). */
+static int parse_role(cfg_ctx *c, const char *path, json_t *v, data_role *out)
+{
+    if (!json_is_string(v)) return cfg_fail(c, path, "expected a role name (a string)%s", "");
+    int r = data_role_parse(json_string_value(v));
+    if (r < 0)
+        return cfg_fail(c, path, "unknown role '%s' (roles: id, numeric, band, categorical, multi, "
+                        "text, timestamp, protected, label, held, customer, product, kind, value, "
+                        "amount, ignore)", json_string_value(v));
+    *out = (data_role)r;
+    return HP_OK;
+}
+
 static int parse_column_object(cfg_ctx *c, const char *path, json_t *obj, data_column *col)
 {
     static const char *const keys[] = { "role", "optional", "separator", "positive", "product", NULL };
+    char p[PATH_MAX_LEN];
     int rc = check_keys(c, path, obj, keys);
     if (rc) return rc;
-    json_t *role = json_object_get(obj, "role"), *v;
+    json_t *role = json_object_get(obj, "role");
     if (!role) return cfg_fail(c, path, "missing key 'role'%s", "");
-    if (!json_is_string(role)) return cfg_fail(c, path, "'role' must be a string%s", "");
-    int r = data_role_parse(json_string_value(role));
-    if (r < 0) return cfg_fail(c, path, "unknown role '%s'", json_string_value(role));
-    col->role = (data_role)r;
-    if ((v = json_object_get(obj, "optional")) && (rc = get_bool(c, path, v, &col->optional))) return rc;
-    if ((v = json_object_get(obj, "separator"))) {
-        if (!json_is_string(v) || strlen(json_string_value(v)) != 1)
-            return cfg_fail(c, path, "'separator' must be one character%s", "");
-        col->separator = json_string_value(v)[0];
-    }
-    if ((v = json_object_get(obj, "positive")) &&
-        (rc = get_string_list(c, path, v, &col->positive, &col->npositive)))
-        return rc;
-    if ((v = json_object_get(obj, "product")) && (rc = get_string(c, path, v, &col->product))) return rc;
-    return HP_OK;
+    if ((rc = parse_role(c, key_path(p, path, "role"), role, &col->role))) return rc;
+    if ((rc = opt_bool(c, path, obj, "optional", &col->optional))) return rc;
+    const char *sep;
+    if ((rc = opt_string(c, path, obj, "separator", &sep))) return rc;
+    if (sep && strlen(sep) != 1)
+        return cfg_fail(c, key_path(p, path, "separator"), "expected one character%s", "");
+    if (sep) col->separator = sep[0];
+    if ((rc = opt_string_list(c, path, obj, "positive", &col->positive, &col->npositive))) return rc;
+    if (json_object_get(obj, "positive") && !col->npositive)
+        return cfg_fail(c, key_path(p, path, "positive"), "expected at least one value%s", "");
+    return opt_string_dup(c, path, obj, "product", &col->product);
 }
 
 static int parse_column(cfg_ctx *c, data_table *t, const char *tpath, const char *name, json_t *v,
                         data_column *col)
 {
-    char path[256];
+    char path[PATH_MAX_LEN];
     snprintf(path, sizeof path, "%s.columns.%s", tpath, name);
     memset(col, 0, sizeof *col);
     col->separator = ',';
     if (!(col->name = hp_strdup(name))) return HP_ERR_NOMEM;
-    if (json_is_string(v)) {
-        int r = data_role_parse(json_string_value(v));
-        if (r < 0)
-            return cfg_fail(c, path, "unknown role '%s' (roles: id, numeric, band, categorical, multi, "
-                            "text, timestamp, protected, label, held, customer, product, kind, value, "
-                            "amount, ignore)", json_string_value(v));
-        col->role = (data_role)r;
-    } else if (json_is_object(v)) {
-        int rc = parse_column_object(c, path, v, col);
-        if (rc) return rc;
-    } else {
-        return cfg_fail(c, path, "expected a role name or an object with 'role'%s", "");
-    }
+    int rc;
+    if (json_is_object(v)) rc = parse_column_object(c, path, v, col);
+    else if (json_is_string(v)) rc = parse_role(c, path, v, &col->role);
+    else rc = cfg_fail(c, path, "expected a role name or an object with 'role'%s", "");
+    if (rc) return rc;
     if (!(k_allowed[t->kind] & (1u << col->role))) {
         char msg[128];
         snprintf(msg, sizeof msg, "role '%s' is not allowed in table %s", data_role_name(col->role),
@@ -173,7 +235,7 @@ static int parse_column(cfg_ctx *c, data_table *t, const char *tpath, const char
 
 static int parse_columns(cfg_ctx *c, data_table *t, const char *tpath, json_t *cols)
 {
-    char path[256];
+    char path[PATH_MAX_LEN];
     snprintf(path, sizeof path, "%s.columns", tpath);
     if (!json_is_object(cols) || json_object_size(cols) == 0)
         return cfg_fail(c, path, "expected an object mapping column names to roles%s", "");
@@ -209,41 +271,56 @@ static int join_path(const char *base, const char *file, char **out)
     return *out ? HP_OK : HP_ERR_NOMEM;
 }
 
+/* The string at path.key as one of names (values[i] for names[i]); absent: unchanged. */
+static int opt_choice(cfg_ctx *c, const char *path, json_t *obj, const char *key, const char *const *names,
+                      const int *values, const char *expected, int *out)
+{
+    const char *s;
+    int rc = opt_string(c, path, obj, key, &s);
+    if (rc || !s) return rc;
+    for (int i = 0; names[i]; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = values[i];
+            return HP_OK;
+        }
+    char p[PATH_MAX_LEN];
+    return cfg_fail(c, key_path(p, path, key), "expected %s", expected);
+}
+
+static int parse_delimiter(cfg_ctx *c, const char *path, json_t *obj, char *out)
+{
+    const char *d;
+    int rc = opt_string(c, path, obj, "delimiter", &d);
+    if (rc || !d) return rc;
+    char p[PATH_MAX_LEN];
+    key_path(p, path, "delimiter");
+    if (strcmp(d, "\\t") == 0 || strcmp(d, "tab") == 0) d = "\t";
+    unsigned char ch = (unsigned char)d[0];
+    if (strlen(d) != 1 || ch >= 0x80)
+        return cfg_fail(c, p, "expected one ASCII character (or \"tab\")%s", "");
+    if (ch == '"' || ch == '\n' || ch == '\r')
+        return cfg_fail(c, p, "a quote or a line break cannot be the delimiter%s", "");
+    *out = (char)ch;
+    return HP_OK;
+}
+
 static int parse_source_options(cfg_ctx *c, const char *path, json_t *obj, data_table *t)
 {
-    json_t *v;
-    int rc;
-    if ((v = json_object_get(obj, "format"))) {
-        const char *f = json_is_string(v) ? json_string_value(v) : "";
-        if (strcmp(f, "csv") == 0) t->format = IO_FMT_CSV;
-        else if (strcmp(f, "json") == 0) t->format = IO_FMT_JSON;
-        else if (strcmp(f, "jsonl") == 0) t->format = IO_FMT_JSONL;
-        else return cfg_fail(c, path, "format must be \"csv\", \"json\" or \"jsonl\"%s", "");
-    }
-    if ((v = json_object_get(obj, "encoding"))) {
-        const char *e = json_is_string(v) ? json_string_value(v) : "";
-        if (strcmp(e, "utf-8") == 0 || strcmp(e, "utf8") == 0) t->encoding = IO_ENC_UTF8;
-        else if (strcmp(e, "latin-1") == 0 || strcmp(e, "latin1") == 0 || strcmp(e, "iso-8859-1") == 0)
-            t->encoding = IO_ENC_LATIN1;
-        else return cfg_fail(c, path, "encoding must be \"utf-8\" or \"latin-1\"%s", "");
-    }
-    if ((v = json_object_get(obj, "delimiter"))) {
-        const char *d = json_is_string(v) ? json_string_value(v) : "";
-        if (strcmp(d, "\\t") == 0 || strcmp(d, "tab") == 0) t->delimiter = '\t';
-        else if (strlen(d) == 1) t->delimiter = d[0];
-        else return cfg_fail(c, path, "delimiter must be one character (or \"tab\")%s", "");
-    }
-    if ((v = json_object_get(obj, "missing"))) {
-        for (int i = 0; i < t->nmissing; i++) hp_free(t->missing[i]);
-        hp_free(t->missing);
-        t->missing = NULL;
-        if ((rc = get_string_list(c, path, v, &t->missing, &t->nmissing))) return rc;
-    }
-    if ((v = json_object_get(obj, "optional")) && (rc = get_bool(c, path, v, &t->optional))) return rc;
+    static const char *const formats[] = { "csv", "json", "jsonl", NULL };
+    static const int format_ids[] = { IO_FMT_CSV, IO_FMT_JSON, IO_FMT_JSONL };
+    static const char *const encodings[] = { "utf-8", "utf8", "latin-1", "latin1", "iso-8859-1", NULL };
+    static const int encoding_ids[] = { IO_ENC_UTF8, IO_ENC_UTF8, IO_ENC_LATIN1, IO_ENC_LATIN1, IO_ENC_LATIN1 };
+    int rc = opt_choice(c, path, obj, "format", formats, format_ids, "\"csv\", \"json\" or \"jsonl\"",
+                        &t->format);
+    if (!rc) rc = opt_choice(c, path, obj, "encoding", encodings, encoding_ids, "\"utf-8\" or \"latin-1\"",
+                             &t->encoding);
+    if (!rc) rc = parse_delimiter(c, path, obj, &t->delimiter);
+    if (!rc) rc = opt_string_list(c, path, obj, "missing", &t->missing, &t->nmissing);
+    if (!rc) rc = opt_bool(c, path, obj, "optional", &t->optional);
     int mask = 1;
-    if ((v = json_object_get(obj, "mask_pii")) && (rc = get_bool(c, path, v, &mask))) return rc;
+    if (!rc) rc = opt_bool(c, path, obj, "mask_pii", &mask);
     t->keep_pii = !mask;
-    return HP_OK;
+    return rc;
 }
 
 static int set_default_missing(data_table *t)
@@ -261,23 +338,22 @@ static int parse_table(cfg_ctx *c, data_table *t, json_t *obj, const char *base_
     static const char *const keys[] = { "file", "format", "encoding", "delimiter", "missing",
                                         "optional", "columns", "default_kind", "mask_pii", NULL };
     const char *path = data_table_name(t->kind);
+    char p[PATH_MAX_LEN];
     if (!json_is_object(obj)) return cfg_fail(c, path, "expected an object%s", "");
     int rc = check_keys(c, path, obj, keys);
     if (rc) return rc;
     t->configured = 1;
     if ((rc = set_default_missing(t))) return rc;
-    json_t *file = json_object_get(obj, "file");
-    if (!file || !json_is_string(file)) return cfg_fail(c, path, "missing key 'file' (a path)%s", "");
-    if ((rc = join_path(base_dir, json_string_value(file), &t->file))) return rc;
+    const char *file;
+    if ((rc = opt_string(c, path, obj, "file", &file))) return rc;
+    if (!file) return cfg_fail(c, path, "missing key 'file' (a path)%s", "");
+    if (!*file) return cfg_fail(c, key_path(p, path, "file"), "expected a path, not an empty string%s", "");
+    if ((rc = join_path(base_dir, file, &t->file))) return rc;
     if ((rc = parse_source_options(c, path, obj, t))) return rc;
-    json_t *kind = json_object_get(obj, "default_kind");
-    if (kind && t->kind != DATA_T_INTERACTIONS)
-        return cfg_fail(c, path, "'default_kind' applies only to interactions%s", "");
-    if (kind) {
-        if ((rc = get_string(c, path, kind, &t->default_kind))) return rc;
-    } else if (!(t->default_kind = hp_strdup("held"))) {
-        return HP_ERR_NOMEM;
-    }
+    if (json_object_get(obj, "default_kind") && t->kind != DATA_T_INTERACTIONS)
+        return cfg_fail(c, key_path(p, path, "default_kind"), "applies only to interactions%s", "");
+    if ((rc = opt_string_dup(c, path, obj, "default_kind", &t->default_kind))) return rc;
+    if (!t->default_kind && !(t->default_kind = hp_strdup("held"))) return HP_ERR_NOMEM;
     json_t *cols = json_object_get(obj, "columns");
     if (!cols) return cfg_fail(c, path, "missing key 'columns'%s", "");
     return parse_columns(c, t, path, cols);
@@ -299,6 +375,8 @@ int data_config_parse(data_dataset *ds, const char *json, size_t len, const char
 {
     init_tables(ds);
     cfg_ctx c = { name, err };
+    /* Editors on Windows save a UTF-8 BOM; data files may have one too, and both are skipped. */
+    if (json && len >= 3 && memcmp(json, "\xEF\xBB\xBF", 3) == 0) json += 3, len -= 3;
     json_error_t je;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
     if (!root) return hp_fail(err, HP_ERR_INVAL, "%s:%d:%d: %s", name, je.line, je.column, je.text);
@@ -314,8 +392,7 @@ int data_config_parse(data_dataset *ds, const char *json, size_t len, const char
     else if (json_integer_value(ver) != CONFIG_VERSION)
         rc = hp_fail(err, HP_ERR_VERSION, "%s: hyperp_dataset: version %lld, this build reads version %d",
                      name, (long long)json_integer_value(ver), CONFIG_VERSION);
-    json_t *nm = rc ? NULL : json_object_get(root, "name");
-    if (!rc && nm) rc = get_string(&c, "name", nm, &ds->name);
+    if (!rc) rc = opt_string_dup(&c, "", root, "name", &ds->name);
     for (int k = 0; !rc && k < DATA_T_COUNT; k++) {
         json_t *t = json_object_get(root, k_table_names[k]);
         if (t) rc = parse_table(&c, &ds->t[k], t, base_dir);

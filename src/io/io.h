@@ -68,6 +68,9 @@ int io_source_open_buffer(io_source **out, const char *name, const char *buf, si
 int io_source_ncolumns(const io_source *s);
 const char *io_source_column(const io_source *s, int i);
 const char *io_source_name(const io_source *s);
+/* The physical line the CSV header was read from (blank lines before it are skipped), for
+ * messages that name header columns as file:line; 0 for JSON and for CSV without a header. */
+long io_source_header_line(const io_source *s);
 
 /* The format being read (AUTO resolved) and, for CSV, the delimiter in use (detected or
  * given; 0 for JSON). For logging "read x.csv as CSV with ';'". */

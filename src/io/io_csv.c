@@ -417,6 +417,7 @@ int io_csv_open(io_source *s, const io_source_opts *o, hp_error *err)
     if (rc) return rc;
     if (commit(s, start, sc.next, s->ncols) || header_names(s))
         return hp_fail(err, HP_ERR_NOMEM, "%s: out of memory", s->name);
+    s->header_line = line;
     s->pos = sc.next;
     s->line = line + sc.newlines + 1;
     return HP_OK;

@@ -34,6 +34,7 @@ struct io_source {
                                  invalid byte at or after u8_from, or SIZE_MAX */
 
     int ncols;
+    long header_line;         /* CSV: physical line of the header, 0 without one (and JSON) */
     const char **colname;     /* ncols names, pointing into buf or namebuf */
     char *namebuf;            /* owned storage for names not in buf */
 

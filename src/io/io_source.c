@@ -352,6 +352,8 @@ const char *io_source_column(const io_source *s, int i)
 
 const char *io_source_name(const io_source *s) { return s ? s->name : NULL; }
 
+long io_source_header_line(const io_source *s) { return s ? s->header_line : 0; }
+
 io_format io_source_format(const io_source *s) { return s ? s->format : IO_FMT_AUTO; }
 
 char io_source_delimiter(const io_source *s)

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Dataset configs and data files a hostile or careless user hands to the CLI: a config value
+# of the wrong JSON type (once a segfault in ingest, train and recommend), a config saved
+# with a UTF-8 BOM (once refused), a CSV header naming a column twice (once read silently).
+set -u
+. "$(dirname "$0")/cli_lib.sh"
+
+"$H" synth --customers 100 --seed 3 --out "$tmp/syn" > /dev/null
+"$H" train --data "$tmp/syn" --out "$tmp/model" --epochs 1 --quiet --no-consent-check > /dev/null 2>&1 \
+    || fail "train_setup"
+
+# the built-in config with customers.missing as a string (with a data folder beside it)
+sed 's/"file": "customers.csv",/"file": "customers.csv", "missing": "NA",/' examples/synthetic.json > "$tmp/syn/bad.json"
+grep -q '"missing": "NA"' "$tmp/syn/bad.json" || fail "bad_config_made"
+want='bad.json: customers.missing: expected an array of strings'
+expect ingest_missing_as_string 2 "$want" -- "$H" ingest --config "$tmp/syn/bad.json" --rejects "$tmp/r1.csv"
+expect train_missing_as_string 2 "$want" -- \
+    "$H" train --config "$tmp/syn/bad.json" --out "$tmp/model2" --epochs 1 --quiet --no-consent-check
+expect recommend_missing_as_string 2 "$want" -- \
+    "$H" recommend --model "$tmp/model" --config "$tmp/syn/bad.json" --customers "$tmp/syn/customers.csv" \
+    --no-consent-check
+
+# a wrong type deeper down names its full path
+sed 's/"region": { "role": "categorical", "optional": true }/"region": { "role": "categorical", "optional": "yes" }/' \
+    examples/synthetic.json > "$tmp/syn/bad2.json"
+expect column_option_path 2 "bad2.json: customers.columns.region.optional: expected true or false" -- \
+    "$H" ingest --config "$tmp/syn/bad2.json" --rejects "$tmp/r2.csv"
+
+# a config saved with a BOM loads like the same config without one
+{ printf '\xEF\xBB\xBF'; cat examples/synthetic.json; } > "$tmp/syn/bom.json"
+expect config_with_bom 0 "rejected 0" -- "$H" ingest --config "$tmp/syn/bom.json" --rejects "$tmp/r3.csv"
+
+# a header with two columns named industry: which one is meant cannot be known
+awk -F, -v OFS=, 'NR == 1 { $NF = "industry" } { print }' "$tmp/syn/customers.csv" > "$tmp/dup.csv"
+n=$(head -1 "$tmp/dup.csv" | tr ',' '\n' | wc -l)
+expect duplicate_header 2 "dup.csv:1: columns 2 and $n are both named 'industry'" -- \
+    "$H" ingest --customers "$tmp/dup.csv" --rejects "$tmp/r4.csv"
+
+cli_summary test_data_cli.sh
