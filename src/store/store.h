@@ -85,8 +85,8 @@ typedef int (*store_consent_fn)(void *ctx, const store_consent *c);
 int store_consent_each(store *s, const char *customer_id, store_consent_fn fn, void *ctx,
                        hp_error *err);
 int store_consent_exists_rowid(store *s, int64_t rowid, int *found, hp_error *err);
-/* Calls fn for each event of one customer and purpose, ordered by at then rowid (the order
- * in which the gate reads them). */
+/* Calls fn for each event of one customer and purpose in recording order (rowid: the order
+ * in which the gate reads them; it compares the dates itself, see privacy/consent.c). */
 int store_consent_history(store *s, const char *customer_id, const char *purpose,
                           store_consent_fn fn, void *ctx, hp_error *err);
 
