@@ -141,6 +141,108 @@ TEST(suppression_records_keep_the_effective_date)
     privacy_close(&ctx);
 }
 
+/* ------------------------------------------------------------------ defect 8: snapshot */
+
+static int64_t models_due(privacy_ctx *ctx)
+{
+    hp_error err = { 0 };
+    int64_t n = -1;
+    CHECK_EQ_INT(store_model_retrain_due(ctx->st, &n, &err), HP_OK);
+    return n;
+}
+
+/* The training gate reads the snapshot, something lands, then the model is registered. */
+static int train_around(privacy_ctx *ctx, void (*meanwhile)(privacy_ctx *), int *due)
+{
+    hp_error err = { 0 };
+    int64_t snap = -1;
+    const char *ids[] = { "T1", "T2" };
+    uint8_t ok[2];
+    size_t n;
+    CHECK_EQ_INT(privacy_consent_snapshot(ctx, &snap, &err), HP_OK);
+    CHECK_EQ_INT(privacy_allowed_bulk(ctx, ids, 2, PRIVACY_PERSONALISATION, 0, ok, &n, &err), HP_OK);
+    CHECK(ok[0] && ok[1]);
+    if (meanwhile) meanwhile(ctx);
+    int rc = privacy_register_model(ctx, "recommender", "v1", "m", "inputs", snap, due, &err);
+    CHECKF(rc == HP_OK, "%s", err.msg);
+    return rc;
+}
+
+static void erase_t1(privacy_ctx *ctx)
+{
+    hp_error err = { 0 };
+    privacy_erase_result er;
+    CHECK_EQ_INT(privacy_erase(ctx, "T1", &er, &err), HP_OK);
+}
+
+static void withdraw_t1(privacy_ctx *ctx)
+{
+    CHECK_EQ_INT(event_at(ctx, "T1", PRIVACY_PERSONALISATION, PRIVACY_WITHDRAW, 0, 1), HP_OK);
+}
+
+static void unrelated_events(privacy_ctx *ctx)
+{
+    CHECK_EQ_INT(event_at(ctx, "T1", PRIVACY_MARKETING, PRIVACY_WITHDRAW, 0, 1), HP_OK);
+    CHECK_EQ_INT(event_at(ctx, "T3", PRIVACY_PERSONALISATION, PRIVACY_GIVE, 0, 1), HP_OK);
+}
+
+static void erase_t1_interrupted(privacy_ctx *ctx)
+{
+    hp_error err = { 0 };
+    const char *p = tmp_path("blocked.csv");
+    CHECK_EQ_INT(mkdir(p, 0700), 0); /* the export cannot be rewritten: the erasure stays pending */
+    CHECK_EQ_INT(store_export_record(ctx->st, p, "dataset", 5, NOW, &err), HP_OK);
+    privacy_erase_result er;
+    CHECK(privacy_erase(ctx, "T1", &er, &err) != HP_OK);
+}
+
+static void customers_t1_t2(privacy_ctx *ctx)
+{
+    CHECK_EQ_INT(event_at(ctx, "T1", PRIVACY_PERSONALISATION, PRIVACY_GIVE, -60, 0), HP_OK);
+    CHECK_EQ_INT(event_at(ctx, "T2", PRIVACY_PERSONALISATION, PRIVACY_GIVE, -60, 0), HP_OK);
+}
+
+/* An erasure or withdrawal that commits between the training gate and the registration
+ * leaves the new model due for retraining; events that do not touch what it was trained on
+ * do not. */
+TEST(a_model_is_due_when_an_erasure_lands_while_it_trains)
+{
+    struct { void (*fn)(privacy_ctx *); int want; const char *what; } cases[] = {
+        { NULL, 0, "nothing" },
+        { erase_t1, 1, "erasure" },
+        { withdraw_t1, 1, "withdrawal of personalisation" },
+        { unrelated_events, 0, "a marketing withdrawal and a new consent" },
+        { erase_t1_interrupted, 1, "an erasure whose file step is unfinished" },
+    };
+    for (size_t i = 0; i < HP_ARRAY_LEN(cases); i++) {
+        privacy_ctx ctx;
+        open_ctx(&ctx);
+        customers_t1_t2(&ctx);
+        int due = -1;
+        train_around(&ctx, cases[i].fn, &due);
+        CHECKF(due == cases[i].want, "%s: due %d", cases[i].what, due);
+        CHECKF(models_due(&ctx) == cases[i].want, "%s: registry says %lld", cases[i].what,
+               (long long)models_due(&ctx));
+        privacy_close(&ctx);
+        if (cases[i].fn == erase_t1_interrupted) rmdir(tmp_path("blocked.csv"));
+    }
+    /* an erasure before the gate is not in the model: the gate left the customer out */
+    privacy_ctx ctx;
+    open_ctx(&ctx);
+    customers_t1_t2(&ctx);
+    CHECK_EQ_INT(event_at(&ctx, "T9", PRIVACY_PERSONALISATION, PRIVACY_GIVE, -60, 0), HP_OK);
+    hp_error err = { 0 };
+    privacy_erase_result er;
+    CHECK_EQ_INT(privacy_erase(&ctx, "T9", &er, &err), HP_OK);
+    int due = -1;
+    train_around(&ctx, NULL, &due);
+    CHECK_EQ_INT(due, 0);
+    /* and an erasure after the registration marks it as before */
+    erase_t1(&ctx);
+    CHECK_EQ_INT(models_due(&ctx), 1);
+    privacy_close(&ctx);
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/hyperp_consent_XXXXXX");
@@ -148,6 +250,7 @@ int main(void)
     RUN(a_future_dated_give_never_outranks_a_later_opt_out);
     RUN(recording_order_and_dates_both_have_to_agree_for_a_give);
     RUN(suppression_records_keep_the_effective_date);
+    RUN(a_model_is_due_when_an_erasure_lands_while_it_trains);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
     if (system(cmd)) fprintf(stderr, "could not remove %s\n", g_dir);

@@ -45,7 +45,13 @@ const char *cli_consent_db(const char *flag, int disabled);
  * pseudonym key must be set (the gate's decisions are audited). */
 int cli_consent_gate(const char *db, const data_table *customers, int purpose, uint8_t **allowed,
                      size_t *nallowed, hp_error *err);
-/* Records a trained model (model_dir) in the privacy store's registry, audited. */
-int cli_register_model(const char *db, const char *model_dir, const uint8_t *allowed, size_t n, hp_error *err);
+/* Same, and *snapshot gets the consent snapshot the decisions were made on (for training:
+ * pass it to cli_register_model). */
+int cli_consent_gate_snapshot(const char *db, const data_table *customers, int purpose,
+                              uint8_t **allowed, size_t *nallowed, int64_t *snapshot, hp_error *err);
+/* Records a trained model (model_dir) in the privacy store's registry, audited, against the
+ * snapshot its gate used: an erasure or withdrawal since then registers it as due. */
+int cli_register_model(const char *db, const char *model_dir, const uint8_t *allowed, size_t n,
+                       int64_t snapshot, hp_error *err);
 
 #endif

@@ -130,11 +130,15 @@ static int parse_event(const char *s, privacy_event *ev)
 
 static int print_event(void *ctx, const store_consent *c)
 {
-    char when[32];
+    char when[32], recorded[48] = "";
     (void)ctx;
     data_format_timestamp(c->at, when, sizeof when);
-    printf("  %s  %-16s %-8s basis %-20s source %-12s notice %s\n", when, c->purpose, c->event,
-           c->basis, c->source, c->notice_version);
+    if (c->recorded_at != c->at) { /* the gate weighs both (docs/privacy.md) */
+        memcpy(recorded, " recorded ", 10);
+        data_format_timestamp(c->recorded_at, recorded + 10, sizeof recorded - 10);
+    }
+    printf("  %s  %-16s %-8s basis %-20s source %-12s notice %s%s\n", when, c->purpose, c->event,
+           c->basis, c->source, c->notice_version, recorded);
     return 0;
 }
 
@@ -142,7 +146,7 @@ static int consent_show(privacy_ctx *ctx, const char *id, hp_error *err)
 {
     int rc = privacy_id_check(id, err);
     if (rc) return rc;
-    printf("consent history of %s:\n", id);
+    printf("consent history of %s (in recording order):\n", id);
     if ((rc = store_consent_each(ctx->st, id, print_event, NULL, err))) return rc;
     printf("current decisions:\n");
     for (int p = 0; p < PRIVACY_PURPOSE_COUNT && !rc; p++) {

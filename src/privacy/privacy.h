@@ -200,10 +200,20 @@ int privacy_export_dataset(privacy_ctx *ctx, const char *path, int level, privac
 
 /* ------------------------------------------------------------------ report */
 
+/* The consent snapshot a training run is gated on: the audit log's head seq, read before the
+ * gate decides. Every consent event and every erasure appends its audit entry in the
+ * transaction that makes it, so whatever lands after the snapshot has a higher seq. */
+int privacy_consent_snapshot(privacy_ctx *ctx, int64_t *seq, hp_error *err);
+
 /* Records a trained model in the registry (so an erasure can mark it as due for retraining)
- * and audits the training run: inputs_hash identifies the training data without holding it. */
+ * and audits the training run: inputs_hash identifies the training data without holding it.
+ * snapshot is the privacy_consent_snapshot its training gate used: when an erasure or an
+ * opt-out of personalisation landed after it (or an erasure is still unfinished), the model
+ * may hold a customer it must not and is registered as due for retraining at once (*due,
+ * may be NULL, says so). One transaction: an erasure lands before it (and is seen) or after
+ * it (and marks the registered model). */
 int privacy_register_model(privacy_ctx *ctx, const char *name, const char *version, const char *path,
-                           const char *inputs_hash, hp_error *err);
+                           const char *inputs_hash, int64_t snapshot, int *due, hp_error *err);
 
 /* The compliance report: consent coverage per purpose, pending erasures, data past
  * retention, k-anonymity, registered exports, PII findings in stored text and recorded scans,

@@ -80,7 +80,7 @@ int store_consent_add(store *s, const store_consent *c, int64_t *rowid, hp_error
  * any event. *found is 0 when there is none. */
 int store_consent_latest(store *s, const char *customer_id, const char *purpose,
                          const char *event_filter, store_consent *out, int *found, hp_error *err);
-/* Calls fn for each event of one customer in time order. */
+/* Calls fn for each event of one customer in recording order. */
 typedef int (*store_consent_fn)(void *ctx, const store_consent *c);
 int store_consent_each(store *s, const char *customer_id, store_consent_fn fn, void *ctx,
                        hp_error *err);
@@ -194,6 +194,9 @@ int store_audit_insert(store *s, const store_audit *a, hp_error *err);
 /* Last entry's seq and hash; the anchor when the log was purged; seq 0 and "" when empty. */
 int store_audit_head(store *s, int64_t *seq, char hash[65], hp_error *err);
 int store_audit_anchor(store *s, int64_t *seq, char hash[65], hp_error *err);
+/* Entries after seq with this action (and this purpose, unless purpose is NULL). */
+int store_audit_count_after(store *s, int64_t seq, const char *action, const char *purpose,
+                            int64_t *n, hp_error *err);
 typedef int (*store_audit_fn)(void *ctx, const store_audit *a);
 int store_audit_each(store *s, store_audit_fn fn, void *ctx, hp_error *err);
 /* Test hook: raw SQL against the file, for tamper tests only (never used by the product). */
@@ -203,6 +206,9 @@ int store_exec_unsafe(store *s, const char *sql, hp_error *err);
 
 int store_model_register(store *s, const char *name, const char *version, const char *path,
                          int64_t at, hp_error *err);
+/* Same, registered as due for retraining already when due is set (reason stored with it). */
+int store_model_register_due(store *s, const char *name, const char *version, const char *path,
+                             int64_t at, int due, const char *reason, hp_error *err);
 /* Marks every registered model as due for retraining (reason is stored, no customer data). */
 int store_model_mark_retrain(store *s, const char *reason, int64_t at, hp_error *err);
 int store_model_retrain_due(store *s, int64_t *n, hp_error *err);

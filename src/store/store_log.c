@@ -62,6 +62,13 @@ int store_audit_head(store *s, int64_t *seq, char hash[65], hp_error *err)
     return rc;
 }
 
+int store_audit_count_after(store *s, int64_t seq, const char *action, const char *purpose,
+                            int64_t *n, hp_error *err)
+{
+    return store_query_int(s, err, n, "SELECT count(*) FROM audit WHERE seq > ?1 AND action = ?2"
+                           " AND (?3 IS NULL OR purpose = ?3)", "itt", seq, action, purpose);
+}
+
 typedef struct { store_audit_fn fn; void *ctx; } audit_iter;
 
 static int audit_row(void *ctx, sqlite3_stmt *st)
@@ -160,6 +167,15 @@ int store_model_register(store *s, const char *name, const char *version, const 
 {
     return store_run(s, err, NULL, "INSERT INTO models(name, version, path, created_at)"
                      " VALUES(?, ?, ?, ?)", "ttti", name, version, path, at);
+}
+
+int store_model_register_due(store *s, const char *name, const char *version, const char *path,
+                             int64_t at, int due, const char *reason, hp_error *err)
+{
+    if (!due) return store_model_register(s, name, version, path, at, err);
+    return store_run(s, err, NULL, "INSERT INTO models(name, version, path, created_at, retrain_due,"
+                     " retrain_reason, retrain_since) VALUES(?, ?, ?, ?, 1, ?, ?)", "tttiti",
+                     name, version, path, at, reason, at);
 }
 
 int store_model_mark_retrain(store *s, const char *reason, int64_t at, hp_error *err)
