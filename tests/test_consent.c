@@ -7,6 +7,7 @@
 #include "privacy/privacy.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -243,6 +244,165 @@ TEST(a_model_is_due_when_an_erasure_lands_while_it_trains)
     privacy_close(&ctx);
 }
 
+/* ------------------------------------------------------------------ defect 11: audit */
+
+static void build_chain(privacy_ctx *ctx, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "A%d", i);
+        CHECK_EQ_INT(event_at(ctx, id, PRIVACY_ANALYTICS, PRIVACY_GIVE, -10, 0), HP_OK);
+    }
+}
+
+static int verify_after(privacy_ctx *ctx, const char *tamper_sql, const char *expect, audit_report *ar)
+{
+    hp_error err = { 0 };
+    if (tamper_sql) CHECKF(store_exec_unsafe(ctx->st, tamper_sql, &err) == HP_OK, "%s", err.msg);
+    return audit_verify_store_expect(ctx->st, expect, ar, &err);
+}
+
+/* Every one of these changes the table's bytes, types or length; each must break the chain. */
+TEST(audit_verify_reads_the_tables_exact_bytes_and_its_kept_head)
+{
+    const char *tamper[] = {
+        "UPDATE audit SET outcome = outcome || char(0) || 'x' WHERE seq = 3",
+        "UPDATE audit SET outcome = outcome || char(0) || 'x'",
+        "UPDATE audit SET actor = actor || char(0) WHERE seq = 2",
+        "UPDATE audit SET outcome = CAST(outcome AS BLOB) WHERE seq = 3",
+        "UPDATE audit SET purpose = CAST(purpose AS BLOB) WHERE seq = 4",
+        "UPDATE audit SET model_version = NULL WHERE seq = 3",
+        "UPDATE audit SET subject = '' WHERE seq = 5",
+        "DELETE FROM audit",
+        "DELETE FROM audit WHERE seq = 6",
+        "DELETE FROM audit WHERE seq >= 4",
+    };
+    for (size_t i = 0; i < HP_ARRAY_LEN(tamper); i++) {
+        privacy_ctx ctx;
+        open_ctx(&ctx);
+        build_chain(&ctx, 6);
+        audit_report ar;
+        CHECKF(verify_after(&ctx, NULL, NULL, &ar) == HP_OK, "%s", ar.problem);
+        CHECK_EQ_INT(ar.entries, 6);
+        CHECK_EQ_INT(ar.head_seq, 6);
+        CHECKF(verify_after(&ctx, tamper[i], NULL, &ar) == HP_ERR_FORMAT, "not caught: %s", tamper[i]);
+        privacy_close(&ctx);
+    }
+}
+
+/* Whoever also clears the kept head in meta is caught only against a head kept elsewhere; an
+ * entry appended after a truncation links to the kept head, so the gap stays visible. */
+TEST(truncation_is_caught_against_a_head_kept_elsewhere)
+{
+    privacy_ctx ctx;
+    open_ctx(&ctx);
+    build_chain(&ctx, 4);
+    audit_report ar;
+    CHECK_EQ_INT(verify_after(&ctx, NULL, NULL, &ar), HP_OK);
+    char head[65];
+    memcpy(head, ar.head, sizeof head);
+    build_chain(&ctx, 2); /* the log grows: the old head is still in it */
+    CHECKF(verify_after(&ctx, NULL, head, &ar) == HP_OK, "%s", ar.problem);
+    CHECK(verify_after(&ctx, NULL, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", &ar)
+          == HP_ERR_FORMAT);
+    CHECKF(strstr(ar.problem, "expected head") != NULL, "%s", ar.problem);
+    CHECK_EQ_INT(verify_after(&ctx, "DELETE FROM audit WHERE seq >= 3; DELETE FROM meta WHERE key"
+                              " LIKE 'audit_head_%'", NULL, &ar), HP_OK); /* meta is no defence */
+    CHECK_EQ_INT(verify_after(&ctx, NULL, head, &ar), HP_ERR_FORMAT);
+    privacy_close(&ctx);
+    /* a new entry after a DELETE links to the head kept in meta: the gap is reported */
+    open_ctx(&ctx);
+    build_chain(&ctx, 5);
+    CHECK_EQ_INT(verify_after(&ctx, "DELETE FROM audit WHERE seq >= 4", NULL, &ar), HP_ERR_FORMAT);
+    CHECKF(strstr(ar.problem, "truncated") != NULL, "%s", ar.problem);
+    build_chain(&ctx, 1);
+    CHECK_EQ_INT(verify_after(&ctx, NULL, NULL, &ar), HP_ERR_FORMAT);
+    CHECKF(strstr(ar.problem, "sequence gap") != NULL, "%s", ar.problem);
+    privacy_close(&ctx);
+}
+
+static size_t slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(buf, 1, cap, f) : 0;
+    if (f) fclose(f);
+    return n;
+}
+
+static int has_bytes(const char *buf, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= n; i++)
+        if (!memcmp(buf + i, needle, k)) return 1;
+    return 0;
+}
+
+static int verify_buf(const char *buf, size_t n, const char *expect)
+{
+    hp_error err = { 0 };
+    audit_report ar;
+    return audit_verify_bytes("mem", buf, n, expect, &ar, &err);
+}
+
+/* An export ends at the head its header names; a NUL-cut tail or a removed last line fails. */
+TEST(audit_exports_hold_their_head_and_every_byte)
+{
+    privacy_ctx ctx;
+    open_ctx(&ctx);
+    build_chain(&ctx, 4);
+    hp_error err = { 0 };
+    const char *p = tmp_path("audit.jsonl");
+    CHECK_EQ_INT(audit_export_file(ctx.st, p, NOW, &err), HP_OK);
+    static char buf[1 << 16], cut[1 << 16];
+    size_t n = slurp(p, buf, sizeof buf);
+    CHECK_EQ_INT(verify_buf(buf, n, NULL), HP_OK);
+    /* the last line removed */
+    size_t end = n - 1;
+    while (end > 0 && buf[end - 1] != '\n') end--;
+    CHECK_EQ_INT(verify_buf(buf, end, NULL), HP_ERR_FORMAT);
+    /* bytes after a NUL inside a line */
+    size_t nl = (size_t)(strchr(buf, '\n') - buf) + 1; /* end of the header */
+    size_t l2 = (size_t)(strchr(buf + nl, '\n') - buf);
+    memcpy(cut, buf, l2);
+    memcpy(cut + l2, "\0junk", 5);
+    memcpy(cut + l2 + 5, buf + l2, n - l2);
+    CHECK_EQ_INT(verify_buf(cut, n + 5, NULL), HP_ERR_FORMAT);
+    /* a header without the head (older exports) still verifies; truncation then needs the
+     * head kept elsewhere */
+    audit_report ar;
+    CHECK_EQ_INT(audit_verify_store(ctx.st, &ar, &err), HP_OK);
+    int hl = snprintf(cut, sizeof cut, "{\"hyperp_audit\":1,\"anchor_seq\":0,\"anchor_hash\":\"%064d\"}\n", 0);
+    memcpy(cut + hl, buf + nl, n - nl);
+    CHECK_EQ_INT(verify_buf(cut, (size_t)hl + n - nl, NULL), HP_OK);
+    CHECK_EQ_INT(verify_buf(cut, (size_t)hl + end - nl, NULL), HP_OK);
+    CHECK_EQ_INT(verify_buf(cut, (size_t)hl + end - nl, ar.head), HP_ERR_FORMAT);
+    CHECK_EQ_INT(verify_buf(cut, (size_t)hl + n - nl, ar.head), HP_OK);
+    /* a NUL written into the table reaches the export as \u0000, which is refused */
+    CHECK_EQ_INT(store_exec_unsafe(ctx.st, "UPDATE audit SET outcome = outcome || char(0) || 'x'"
+                                   " WHERE seq = 2", &err), HP_OK);
+    CHECK_EQ_INT(audit_export_file(ctx.st, p, NOW, &err), HP_OK);
+    n = slurp(p, buf, sizeof buf);
+    CHECK(has_bytes(buf, n, "\\u0000x"));
+    CHECK_EQ_INT(verify_buf(buf, n, NULL), HP_ERR_FORMAT);
+    privacy_close(&ctx);
+}
+
+/* Reading commands open a store that must exist; nothing is created at a mistyped path. */
+TEST(a_store_that_does_not_exist_is_not_created_by_reading)
+{
+    privacy_ctx ctx;
+    hp_error err = { 0 };
+    const char *p = tmp_path("typo.db");
+    CHECK_EQ_INT(privacy_open_existing(&ctx, p, NULL, &err), HP_ERR_NOTFOUND);
+    CHECKF(strstr(err.msg, "typo.db: no such store") != NULL, "%s", err.msg);
+    CHECK(access(p, F_OK) != 0);
+    CHECK_EQ_INT(privacy_open_existing(&ctx, g_dir, NULL, &err), HP_ERR_IO); /* a directory */
+    CHECK_EQ_INT(privacy_open(&ctx, p, NULL, &err), HP_OK);
+    privacy_close(&ctx);
+    CHECK_EQ_INT(privacy_open_existing(&ctx, p, NULL, &err), HP_OK);
+    privacy_close(&ctx);
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/hyperp_consent_XXXXXX");
@@ -251,6 +411,10 @@ int main(void)
     RUN(recording_order_and_dates_both_have_to_agree_for_a_give);
     RUN(suppression_records_keep_the_effective_date);
     RUN(a_model_is_due_when_an_erasure_lands_while_it_trains);
+    RUN(audit_verify_reads_the_tables_exact_bytes_and_its_kept_head);
+    RUN(truncation_is_caught_against_a_head_kept_elsewhere);
+    RUN(audit_exports_hold_their_head_and_every_byte);
+    RUN(a_store_that_does_not_exist_is_not_created_by_reading);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
     if (system(cmd)) fprintf(stderr, "could not remove %s\n", g_dir);

@@ -42,4 +42,44 @@ expect race_model_due 0 "models due for retraining: 1$" -- "$H" privacy report -
 expect train_after_erase 0 "registered in" -- "$H" train --data "$tmp/syn" --out "$tmp/after" --epochs 1 --quiet --consent-db "$db8"
 expect after_model_not_due 0 "models due for retraining: 1$" -- "$H" privacy report --db "$db8"
 
+# ---------------------------------------------------------------- defect 11: audit verification
+sql() { /usr/bin/python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()' "$@"; }
+# a store that does not exist is an error for what only reads or changes what is held
+expect verify_typo 2 "typo.db: no such store" -- "$H" audit verify --db "$tmp/typo.db"
+expect report_typo 2 "no such store" -- "$H" privacy report --db "$tmp/typo.db"
+expect export_typo 2 "no such store" -- "$H" privacy export X --db "$tmp/typo.db"
+expect erase_typo 2 "no such store" -- "$H" privacy erase X --db "$tmp/typo.db"
+expect purge_typo 2 "no such store" -- "$H" privacy purge --dry-run --db "$tmp/typo.db"
+expect show_typo 2 "no such store" -- "$H" privacy consent show X --db "$tmp/typo.db"
+expect audit_export_typo 2 "no such store" -- "$H" audit export --out "$tmp/a.jsonl" --db "$tmp/typo.db"
+expect train_typo 2 "no such store" -- "$H" train --data "$tmp/syn" --out "$tmp/m2" --epochs 1 --quiet --consent-db "$tmp/typo.db"
+if [ ! -e "$tmp/typo.db" ]; then ok typo_not_created; else fail typo_not_created; fi
+expect give_creates 0 "recorded" -- "$H" privacy consent give Y --purpose analytics --notice v1 --db "$tmp/new/fresh.db"
+expect verify_fresh 0 "audit chain intact: 1 entries" -- "$H" audit verify --db "$tmp/new/fresh.db"
+# write commands print the head; verify accepts it back
+db11="$tmp/audit.db"
+for i in 1 2 3; do "$H" privacy consent give "A$i" --purpose analytics --notice v1 --db "$db11" > /dev/null 2>&1; done
+head=$("$H" privacy consent give A4 --purpose analytics --notice v1 --db "$db11" 2>&1 | sed -n 's/^audit head: \([0-9a-f]\{64\}\) (seq 4).*/\1/p')
+if [ ${#head} -eq 64 ]; then ok write_prints_head; else fail "write_prints_head ($head)"; fi
+expect verify_prints_head 0 "head $head \(seq 4\)" -- "$H" audit verify --db "$db11"
+"$H" privacy consent give A5 --purpose analytics --notice v1 --db "$db11" > /dev/null 2>&1
+expect expect_head_ok 0 "expected head $head is in the chain" -- "$H" audit verify --db "$db11" --expect-head "$head"
+expect expect_head_bad 2 "--expect-head: expected the 64 hex digits" -- "$H" audit verify --db "$db11" --expect-head abc
+"$H" audit export --out "$tmp/a11.jsonl" --db "$db11" > /dev/null 2>&1
+expect expect_head_file 0 "audit chain intact: 5 entries" -- "$H" audit verify --file "$tmp/a11.jsonl" --expect-head "$head"
+head -n 5 "$tmp/a11.jsonl" > "$tmp/a11cut.jsonl"
+expect file_truncated 1 "BROKEN.*truncated" -- "$H" audit verify --file "$tmp/a11cut.jsonl"
+# tampering inside the DB
+cp "$db11" "$tmp/t1.db"
+sql "$tmp/t1.db" "UPDATE audit SET outcome = outcome || char(0) || 'x'"
+expect tamper_nul 1 "BROKEN at entry 1 .*contents altered" -- "$H" audit verify --db "$tmp/t1.db"
+expect tamper_nul_report 0 "audit chain: BROKEN" -- "$H" privacy report --db "$tmp/t1.db"
+cp "$db11" "$tmp/t2.db"
+sql "$tmp/t2.db" "DELETE FROM audit"
+expect tamper_delete_all 1 "BROKEN.*ends at seq 0 but its kept head is seq 5" -- "$H" audit verify --db "$tmp/t2.db"
+cp "$db11" "$tmp/t3.db"
+sql "$tmp/t3.db" "DELETE FROM audit WHERE seq >= 4; DELETE FROM meta WHERE key LIKE 'audit_head_%'"
+expect tamper_meta_too 0 "intact: 3 entries" -- "$H" audit verify --db "$tmp/t3.db"
+expect tamper_caught_by_kept_head 1 "BROKEN.*expected head is not in the chain" -- "$H" audit verify --db "$tmp/t3.db" --expect-head "$head"
+
 cli_summary test_consent_cli.sh

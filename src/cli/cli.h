@@ -6,6 +6,7 @@
 
 #include "core/hp.h"
 #include "data/data.h"
+#include "store/store.h"
 
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1
@@ -36,6 +37,14 @@ void cli_progress(void *ctx, const char *stage, double fraction);
 void cli_progress_done(void);
 /* Parses a non-negative integer flag value; returns 0 on success. */
 int cli_parse_u64(const char *flag, const char *s, uint64_t *out);
+
+/* Parses --expect-head's 64 hex digits into out (lower case); prints why and returns -1 if not. */
+int cli_parse_head(const char *flag, const char *s, char out[65]);
+/* Prints the audit log's head to stderr ("audit head: HASH (seq N); keep it ..."): every command
+ * that writes the log says it, so it can be kept outside the store (truncation is only caught
+ * against a head kept elsewhere). The _of form opens the store at db (nothing if absent). */
+void cli_print_audit_head(store *s);
+void cli_print_audit_head_of(const char *db);
 
 /* The privacy store whose consent records gate a command: --consent-db, else $HYPERP_DB
  * (the store the privacy commands use), else none; NULL too with --no-consent-check. */

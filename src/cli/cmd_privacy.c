@@ -99,6 +99,15 @@ static int need_args(const privacy_args *a, int n, const char *what)
     return -1;
 }
 
+/* Only what records something new creates the store: consent events and PII scans (their
+ * results). Everything else reads or changes what is held, and a store that does not exist
+ * there is a mistyped --db or HYPERP_DB, not an empty one (docs/privacy.md). */
+static int creates_store(const privacy_args *a)
+{
+    if (!strcmp(a->pos[0], "scan")) return 1;
+    return !strcmp(a->pos[0], "consent") && a->npos > 1 && strcmp(a->pos[1], "show");
+}
+
 /* Opens the store and config; loads the key when needed. */
 static int open_ctx(privacy_ctx *ctx, const privacy_args *a, int need_key, hp_error *err)
 {
@@ -106,13 +115,15 @@ static int open_ctx(privacy_ctx *ctx, const privacy_args *a, int need_key, hp_er
     privacy_config_default(&cfg);
     int rc = a->config ? privacy_config_load(&cfg, a->config, err) : HP_OK;
     if (rc) return rc;
+    int create = creates_store(a);
     const char *slash = strrchr(a->db, '/');
-    if (slash && slash != a->db) {
+    if (create && slash && slash != a->db) {
         char dir[4096];
         snprintf(dir, sizeof dir, "%.*s", (int)(slash - a->db), a->db);
         if ((rc = cli_mkdirs(dir, err))) return rc;
     }
-    if ((rc = privacy_open(ctx, a->db, &cfg, err))) return rc;
+    rc = create ? privacy_open(ctx, a->db, &cfg, err) : privacy_open_existing(ctx, a->db, &cfg, err);
+    if (rc) return rc;
     snprintf(ctx->actor, sizeof ctx->actor, "cli");
     if (need_key && (rc = privacy_load_key(ctx, err))) privacy_close(ctx);
     return rc;
@@ -350,6 +361,20 @@ static int cmd_scan(const privacy_args *a)
     return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;
 }
 
+static int run_action(const privacy_args *a, const char *act)
+{
+    if (!strcmp(act, "consent")) return cmd_consent(a);
+    if (!strcmp(act, "export")) return cmd_export(a);
+    if (!strcmp(act, "erase")) return cmd_erase(a);
+    if (!strcmp(act, "purge")) return cmd_purge(a);
+    if (!strcmp(act, "report")) return cmd_report(a);
+    if (!strcmp(act, "scan")) return cmd_scan(a);
+    if (!strcmp(act, "anonymise") || !strcmp(act, "anonymize")) return cmd_anonymise(a);
+    fprintf(stderr, "hyperp privacy: unknown action '%s'\n\n", act);
+    privacy_usage(stderr);
+    return CLI_EXIT_USAGE;
+}
+
 int cli_privacy(int argc, char **argv)
 {
     privacy_args a;
@@ -360,14 +385,9 @@ int cli_privacy(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     const char *act = a.pos[0];
-    if (!strcmp(act, "consent")) return cmd_consent(&a);
-    if (!strcmp(act, "export")) return cmd_export(&a);
-    if (!strcmp(act, "erase")) return cmd_erase(&a);
-    if (!strcmp(act, "purge")) return cmd_purge(&a);
-    if (!strcmp(act, "report")) return cmd_report(&a);
-    if (!strcmp(act, "scan")) return cmd_scan(&a);
-    if (!strcmp(act, "anonymise") || !strcmp(act, "anonymize")) return cmd_anonymise(&a);
-    fprintf(stderr, "hyperp privacy: unknown action '%s'\n\n", act);
-    privacy_usage(stderr);
-    return CLI_EXIT_USAGE;
+    int rc = run_action(&a, act);
+    /* every action but a dry run or a scan appended to the audit log: say its head */
+    if (rc == CLI_EXIT_OK && strcmp(act, "scan") && !(a.dry_run && !strcmp(act, "purge")))
+        cli_print_audit_head_of(a.db);
+    return rc;
 }

@@ -21,7 +21,8 @@ int cli_consent_gate_snapshot(const char *db, const data_table *customers, int p
     *allowed = NULL;
     *nallowed = 0;
     privacy_ctx ctx;
-    int rc = privacy_open(&ctx, db, NULL, err);
+    /* a consent store that does not exist is a mistyped path: an empty one would deny everyone */
+    int rc = privacy_open_existing(&ctx, db, NULL, err);
     if (rc) return rc;
     snprintf(ctx.actor, sizeof ctx.actor, "cli");
     size_t n = customers->nrows;
@@ -32,6 +33,7 @@ int cli_consent_gate_snapshot(const char *db, const data_table *customers, int p
     /* read before any decision: whatever lands while the gate decides is after it */
     if (!rc && snapshot) rc = privacy_consent_snapshot(&ctx, snapshot, err);
     if (!rc) rc = privacy_allowed_bulk(&ctx, ids, n, (privacy_purpose)purpose, 0, ok, nallowed, err);
+    if (!rc) cli_print_audit_head(ctx.st);
     privacy_close(&ctx);
     hp_free(ids);
     if (rc) {
@@ -64,11 +66,12 @@ int cli_register_model(const char *db, const char *model_dir, const uint8_t *all
     hp_free(buf);
     snprintf(inputs, sizeof inputs, "%016llx", (unsigned long long)hp_hash_bytes(allowed, n));
     privacy_ctx ctx;
-    if ((rc = privacy_open(&ctx, db, NULL, err))) return rc;
+    if ((rc = privacy_open_existing(&ctx, db, NULL, err))) return rc;
     snprintf(ctx.actor, sizeof ctx.actor, "cli");
     int due = 0;
     rc = privacy_load_key(&ctx, err);
     if (!rc) rc = privacy_register_model(&ctx, "recommender", version, model_dir, inputs, snapshot, &due, err);
+    if (!rc) cli_print_audit_head(ctx.st);
     privacy_close(&ctx);
     if (!rc && due)
         fprintf(stderr, "note: an erasure or a withdrawal landed while this model was training: it is "

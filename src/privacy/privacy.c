@@ -141,14 +141,26 @@ int privacy_config_load(privacy_config *c, const char *path, hp_error *err)
 
 /* ------------------------------------------------------------------ context */
 
-int privacy_open(privacy_ctx *ctx, const char *db_path, const privacy_config *cfg, hp_error *err)
+static int open_ctx(privacy_ctx *ctx, const char *db_path, const privacy_config *cfg, int create,
+                    hp_error *err)
 {
     memset(ctx, 0, sizeof *ctx);
     if (sodium_init() < 0) return hp_fail(err, HP_ERR_WRITE, "libsodium failed to initialise");
     if (cfg) ctx->cfg = *cfg;
     else privacy_config_default(&ctx->cfg);
     snprintf(ctx->actor, sizeof ctx->actor, "library");
-    return store_open(&ctx->st, db_path, err);
+    return create ? store_open(&ctx->st, db_path, err) : store_open_existing(&ctx->st, db_path, err);
+}
+
+int privacy_open(privacy_ctx *ctx, const char *db_path, const privacy_config *cfg, hp_error *err)
+{
+    return open_ctx(ctx, db_path, cfg, 1, err);
+}
+
+int privacy_open_existing(privacy_ctx *ctx, const char *db_path, const privacy_config *cfg,
+                          hp_error *err)
+{
+    return open_ctx(ctx, db_path, cfg, 0, err);
 }
 
 void privacy_close(privacy_ctx *ctx)

@@ -71,6 +71,10 @@ typedef struct {
 
 /* Opens the store at db_path (created on first use). cfg NULL: defaults. */
 int privacy_open(privacy_ctx *ctx, const char *db_path, const privacy_config *cfg, hp_error *err);
+/* Same for a store that must exist (HP_ERR_NOTFOUND naming the path otherwise): for what only
+ * reads or changes what is held (store_open_existing). */
+int privacy_open_existing(privacy_ctx *ctx, const char *db_path, const privacy_config *cfg,
+                          hp_error *err);
 /* Closes the store and wipes the keys. */
 void privacy_close(privacy_ctx *ctx);
 int64_t privacy_now(const privacy_ctx *ctx);

@@ -26,6 +26,10 @@ typedef struct store store;
 
 /* Opens (creating and migrating) the store at path. *out is NULL on failure. */
 int store_open(store **out, const char *path, hp_error *err);
+/* Opens a store that must exist already (migrating it when older): commands that only read
+ * or change what is there must not create an empty store at a mistyped path.
+ * HP_ERR_NOTFOUND naming the path when there is no file. */
+int store_open_existing(store **out, const char *path, hp_error *err);
 /* Closes the store; NULL is a no-op. Rolls back an unfinished transaction. */
 void store_close(store *s);
 const char *store_path(const store *s);
@@ -190,15 +194,37 @@ typedef struct {
     char prev[65], hash[65];   /* hex */
 } store_audit;
 
+/* Inserts the entry and, in the same transaction (callers hold one), keeps its seq and hash as
+ * the log's head in the meta table, where a DELETE FROM audit does not reach. */
 int store_audit_insert(store *s, const store_audit *a, hp_error *err);
-/* Last entry's seq and hash; the anchor when the log was purged; seq 0 and "" when empty. */
+/* The head the next entry links to: the last row's seq and hash, or the kept head when it is
+ * further (rows were removed: the next entry then shows the gap instead of hiding it), the
+ * anchor when the log was purged; seq 0 and "" when empty. */
 int store_audit_head(store *s, int64_t *seq, char hash[65], hp_error *err);
+/* The head kept in the meta table by store_audit_insert; *found 0 for a store whose entries
+ * were all written before it was kept. */
+int store_audit_kept_head(store *s, int64_t *seq, char hash[65], int *found, hp_error *err);
 int store_audit_anchor(store *s, int64_t *seq, char hash[65], hp_error *err);
 /* Entries after seq with this action (and this purpose, unless purpose is NULL). */
 int store_audit_count_after(store *s, int64_t seq, const char *action, const char *purpose,
                             int64_t *n, hp_error *err);
 typedef int (*store_audit_fn)(void *ctx, const store_audit *a);
 int store_audit_each(store *s, store_audit_fn fn, void *ctx, hp_error *err);
+
+/* An audit row as stored, for verification: each text column's exact bytes (embedded NULs
+ * and any length; null set for SQL NULL), and bad_type naming the first column whose SQLite
+ * type is not the one written (seq and at INTEGER; subject, subject_nonce, subject_commit
+ * NULL or non-empty TEXT; the others TEXT), so a value cast, emptied or set to NULL is not the
+ * same entry. Pointers are valid during the callback only. */
+typedef struct { const char *p; size_t n; int null; } store_bytes;
+typedef struct {
+    int64_t seq, at;
+    store_bytes actor, action, purpose, subject, subject_nonce, subject_commit, model_version,
+        inputs_hash, outcome, prev, hash;
+    const char *bad_type;
+} store_audit_bytes;
+typedef int (*store_audit_bytes_fn)(void *ctx, const store_audit_bytes *a);
+int store_audit_each_bytes(store *s, store_audit_bytes_fn fn, void *ctx, hp_error *err);
 /* Test hook: raw SQL against the file, for tamper tests only (never used by the product). */
 int store_exec_unsafe(store *s, const char *sql, hp_error *err);
 
