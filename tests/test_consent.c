@@ -5,6 +5,7 @@
 #include "core/hp.h"
 #include "privacy/audit.h"
 #include "privacy/privacy.h"
+#include "privacy/scan_text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -403,6 +404,60 @@ TEST(a_store_that_does_not_exist_is_not_created_by_reading)
     privacy_close(&ctx);
 }
 
+/* ------------------------------------------------------------------ defect 12: scan input */
+
+static int decode(const char *buf, size_t n, char **out, size_t *len, scan_text_encoding *enc,
+                  hp_error *err)
+{
+    return scan_text_decode("f.txt", buf, n, out, len, enc, err);
+}
+
+/* UTF-16 with a BOM is decoded (pairs included) and encoded back the same way; what is not
+ * text is refused with the file, the line and why. */
+TEST(scan_text_decodes_utf16_and_refuses_what_is_not_text)
+{
+    hp_error err = { 0 };
+    char *t = NULL;
+    size_t n = 0;
+    scan_text_encoding enc;
+    static const char le[] = "\xFF\xFE" "4\0" "1\0" " \0" "\xAC\x20" "=\xD8\x00\xDE" "\n\0";
+    CHECK_EQ_INT(decode(le, sizeof le - 1, &t, &n, &enc, &err), HP_OK);
+    CHECK_EQ_INT(enc, SCAN_TEXT_UTF16LE);
+    CHECK(t && n == 11 && !memcmp(t, "41 \xE2\x82\xAC\xF0\x9F\x98\x80\n", 11)); /* euro, U+1F600 */
+    char *back = NULL;
+    size_t bn = 0;
+    CHECK_EQ_INT(scan_text_encode(t, n, enc, 1, &back, &bn, &err), HP_OK);
+    CHECK(bn == sizeof le - 1 && !memcmp(back, le, bn));
+    hp_free(back);
+    hp_free(t);
+    static const char be[] = "\xFE\xFF" "\0c\0a\0r\0d";
+    CHECK_EQ_INT(decode(be, sizeof be - 1, &t, &n, &enc, &err), HP_OK);
+    CHECK(enc == SCAN_TEXT_UTF16BE && n == 4 && !memcmp(t, "card", 4));
+    hp_free(t);
+    CHECK_EQ_INT(decode("\xEF\xBB\xBF" "card", 7, &t, &n, &enc, &err), HP_OK);
+    CHECK(enc == SCAN_TEXT_UTF8_BOM && n == 4 && !memcmp(t, "card", 4));
+    hp_free(t);
+    CHECK_EQ_INT(decode("caf\xE9" "\tok\r\n", 9, &t, &n, &enc, &err), HP_OK); /* Latin-1 is fine */
+    hp_free(t);
+    struct { const char *buf; size_t n; const char *why; } bad[] = {
+        { "line\nc\0a\0r\0d\0", 13, "f.txt:2: a NUL byte" },      /* UTF-16 without a BOM */
+        { "abc\x01", 4, "f.txt:1: control character 0x01" },
+        { "\xFF\xFE" "a\0b", 5, "odd number of bytes" },
+        { "\xFF\xFE" "a\0\x00\xD8" "b\0", 8, "unpaired UTF-16 surrogate" },
+        { "\xFF\xFE" "a\0\x00\xDC", 6, "unpaired UTF-16 surrogate" },
+        { "\xFF\xFE\0\0" "a\0\0\0", 8, "UTF-32" },
+        { "\xFF\xFE" "a\0\0\0", 6, "a NUL byte" },                 /* U+0000 */
+    };
+    for (size_t i = 0; i < HP_ARRAY_LEN(bad); i++) {
+        t = (char *)1;
+        CHECKF(decode(bad[i].buf, bad[i].n, &t, &n, &enc, &err) == HP_ERR_ENCODING, "case %zu", i);
+        CHECKF(strstr(err.msg, bad[i].why) != NULL, "case %zu: %s", i, err.msg);
+        CHECK(t == NULL);
+    }
+    CHECK_EQ_INT(scan_text_read(g_dir, &t, &n, &enc, &err), HP_ERR_IO);
+    CHECKF(strstr(err.msg, "is a directory") != NULL, "%s", err.msg);
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/hyperp_consent_XXXXXX");
@@ -415,6 +470,7 @@ int main(void)
     RUN(truncation_is_caught_against_a_head_kept_elsewhere);
     RUN(audit_exports_hold_their_head_and_every_byte);
     RUN(a_store_that_does_not_exist_is_not_created_by_reading);
+    RUN(scan_text_decodes_utf16_and_refuses_what_is_not_text);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
     if (system(cmd)) fprintf(stderr, "could not remove %s\n", g_dir);

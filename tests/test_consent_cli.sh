@@ -82,4 +82,16 @@ sql "$tmp/t3.db" "DELETE FROM audit WHERE seq >= 4; DELETE FROM meta WHERE key L
 expect tamper_meta_too 0 "intact: 3 entries" -- "$H" audit verify --db "$tmp/t3.db"
 expect tamper_caught_by_kept_head 1 "BROKEN.*expected head is not in the chain" -- "$H" audit verify --db "$tmp/t3.db" --expect-head "$head"
 
+# ---------------------------------------------------------------- defect 12: what a scan cannot read
+mkdir "$tmp/adir"
+expect scan_directory 2 "adir: is a directory" -- "$H" privacy scan "$tmp/adir"
+head -c 4096 /dev/urandom > "$tmp/random.bin"; printf '\0' >> "$tmp/random.bin"
+expect scan_binary 2 "random.bin:[0-9]+: (a NUL byte|control character).*nothing was scanned" -- "$H" privacy scan "$tmp/random.bin"
+printf 'note\ncard 4111 1111 1111 1111\n' | iconv -f UTF-8 -t UTF-16 > "$tmp/u16.txt"
+expect scan_utf16 0 "1 PII findings \\{\"card\": 1.*read as UTF-16" -- "$H" privacy scan "$tmp/u16.txt" --mask "$tmp/u16.masked"
+if iconv -f UTF-16 -t UTF-8 "$tmp/u16.masked" | grep -q '^card \*\*\*\* \*\*\*\* \*\*\*\* 1111$'; then ok scan_utf16_mask_keeps_encoding; else fail scan_utf16_mask_keeps_encoding; fi
+printf 'card 4111 1111 1111 1111\n' | iconv -f UTF-8 -t UTF-16LE > "$tmp/u16nobom.txt"
+expect scan_utf16_without_bom 2 "u16nobom.txt:1: a NUL byte.*byte-order mark" -- "$H" privacy scan "$tmp/u16nobom.txt"
+if [ ! -e "$tmp/nomask.txt" ] && ! "$H" privacy scan "$tmp/random.bin" --mask "$tmp/nomask.txt" > /dev/null 2>&1 && [ ! -e "$tmp/nomask.txt" ]; then ok scan_refused_writes_no_mask; else fail scan_refused_writes_no_mask; fi
+
 cli_summary test_consent_cli.sh

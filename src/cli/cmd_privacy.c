@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 #include "data/parse.h"
 #include "privacy/privacy.h"
+#include "privacy/scan_text.h"
 #include "text/pii.h"
 
 #include <errno.h>
@@ -305,42 +306,58 @@ static int cmd_anonymise(const privacy_args *a)
 
 /* ------------------------------------------------------------------ PII scan */
 
-static int scan_lines(FILE *in, FILE *mask, int first6, size_t counts[PII_TYPE_COUNT], hp_error *err)
+/* Writes one masked line to the mask file in the input's encoding (its BOM before the first). */
+static int write_masked(FILE *mask, const char *m, size_t n, scan_text_encoding enc, int first,
+                        hp_error *err)
 {
-    char *line = NULL;
-    size_t cap = 0, shown = 0;
-    ssize_t n;
+    char *e;
+    size_t en;
+    int rc = scan_text_encode(m, n, enc, first, &e, &en, err);
+    if (!rc && fwrite(e, 1, en, mask) != en) rc = hp_fail(err, HP_ERR_WRITE, "write failed");
+    hp_free(e);
+    return rc;
+}
+
+static int scan_lines(const char *text, size_t len, scan_text_encoding enc, FILE *mask, int first6,
+                      size_t counts[PII_TYPE_COUNT], hp_error *err)
+{
+    size_t shown = 0;
     pii_mask_opts o = { .card_first6 = first6 };
     memset(counts, 0, PII_TYPE_COUNT * sizeof counts[0]);
-    for (long ln = 1; (n = getline(&line, &cap, in)) > 0; ln++) {
+    int rc = HP_OK;
+    const char *p = text, *end = text + len;
+    for (long ln = 1; !rc && p < end; ln++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
         size_t c[PII_TYPE_COUNT];
-        char *m = pii_mask(line, (size_t)n, &o, c);
-        if (!m) {
-            free(line);
-            return hp_fail(err, HP_ERR_NOMEM, "out of memory");
-        }
+        char *m = pii_mask(p, n, &o, c);
+        if (!m) return hp_fail(err, HP_ERR_NOMEM, "out of memory");
         for (int t = 0; t < PII_TYPE_COUNT; t++) {
             counts[t] += c[t];
             if (c[t] && shown++ < 20) printf("  line %ld: %zu %s\n", ln, c[t], pii_type_name((pii_type)t));
         }
-        if (mask) fputs(m, mask);
+        if (mask) rc = write_masked(mask, m, strlen(m), enc, ln == 1, err);
         hp_free(m);
+        p += n;
     }
-    free(line);
-    return HP_OK;
+    return rc;
 }
 
 static int cmd_scan(const privacy_args *a)
 {
     if (need_args(a, 2, "scan needs a file")) return CLI_EXIT_USAGE;
     hp_error err = { 0 };
-    FILE *in = fopen(a->pos[1], "r");
-    if (!in) return cli_error(HP_ERR_IO, (snprintf(err.msg, sizeof err.msg, "%s: cannot open: %s", a->pos[1], strerror(errno)), err.msg));
+    char *text;
+    size_t len;
+    scan_text_encoding enc;
+    /* a directory, a binary file or undecodable text is refused, never "0 PII findings" */
+    int rc = scan_text_read(a->pos[1], &text, &len, &enc, &err);
+    if (rc) return cli_error(rc, err.msg);
     FILE *mask = a->mask ? privacy_fopen_private(a->mask) : NULL;
     size_t counts[PII_TYPE_COUNT];
-    int rc = a->mask && !mask ? hp_fail(&err, HP_ERR_WRITE, "%s: cannot write: %s", a->mask, strerror(errno)) : HP_OK;
-    if (!rc) rc = scan_lines(in, mask, a->first6, counts, &err);
-    fclose(in);
+    rc = a->mask && !mask ? hp_fail(&err, HP_ERR_WRITE, "%s: cannot write: %s", a->mask, strerror(errno)) : HP_OK;
+    if (!rc) rc = scan_lines(text, len, enc, mask, a->first6, counts, &err);
+    hp_free(text);
     if (mask && (ferror(mask) | fclose(mask)) && !rc) rc = hp_fail(&err, HP_ERR_WRITE, "%s: write failed", a->mask);
     if (rc) return cli_error(rc, err.msg);
     char json[256];
@@ -352,7 +369,8 @@ static int cmd_scan(const privacy_args *a)
                                  pii_type_name((pii_type)t), counts[t]);
     }
     snprintf(json + used, sizeof json - used, "}");
-    printf("%s: %zu PII findings %s\n", a->pos[1], total, json);
+    printf("%s: %zu PII findings %s%s%s%s\n", a->pos[1], total, json, enc ? " (read as " : "",
+           enc ? scan_text_encoding_name(enc) : "", enc ? ")" : "");
     privacy_ctx ctx;
     if (!(rc = open_ctx(&ctx, a, 0, &err))) { /* the report lists recorded scans */
         rc = store_scan_record(ctx.st, a->pos[1], json, (int64_t)total, privacy_now(&ctx), &err);
