@@ -458,6 +458,67 @@ TEST(scan_text_decodes_utf16_and_refuses_what_is_not_text)
     CHECKF(strstr(err.msg, "is a directory") != NULL, "%s", err.msg);
 }
 
+/* ------------------------------------------------------------------ smaller ones */
+
+static void write_file(const char *path, const char *buf, size_t n, mode_t mode)
+{
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (!f) return;
+    fwrite(buf, 1, n, f);
+    fclose(f);
+    chmod(path, mode);
+}
+
+static int load_key_from(const char *path, privacy_ctx *ctx, hp_error *err)
+{
+    memset(ctx, 0, sizeof *ctx);
+    setenv("HYPERP_PSEUDONYM_KEY_FILE", path, 1);
+    int rc = privacy_load_key(ctx, err);
+    unsetenv("HYPERP_PSEUDONYM_KEY_FILE");
+    return rc;
+}
+
+/* A NUL in a key file would cut the line (and lose the keys after it): refused. A key file
+ * others may read works, with a warning. */
+TEST(key_files_with_a_nul_are_refused_and_readable_ones_warned_about)
+{
+    static const char two[] = "00112233445566778899aabbccddeeff\0" "ffeeddccbbaa99887766554433221100\n";
+    static const char good[] = "# current\n00112233445566778899aabbccddeeff\n";
+    hp_error err = { 0 };
+    privacy_ctx ctx;
+    const char *p = tmp_path("nul.key");
+    write_file(p, two, sizeof two - 1, 0600);
+    CHECK_EQ_INT(load_key_from(p, &ctx, &err), HP_ERR_FORMAT);
+    CHECKF(strstr(err.msg, "nul.key:1: a NUL byte") != NULL, "%s", err.msg);
+    CHECK_EQ_INT(ctx.nkeys, 0);
+    p = tmp_path("open.key");
+    write_file(p, good, sizeof good - 1, 0644);
+    CHECK_EQ_INT(load_key_from(p, &ctx, &err), HP_OK);
+    CHECK_EQ_INT(ctx.nkeys, 1);
+    CHECKF(strstr(ctx.warning, "readable by other users (mode 0644)") != NULL, "%s", ctx.warning);
+    chmod(p, 0600);
+    CHECK_EQ_INT(load_key_from(p, &ctx, &err), HP_OK);
+    CHECK_STR(ctx.warning, "");
+    p = tmp_path("bad.key");
+    write_file(p, "# c\nzz\n", 7, 0600);
+    CHECK_EQ_INT(load_key_from(p, &ctx, &err), HP_ERR_FORMAT);
+    CHECKF(strstr(err.msg, "bad.key:2:") != NULL, "%s", err.msg);
+}
+
+TEST(a_missing_privacy_config_names_the_file_without_a_line)
+{
+    privacy_config cfg;
+    hp_error err = { 0 };
+    privacy_config_default(&cfg);
+    CHECK_EQ_INT(privacy_config_load(&cfg, tmp_path("none.json"), &err), HP_ERR_IO);
+    CHECKF(strstr(err.msg, "none.json: cannot open") != NULL && !strstr(err.msg, ":-1:"), "%s", err.msg);
+    const char *p = tmp_path("cut.json");
+    write_file(p, "{\n \"k_anonymity\": ", 19, 0600);
+    CHECK_EQ_INT(privacy_config_load(&cfg, p, &err), HP_ERR_FORMAT);
+    CHECKF(strstr(err.msg, "cut.json:2:") != NULL, "%s", err.msg);
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/hyperp_consent_XXXXXX");
@@ -471,6 +532,8 @@ int main(void)
     RUN(audit_exports_hold_their_head_and_every_byte);
     RUN(a_store_that_does_not_exist_is_not_created_by_reading);
     RUN(scan_text_decodes_utf16_and_refuses_what_is_not_text);
+    RUN(key_files_with_a_nul_are_refused_and_readable_ones_warned_about);
+    RUN(a_missing_privacy_config_names_the_file_without_a_line);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
     if (system(cmd)) fprintf(stderr, "could not remove %s\n", g_dir);

@@ -94,4 +94,24 @@ printf 'card 4111 1111 1111 1111\n' | iconv -f UTF-8 -t UTF-16LE > "$tmp/u16nobo
 expect scan_utf16_without_bom 2 "u16nobom.txt:1: a NUL byte.*byte-order mark" -- "$H" privacy scan "$tmp/u16nobom.txt"
 if [ ! -e "$tmp/nomask.txt" ] && ! "$H" privacy scan "$tmp/random.bin" --mask "$tmp/nomask.txt" > /dev/null 2>&1 && [ ! -e "$tmp/nomask.txt" ]; then ok scan_refused_writes_no_mask; else fail scan_refused_writes_no_mask; fi
 
+# ---------------------------------------------------------------- smaller ones
+expect purpose_twice 2 "--purpose given twice \('marketing', then 'analytics'\)" -- "$H" privacy consent give Z --purpose marketing --purpose analytics --notice v1
+expect purpose_twice_nothing_recorded 2 "nothing is held" -- "$H" privacy export Z
+expect db_twice 2 "--db given twice" -- "$H" audit verify --db "$db11" --db "$tmp/other.db"
+expect config_missing 2 "privacy config $tmp/none.json: cannot open: No such file" -- "$H" privacy report --config "$tmp/none.json"
+if "$H" privacy report --config "$tmp/none.json" 2>&1 | grep -q -- ':-1:'; then fail config_missing_no_minus_one; else ok config_missing_no_minus_one; fi
+printf '00112233445566778899aabbccddeeff\0ffeeddccbbaa99887766554433221100\n' > "$tmp/nul.key"; chmod 600 "$tmp/nul.key"
+HYPERP_PSEUDONYM_KEY= HYPERP_PSEUDONYM_KEY_FILE="$tmp/nul.key" \
+    expect key_file_nul 2 "nul.key:1: a NUL byte in the key file" -- "$H" privacy consent give Z --purpose analytics --notice v1
+printf '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n' > "$tmp/open.key"; chmod 644 "$tmp/open.key"
+HYPERP_PSEUDONYM_KEY= HYPERP_PSEUDONYM_KEY_FILE="$tmp/open.key" \
+    expect key_file_readable 0 "warning: HYPERP_PSEUDONYM_KEY_FILE .*open.key is readable by other users \(mode 0644\)" -- "$H" privacy consent give Z --purpose analytics --notice v1
+chmod 600 "$tmp/open.key"
+out=$(HYPERP_PSEUDONYM_KEY= HYPERP_PSEUDONYM_KEY_FILE="$tmp/open.key" "$H" privacy consent give Z --purpose analytics --notice v1 2>&1)
+if grep -q warning <<<"$out"; then fail "key_file_private_no_warning: $out"; else ok key_file_private_no_warning; fi
+# an unwritable --out is an operational failure: exit 1 (docs/privacy.md), as for the privacy commands
+expect recommend_out_unwritable 1 "cannot write" -- "$H" recommend --model "$tmp/model" --customers "$tmp/x.csv" --no-consent-check --out "$tmp/no/such/dir/r.jsonl"
+expect export_out_unwritable 1 "cannot write" -- "$H" privacy export Z --out "$tmp/no/such/dir/x.json"
+expect audit_out_unwritable 1 "cannot write" -- "$H" audit export --out "$tmp/no/such/dir/a.jsonl"
+
 cli_summary test_consent_cli.sh

@@ -6,6 +6,7 @@
 
 #include "core/hp.h"
 #include "data/data.h"
+#include "privacy/privacy.h"
 #include "store/store.h"
 
 #define CLI_EXIT_OK 0
@@ -38,6 +39,13 @@ void cli_progress_done(void);
 /* Parses a non-negative integer flag value; returns 0 on success. */
 int cli_parse_u64(const char *flag, const char *s, uint64_t *out);
 
+/* privacy_load_key, printing its warning (a key file others can read) to stderr once. */
+int cli_load_key(privacy_ctx *ctx, hp_error *err);
+/* Sets *dst to value for the flag whose getopt_long value is c, unless it was given before in
+ * this run (bit in *seen): a repeated value flag would otherwise silently keep the last one,
+ * so it is refused with a message naming it. */
+struct option;
+int cli_set_once(const char **dst, uint64_t *seen, int c, const struct option *opts, const char *value);
 /* Parses --expect-head's 64 hex digits into out (lower case); prints why and returns -1 if not. */
 int cli_parse_head(const char *flag, const char *s, char out[65]);
 /* Prints the audit log's head to stderr ("audit head: HASH (seq N); keep it ..."): every command

@@ -38,18 +38,21 @@ int cli_audit(int argc, char **argv)
     const char *file = NULL, *out = NULL;
     optind = 1;
     int c;
+    uint64_t seen = 0;
+    const char *head = NULL, **dst;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        dst = NULL;
         switch (c) {
-        case 'd': db = optarg; break;
-        case 'f': file = optarg; break;
-        case 'o': out = optarg; break;
-        case 'e':
-            if (cli_parse_head("--expect-head", optarg, expect)) return CLI_EXIT_USAGE;
-            break;
+        case 'd': dst = &db; break;
+        case 'f': dst = &file; break;
+        case 'o': dst = &out; break;
+        case 'e': dst = &head; break;
         case 'h': audit_usage(stdout); return CLI_EXIT_OK;
         default: audit_usage(stderr); return CLI_EXIT_USAGE;
         }
+        if (dst && cli_set_once(dst, &seen, c, opts, optarg)) return CLI_EXIT_USAGE;
     }
+    if (head && cli_parse_head("--expect-head", head, expect)) return CLI_EXIT_USAGE;
     int verify = optind + 1 == argc && !strcmp(argv[optind], "verify");
     int export = optind + 1 == argc && !strcmp(argv[optind], "export");
     if (!verify && !export) {
@@ -117,4 +120,21 @@ void cli_print_audit_head_of(const char *db)
     hp_error err = { 0 };
     if (store_open_existing(&s, db, &err) == HP_OK) cli_print_audit_head(s);
     store_close(s);
+}
+
+int cli_set_once(const char **dst, uint64_t *seen, int c, const struct option *opts, const char *value)
+{
+    uint64_t bit = 1ull << (c & 63);
+    const char *name = "?";
+    for (int i = 0; opts[i].name; i++)
+        if (opts[i].val == c) name = opts[i].name;
+    if (*seen & bit) {
+        fprintf(stderr, "hyperp: --%s given twice ('%s', then '%s'): it takes one value%s\n", name,
+                *dst, value, strcmp(name, "purpose") ? ""
+                : " (a consent event is for one purpose: record each purpose with its own command)");
+        return -1;
+    }
+    *seen |= bit;
+    *dst = value;
+    return 0;
 }

@@ -58,23 +58,26 @@ static int parse_args(int argc, char **argv, privacy_args *a)
         { "first6", no_argument, 0, 'f' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     memset(a, 0, sizeof *a);
+    uint64_t seen = 0; /* flags given so far: a value flag given twice is refused */
     a->db = getenv("HYPERP_DB") && *getenv("HYPERP_DB") ? getenv("HYPERP_DB") : STORE_DEFAULT_PATH;
     a->config = getenv("HYPERP_PRIVACY_CONFIG");
     a->level = 1;
     optind = 1;
     int c;
     uint64_t v;
+    const char **dst;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        dst = NULL;
         switch (c) {
-        case 'd': a->db = optarg; break;
-        case 'c': a->config = optarg; break;
-        case 'p': a->purpose = optarg; break;
-        case 'b': a->basis = optarg; break;
-        case 's': a->source = optarg; break;
-        case 'n': a->notice = optarg; break;
-        case 'a': a->at = optarg; break;
-        case 'o': a->out = optarg; break;
-        case 'm': a->mask = optarg; break;
+        case 'd': dst = &a->db; break;
+        case 'c': dst = &a->config; break;
+        case 'p': dst = &a->purpose; break;
+        case 'b': dst = &a->basis; break;
+        case 's': dst = &a->source; break;
+        case 'n': dst = &a->notice; break;
+        case 'a': dst = &a->at; break;
+        case 'o': dst = &a->out; break;
+        case 'm': dst = &a->mask; break;
         case 'l':
             if (cli_parse_u64("--level", optarg, &v)) return -1;
             if (v > 2) return fprintf(stderr, "hyperp: --level: %llu is outside 0..2\n", (unsigned long long)v), -1;
@@ -86,6 +89,7 @@ static int parse_args(int argc, char **argv, privacy_args *a)
         case 'h': privacy_usage(stdout); return 1;
         default: privacy_usage(stderr); return -1;
         }
+        if (dst && cli_set_once(dst, &seen, c, opts, optarg)) return -1;
     }
     a->pos = argv + optind;
     a->npos = argc - optind;
@@ -126,7 +130,7 @@ static int open_ctx(privacy_ctx *ctx, const privacy_args *a, int need_key, hp_er
     rc = create ? privacy_open(ctx, a->db, &cfg, err) : privacy_open_existing(ctx, a->db, &cfg, err);
     if (rc) return rc;
     snprintf(ctx->actor, sizeof ctx->actor, "cli");
-    if (need_key && (rc = privacy_load_key(ctx, err))) privacy_close(ctx);
+    if (need_key && (rc = cli_load_key(ctx, err))) privacy_close(ctx);
     return rc;
 }
 
@@ -281,7 +285,7 @@ static int cmd_report(const privacy_args *a)
     if (rc) return cli_error(rc, err.msg);
     /* with the key (when set) the consent coverage also honours suppression records */
     const char *kf = getenv("HYPERP_PSEUDONYM_KEY_FILE"), *k = getenv("HYPERP_PSEUDONYM_KEY");
-    if ((kf && *kf) || (k && *k)) rc = privacy_load_key(&ctx, &err);
+    if ((kf && *kf) || (k && *k)) rc = cli_load_key(&ctx, &err);
     if (!rc) rc = privacy_report(&ctx, a->json, stdout, &err);
     privacy_close(&ctx);
     return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;

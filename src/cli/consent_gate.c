@@ -7,6 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+int cli_load_key(privacy_ctx *ctx, hp_error *err)
+{
+    static int warned; /* once per run, though train loads the key twice */
+    int rc = privacy_load_key(ctx, err);
+    if (!rc && ctx->warning[0] && !warned++) fprintf(stderr, "hyperp: warning: %s\n", ctx->warning);
+    return rc;
+}
+
 const char *cli_consent_db(const char *flag, int disabled)
 {
     if (disabled) return NULL;
@@ -28,7 +36,7 @@ int cli_consent_gate_snapshot(const char *db, const data_table *customers, int p
     size_t n = customers->nrows;
     const char **ids = hp_malloc((n + 1) * sizeof *ids);
     uint8_t *ok = hp_calloc(n + 1, 1);
-    rc = ids && ok ? privacy_load_key(&ctx, err) : hp_fail(err, HP_ERR_NOMEM, "consent gate: out of memory");
+    rc = ids && ok ? cli_load_key(&ctx, err) : hp_fail(err, HP_ERR_NOMEM, "consent gate: out of memory");
     for (size_t i = 0; !rc && i < n; i++) ids[i] = data_col_str(&customers->cols[customers->id_col], i);
     /* read before any decision: whatever lands while the gate decides is after it */
     if (!rc && snapshot) rc = privacy_consent_snapshot(&ctx, snapshot, err);
@@ -69,7 +77,7 @@ int cli_register_model(const char *db, const char *model_dir, const uint8_t *all
     if ((rc = privacy_open_existing(&ctx, db, NULL, err))) return rc;
     snprintf(ctx.actor, sizeof ctx.actor, "cli");
     int due = 0;
-    rc = privacy_load_key(&ctx, err);
+    rc = cli_load_key(&ctx, err);
     if (!rc) rc = privacy_register_model(&ctx, "recommender", version, model_dir, inputs, snapshot, &due, err);
     if (!rc) cli_print_audit_head(ctx.st);
     privacy_close(&ctx);

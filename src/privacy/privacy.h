@@ -67,6 +67,7 @@ typedef struct {
     int nkeys;                 /* 0: no key loaded; key[0] is the current one */
     int64_t now;               /* 0: wall clock; tests pin time here */
     char actor[64];            /* who acts ("cli", "service", "test"), written to the audit log */
+    char warning[4096];        /* "" or a sentence for the user, e.g. a key file others can read */
 } privacy_ctx;
 
 /* Opens the store at db_path (created on first use). cfg NULL: defaults. */
@@ -80,7 +81,9 @@ void privacy_close(privacy_ctx *ctx);
 int64_t privacy_now(const privacy_ctx *ctx);
 
 /* Loads the keys from the environment. HP_ERR_NOTFOUND with a sentence that names both
- * variables when neither is set; HP_ERR_FORMAT for a key that is not 32-128 hex digits. */
+ * variables when neither is set; HP_ERR_FORMAT for a key that is not 32-128 hex digits (naming
+ * file:line) or a key file holding a NUL byte. A key file that users other than its owner may
+ * read is accepted with ctx->warning set (the CLI prints it). */
 int privacy_load_key(privacy_ctx *ctx, hp_error *err);
 /* Adds a key (the first added is current; later ones are retired). 16-64 bytes, not all
  * zero (HP_ERR_FORMAT). */
