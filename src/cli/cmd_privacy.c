@@ -36,6 +36,8 @@ static void privacy_usage(FILE *f)
         "  --at TIME          when the customer acted, YYYY-MM-DD[THH:MM[:SS]Z] (default now)\n"
         "  --level N          generalisation level for anonymise: 0 exact, 1 ranges, 2 suppressed (default 1)\n\n"
         "The pseudonym key comes from HYPERP_PSEUDONYM_KEY_FILE or HYPERP_PSEUDONYM_KEY.\n"
+        "Only consent give|withdraw|object|gpc and scan create the store; the other actions need it.\n"
+        "Actions that write the audit log print its head on stderr: keep it, check with audit verify --expect-head.\n"
         "Exit status: 0 done, 2 bad input (malformed id, unknown purpose, future date), 1 other failure.\n");
 }
 

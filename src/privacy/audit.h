@@ -5,8 +5,11 @@
  * length-prefixed. The subject (a pseudonym, never a raw id) is not hashed directly: the
  * chain covers a commitment BLAKE2b-256(key = a random 16-byte nonce, subject). Erasure drops
  * subject and nonce; the commitment stays, hides the subject, and the chain still verifies.
- * Any altered byte, removed entry or reordered pair breaks a link that verify reports.
- * A removed tail is only caught against a head hash kept elsewhere (verify prints it). */
+ * Any altered byte, removed entry or reordered pair breaks a link that verify reports; the
+ * store's rows are read as their exact bytes and SQLite types, the export's as JSON strings.
+ * A removed tail is caught against the head the store keeps in its meta table (a naive
+ * DELETE), the head an export's header names, and, the real defence, a head kept outside the
+ * store (verify and every writing command print it; audit_verify_*_expect checks it). */
 #ifndef AUDIT_H
 #define AUDIT_H
 
