@@ -14,6 +14,9 @@ in_secs() { date -u -d "@$(( $(date +%s) + $1 ))" +%Y-%m-%dT%H:%M:%SZ; }
 expect give_future 0 "recorded: give" -- "$H" privacy consent give X --purpose personalisation --notice v1 --source web --at "$(in_secs 290)"
 expect withdraw_after 0 "recorded: withdraw" -- "$H" privacy consent withdraw X --purpose personalisation
 expect withdrawal_wins 0 "personalisation +denied +consent withdrawn" -- "$H" privacy consent show X
+expect backdated_give_is_history 0 "note: personalisation stays denied: consent withdrawn" -- "$H" privacy consent give X --purpose personalisation --notice v1 --source web --at 2024-01-01
+expect own_give_lifts 0 "^recorded: give personalisation for X$" -- "$H" privacy consent give X --purpose personalisation --notice v1 --source web
+expect withdraw_again 0 "recorded: withdraw" -- "$H" privacy consent withdraw X --purpose personalisation
 "$H" synth --customers 300 --seed 7 --out "$tmp/syn" > /dev/null 2>&1
 "$H" train --data "$tmp/syn" --out "$tmp/model" --epochs 1 --quiet --no-consent-check > /dev/null 2>&1
 printf 'customer_id,industry,employees,revenue,financial_needs,preferences\nX,Retail,10-50,1M-5M,"Loans","Cards"\n' > "$tmp/x.csv"

@@ -188,6 +188,11 @@ static int consent_record(privacy_ctx *ctx, const privacy_args *a, privacy_event
     if (rc == HP_ERR_FORMAT) hp_error_prefix(err, "--at '%s'", a->at);
     if (!rc) rc = privacy_consent_record(ctx, &r, err);
     if (!rc) printf("recorded: %s %s for %s\n", a->pos[1], privacy_purpose_name(r.purpose), r.customer_id);
+    privacy_decision why;
+    /* a give dated before an opt-out in force is history, not a lift: say so */
+    if (!rc && ev == PRIVACY_GIVE &&
+        privacy_allowed(ctx, r.customer_id, r.purpose, PRIVACY_REQ_NO_AUDIT, &why, err) == 0)
+        printf("note: %s stays denied: %s\n", privacy_purpose_name(r.purpose), why.reason);
     return rc;
 }
 
