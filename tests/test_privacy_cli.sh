@@ -11,6 +11,7 @@ expect help 0 "consent give" -- "$H" privacy --help
 expect audit_help 0 "audit verify" -- "$H" audit --help
 expect no_key 2 "no pseudonym key: set HYPERP_PSEUDONYM_KEY_FILE" -- "$H" privacy consent give C1 --purpose marketing --notice v1
 printf '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n' > "$tmp/key"
+chmod 600 "$tmp/key"
 export HYPERP_PSEUDONYM_KEY_FILE="$tmp/key"
 expect give 0 "recorded: give personalisation for C-100" -- "$H" privacy consent give C-100 --purpose personalisation --notice v3 --source web
 expect give2 0 "recorded" -- "$H" privacy consent give C-200 --purpose personalization --notice v3 --at 2024-05-01
