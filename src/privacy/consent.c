@@ -103,7 +103,7 @@ static int consent_only_after_stop(privacy_purpose p)
     return p == PRIVACY_MARKETING || p == PRIVACY_SALE_SHARING;
 }
 
-/* The order of events (docs/privacy.md, "Which event decides").
+/* The order of events (docs/privacy.md, "Which event is the latest").
  *
  * An event's effective time is when the customer acted (--at) but never later than when it
  * was recorded: the 5-minute clock-skew allowance lets a sender's clock run ahead, and a date
