@@ -23,6 +23,7 @@ LIB_SRC  := $(sort $(wildcard src/*/*.c))
 LIB_SRC  := $(filter-out src/cli/%,$(LIB_SRC))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
+CLI_TESTS := $(sort $(wildcard tests/test_*.sh))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 HDRS     := $(wildcard src/*/*.h) tests/check.h
 
@@ -90,8 +91,7 @@ test: deps $(TEST_BIN) build/test/bin/hyperp
 	@$(MAKE) --no-print-directory clang-check
 	@HYPERP=$(CURDIR)/build/test/bin/hyperp ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 OPENBLAS_NUM_THREADS=1 \
-	  tests/run.sh $(TEST_BIN) tests/test_cli.sh tests/test_privacy_cli.sh tests/test_order_cli.sh \
-	  tests/test_data_cli.sh
+	  tests/run.sh $(TEST_BIN) $(CLI_TESTS)
 
 demo: deps all
 	@scripts/demo.sh

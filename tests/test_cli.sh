@@ -71,7 +71,7 @@ if grep -q '"customer_id":"ORG_US_000001","personalised":true' "$tmp/crec.jsonl"
 "$H" recommend --model "$tmp/model" --customers "$tmp/syn/customers.csv" --consent-db "$tmp/consent.db" > "$tmp/crec2.jsonl" 2>/dev/null
 if grep -q '"customer_id":"ORG_US_000001","personalised":false' "$tmp/crec2.jsonl"; then ok withdrawal_stops_personalisation; else fail withdrawal_stops_personalisation; fi
 expect erase_marks_retraining 0 "" -- "$H" privacy erase ORG_US_000002 --db "$tmp/consent.db"
-expect report_retraining_due 0 "retrain" -- "$H" privacy report --db "$tmp/consent.db"
+expect report_retraining_due 0 "models due for retraining: 2$" -- "$H" privacy report --db "$tmp/consent.db"
 HYPERP_DB="$tmp/consent.db" expect consent_from_env 0 "27[0-9] left out" -- "$H" train --data "$tmp/syn" --out "$tmp/cmodel" --epochs 1 --quiet
 HYPERP_DB="$tmp/consent.db" expect consent_check_off 0 " 0 left out" -- "$H" train --data "$tmp/syn" --out "$tmp/cmodel" --epochs 1 --quiet --no-consent-check
 unset HYPERP_PSEUDONYM_KEY

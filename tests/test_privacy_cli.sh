@@ -11,6 +11,7 @@ expect help 0 "consent give" -- "$H" privacy --help
 expect audit_help 0 "audit verify" -- "$H" audit --help
 expect no_key 2 "no pseudonym key: set HYPERP_PSEUDONYM_KEY_FILE" -- "$H" privacy consent give C1 --purpose marketing --notice v1
 printf '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n' > "$tmp/key"
+chmod 600 "$tmp/key"
 export HYPERP_PSEUDONYM_KEY_FILE="$tmp/key"
 expect give 0 "recorded: give personalisation for C-100" -- "$H" privacy consent give C-100 --purpose personalisation --notice v3 --source web
 expect give2 0 "recorded" -- "$H" privacy consent give C-200 --purpose personalization --notice v3 --at 2024-05-01
@@ -45,8 +46,16 @@ sed '3d' "$tmp/audit.jsonl" > "$tmp/del.jsonl"
 expect audit_deleted 1 "BROKEN" -- "$H" audit verify --file "$tmp/del.jsonl"
 awk 'NR==2{held=$0; next} NR==3{print; print held; next} {print}' "$tmp/audit.jsonl" > "$tmp/swap.jsonl"
 expect audit_swapped 1 "BROKEN" -- "$H" audit verify --file "$tmp/swap.jsonl"
-expect purge_dry 0 "dry run: would delete" -- "$H" privacy purge --dry-run
-expect purge 0 "deleted" -- "$H" privacy purge
+# purge: a queued erasure is counted by the dry run and carried out by the purge (the counts,
+# not the heading, which purge always prints)
+printf '{"hyperp_privacy":1,"erase_on_withdrawal":"queue"}' > "$tmp/queue.json"
+"$H" privacy consent give C-300 --purpose analytics --notice v1 --source web > /dev/null 2>&1
+"$H" privacy consent withdraw C-300 --purpose analytics --config "$tmp/queue.json" > /dev/null 2>&1
+expect purge_dry 0 "erasure requests 1$" -- "$H" privacy purge --dry-run
+expect purge_dry_keeps 0 '"customer_id": "C-300"' -- "$H" privacy export C-300
+expect purge 0 "erasure requests 1$" -- "$H" privacy purge
+expect purge_erased 2 "nothing is held" -- "$H" privacy export C-300
+expect purge_again 0 "erasure requests 0$" -- "$H" privacy purge
 printf 'note,text\n1,"card 4111 1111 1111 1111 and DE89 3704 0044 0532 0130 00"\n2,"call (212) 555-0147, order 778812345"\n' > "$tmp/notes.csv"
 expect scan 0 "3 PII findings" -- "$H" privacy scan "$tmp/notes.csv" --mask "$tmp/masked.csv"
 if grep -q '\*\*\*\* \*\*\*\* \*\*\*\* 1111' "$tmp/masked.csv" && ! grep -q 4111 "$tmp/masked.csv"; then ok scan_masked; else fail scan_masked; fi

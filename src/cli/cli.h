@@ -6,6 +6,8 @@
 
 #include "core/hp.h"
 #include "data/data.h"
+#include "privacy/privacy.h"
+#include "store/store.h"
 
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1
@@ -37,6 +39,21 @@ void cli_progress_done(void);
 /* Parses a non-negative integer flag value; returns 0 on success. */
 int cli_parse_u64(const char *flag, const char *s, uint64_t *out);
 
+/* privacy_load_key, printing its warning (a key file others can read) to stderr once. */
+int cli_load_key(privacy_ctx *ctx, hp_error *err);
+/* Sets *dst to value for the flag whose getopt_long value is c, unless it was given before in
+ * this run (bit in *seen): a repeated value flag would otherwise silently keep the last one,
+ * so it is refused with a message naming it. */
+struct option;
+int cli_set_once(const char **dst, uint64_t *seen, int c, const struct option *opts, const char *value);
+/* Parses --expect-head's 64 hex digits into out (lower case); prints why and returns -1 if not. */
+int cli_parse_head(const char *flag, const char *s, char out[65]);
+/* Prints the audit log's head to stderr ("audit head: HASH (seq N); keep it ..."): every command
+ * that writes the log says it, so it can be kept outside the store (truncation is only caught
+ * against a head kept elsewhere). The _of form opens the store at db (nothing if absent). */
+void cli_print_audit_head(store *s);
+void cli_print_audit_head_of(const char *db);
+
 /* The privacy store whose consent records gate a command: --consent-db, else $HYPERP_DB
  * (the store the privacy commands use), else none; NULL too with --no-consent-check. */
 const char *cli_consent_db(const char *flag, int disabled);
@@ -45,7 +62,13 @@ const char *cli_consent_db(const char *flag, int disabled);
  * pseudonym key must be set (the gate's decisions are audited). */
 int cli_consent_gate(const char *db, const data_table *customers, int purpose, uint8_t **allowed,
                      size_t *nallowed, hp_error *err);
-/* Records a trained model (model_dir) in the privacy store's registry, audited. */
-int cli_register_model(const char *db, const char *model_dir, const uint8_t *allowed, size_t n, hp_error *err);
+/* Same, and *snapshot gets the consent snapshot the decisions were made on (for training:
+ * pass it to cli_register_model). */
+int cli_consent_gate_snapshot(const char *db, const data_table *customers, int purpose,
+                              uint8_t **allowed, size_t *nallowed, int64_t *snapshot, hp_error *err);
+/* Records a trained model (model_dir) in the privacy store's registry, audited, against the
+ * snapshot its gate used: an erasure or withdrawal since then registers it as due. */
+int cli_register_model(const char *db, const char *model_dir, const uint8_t *allowed, size_t n,
+                       int64_t snapshot, hp_error *err);
 
 #endif

@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 #include "data/parse.h"
 #include "privacy/privacy.h"
+#include "privacy/scan_text.h"
 #include "text/pii.h"
 
 #include <errno.h>
@@ -35,6 +36,8 @@ static void privacy_usage(FILE *f)
         "  --at TIME          when the customer acted, YYYY-MM-DD[THH:MM[:SS]Z] (default now)\n"
         "  --level N          generalisation level for anonymise: 0 exact, 1 ranges, 2 suppressed (default 1)\n\n"
         "The pseudonym key comes from HYPERP_PSEUDONYM_KEY_FILE or HYPERP_PSEUDONYM_KEY.\n"
+        "Only consent give|withdraw|object|gpc and scan create the store; the other actions need it.\n"
+        "Actions that write the audit log print its head on stderr: keep it, check with audit verify --expect-head.\n"
         "Exit status: 0 done, 2 bad input (malformed id, unknown purpose, future date), 1 other failure.\n");
 }
 
@@ -57,23 +60,26 @@ static int parse_args(int argc, char **argv, privacy_args *a)
         { "first6", no_argument, 0, 'f' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     memset(a, 0, sizeof *a);
+    uint64_t seen = 0; /* flags given so far: a value flag given twice is refused */
     a->db = getenv("HYPERP_DB") && *getenv("HYPERP_DB") ? getenv("HYPERP_DB") : STORE_DEFAULT_PATH;
     a->config = getenv("HYPERP_PRIVACY_CONFIG");
     a->level = 1;
     optind = 1;
     int c;
     uint64_t v;
+    const char **dst;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        dst = NULL;
         switch (c) {
-        case 'd': a->db = optarg; break;
-        case 'c': a->config = optarg; break;
-        case 'p': a->purpose = optarg; break;
-        case 'b': a->basis = optarg; break;
-        case 's': a->source = optarg; break;
-        case 'n': a->notice = optarg; break;
-        case 'a': a->at = optarg; break;
-        case 'o': a->out = optarg; break;
-        case 'm': a->mask = optarg; break;
+        case 'd': dst = &a->db; break;
+        case 'c': dst = &a->config; break;
+        case 'p': dst = &a->purpose; break;
+        case 'b': dst = &a->basis; break;
+        case 's': dst = &a->source; break;
+        case 'n': dst = &a->notice; break;
+        case 'a': dst = &a->at; break;
+        case 'o': dst = &a->out; break;
+        case 'm': dst = &a->mask; break;
         case 'l':
             if (cli_parse_u64("--level", optarg, &v)) return -1;
             if (v > 2) return fprintf(stderr, "hyperp: --level: %llu is outside 0..2\n", (unsigned long long)v), -1;
@@ -85,6 +91,7 @@ static int parse_args(int argc, char **argv, privacy_args *a)
         case 'h': privacy_usage(stdout); return 1;
         default: privacy_usage(stderr); return -1;
         }
+        if (dst && cli_set_once(dst, &seen, c, opts, optarg)) return -1;
     }
     a->pos = argv + optind;
     a->npos = argc - optind;
@@ -99,6 +106,15 @@ static int need_args(const privacy_args *a, int n, const char *what)
     return -1;
 }
 
+/* Only what records something new creates the store: consent events and PII scans (their
+ * results). Everything else reads or changes what is held, and a store that does not exist
+ * there is a mistyped --db or HYPERP_DB, not an empty one (docs/privacy.md). */
+static int creates_store(const privacy_args *a)
+{
+    if (!strcmp(a->pos[0], "scan")) return 1;
+    return !strcmp(a->pos[0], "consent") && a->npos > 1 && strcmp(a->pos[1], "show");
+}
+
 /* Opens the store and config; loads the key when needed. */
 static int open_ctx(privacy_ctx *ctx, const privacy_args *a, int need_key, hp_error *err)
 {
@@ -106,15 +122,17 @@ static int open_ctx(privacy_ctx *ctx, const privacy_args *a, int need_key, hp_er
     privacy_config_default(&cfg);
     int rc = a->config ? privacy_config_load(&cfg, a->config, err) : HP_OK;
     if (rc) return rc;
+    int create = creates_store(a);
     const char *slash = strrchr(a->db, '/');
-    if (slash && slash != a->db) {
+    if (create && slash && slash != a->db) {
         char dir[4096];
         snprintf(dir, sizeof dir, "%.*s", (int)(slash - a->db), a->db);
         if ((rc = cli_mkdirs(dir, err))) return rc;
     }
-    if ((rc = privacy_open(ctx, a->db, &cfg, err))) return rc;
+    rc = create ? privacy_open(ctx, a->db, &cfg, err) : privacy_open_existing(ctx, a->db, &cfg, err);
+    if (rc) return rc;
     snprintf(ctx->actor, sizeof ctx->actor, "cli");
-    if (need_key && (rc = privacy_load_key(ctx, err))) privacy_close(ctx);
+    if (need_key && (rc = cli_load_key(ctx, err))) privacy_close(ctx);
     return rc;
 }
 
@@ -130,11 +148,15 @@ static int parse_event(const char *s, privacy_event *ev)
 
 static int print_event(void *ctx, const store_consent *c)
 {
-    char when[32];
+    char when[32], recorded[48] = "";
     (void)ctx;
     data_format_timestamp(c->at, when, sizeof when);
-    printf("  %s  %-16s %-8s basis %-20s source %-12s notice %s\n", when, c->purpose, c->event,
-           c->basis, c->source, c->notice_version);
+    if (c->recorded_at != c->at) { /* the gate weighs both (docs/privacy.md) */
+        memcpy(recorded, " recorded ", 10);
+        data_format_timestamp(c->recorded_at, recorded + 10, sizeof recorded - 10);
+    }
+    printf("  %s  %-16s %-8s basis %-20s source %-12s notice %s%s\n", when, c->purpose, c->event,
+           c->basis, c->source, c->notice_version, recorded);
     return 0;
 }
 
@@ -142,7 +164,7 @@ static int consent_show(privacy_ctx *ctx, const char *id, hp_error *err)
 {
     int rc = privacy_id_check(id, err);
     if (rc) return rc;
-    printf("consent history of %s:\n", id);
+    printf("consent history of %s (in recording order):\n", id);
     if ((rc = store_consent_each(ctx->st, id, print_event, NULL, err))) return rc;
     printf("current decisions:\n");
     for (int p = 0; p < PRIVACY_PURPOSE_COUNT && !rc; p++) {
@@ -166,6 +188,11 @@ static int consent_record(privacy_ctx *ctx, const privacy_args *a, privacy_event
     if (rc == HP_ERR_FORMAT) hp_error_prefix(err, "--at '%s'", a->at);
     if (!rc) rc = privacy_consent_record(ctx, &r, err);
     if (!rc) printf("recorded: %s %s for %s\n", a->pos[1], privacy_purpose_name(r.purpose), r.customer_id);
+    privacy_decision why;
+    /* a give dated before an opt-out in force is history, not a lift: say so */
+    if (!rc && ev == PRIVACY_GIVE &&
+        privacy_allowed(ctx, r.customer_id, r.purpose, PRIVACY_REQ_NO_AUDIT, &why, err) == 0)
+        printf("note: %s stays denied: %s\n", privacy_purpose_name(r.purpose), why.reason);
     return rc;
 }
 
@@ -265,7 +292,7 @@ static int cmd_report(const privacy_args *a)
     if (rc) return cli_error(rc, err.msg);
     /* with the key (when set) the consent coverage also honours suppression records */
     const char *kf = getenv("HYPERP_PSEUDONYM_KEY_FILE"), *k = getenv("HYPERP_PSEUDONYM_KEY");
-    if ((kf && *kf) || (k && *k)) rc = privacy_load_key(&ctx, &err);
+    if ((kf && *kf) || (k && *k)) rc = cli_load_key(&ctx, &err);
     if (!rc) rc = privacy_report(&ctx, a->json, stdout, &err);
     privacy_close(&ctx);
     return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;
@@ -290,42 +317,58 @@ static int cmd_anonymise(const privacy_args *a)
 
 /* ------------------------------------------------------------------ PII scan */
 
-static int scan_lines(FILE *in, FILE *mask, int first6, size_t counts[PII_TYPE_COUNT], hp_error *err)
+/* Writes one masked line to the mask file in the input's encoding (its BOM before the first). */
+static int write_masked(FILE *mask, const char *m, size_t n, scan_text_encoding enc, int first,
+                        hp_error *err)
 {
-    char *line = NULL;
-    size_t cap = 0, shown = 0;
-    ssize_t n;
+    char *e;
+    size_t en;
+    int rc = scan_text_encode(m, n, enc, first, &e, &en, err);
+    if (!rc && fwrite(e, 1, en, mask) != en) rc = hp_fail(err, HP_ERR_WRITE, "write failed");
+    hp_free(e);
+    return rc;
+}
+
+static int scan_lines(const char *text, size_t len, scan_text_encoding enc, FILE *mask, int first6,
+                      size_t counts[PII_TYPE_COUNT], hp_error *err)
+{
+    size_t shown = 0;
     pii_mask_opts o = { .card_first6 = first6 };
     memset(counts, 0, PII_TYPE_COUNT * sizeof counts[0]);
-    for (long ln = 1; (n = getline(&line, &cap, in)) > 0; ln++) {
+    int rc = HP_OK;
+    const char *p = text, *end = text + len;
+    for (long ln = 1; !rc && p < end; ln++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
         size_t c[PII_TYPE_COUNT];
-        char *m = pii_mask(line, (size_t)n, &o, c);
-        if (!m) {
-            free(line);
-            return hp_fail(err, HP_ERR_NOMEM, "out of memory");
-        }
+        char *m = pii_mask(p, n, &o, c);
+        if (!m) return hp_fail(err, HP_ERR_NOMEM, "out of memory");
         for (int t = 0; t < PII_TYPE_COUNT; t++) {
             counts[t] += c[t];
             if (c[t] && shown++ < 20) printf("  line %ld: %zu %s\n", ln, c[t], pii_type_name((pii_type)t));
         }
-        if (mask) fputs(m, mask);
+        if (mask) rc = write_masked(mask, m, strlen(m), enc, ln == 1, err);
         hp_free(m);
+        p += n;
     }
-    free(line);
-    return HP_OK;
+    return rc;
 }
 
 static int cmd_scan(const privacy_args *a)
 {
     if (need_args(a, 2, "scan needs a file")) return CLI_EXIT_USAGE;
     hp_error err = { 0 };
-    FILE *in = fopen(a->pos[1], "r");
-    if (!in) return cli_error(HP_ERR_IO, (snprintf(err.msg, sizeof err.msg, "%s: cannot open: %s", a->pos[1], strerror(errno)), err.msg));
+    char *text;
+    size_t len;
+    scan_text_encoding enc;
+    /* a directory, a binary file or undecodable text is refused, never "0 PII findings" */
+    int rc = scan_text_read(a->pos[1], &text, &len, &enc, &err);
+    if (rc) return cli_error(rc, err.msg);
     FILE *mask = a->mask ? privacy_fopen_private(a->mask) : NULL;
     size_t counts[PII_TYPE_COUNT];
-    int rc = a->mask && !mask ? hp_fail(&err, HP_ERR_WRITE, "%s: cannot write: %s", a->mask, strerror(errno)) : HP_OK;
-    if (!rc) rc = scan_lines(in, mask, a->first6, counts, &err);
-    fclose(in);
+    rc = a->mask && !mask ? hp_fail(&err, HP_ERR_WRITE, "%s: cannot write: %s", a->mask, strerror(errno)) : HP_OK;
+    if (!rc) rc = scan_lines(text, len, enc, mask, a->first6, counts, &err);
+    hp_free(text);
     if (mask && (ferror(mask) | fclose(mask)) && !rc) rc = hp_fail(&err, HP_ERR_WRITE, "%s: write failed", a->mask);
     if (rc) return cli_error(rc, err.msg);
     char json[256];
@@ -337,13 +380,28 @@ static int cmd_scan(const privacy_args *a)
                                  pii_type_name((pii_type)t), counts[t]);
     }
     snprintf(json + used, sizeof json - used, "}");
-    printf("%s: %zu PII findings %s\n", a->pos[1], total, json);
+    printf("%s: %zu PII findings %s%s%s%s\n", a->pos[1], total, json, enc ? " (read as " : "",
+           enc ? scan_text_encoding_name(enc) : "", enc ? ")" : "");
     privacy_ctx ctx;
     if (!(rc = open_ctx(&ctx, a, 0, &err))) { /* the report lists recorded scans */
         rc = store_scan_record(ctx.st, a->pos[1], json, (int64_t)total, privacy_now(&ctx), &err);
         privacy_close(&ctx);
     }
     return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;
+}
+
+static int run_action(const privacy_args *a, const char *act)
+{
+    if (!strcmp(act, "consent")) return cmd_consent(a);
+    if (!strcmp(act, "export")) return cmd_export(a);
+    if (!strcmp(act, "erase")) return cmd_erase(a);
+    if (!strcmp(act, "purge")) return cmd_purge(a);
+    if (!strcmp(act, "report")) return cmd_report(a);
+    if (!strcmp(act, "scan")) return cmd_scan(a);
+    if (!strcmp(act, "anonymise") || !strcmp(act, "anonymize")) return cmd_anonymise(a);
+    fprintf(stderr, "hyperp privacy: unknown action '%s'\n\n", act);
+    privacy_usage(stderr);
+    return CLI_EXIT_USAGE;
 }
 
 int cli_privacy(int argc, char **argv)
@@ -356,14 +414,9 @@ int cli_privacy(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     const char *act = a.pos[0];
-    if (!strcmp(act, "consent")) return cmd_consent(&a);
-    if (!strcmp(act, "export")) return cmd_export(&a);
-    if (!strcmp(act, "erase")) return cmd_erase(&a);
-    if (!strcmp(act, "purge")) return cmd_purge(&a);
-    if (!strcmp(act, "report")) return cmd_report(&a);
-    if (!strcmp(act, "scan")) return cmd_scan(&a);
-    if (!strcmp(act, "anonymise") || !strcmp(act, "anonymize")) return cmd_anonymise(&a);
-    fprintf(stderr, "hyperp privacy: unknown action '%s'\n\n", act);
-    privacy_usage(stderr);
-    return CLI_EXIT_USAGE;
+    int rc = run_action(&a, act);
+    /* every action but a dry run or a scan appended to the audit log: say its head */
+    if (rc == CLI_EXIT_OK && strcmp(act, "scan") && !(a.dry_run && !strcmp(act, "purge")))
+        cli_print_audit_head_of(a.db);
+    return rc;
 }

@@ -269,7 +269,7 @@ int cli_recommend(int argc, char **argv)
             fprintf(stderr, "consent: %zu of %zu customers personalised; the others get popular products\n", nallowed,
                     ds.t[DATA_T_CUSTOMERS].nrows);
         FILE *f = stdout;
-        if (!rc && a.out && !(f = fopen(a.out, "w"))) rc = hp_fail(&err, HP_ERR_IO, "%s: cannot write", a.out);
+        if (!rc && a.out && !(f = fopen(a.out, "w"))) rc = hp_fail(&err, HP_ERR_WRITE, "%s: cannot write", a.out);
         if (!rc) rc = recommend_all(&a, &ds, &m, allowed, f, &err);
         if (!rc && f && (fflush(f) != 0 || ferror(f)))
             rc = hp_fail(&err, HP_ERR_WRITE, "%s: write failed", a.out ? a.out : "standard output");

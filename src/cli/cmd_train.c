@@ -152,10 +152,11 @@ int cli_train(int argc, char **argv)
     apply_overrides(&cfg, &a);
     if ((rc = cli_mkdirs(a.out, &err))) goto done;
     uint8_t *allowed = NULL;
+    int64_t snapshot = 0;
     a.consent_db = cli_consent_db(a.consent_db, a.no_consent);
     if (a.consent_db) {
         size_t nallowed;
-        rc = cli_consent_gate(a.consent_db, &ds.t[DATA_T_CUSTOMERS], PRIVACY_PERSONALISATION, &allowed, &nallowed, &err);
+        rc = cli_consent_gate_snapshot(a.consent_db, &ds.t[DATA_T_CUSTOMERS], PRIVACY_PERSONALISATION, &allowed, &nallowed, &snapshot, &err);
         if (rc) goto done;
         fprintf(stderr, "consent: %zu of %zu customers may be used for personalisation; the others are left out\n",
                 nallowed, ds.t[DATA_T_CUSTOMERS].nrows);
@@ -169,7 +170,7 @@ int cli_train(int argc, char **argv)
     if (!rc || rc == HP_ERR_INTERRUPTED) print_report(&rep, a.out);
     if ((!rc || rc == HP_ERR_INTERRUPTED) && allowed) { /* an interrupted run saved a usable model too */
         hp_error rerr = { 0 };
-        int reg = cli_register_model(a.consent_db, a.out, allowed, ds.t[DATA_T_CUSTOMERS].nrows, &rerr);
+        int reg = cli_register_model(a.consent_db, a.out, allowed, ds.t[DATA_T_CUSTOMERS].nrows, snapshot, &rerr);
         if (reg) {
             rc = reg;
             err = rerr;

@@ -5,8 +5,11 @@
  * length-prefixed. The subject (a pseudonym, never a raw id) is not hashed directly: the
  * chain covers a commitment BLAKE2b-256(key = a random 16-byte nonce, subject). Erasure drops
  * subject and nonce; the commitment stays, hides the subject, and the chain still verifies.
- * Any altered byte, removed entry or reordered pair breaks a link that verify reports.
- * A removed tail is only caught against a head hash kept elsewhere (verify prints it). */
+ * Any altered byte, removed entry or reordered pair breaks a link that verify reports; the
+ * store's rows are read as their exact bytes and SQLite types, the export's as JSON strings.
+ * A removed tail is caught against the head the store keeps in its meta table (a naive
+ * DELETE), the head an export's header names, and, the real defence, a head kept outside the
+ * store (verify and every writing command print it; audit_verify_*_expect checks it). */
 #ifndef AUDIT_H
 #define AUDIT_H
 
@@ -31,18 +34,31 @@ typedef struct {
     int64_t redacted;          /* entries whose subject was erased */
     int64_t bad_seq;           /* first broken entry (0 when intact) */
     char head[65];             /* hash of the last entry: keep it elsewhere to catch truncation */
+    int64_t head_seq;          /* its seq */
     int64_t anchor_seq;        /* the chain starts after this seq (0: from the first entry) */
     char problem[256];         /* what broke, "" when intact */
 } audit_report;
 
-/* Verifies the chain in the store. HP_OK when intact, HP_ERR_FORMAT when broken (rep->problem
- * says which entry and how), other negative status when the store cannot be read. */
+/* Verifies the chain in the store over every column's exact bytes and SQLite type. HP_OK when
+ * intact, HP_ERR_FORMAT when broken (rep->problem says which entry and how), other negative
+ * status when the store cannot be read. Broken too: the chain does not reach the head the
+ * store keeps in its meta table (the newest entries were removed; a naive DELETE FROM audit),
+ * or, with expect_head (a head printed earlier and kept outside the store: the real defence
+ * against truncation, since whoever rewrites the table can rewrite meta too), the chain does
+ * not hold an entry with that hash. */
+int audit_verify_store_expect(store *s, const char *expect_head, audit_report *rep, hp_error *err);
 int audit_verify_store(store *s, audit_report *rep, hp_error *err);
-/* Writes the log as JSONL (a header line with the anchor, then one entry per line) and
- * registers the file as an export, so erasure redacts it too. */
+/* Writes the log as JSONL (a header line with the anchor and the head, then one entry per
+ * line, every value as stored) and registers the file as an export, so erasure redacts it
+ * too. HP_ERR_FORMAT when a stored value is not UTF-8 text (only an altered row holds one). */
 int audit_export_file(store *s, const char *path, int64_t at, hp_error *err);
-/* Verifies an exported file line by line; same results as audit_verify_store. */
+/* Verifies an exported file line by line; same results as audit_verify_store (the header's
+ * head, when present, plays the kept head). */
+int audit_verify_file_expect(const char *path, const char *expect_head, audit_report *rep, hp_error *err);
 int audit_verify_file(const char *path, audit_report *rep, hp_error *err);
+/* Same over len bytes of an export in memory (name is used in messages). For fuzzing. */
+int audit_verify_bytes(const char *name, const void *buf, size_t len, const char *expect_head,
+                       audit_report *rep, hp_error *err);
 /* Rewrites an exported file with the subjects in pseudonyms[] redacted. */
 int audit_redact_file(const char *path, const char *const *pseudonyms, int n, int64_t *redacted,
                       hp_error *err);

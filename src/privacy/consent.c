@@ -103,42 +103,62 @@ static int consent_only_after_stop(privacy_purpose p)
     return p == PRIVACY_MARKETING || p == PRIVACY_SALE_SHARING;
 }
 
-/* The history of one (customer, purpose) read in order, up to a time. */
+/* The order of events (docs/privacy.md, "Which event is the latest").
+ *
+ * An event's effective time is when the customer acted (--at) but never later than when it
+ * was recorded: the 5-minute clock-skew allowance lets a sender's clock run ahead, and a date
+ * ahead of ours means "now", never "after whatever is recorded next".
+ *
+ * Events are read in recording order, and an opt-out (withdraw, object, gpc) always takes
+ * effect: one recorded after a give outranks it whatever their dates. A give takes effect
+ * only when it is dated (effective time) no earlier than the opt-out in force, so a give
+ * recorded later but dated before an opt-out is history, not a lift. In short: a give
+ * decides only when it is later than the opt-out in both orders; when the two orders
+ * disagree, the opt-out wins (not processing someone who consented harms nobody; processing
+ * someone who opted out is the breach). Among gives, an older-dated one recorded later does
+ * not replace the newer one as the decision's basis. A suppression record kept through an
+ * erasure counts as an opt-out recorded before everything the store now holds. */
+static int64_t effective_at(const store_consent *c)
+{
+    return c->recorded_at > 0 && c->recorded_at < c->at ? c->recorded_at : c->at;
+}
+
+static int is_opt_out(const store_consent *c) { return strcmp(c->event, "give") != 0; }
+
+/* The history of one (customer, purpose) read in recording order, up to a time. */
 typedef struct {
-    int64_t until;          /* events dated after it are not read */
+    int64_t until;          /* events effective after it are not read */
     int n;                  /* events read */
-    store_consent last;     /* the latest one: it decides */
-    store_consent stop;     /* the latest withdraw, object or gpc (or suppression record) */
-    int has_stop, lifted;   /* lifted: the customer's own consent came after stop */
-    store_consent sup;      /* a suppression record kept through an erasure, not yet placed */
-    int has_sup;
+    store_consent last;     /* the event that decides */
+    store_consent stop;     /* the opt-out in force (latest effective; or suppression record) */
+    int has_stop, lifted;   /* lifted: the customer's own consent took effect after stop */
 } history;
 
 static void history_apply(history *h, const store_consent *c)
 {
-    h->last = *c;
+    int64_t at = effective_at(c);
     h->n++;
-    if (strcmp(c->event, "give")) {
-        h->stop = *c;
+    if (is_opt_out(c)) {
+        if (!h->has_stop || at >= effective_at(&h->stop)) h->stop = *c;
         h->has_stop = 1;
         h->lifted = 0;
-    } else if (customer_consent(c)) h->lifted = 1;
+        h->last = *c;
+        return;
+    }
+    if (h->has_stop && at < effective_at(&h->stop)) return; /* dated before the opt-out */
+    if (customer_consent(c)) h->lifted = 1;
+    if (h->n == 1 || is_opt_out(&h->last) || at >= effective_at(&h->last)) h->last = *c;
 }
 
 static int history_event(void *ctx, const store_consent *c)
 {
     history *h = ctx;
-    if (c->at > h->until) return 1; /* ordered by time: nothing later is read */
-    if (h->has_sup && h->sup.at <= c->at) {
-        history_apply(h, &h->sup);
-        h->has_sup = 0;
-    }
-    history_apply(h, c);
+    if (effective_at(c) <= h->until) history_apply(h, c);
     return 0;
 }
 
-/* Reads the history of (id, p) up to until, with the suppression record of an earlier
- * erasure of the same id (looked up under every key) in its place. */
+/* Reads the history of (id, p) up to until, after the suppression record of an earlier
+ * erasure of the same id (looked up under every key; the latest one). */
 static int read_history(privacy_ctx *ctx, const char *id, privacy_purpose p, int64_t until,
                         history *h, hp_error *err)
 {
@@ -146,14 +166,17 @@ static int read_history(privacy_ctx *ctx, const char *id, privacy_purpose p, int
     memset(h, 0, sizeof *h);
     h->until = until;
     int rc = HP_OK;
+    store_consent sup;
+    int has_sup = 0;
+    memset(&sup, 0, sizeof sup);
     if (ctx->nkeys) {
         for (int k = 0; !rc && k < ctx->nkeys; k++) {
             char tok[PRIVACY_PSEUDONYM_LEN];
-            store_consent sup;
+            store_consent got;
             int found;
             privacy_suppression_token(ctx, k, id, tok);
-            rc = store_suppression_get(ctx->st, tok, purpose, &sup, &found, err);
-            if (!rc && found && (!h->has_sup || sup.at > h->sup.at)) h->sup = sup, h->has_sup = 1;
+            rc = store_suppression_get(ctx->st, tok, purpose, &got, &found, err);
+            if (!rc && found && (!has_sup || got.at > sup.at)) sup = got, has_sup = 1;
         }
     } else {
         int64_t n = 0;
@@ -163,10 +186,9 @@ static int read_history(privacy_ctx *ctx, const char *id, privacy_purpose p, int
                          "kept after erasures cannot be checked (set HYPERP_PSEUDONYM_KEY_FILE or "
                          "HYPERP_PSEUDONYM_KEY)");
     }
+    if (!rc && has_sup && sup.at <= until) history_apply(h, &sup);
     if (!rc) rc = store_consent_history(ctx->st, id, purpose, history_event, h, err);
-    if (rc > 0) rc = HP_OK;
-    if (!rc && h->has_sup && h->sup.at <= until) history_apply(h, &h->sup);
-    return rc;
+    return rc > 0 ? HP_OK : rc;
 }
 
 static const char *stop_name(const store_consent *c)
@@ -312,7 +334,7 @@ int privacy_suppress_opt_outs(privacy_ctx *ctx, const char *id, hp_error *err)
         rc = read_history(ctx, id, (privacy_purpose)p, INT64_MAX, &h, err);
         if (!rc && h.has_stop && (!h.lifted || consent_only_after_stop((privacy_purpose)p)))
             rc = store_suppression_put(ctx->st, tok, privacy_purpose_name((privacy_purpose)p),
-                                       h.stop.event, h.stop.at, err);
+                                       h.stop.event, effective_at(&h.stop), err);
     }
     sodium_memzero(tok, sizeof tok);
     return rc;
@@ -333,11 +355,13 @@ static int after_withdrawal(privacy_ctx *ctx, const char *id, hp_error *err)
 }
 
 /* A give dated after a withdrawal, objection or GPC opt-out that is still in force must be the
- * customer's own consent; for marketing and sale_sharing no other basis follows an opt-out. */
+ * customer's own consent; for marketing and sale_sharing no other basis follows an opt-out.
+ * The give is recorded after everything held, so the opt-outs it meets are those effective
+ * no later than it; one dated before every opt-out is history and changes nothing. */
 static int check_give(privacy_ctx *ctx, const store_consent *c, privacy_purpose p, hp_error *err)
 {
     history h;
-    int rc = read_history(ctx, c->customer_id, p, c->at, &h, err);
+    int rc = read_history(ctx, c->customer_id, p, effective_at(c), &h, err);
     if (rc || !h.has_stop) return rc;
     int own = customer_consent(c);
     if ((!h.lifted && !own) || (consent_only_after_stop(p) && strcmp(c->basis, "consent"))) {

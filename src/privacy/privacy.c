@@ -125,8 +125,13 @@ static int load_key(privacy_config *c, const char *key, json_t *v, const char *p
 int privacy_config_load(privacy_config *c, const char *path, hp_error *err)
 {
     json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
-    if (!root) return hp_fail(err, HP_ERR_FORMAT, "%s:%d: %s", path, je.line, je.text);
+    FILE *f = fopen(path, "r");
+    if (!f) return hp_fail(err, HP_ERR_IO, "privacy config %s: cannot open: %s", path, strerror(errno));
+    json_t *root = json_loadf(f, 0, &je);
+    fclose(f);
+    if (!root && je.line > 0)
+        return hp_fail(err, HP_ERR_FORMAT, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+    if (!root) return hp_fail(err, HP_ERR_FORMAT, "%s: %s", path, je.text); /* no position: a read error */
     int rc = HP_OK;
     if (!json_is_object(root)) rc = hp_fail(err, HP_ERR_FORMAT, "%s: expected a JSON object", path);
     const char *key;
@@ -141,14 +146,26 @@ int privacy_config_load(privacy_config *c, const char *path, hp_error *err)
 
 /* ------------------------------------------------------------------ context */
 
-int privacy_open(privacy_ctx *ctx, const char *db_path, const privacy_config *cfg, hp_error *err)
+static int open_ctx(privacy_ctx *ctx, const char *db_path, const privacy_config *cfg, int create,
+                    hp_error *err)
 {
     memset(ctx, 0, sizeof *ctx);
     if (sodium_init() < 0) return hp_fail(err, HP_ERR_WRITE, "libsodium failed to initialise");
     if (cfg) ctx->cfg = *cfg;
     else privacy_config_default(&ctx->cfg);
     snprintf(ctx->actor, sizeof ctx->actor, "library");
-    return store_open(&ctx->st, db_path, err);
+    return create ? store_open(&ctx->st, db_path, err) : store_open_existing(&ctx->st, db_path, err);
+}
+
+int privacy_open(privacy_ctx *ctx, const char *db_path, const privacy_config *cfg, hp_error *err)
+{
+    return open_ctx(ctx, db_path, cfg, 1, err);
+}
+
+int privacy_open_existing(privacy_ctx *ctx, const char *db_path, const privacy_config *cfg,
+                          hp_error *err)
+{
+    return open_ctx(ctx, db_path, cfg, 0, err);
 }
 
 void privacy_close(privacy_ctx *ctx)
@@ -206,22 +223,63 @@ static int add_hex_key(privacy_ctx *ctx, const char *hex, size_t len, const char
     return rc;
 }
 
+#define KEY_FILE_MAX 65536 /* a few hex lines and comments; anything bigger is not a key file */
+
+/* Reads the whole key file: a NUL in it would otherwise end a line early and a key would be
+ * read cut short (or a retired key lost) without a word. */
+static int read_key_file(const char *path, char *buf, size_t *n, struct stat *st, hp_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return hp_fail(err, HP_ERR_IO, "HYPERP_PSEUDONYM_KEY_FILE %s: %s", path, strerror(errno));
+    int rc = fstat(fd, st) ? hp_fail(err, HP_ERR_IO, "%s: %s", path, strerror(errno))
+           : !S_ISREG(st->st_mode) ? hp_fail(err, HP_ERR_IO, "HYPERP_PSEUDONYM_KEY_FILE %s: not a regular file", path)
+           : HP_OK;
+    *n = 0;
+    ssize_t got = 1;
+    while (!rc && got > 0 && *n < KEY_FILE_MAX) {
+        got = read(fd, buf + *n, KEY_FILE_MAX - *n);
+        if (got < 0 && errno != EINTR) rc = hp_fail(err, HP_ERR_IO, "%s: %s", path, strerror(errno));
+        else if (got > 0) *n += (size_t)got;
+    }
+    if (!rc && *n == KEY_FILE_MAX)
+        rc = hp_fail(err, HP_ERR_FORMAT, "%s: %d bytes or more: not a pseudonym key file", path, KEY_FILE_MAX);
+    close(fd);
+    return rc;
+}
+
 static int load_key_file(privacy_ctx *ctx, const char *path, hp_error *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) return hp_fail(err, HP_ERR_IO, "HYPERP_PSEUDONYM_KEY_FILE %s: %s", path, strerror(errno));
-    char line[512];
-    int rc = HP_OK;
-    while (!rc && fgets(line, sizeof line, f)) {
-        const char *s = line;
-        size_t n = strlen(line);
-        hp_trim(&s, &n);
-        while (n && (s[n - 1] == '\n' || s[n - 1] == '\r')) n--;
-        if (n && s[0] != '#') rc = add_hex_key(ctx, s, n, path, err);
+    char *buf = hp_malloc(KEY_FILE_MAX);
+    struct stat st;
+    size_t n = 0;
+    if (!buf) return hp_fail(err, HP_ERR_NOMEM, "out of memory reading %s", path);
+    int rc = read_key_file(path, buf, &n, &st, err);
+    const char *nul = rc ? NULL : memchr(buf, 0, n);
+    if (nul) {
+        size_t line = 1;
+        for (const char *p = buf; p < nul; p++) line += *p == '\n';
+        rc = hp_fail(err, HP_ERR_FORMAT, "%s:%zu: a NUL byte in the key file (a key would be read "
+                     "cut short); write the hex keys one per line", path, line);
     }
-    sodium_memzero(line, sizeof line);
-    fclose(f);
+    for (size_t at = 0, line = 1; !rc && at < n; line++) {
+        const char *s = buf + at, *nl = memchr(s, '\n', n - at);
+        size_t len = nl ? (size_t)(nl - s) : n - at;
+        at += len + (nl != NULL);
+        hp_trim(&s, &len);
+        while (len && (s[len - 1] == '\n' || s[len - 1] == '\r')) len--;
+        if (len && s[0] != '#') {
+            char where[4200];
+            snprintf(where, sizeof where, "%s:%zu", path, line);
+            rc = add_hex_key(ctx, s, len, where, err);
+        }
+    }
+    sodium_memzero(buf, KEY_FILE_MAX);
+    hp_free(buf);
     if (!rc && ctx->nkeys == 0) rc = hp_fail(err, HP_ERR_FORMAT, "%s: no key in the file", path);
+    if (!rc && (st.st_mode & (S_IRWXG | S_IRWXO)))
+        snprintf(ctx->warning, sizeof ctx->warning, "HYPERP_PSEUDONYM_KEY_FILE %.3900s is readable "
+                 "by other users (mode %04o): anyone who reads it can link pseudonyms to ids; "
+                 "chmod 600 it", path, (unsigned)(st.st_mode & 07777));
     return rc;
 }
 
@@ -311,11 +369,48 @@ int privacy_id_check(const char *id, hp_error *err)
     return HP_OK;
 }
 
-int privacy_register_model(privacy_ctx *ctx, const char *name, const char *version, const char *path,
-                           const char *inputs_hash, hp_error *err)
+int privacy_consent_snapshot(privacy_ctx *ctx, int64_t *seq, hp_error *err)
 {
-    int rc = store_model_register(ctx->st, name, version, path, privacy_now(ctx), err);
-    if (!rc) rc = privacy_audit(ctx, "train", privacy_purpose_name(PRIVACY_PERSONALISATION), NULL, inputs_hash,
-                                version, err);
+    char hash[65];
+    return store_audit_head(ctx->st, seq, hash, err);
+}
+
+/* What landed after the snapshot that the model may not hold: erasures (finished or still
+ * pending) and opt-outs of the purpose training is gated on. */
+static int revoked_since(privacy_ctx *ctx, int64_t snapshot, int64_t *n, hp_error *err)
+{
+    static const char *const actions[] = { "erase", "consent.withdraw", "consent.object", "consent.gpc" };
+    const char *purpose = privacy_purpose_name(PRIVACY_PERSONALISATION);
+    int64_t k = 0;
+    int rc = store_erasure_pending_count(ctx->st, n, err);
+    for (size_t i = 0; !rc && i < HP_ARRAY_LEN(actions); i++) {
+        rc = store_audit_count_after(ctx->st, snapshot, actions[i], i ? purpose : NULL, &k, err);
+        *n += k;
+    }
     return rc;
+}
+
+int privacy_register_model(privacy_ctx *ctx, const char *name, const char *version, const char *path,
+                           const char *inputs_hash, int64_t snapshot, int *due, hp_error *err)
+{
+    int64_t revoked = 0;
+    char reason[128], outcome[192];
+    snprintf(reason, sizeof reason, "erasure or withdrawal after its consent snapshot (audit seq %lld)",
+             (long long)snapshot);
+    int rc = store_begin(ctx->st, err);
+    if (rc) return rc;
+    rc = revoked_since(ctx, snapshot, &revoked, err);
+    if (!rc) rc = store_model_register_due(ctx->st, name, version, path, privacy_now(ctx),
+                                           revoked > 0, reason, err);
+    snprintf(outcome, sizeof outcome, "registered; consent snapshot at audit seq %lld%s",
+             (long long)snapshot, revoked ? "; due for retraining: erasure or withdrawal since" : "");
+    audit_event e = { .actor = ctx->actor, .action = "train", .purpose = privacy_purpose_name(PRIVACY_PERSONALISATION),
+                      .model_version = version, .inputs_hash = inputs_hash, .outcome = outcome };
+    if (!rc) rc = audit_append(ctx->st, privacy_now(ctx), &e, err);
+    if (rc) {
+        store_rollback(ctx->st);
+        return rc;
+    }
+    if (due) *due = revoked > 0;
+    return store_commit(ctx->st, err);
 }

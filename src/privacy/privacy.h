@@ -67,16 +67,23 @@ typedef struct {
     int nkeys;                 /* 0: no key loaded; key[0] is the current one */
     int64_t now;               /* 0: wall clock; tests pin time here */
     char actor[64];            /* who acts ("cli", "service", "test"), written to the audit log */
+    char warning[4096];        /* "" or a sentence for the user, e.g. a key file others can read */
 } privacy_ctx;
 
 /* Opens the store at db_path (created on first use). cfg NULL: defaults. */
 int privacy_open(privacy_ctx *ctx, const char *db_path, const privacy_config *cfg, hp_error *err);
+/* Same for a store that must exist (HP_ERR_NOTFOUND naming the path otherwise): for what only
+ * reads or changes what is held (store_open_existing). */
+int privacy_open_existing(privacy_ctx *ctx, const char *db_path, const privacy_config *cfg,
+                          hp_error *err);
 /* Closes the store and wipes the keys. */
 void privacy_close(privacy_ctx *ctx);
 int64_t privacy_now(const privacy_ctx *ctx);
 
 /* Loads the keys from the environment. HP_ERR_NOTFOUND with a sentence that names both
- * variables when neither is set; HP_ERR_FORMAT for a key that is not 32-128 hex digits. */
+ * variables when neither is set; HP_ERR_FORMAT for a key that is not 32-128 hex digits (naming
+ * file:line) or a key file holding a NUL byte. A key file that users other than its owner may
+ * read is accepted with ctx->warning set (the CLI prints it). */
 int privacy_load_key(privacy_ctx *ctx, hp_error *err);
 /* Adds a key (the first added is current; later ones are retired). 16-64 bytes, not all
  * zero (HP_ERR_FORMAT). */
@@ -200,10 +207,20 @@ int privacy_export_dataset(privacy_ctx *ctx, const char *path, int level, privac
 
 /* ------------------------------------------------------------------ report */
 
+/* The consent snapshot a training run is gated on: the audit log's head seq, read before the
+ * gate decides. Every consent event and every erasure appends its audit entry in the
+ * transaction that makes it, so whatever lands after the snapshot has a higher seq. */
+int privacy_consent_snapshot(privacy_ctx *ctx, int64_t *seq, hp_error *err);
+
 /* Records a trained model in the registry (so an erasure can mark it as due for retraining)
- * and audits the training run: inputs_hash identifies the training data without holding it. */
+ * and audits the training run: inputs_hash identifies the training data without holding it.
+ * snapshot is the privacy_consent_snapshot its training gate used: when an erasure or an
+ * opt-out of personalisation landed after it (or an erasure is still unfinished), the model
+ * may hold a customer it must not and is registered as due for retraining at once (*due,
+ * may be NULL, says so). One transaction: an erasure lands before it (and is seen) or after
+ * it (and marks the registered model). */
 int privacy_register_model(privacy_ctx *ctx, const char *name, const char *version, const char *path,
-                           const char *inputs_hash, hp_error *err);
+                           const char *inputs_hash, int64_t snapshot, int *due, hp_error *err);
 
 /* The compliance report: consent coverage per purpose, pending erasures, data past
  * retention, k-anonymity, registered exports, PII findings in stored text and recorded scans,

@@ -4,10 +4,12 @@
 #include "store/store.h"
 #include "store/store_internal.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* ------------------------------------------------------------------ schema migrations */
@@ -259,7 +261,7 @@ static int configure(store *s, hp_error *err)
     return rc;
 }
 
-int store_open(store **out, const char *path, hp_error *err)
+static int open_mode(store **out, const char *path, int create, hp_error *err)
 {
     *out = NULL;
     store *s = hp_calloc(1, sizeof *s);
@@ -267,7 +269,7 @@ int store_open(store **out, const char *path, hp_error *err)
         hp_free(s);
         return hp_fail(err, HP_ERR_NOMEM, "out of memory opening %s", path);
     }
-    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0), NULL);
     int status = rc == SQLITE_OK ? HP_OK : store_sqlerr(s, err, rc, "cannot open");
     if (!status) status = configure(s, err);
     if (!status) status = migrate(s, (int64_t)time(NULL), err);
@@ -277,6 +279,25 @@ int store_open(store **out, const char *path, hp_error *err)
     }
     *out = s;
     return HP_OK;
+}
+
+int store_open(store **out, const char *path, hp_error *err)
+{
+    return open_mode(out, path, 1, err);
+}
+
+int store_open_existing(store **out, const char *path, hp_error *err)
+{
+    struct stat st;
+    *out = NULL;
+    if (stat(path, &st) != 0)
+        return errno == ENOENT
+            ? hp_fail(err, HP_ERR_NOTFOUND, "%s: no such store (check --db or HYPERP_DB; a store "
+                      "is created by recording consent or a PII scan, never by a command that "
+                      "only reads or changes what is held)", path)
+            : hp_fail(err, HP_ERR_IO, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode)) return hp_fail(err, HP_ERR_IO, "%s: not a store (not a regular file)", path);
+    return open_mode(out, path, 0, err);
 }
 
 void store_close(store *s)

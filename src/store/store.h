@@ -26,6 +26,10 @@ typedef struct store store;
 
 /* Opens (creating and migrating) the store at path. *out is NULL on failure. */
 int store_open(store **out, const char *path, hp_error *err);
+/* Opens a store that must exist already (migrating it when older): commands that only read
+ * or change what is there must not create an empty store at a mistyped path.
+ * HP_ERR_NOTFOUND naming the path when there is no file. */
+int store_open_existing(store **out, const char *path, hp_error *err);
 /* Closes the store; NULL is a no-op. Rolls back an unfinished transaction. */
 void store_close(store *s);
 const char *store_path(const store *s);
@@ -80,13 +84,13 @@ int store_consent_add(store *s, const store_consent *c, int64_t *rowid, hp_error
  * any event. *found is 0 when there is none. */
 int store_consent_latest(store *s, const char *customer_id, const char *purpose,
                          const char *event_filter, store_consent *out, int *found, hp_error *err);
-/* Calls fn for each event of one customer in time order. */
+/* Calls fn for each event of one customer in recording order. */
 typedef int (*store_consent_fn)(void *ctx, const store_consent *c);
 int store_consent_each(store *s, const char *customer_id, store_consent_fn fn, void *ctx,
                        hp_error *err);
 int store_consent_exists_rowid(store *s, int64_t rowid, int *found, hp_error *err);
-/* Calls fn for each event of one customer and purpose, ordered by at then rowid (the order
- * in which the gate reads them). */
+/* Calls fn for each event of one customer and purpose in recording order (rowid: the order
+ * in which the gate reads them; it compares the dates itself, see privacy/consent.c). */
 int store_consent_history(store *s, const char *customer_id, const char *purpose,
                           store_consent_fn fn, void *ctx, hp_error *err);
 
@@ -190,12 +194,37 @@ typedef struct {
     char prev[65], hash[65];   /* hex */
 } store_audit;
 
+/* Inserts the entry and, in the same transaction (callers hold one), keeps its seq and hash as
+ * the log's head in the meta table, where a DELETE FROM audit does not reach. */
 int store_audit_insert(store *s, const store_audit *a, hp_error *err);
-/* Last entry's seq and hash; the anchor when the log was purged; seq 0 and "" when empty. */
+/* The head the next entry links to: the last row's seq and hash, or the kept head when it is
+ * further (rows were removed: the next entry then shows the gap instead of hiding it), the
+ * anchor when the log was purged; seq 0 and "" when empty. */
 int store_audit_head(store *s, int64_t *seq, char hash[65], hp_error *err);
+/* The head kept in the meta table by store_audit_insert; *found 0 for a store whose entries
+ * were all written before it was kept. */
+int store_audit_kept_head(store *s, int64_t *seq, char hash[65], int *found, hp_error *err);
 int store_audit_anchor(store *s, int64_t *seq, char hash[65], hp_error *err);
+/* Entries after seq with this action (and this purpose, unless purpose is NULL). */
+int store_audit_count_after(store *s, int64_t seq, const char *action, const char *purpose,
+                            int64_t *n, hp_error *err);
 typedef int (*store_audit_fn)(void *ctx, const store_audit *a);
 int store_audit_each(store *s, store_audit_fn fn, void *ctx, hp_error *err);
+
+/* An audit row as stored, for verification: each text column's exact bytes (embedded NULs
+ * and any length; null set for SQL NULL), and bad_type naming the first column whose SQLite
+ * type is not the one written (seq and at INTEGER; subject, subject_nonce, subject_commit
+ * NULL or non-empty TEXT; the others TEXT), so a value cast, emptied or set to NULL is not the
+ * same entry. Pointers are valid during the callback only. */
+typedef struct { const char *p; size_t n; int null; } store_bytes;
+typedef struct {
+    int64_t seq, at;
+    store_bytes actor, action, purpose, subject, subject_nonce, subject_commit, model_version,
+        inputs_hash, outcome, prev, hash;
+    const char *bad_type;
+} store_audit_bytes;
+typedef int (*store_audit_bytes_fn)(void *ctx, const store_audit_bytes *a);
+int store_audit_each_bytes(store *s, store_audit_bytes_fn fn, void *ctx, hp_error *err);
 /* Test hook: raw SQL against the file, for tamper tests only (never used by the product). */
 int store_exec_unsafe(store *s, const char *sql, hp_error *err);
 
@@ -203,6 +232,9 @@ int store_exec_unsafe(store *s, const char *sql, hp_error *err);
 
 int store_model_register(store *s, const char *name, const char *version, const char *path,
                          int64_t at, hp_error *err);
+/* Same, registered as due for retraining already when due is set (reason stored with it). */
+int store_model_register_due(store *s, const char *name, const char *version, const char *path,
+                             int64_t at, int due, const char *reason, hp_error *err);
 /* Marks every registered model as due for retraining (reason is stored, no customer data). */
 int store_model_mark_retrain(store *s, const char *reason, int64_t at, hp_error *err);
 int store_model_retrain_due(store *s, int64_t *n, hp_error *err);

@@ -7,19 +7,6 @@
 
 /* ------------------------------------------------------------------ audit */
 
-int store_audit_insert(store *s, const store_audit *a, hp_error *err)
-{
-    const char *subject = a->subject[0] ? a->subject : NULL;
-    const char *nonce = a->subject_nonce[0] ? a->subject_nonce : NULL;
-    const char *commit = a->subject_commit[0] ? a->subject_commit : NULL;
-    return store_run(s, err, NULL,
-        "INSERT INTO audit(seq, at, actor, action, purpose, subject, subject_nonce,"
-        " subject_commit, model_version, inputs_hash, outcome, prev, hash)"
-        " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "iittttttttttt",
-        a->seq, a->at, a->actor, a->action, a->purpose, subject, nonce, commit,
-        a->model_version, a->inputs_hash, a->outcome, a->prev, a->hash);
-}
-
 static int meta_get(store *s, const char *key, char *out, size_t size, hp_error *err)
 {
     sqlite3_stmt *st;
@@ -37,6 +24,29 @@ static int meta_set(store *s, const char *key, const char *value, hp_error *err)
                      "tt", key, value);
 }
 
+int store_audit_insert(store *s, const store_audit *a, hp_error *err)
+{
+    const char *subject = a->subject[0] ? a->subject : NULL;
+    const char *nonce = a->subject_nonce[0] ? a->subject_nonce : NULL;
+    const char *commit = a->subject_commit[0] ? a->subject_commit : NULL;
+    char seq[32];
+    snprintf(seq, sizeof seq, "%lld", (long long)a->seq);
+    int rc = store_begin(s, err);
+    if (!rc) rc = store_run(s, err, NULL,
+        "INSERT INTO audit(seq, at, actor, action, purpose, subject, subject_nonce,"
+        " subject_commit, model_version, inputs_hash, outcome, prev, hash)"
+        " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "iittttttttttt",
+        a->seq, a->at, a->actor, a->action, a->purpose, subject, nonce, commit,
+        a->model_version, a->inputs_hash, a->outcome, a->prev, a->hash);
+    if (!rc) rc = meta_set(s, "audit_head_seq", seq, err);
+    if (!rc) rc = meta_set(s, "audit_head_hash", a->hash, err);
+    if (rc) {
+        store_rollback(s);
+        return rc;
+    }
+    return store_commit(s, err);
+}
+
 int store_audit_anchor(store *s, int64_t *seq, char hash[65], hp_error *err)
 {
     char buf[32];
@@ -46,10 +56,24 @@ int store_audit_anchor(store *s, int64_t *seq, char hash[65], hp_error *err)
     return rc;
 }
 
+int store_audit_kept_head(store *s, int64_t *seq, char hash[65], int *found, hp_error *err)
+{
+    char buf[32];
+    int rc = meta_get(s, "audit_head_seq", buf, sizeof buf, err);
+    if (!rc) rc = meta_get(s, "audit_head_hash", hash, 65, err);
+    *seq = buf[0] ? (int64_t)strtoll(buf, NULL, 10) : 0;
+    *found = !rc && buf[0] && hash[0];
+    return rc;
+}
+
 int store_audit_head(store *s, int64_t *seq, char hash[65], hp_error *err)
 {
     sqlite3_stmt *st;
-    int rc = store_prep(s, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &st, err);
+    int64_t kseq;
+    char khash[65];
+    int kept;
+    int rc = store_audit_kept_head(s, &kseq, khash, &kept, err);
+    if (!rc) rc = store_prep(s, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", &st, err);
     if (rc) return rc;
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
@@ -59,7 +83,18 @@ int store_audit_head(store *s, int64_t *seq, char hash[65], hp_error *err)
         rc = store_audit_anchor(s, seq, hash, err);
     } else rc = store_sqlerr(s, err, r, "read audit");
     sqlite3_finalize(st);
+    if (!rc && kept && kseq > *seq) {
+        *seq = kseq;
+        memcpy(hash, khash, 65);
+    }
     return rc;
+}
+
+int store_audit_count_after(store *s, int64_t seq, const char *action, const char *purpose,
+                            int64_t *n, hp_error *err)
+{
+    return store_query_int(s, err, n, "SELECT count(*) FROM audit WHERE seq > ?1 AND action = ?2"
+                           " AND (?3 IS NULL OR purpose = ?3)", "itt", seq, action, purpose);
 }
 
 typedef struct { store_audit_fn fn; void *ctx; } audit_iter;
@@ -94,6 +129,51 @@ int store_audit_each(store *s, store_audit_fn fn, void *ctx, hp_error *err)
                         " FROM audit ORDER BY rowid", &st, err);
     audit_iter it = { fn, ctx };
     return rc ? rc : store_each_row(s, st, audit_row, &it, err);
+}
+
+static void bytes_col(sqlite3_stmt *st, int col, store_bytes *b)
+{
+    b->null = sqlite3_column_type(st, col) == SQLITE_NULL;
+    b->p = (const char *)sqlite3_column_text(st, col);
+    b->n = b->p ? (size_t)sqlite3_column_bytes(st, col) : 0;
+    if (!b->p) b->p = "";
+}
+
+typedef struct { store_audit_bytes_fn fn; void *ctx; } audit_bytes_iter;
+
+static int audit_bytes_row(void *ctx, sqlite3_stmt *st)
+{
+    static const char *const names[] = { "seq", "at", "actor", "action", "purpose", "subject",
+        "subject_nonce", "subject_commit", "model_version", "inputs_hash", "outcome", "prev", "hash" };
+    audit_bytes_iter *it = ctx;
+    store_audit_bytes a;
+    memset(&a, 0, sizeof a);
+    /* the types first: reading a column as text converts it */
+    for (int i = 0; i < 13 && !a.bad_type; i++) {
+        int t = sqlite3_column_type(st, i);
+        int optional = i >= 5 && i <= 7; /* subject, nonce, commitment */
+        int ok = i < 2 ? t == SQLITE_INTEGER
+               : optional ? t == SQLITE_NULL || (t == SQLITE_TEXT && sqlite3_column_bytes(st, i) > 0)
+               : t == SQLITE_TEXT;
+        if (!ok) a.bad_type = names[i];
+    }
+    a.seq = sqlite3_column_int64(st, 0);
+    a.at = sqlite3_column_int64(st, 1);
+    store_bytes *cols[] = { &a.actor, &a.action, &a.purpose, &a.subject, &a.subject_nonce,
+                            &a.subject_commit, &a.model_version, &a.inputs_hash, &a.outcome,
+                            &a.prev, &a.hash };
+    for (int i = 0; i < 11; i++) bytes_col(st, i + 2, cols[i]);
+    return it->fn(it->ctx, &a);
+}
+
+int store_audit_each_bytes(store *s, store_audit_bytes_fn fn, void *ctx, hp_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = store_prep(s, "SELECT seq, at, actor, action, purpose, subject, subject_nonce,"
+                        " subject_commit, model_version, inputs_hash, outcome, prev, hash"
+                        " FROM audit ORDER BY rowid", &st, err);
+    audit_bytes_iter it = { fn, ctx };
+    return rc ? rc : store_each_row(s, st, audit_bytes_row, &it, err);
 }
 
 /* ------------------------------------------------------------------ retention */
@@ -160,6 +240,15 @@ int store_model_register(store *s, const char *name, const char *version, const 
 {
     return store_run(s, err, NULL, "INSERT INTO models(name, version, path, created_at)"
                      " VALUES(?, ?, ?, ?)", "ttti", name, version, path, at);
+}
+
+int store_model_register_due(store *s, const char *name, const char *version, const char *path,
+                             int64_t at, int due, const char *reason, hp_error *err)
+{
+    if (!due) return store_model_register(s, name, version, path, at, err);
+    return store_run(s, err, NULL, "INSERT INTO models(name, version, path, created_at, retrain_due,"
+                     " retrain_reason, retrain_since) VALUES(?, ?, ?, ?, 1, ?, ?)", "tttiti",
+                     name, version, path, at, reason, at);
 }
 
 int store_model_mark_retrain(store *s, const char *reason, int64_t at, hp_error *err)

@@ -142,7 +142,7 @@ int store_consent_each(store *s, const char *customer_id, store_consent_fn fn, v
 {
     sqlite3_stmt *st;
     int rc = store_prep(s, "SELECT " CONSENT_COLS " FROM consent WHERE customer_id = ?"
-                        " ORDER BY at, id", &st, err);
+                        " ORDER BY id", &st, err);
     if (!rc) rc = store_bind(s, st, err, "t", customer_id);
     if (rc) {
         sqlite3_finalize(st);
@@ -386,7 +386,7 @@ int store_consent_history(store *s, const char *customer_id, const char *purpose
 {
     sqlite3_stmt *st;
     int rc = store_prep(s, "SELECT " CONSENT_COLS " FROM consent WHERE customer_id = ? AND"
-                        " purpose = ? ORDER BY at, id", &st, err);
+                        " purpose = ? ORDER BY id", &st, err);
     if (!rc) rc = store_bind(s, st, err, "tt", customer_id, purpose);
     if (rc) {
         sqlite3_finalize(st);
