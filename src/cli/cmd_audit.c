@@ -52,7 +52,9 @@ int cli_audit(int argc, char **argv)
     audit_report rep;
     memset(&rep, 0, sizeof rep);
     store *s = NULL;
-    int rc = file && verify ? audit_verify_file(file, &rep, &err) : store_open(&s, db, &err);
+    /* the export is never written onto the store it reads (or its WAL): that would destroy it */
+    int rc = export ? cli_refuse_output("--out", out, db, NULL, 0, &err) : HP_OK;
+    if (!rc) rc = file && verify ? audit_verify_file(file, &rep, &err) : store_open(&s, db, &err);
     if (!rc && s) rc = verify ? audit_verify_store(s, &rep, &err)
                               : audit_export_file(s, out, (int64_t)time(NULL), &err);
     store_close(s);

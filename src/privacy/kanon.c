@@ -1,6 +1,7 @@
 /* k-anonymity: generalised quasi-identifiers, equivalence classes, dataset export. */
 #include "privacy/privacy_internal.h"
 #include "data/parse.h"
+#include "io/io_out.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -138,8 +139,10 @@ int privacy_kanon_store(privacy_ctx *ctx, int level, privacy_kanon *out, hp_erro
 
 static int write_dataset(privacy_ctx *ctx, const kan *k, const char *path, hp_error *err)
 {
-    FILE *f = privacy_fopen_private(path);
-    if (!f) return hp_fail(err, HP_ERR_WRITE, "%s: cannot write: %s", path, strerror(errno));
+    hp_error oerr = { 0 };
+    /* never onto the store itself (or its WAL): that would destroy it */
+    FILE *f = io_out_fopen(path, store_path(ctx->st), NULL, 0, &oerr);
+    if (!f) return hp_fail(err, oerr.status, "%s", oerr.msg);
     int rc = HP_OK;
     fprintf(f, "pseudonym");
     for (int q = 0; q < ctx->cfg.nqi; q++) fprintf(f, ",%s", ctx->cfg.qi[q]);
