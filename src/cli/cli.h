@@ -50,8 +50,8 @@ int cli_register_model(const char *db, const char *model_dir, const uint8_t *all
 
 /* ---- output paths (cli_out.c) ---- */
 /* Refuses (HP_ERR_INVAL, exit 2, the message naming flag and both paths) an output path that
- * is a privacy store (store, $HYPERP_DB or the default, with their -wal, -shm and -journal
- * files) or one of the n inputs. */
+ * is a privacy store (db, $HYPERP_DB or the default, with their -wal, -shm and -journal
+ * files) or one of the n inputs (by device and inode). */
 int cli_refuse_output(const char *flag, const char *out, const char *db, const char *const *inputs,
                       size_t n, hp_error *err);
 /* The same for the files names[] a command writes into dir. */

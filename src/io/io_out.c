@@ -148,7 +148,7 @@ static int refuse_below(const struct stat *o, const char *out, const char *dir, 
         if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path || stat(path, &st)) continue;
         if (S_ISDIR(st.st_mode) && depth < 3) rc = refuse_below(o, out, path, top, depth + 1, err);
         else if (S_ISREG(st.st_mode) && same_file(o, &st))
-            rc = hp_fail(err, HP_ERR_INVAL, "'%s' is '%s', a file of the model '%s'; writing there would "
+            rc = hp_fail(err, HP_ERR_INVAL, "'%s' is the model file '%s' (model '%s'); writing there would "
                          "destroy it (choose another output path)", out, path, top);
     }
     closedir(d);
