@@ -457,6 +457,11 @@ TEST(quoted_values_are_masked_then_cut)
     CHECK_STR(q, "note xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx [CARD] and [EMAIL]");
     data_quote_value("caf\xc3\xa9 caf\xc3\xa9", 12, 7, q, sizeof q); /* not inside a character */
     CHECK_STR(q, "caf...");
+    /* a card glued to letters is no card, until the cut takes the letters away */
+    data_quote_value("x 4111 1111 1111 1111uvwxyz", 27, 24, q, sizeof q);
+    CHECKF(!strstr(q, "4111") && strlen(q) <= 24, "%s", q);
+    data_quote_value("4111 1111 1111 1111", 19, 2, q, sizeof q); /* the bound holds below "..." */
+    CHECKF(strlen(q) <= 2 && !strpbrk(q, "0123456789"), "%s", q);
     data_quote_value("plain", 5, 40, q, sizeof q);
     CHECK_STR(q, "plain");
     hp_error err = { 0 };

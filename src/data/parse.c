@@ -15,32 +15,30 @@
 static void copy_cut(const char *s, size_t len, size_t max, char *out, size_t size)
 {
     if (size == 0) return;
-    size_t room = HP_MIN(max, size - 1), n = len;
-    int cut = n > room;
-    if (cut) {
-        n = room >= 3 ? room - 3 : 0;
+    size_t room = HP_MIN(max, size - 1), n = len, dots = 0;
+    if (n > room) { /* "..." marks the cut, within the bound */
+        dots = HP_MIN((size_t)3, room);
+        n = room - dots;
         while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--; /* not inside a character */
     }
     memcpy(out, s, n);
-    if (cut) memcpy(out + n, "...", HP_MIN((size_t)3, size - 1 - n));
-    out[n + (cut ? HP_MIN((size_t)3, size - 1 - n) : 0)] = 0;
+    memcpy(out + n, "...", dots);
+    out[n + dots] = 0;
 }
 
-void data_quote_value(const char *s, size_t len, size_t max, char *out, size_t size)
+/* A copy of s with every PII match replaced by its type in brackets; *matches counts them.
+ * NULL when out of memory. */
+static char *mask_tags(const char *s, size_t len, size_t *outlen, size_t *matches)
 {
-    if (!s) s = "", len = 0;
     size_t n = pii_scan(s, len, NULL, 0);
-    if (n == 0) {
-        copy_cut(s, len, max, out, size);
-        return;
-    }
-    pii_match *m = n == PII_SCAN_NOMEM ? NULL : hp_malloc(n * sizeof *m);
-    char *buf = m ? hp_malloc(len + 16 * n + 1) : NULL;
-    if (!buf || pii_scan(s, len, m, n) != n) {
+    *matches = n;
+    if (n == PII_SCAN_NOMEM) return NULL;
+    pii_match *m = n ? hp_malloc(n * sizeof *m) : NULL;
+    char *buf = hp_malloc(len + 16 * n + 1);
+    if (!buf || (n && (!m || pii_scan(s, len, m, n) != n))) {
         hp_free(m);
         hp_free(buf);
-        copy_cut("(value withheld)", 16, max, out, size);
-        return;
+        return NULL;
     }
     size_t w = 0, at = 0;
     for (size_t i = 0; i < n; i++) {
@@ -53,9 +51,37 @@ void data_quote_value(const char *s, size_t len, size_t max, char *out, size_t s
     }
     memcpy(buf + w, s + at, len - at);
     w += len - at;
-    copy_cut(buf, w, max, out, size);
+    buf[w] = 0;
     hp_free(m);
-    hp_free(buf);
+    *outlen = w;
+    return buf;
+}
+
+void data_quote_value(const char *s, size_t len, size_t max, char *out, size_t size)
+{
+    if (!s) s = "", len = 0;
+    if (pii_scan(s, len, NULL, 0) == 0) {
+        copy_cut(s, len, max, out, size);
+        if (size == 0 || pii_scan(out, strlen(out), NULL, 0) == 0) return;
+    }
+    /* mask, cut, and again while the cut text shows a match (digits glued to a letter the
+     * cut removed, say): a few rounds, then nothing of the value is shown */
+    char *cur = hp_strndup(s, len);
+    size_t clen = len;
+    for (int round = 0; cur && round < 4; round++) {
+        size_t mlen, matches;
+        char *m = mask_tags(cur, clen, &mlen, &matches);
+        hp_free(cur);
+        cur = NULL;
+        if (!m) break;
+        copy_cut(m, mlen, max, out, size);
+        hp_free(m);
+        if (pii_scan(out, strlen(out), NULL, 0) == 0) return;
+        clen = strlen(out);
+        cur = hp_strndup(out, clen);
+    }
+    hp_free(cur);
+    copy_cut("(value withheld)", 16, max, out, size);
 }
 
 /* The value for a message (nothing is computed when the caller wants no message). */
