@@ -174,7 +174,9 @@ int privacy_export_dataset(privacy_ctx *ctx, const char *path, int level, privac
                      "record%s, below k = %d (try a higher generalisation level)",
                      (long long)out->smallest, out->smallest == 1 ? "" : "s", ctx->cfg.k_anonymity);
     if (!rc) rc = write_dataset(ctx, &k, path, err);
-    if (!rc) rc = store_export_record(ctx->st, path, "dataset", out->smallest, privacy_now(ctx), err);
+    char canon[4096]; /* absolute: an erasure run from another folder still finds it */
+    if (!rc && io_out_canonical(path, canon, sizeof canon, NULL)) snprintf(canon, sizeof canon, "%s", path);
+    if (!rc) rc = store_export_record(ctx->st, canon, "dataset", out->smallest, privacy_now(ctx), err);
     if (!rc) {
         char outcome[128];
         snprintf(outcome, sizeof outcome, "dataset export: %lld rows, k = %lld, level %d",
