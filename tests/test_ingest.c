@@ -2,11 +2,13 @@
 #define _GNU_SOURCE
 #include "check.h"
 #include "data/data.h"
+#include "data/parse.h"
 #include "io/io.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char g_dir[64];
@@ -485,6 +487,102 @@ TEST(allocation_failures_fail_cleanly)
     printf("  ingest succeeded once %ld allocations were allowed; every earlier failure was clean\n", n - 1);
 }
 
+static int file_mode(const char *name)
+{
+    struct stat st;
+    return stat(path_in(name), &st) ? -1 : (int)(st.st_mode & 07777);
+}
+
+/* The rejects file and the samples keep no raw PII (a card in a numeric column, an SSN in a
+ * band, an e-mail in a category), the file is owner-only even over an existing 0644 file and
+ * with umask 022, and each row names the customer it is about (erasure drops exactly those). */
+TEST(rejects_mask_pii_and_are_private)
+{
+    write_file("pc.csv", "id,industry,employees,founded\nV1,Retail,10-50,4111 1111 1111 1111\n"
+                         "V2,bob@example.com,123-45-6789,1999\nV3,Retail,10-50,2001\n");
+    write_file("pi.csv", "cust,prod,value\nV3,P1,5500 0000 0000 0004\nZ9,P1,1\n");
+    write_file("prej.csv", "old\n");
+    chmod(path_in("prej.csv"), 0644);
+    const char *config =
+        "{\"hyperp_dataset\":1,\"customers\":{\"file\":\"pc.csv\",\"columns\":{\"id\":\"id\",\"industry\":"
+        "\"categorical\",\"employees\":\"band\",\"founded\":\"numeric\"}},\"interactions\":{\"file\":\"pi.csv\","
+        "\"columns\":{\"cust\":\"customer\",\"prod\":\"product\",\"value\":\"value\"}}}";
+    mode_t old = umask(022);
+    write_file("pconfig.json", config);
+    data_dataset ds;
+    hp_error err = { 0 };
+    data_ingest_report rep;
+    int rc = data_config_load(&ds, path_in("pconfig.json"), &err);
+    data_ingest_opts o = { .rejects_path = path_in("prej.csv") };
+    if (!rc) rc = data_ingest(&ds, &o, &rep, &err);
+    umask(old);
+    CHECKF(rc == HP_OK, "%s", err.msg);
+    CHECK_EQ_INT(rep.total_rejected, 4);
+    CHECK_EQ_INT(file_mode("prej.csv"), 0600);
+    char *rej = read_all("prej.csv");
+    CHECK(rej != NULL);
+    if (rej) {
+        CHECKF(!strstr(rej, "4111 1111 1111 1111") && !strstr(rej, "5500 0000 0000 0004") &&
+               !strstr(rej, "123-45-6789") && !strstr(rej, "bob@example.com"), "%s", rej);
+        CHECKF(strstr(rej, ",2,founded,'[CARD]' is not a number,\"V1,Retail,10-50,**** **** **** 1111\",V1\n"), "%s", rej);
+        CHECKF(strstr(rej, ",3,employees,'[SSN]' is not a band"), "%s", rej);
+        CHECKF(strstr(rej, "\"V2,[EMAIL],[SSN],1999\",V2\n"), "%s", rej);
+        CHECKF(strstr(rej, ",2,value,'[CARD]' is not a number,\"V3,P1,**** **** **** 0004\",V3\n"), "%s", rej);
+        CHECKF(strstr(rej, ",3,cust,unknown customer 'Z9',\"Z9,P1,1\",Z9\n"), "%s", rej);
+        CHECKF(!strncmp(rej, "file,line,column,reason,record,customer_id\n", 43), "%s", rej);
+    }
+    free(rej);
+    for (int i = 0; i < rep.nsamples; i++)
+        CHECKF(!strstr(rep.samples[i], "4111") && !strstr(rep.samples[i], "123-45"), "%s", rep.samples[i]);
+    CHECKF(strstr(rep.samples[0], "pc.csv:2: column 'founded': '[CARD]' is not a number"), "%s", rep.samples[0]);
+    data_dataset_free(&ds);
+}
+
+/* Writing the rejects over one of the files read would truncate it before it is read. */
+TEST(rejects_never_overwrite_an_input)
+{
+    write_file("same.csv", "id,seg\nA,x\nB,y\n");
+    write_file("same.json", "{\"hyperp_dataset\":1,\"customers\":{\"file\":\"same.csv\",\"columns\":{\"id\":\"id\","
+                            "\"seg\":\"categorical\"}}}");
+    data_dataset ds;
+    hp_error err = { 0 };
+    CHECK_EQ_INT(data_config_load(&ds, path_in("same.json"), &err), HP_OK);
+    data_ingest_opts o = { .rejects_path = path_in("same.csv") };
+    CHECK_EQ_INT(data_ingest(&ds, &o, NULL, &err), HP_ERR_INVAL);
+    CHECKF(strstr(err.msg, "is the same file as") != NULL, "%s", err.msg);
+    char *again = read_all("same.csv");
+    CHECK(again && !strcmp(again, "id,seg\nA,x\nB,y\n"));
+    free(again);
+    data_dataset_free(&ds);
+}
+
+/* A quoted value is masked before it is cut, so a cut never leaves part of a card. */
+TEST(quoted_values_are_masked_then_cut)
+{
+    char q[128];
+    data_quote_value("4111 1111 1111 1111", 19, 40, q, sizeof q);
+    CHECK_STR(q, "[CARD]");
+    const char *v = "note xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx 4111 1111 1111 1111 and bob@example.com";
+    data_quote_value(v, strlen(v), 40, q, sizeof q);
+    CHECKF(strlen(q) <= 40 && !strpbrk(q, "1") && !strncmp(q, "note x", 6) && strstr(q, "...") != NULL, "%s", q);
+    data_quote_value(v, strlen(v), 200, q, sizeof q);
+    CHECK_STR(q, "note xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx [CARD] and [EMAIL]");
+    data_quote_value("caf\xc3\xa9 caf\xc3\xa9", 12, 7, q, sizeof q); /* not inside a character */
+    CHECK_STR(q, "caf...");
+    /* a card glued to letters is no card, until the cut takes the letters away */
+    data_quote_value("x 4111 1111 1111 1111uvwxyz", 27, 24, q, sizeof q);
+    CHECKF(!strstr(q, "4111") && strlen(q) <= 24, "%s", q);
+    data_quote_value("4111 1111 1111 1111", 19, 2, q, sizeof q); /* the bound holds below "..." */
+    CHECKF(strlen(q) <= 2 && !strpbrk(q, "0123456789"), "%s", q);
+    data_quote_value("plain", 5, 40, q, sizeof q);
+    CHECK_STR(q, "plain");
+    hp_error err = { 0 };
+    double d;
+    CHECK_EQ_INT(data_parse_number("378282246310005", 15, &d, &err), HP_OK); /* digits alone are a number */
+    CHECK_EQ_INT(data_parse_number("3782 822463 10005", 17, &d, &err), HP_ERR_FORMAT);
+    CHECK_STR(err.msg, "'[CARD]' is not a number");
+}
+
 TEST(real_hackathon_rows_if_present)
 {
     const char *real = "../shared/data/ewfx_aidhp_hackathon/org_profiles_recovered_from_team_pioneers_results.csv";
@@ -521,6 +619,9 @@ int main(void)
     RUN(multi_field_of_400k_items);
     RUN(duplicate_header_names_are_an_error);
     RUN(allocation_failures_fail_cleanly);
+    RUN(rejects_mask_pii_and_are_private);
+    RUN(rejects_never_overwrite_an_input);
+    RUN(quoted_values_are_masked_then_cut);
     RUN(real_hackathon_rows_if_present);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);

@@ -3,12 +3,19 @@
  * category, erasure on withdrawal, k-anonymity, and audit-chain tamper detection. */
 #include "check.h"
 #include "core/hp.h"
+#include "data/data.h"
+#include "data/synth.h"
+#include "io/io.h"
+#include "io/io_out.h"
+#include "model/model.h"
 #include "privacy/audit.h"
 #include "privacy/privacy.h"
 
+#include <dirent.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define DAY 86400
@@ -26,19 +33,25 @@ static const char *tmp_path(const char *name)
     return buf[k];
 }
 
-/* A fresh store with a fixed key and the clock at NOW. */
-static void open_ctx(privacy_ctx *ctx, const privacy_config *cfg)
+/* A store at path with a fixed key and the clock at NOW. */
+static void open_ctx_at(privacy_ctx *ctx, const privacy_config *cfg, const char *path)
 {
-    char name[32];
     hp_error err = { 0 };
-    snprintf(name, sizeof name, "p%d.db", g_seq++);
-    int rc = privacy_open(ctx, tmp_path(name), cfg, &err);
+    int rc = privacy_open(ctx, path, cfg, &err);
     CHECKF(rc == HP_OK, "%s", err.msg);
     unsigned char key[32];
     for (int i = 0; i < 32; i++) key[i] = (unsigned char)(i * 7 + 1);
     privacy_add_key(ctx, key, sizeof key, &err);
     ctx->now = NOW;
     snprintf(ctx->actor, sizeof ctx->actor, "test");
+}
+
+/* A fresh store with a fixed key and the clock at NOW. */
+static void open_ctx(privacy_ctx *ctx, const privacy_config *cfg)
+{
+    char name[32];
+    snprintf(name, sizeof name, "p%d.db", g_seq++);
+    open_ctx_at(ctx, cfg, tmp_path(name));
 }
 
 static int record(privacy_ctx *ctx, const char *id, privacy_purpose p, privacy_event ev,
@@ -233,6 +246,14 @@ static int file_has(const char *path, const char *needle)
     return hit;
 }
 
+static int find_erase_outcome(void *c, const store_audit *a)
+{
+    if (!strcmp(a->action, "erase") && strstr(a->outcome, "output files rewritten 1, removed 0, unreachable 2") &&
+        !strstr(a->outcome, ".jsonl"))
+        *(int *)c = 1;
+    return 0;
+}
+
 TEST(export_holds_everything_about_the_customer)
 {
     privacy_ctx ctx;
@@ -273,30 +294,180 @@ TEST(export_holds_everything_about_the_customer)
     privacy_close(&ctx);
 }
 
+/* Replaces every occurrence of from by to in a file (gives a synthetic customer our id). */
+static void replace_in_file(const char *path, const char *from, const char *to)
+{
+    char *buf = NULL;
+    size_t len;
+    CHECK_EQ_INT(io_read_file(path, &buf, &len, NULL), HP_OK);
+    if (!buf) return;
+    FILE *f = fopen(path, "wb");
+    size_t m = strlen(from);
+    for (size_t i = 0; i < len;) {
+        if (i + m <= len && !memcmp(buf + i, from, m)) {
+            fputs(to, f);
+            i += m;
+        } else fputc(buf[i++], f);
+    }
+    fclose(f);
+    hp_free(buf);
+}
+
+static void append_to(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "ab");
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Every regular file below dir (recursively): its path, mode and whether it holds a needle. */
+typedef struct {
+    const char *needle[2];
+    int files, leaks, wide;  /* files seen, files holding a needle, files not 0600 */
+    int check_mode;
+    char seen[32][512];
+} tree_scan;
+
+static void scan_tree(const char *dir, tree_scan *t)
+{
+    DIR *d = opendir(dir);
+    CHECKF(d != NULL, "%s: cannot open", dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char path[512];
+        struct stat st;
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path || lstat(path, &st)) continue;
+        if (S_ISDIR(st.st_mode)) {
+            scan_tree(path, t);
+            continue;
+        }
+        if (t->files < 32 && strlen(path) < sizeof t->seen[0]) memcpy(t->seen[t->files], path, strlen(path) + 1);
+        t->files++;
+        for (int i = 0; i < 2; i++)
+            if (file_has(path, t->needle[i])) {
+                fprintf(stderr, "  '%s' found in %s\n", t->needle[i], path);
+                t->leaks++;
+            }
+        if (t->check_mode && (st.st_mode & 07777) != 0600) {
+            fprintf(stderr, "  %s: mode %o, not 600\n", path, (unsigned)(st.st_mode & 07777));
+            t->wide++;
+        }
+    }
+    closedir(d);
+}
+
+static int tree_has(const tree_scan *t, const char *path)
+{
+    for (int i = 0; i < t->files && i < 32; i++)
+        if (!strcmp(t->seen[i], path)) return 1;
+    return 0;
+}
+
+static int lines_with(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    char line[8192];
+    int n = 0;
+    while (f && fgets(line, sizeof line, f)) n += strstr(line, needle) != NULL;
+    if (f) fclose(f);
+    return n;
+}
+
+/* The victim is a synthetic customer: ingested (a rejected row of theirs goes to the rejects
+ * file), trained on (a real model, registered), recommended to (JSONL), exported (Art. 15),
+ * named in masked notes, in the store's every table and in dataset and audit exports. After
+ * the erasure no file the commands wrote (every file below the store, output and model
+ * folders, each of which must exist) and no table holds the raw id or the pseudonym. */
 TEST(erasure_leaves_no_trace_in_any_table_or_file)
 {
+    mode_t old_umask = umask(022); /* a usual umask: the files must be 0600 by themselves */
+    const char *dirs[] = { "trace", "trace/store", "trace/out" };
+    for (size_t i = 0; i < HP_ARRAY_LEN(dirs); i++) mkdir(tmp_path(dirs[i]), 0755);
     privacy_config cfg;
     privacy_config_default(&cfg);
     cfg.k_anonymity = 1;
     privacy_ctx ctx;
-    open_ctx(&ctx, &cfg);
+    open_ctx_at(&ctx, &cfg, tmp_path("trace/store/hyperp.db"));
     hp_error err = { 0 };
     char ps[PRIVACY_PSEUDONYM_LEN];
     CHECK_EQ_INT(privacy_pseudonym(&ctx, VICTIM, ps, &err), HP_OK);
+    /* the data set: synthetic, with customer 7 renamed to the victim */
+    data_synth_opts so;
+    data_synth_opts_init(&so);
+    so.customers = 100;
+    CHECK_EQ_INT(data_synth_run(&so, tmp_path("trace/data"), &err), HP_OK);
+    const char *files[] = { "customers.csv", "interactions.csv", "transactions.csv", "truth_customers.csv",
+                            "truth_affinity.csv" };
+    char path[256];
+    for (size_t i = 0; i < HP_ARRAY_LEN(files); i++) {
+        snprintf(path, sizeof path, "%s/trace/data/%s", g_dir, files[i]);
+        replace_in_file(path, "ORG_US_000007", VICTIM);
+    }
+    snprintf(path, sizeof path, "%s/trace/data/transactions.csv", g_dir);
+    append_to(path, VICTIM ",yesterday,10.5,fees,Bank,card 4111 1111 1111 1111\n"
+              "ORG_US_000008,yesterday,10.5,fees,Bank,late\n");
+    /* ingest, with the rejects registered */
+    data_dataset ds;
+    data_ingest_report irep;
+    char rejects[200], recs[200], exp[200], notes[200]; /* tmp_path's buffers are reused */
+    snprintf(rejects, sizeof rejects, "%s", tmp_path("trace/out/rejects.csv"));
+    snprintf(recs, sizeof recs, "%s", tmp_path("trace/out/recs.jsonl"));
+    snprintf(exp, sizeof exp, "%s", tmp_path("trace/out/export.json"));
+    snprintf(notes, sizeof notes, "%s", tmp_path("trace/out/notes.masked"));
+    data_ingest_opts io = { .rejects_path = rejects };
+    CHECK_EQ_INT(data_config_default(&ds, tmp_path("trace/data"), &err), HP_OK);
+    CHECKF(data_ingest(&ds, &io, &irep, &err) == HP_OK, "%s", err.msg);
+    CHECK_EQ_INT(irep.total_rejected, 2);
+    CHECK_EQ_INT(privacy_register_output(&ctx, io.rejects_path, PRIVACY_OUT_REJECTS, &err), HP_OK);
+    /* a real model, trained on the victim too, and registered */
+    model_config mc;
+    model_train_report tr;
+    CHECK_EQ_INT(model_config_from_dataset(&mc, &ds, &err), HP_OK);
+    mc.arch.dim = 4, mc.arch.hidden = 4, mc.arch.text_buckets = 64, mc.train.epochs = 1;
+    char model_dir[200];
+    snprintf(model_dir, sizeof model_dir, "%s", tmp_path("trace/model"));
+    model_train_opts to = { .out_dir = model_dir };
+    CHECKF(model_train(&ds, &mc, &to, &tr, &err) == HP_OK, "%s", err.msg);
+    CHECK_EQ_INT(privacy_register_model(&ctx, "recommender", "1", to.out_dir, "inputs", &err), HP_OK);
+    model_config_free(&mc);
+    /* recommendations as hyperp recommend --out writes them: one line per customer */
+    const data_table *cu = &ds.t[DATA_T_CUSTOMERS];
+    FILE *f = io_out_fopen(recs, store_path(ctx.st), NULL, 0, &err);
+    CHECK(f != NULL);
+    for (size_t r = 0; f && r < cu->nrows; r++)
+        fprintf(f, "{\"customer_id\":\"%s\",\"personalised\":true,\"recommendations\":[{\"product_id\":\"P01\","
+                "\"score\":1.5}],\"modality_weights\":{\"numeric\":0.5}}\n", data_col_str(&cu->cols[cu->id_col], r));
+    if (f) fclose(f);
+    CHECK_EQ_INT(privacy_register_output(&ctx, recs, PRIVACY_OUT_RECOMMENDATIONS, &err), HP_OK);
+    data_dataset_free(&ds);
+    /* the store: every table holds the victim */
     fill_customer(&ctx, VICTIM, "{\"industry\":\"Retail\",\"region\":\"EU\"}");
     fill_customer(&ctx, "OTHER-1", "{\"industry\":\"Retail\",\"region\":\"EU\"}");
-    CHECK_EQ_INT(store_model_register(ctx.st, "recommender", "1", "artifacts/model.safetensors", NOW, &err), HP_OK);
+    /* the Art. 15 export, masked notes, a dataset export and an audit export */
+    CHECK((f = io_out_fopen(exp, store_path(ctx.st), NULL, 0, &err)) != NULL);
+    if (f) CHECK_EQ_INT(privacy_export(&ctx, VICTIM, f, &err), HP_OK);
+    if (f) fclose(f);
+    CHECK_EQ_INT(privacy_register_output(&ctx, exp, PRIVACY_OUT_SUBJECT_EXPORT, &err), HP_OK);
+    CHECK((f = io_out_fopen(notes, NULL, NULL, 0, &err)) != NULL);
+    if (f) fprintf(f, "called " VICTIM " about a loan\nOTHER-1 asked for a card\nsee " VICTIM ".\n"), fclose(f);
+    CHECK_EQ_INT(privacy_register_output(&ctx, notes, PRIVACY_OUT_MASKED_TEXT, &err), HP_OK);
     privacy_kanon k;
-    CHECK_EQ_INT(privacy_export_dataset(&ctx, tmp_path("dataset.csv"), 1, &k, &err), HP_OK);
-    CHECK_EQ_INT(audit_export_file(ctx.st, tmp_path("audit.jsonl"), NOW, &err), HP_OK);
-    CHECK(file_has(tmp_path("dataset.csv"), ps));
-    CHECK(file_has(tmp_path("audit.jsonl"), ps));
+    CHECK_EQ_INT(privacy_export_dataset(&ctx, tmp_path("trace/out/dataset.csv"), 1, &k, &err), HP_OK);
+    CHECK_EQ_INT(audit_export_file(ctx.st, tmp_path("trace/out/audit.jsonl"), NOW, &err), HP_OK);
+    CHECK(file_has(tmp_path("trace/out/dataset.csv"), ps));
+    CHECK(file_has(tmp_path("trace/out/audit.jsonl"), ps));
+    CHECK(file_has(io.rejects_path, VICTIM) && file_has(recs, VICTIM) && file_has(exp, VICTIM));
     privacy_erase_result res;
-    CHECK_EQ_INT(privacy_erase(&ctx, VICTIM, &res, &err), HP_OK);
+    CHECKF(privacy_erase(&ctx, VICTIM, &res, &err) == HP_OK, "%s", err.msg);
     CHECK_EQ_INT(res.rows.customers, 1);
     CHECK(res.rows.consent == 2 && res.rows.feedback == 1 && res.rows.features == 1);
     CHECK(res.rows.audit_redacted >= 3);
     CHECK_EQ_INT(res.export_files_rewritten, 2);
+    CHECK_EQ_INT(res.output_files_rewritten, 3); /* rejects, recommendations, notes */
+    CHECK_EQ_INT(res.output_files_removed, 1);   /* the victim's own export */
+    CHECKF(res.unreachable == 0, "%s", res.unreachable_list);
     int64_t due;
     CHECK_EQ_INT(store_model_retrain_due(ctx.st, &due, &err), HP_OK);
     CHECK_EQ_INT(due, 1);
@@ -304,25 +475,157 @@ TEST(erasure_leaves_no_trace_in_any_table_or_file)
     needle_scan s = { { VICTIM, ps }, 0 };
     CHECK_EQ_INT(store_each_value(ctx.st, scan_value, &s, &err), HP_OK);
     CHECK_EQ_INT(s.hits, 0);
-    /* every file: the database, its WAL and shared memory, the exports */
-    const char *files[] = { store_path(ctx.st), NULL, NULL, tmp_path("dataset.csv"), tmp_path("audit.jsonl") };
-    char wal[200], shm[200];
-    snprintf(wal, sizeof wal, "%s-wal", store_path(ctx.st));
-    snprintf(shm, sizeof shm, "%s-shm", store_path(ctx.st));
-    files[1] = wal;
-    files[2] = shm;
-    for (size_t i = 0; i < HP_ARRAY_LEN(files); i++) {
-        CHECKF(!file_has(files[i], VICTIM), "raw id in %s", files[i]);
-        CHECKF(!file_has(files[i], ps), "pseudonym in %s", files[i]);
-    }
-    CHECK(file_has(tmp_path("dataset.csv"), "ps_")); /* the other customer stays */
+    /* every file written, the store's WAL and shared memory included (the store is open) */
+    tree_scan t = { { VICTIM, ps }, 0, 0, 0, 1, { { 0 } } };
+    scan_tree(tmp_path("trace/store"), &t);
+    scan_tree(tmp_path("trace/out"), &t);
+    t.check_mode = 0; /* model files hold no customer rows; the CLI makes them 0600 (umask) */
+    int before_model = t.files;
+    scan_tree(tmp_path("trace/model"), &t);
+    CHECK_EQ_INT(t.leaks, 0);
+    CHECK_EQ_INT(t.wide, 0);
+    CHECK(t.files - before_model >= 2); /* weights and model.json */
+    const char *expected[] = { "trace/store/hyperp.db", "trace/store/hyperp.db-wal", "trace/store/hyperp.db-shm",
+                               "trace/out/rejects.csv", "trace/out/recs.jsonl", "trace/out/notes.masked",
+                               "trace/out/dataset.csv", "trace/out/audit.jsonl" };
+    for (size_t i = 0; i < HP_ARRAY_LEN(expected); i++)
+        CHECKF(tree_has(&t, tmp_path(expected[i])), "%s was not written or not scanned", expected[i]);
+    CHECK(!tree_has(&t, exp) && access(exp, F_OK) != 0);
+    /* the others stay */
+    CHECK_EQ_INT(lines_with(recs, "\"customer_id\""), 99);
+    CHECK_EQ_INT(lines_with(io.rejects_path, "ORG_US_000008"), 1);
+    CHECK_EQ_INT(lines_with(notes, "OTHER-1"), 1);
+    CHECK(file_has(tmp_path("trace/out/dataset.csv"), "ps_"));
     /* the chain still verifies, in the store and in the redacted export */
     audit_report ar;
     CHECK_EQ_INT(audit_verify_store(ctx.st, &ar, &err), HP_OK);
     CHECK(ar.redacted >= 3);
-    CHECKF(audit_verify_file(tmp_path("audit.jsonl"), &ar, &err) == HP_OK, "%s %s", ar.problem, err.msg);
+    CHECKF(audit_verify_file(tmp_path("trace/out/audit.jsonl"), &ar, &err) == HP_OK, "%s %s", ar.problem, err.msg);
     CHECK_EQ_INT(gate(&ctx, VICTIM, PRIVACY_PERSONALISATION, PRIVACY_REQ_NO_AUDIT), 0);
     CHECK_EQ_INT(privacy_erase(&ctx, VICTIM, &res, &err), HP_ERR_NOTFOUND);
+    privacy_close(&ctx);
+    umask(old_umask);
+}
+
+/* Registered files that are gone or not in their format are reported, left alone, and the
+ * erasure goes on; a customer held only in a registered file is erased from it. */
+TEST(erasure_reports_the_files_it_cannot_reach)
+{
+    privacy_ctx ctx;
+    open_ctx(&ctx, NULL);
+    hp_error err = { 0 };
+    const char *gone = tmp_path("gone.jsonl"), *odd = tmp_path("odd.jsonl"), *recs = tmp_path("only.jsonl");
+    FILE *f = fopen(gone, "w");
+    fputs("{\"customer_id\":\"R1\"}\n", f);
+    fclose(f);
+    f = fopen(odd, "w");
+    fputs("{\"customer_id\":\"R2\"}\nR1 was here, not as JSON\n", f);
+    fclose(f);
+    f = fopen(recs, "w");
+    fputs("{\"customer_id\":\"R1\"}\n{\"customer_id\":\"R10\"}\n{\"customer_id\":\"R2\",\"x\":\"R1\"}\n", f);
+    fclose(f);
+    CHECK_EQ_INT(privacy_register_output(&ctx, gone, PRIVACY_OUT_RECOMMENDATIONS, &err), HP_OK);
+    CHECK_EQ_INT(privacy_register_output(&ctx, odd, PRIVACY_OUT_RECOMMENDATIONS, &err), HP_OK);
+    CHECK_EQ_INT(privacy_register_output(&ctx, recs, PRIVACY_OUT_RECOMMENDATIONS, &err), HP_OK);
+    remove(gone);
+    privacy_erase_result res;
+    CHECKF(privacy_erase(&ctx, "R1", &res, &err) == HP_OK, "%s", err.msg); /* R1 is in no table */
+    CHECK_EQ_INT(res.rows.customers, 0);
+    CHECK_EQ_INT(res.output_files_rewritten, 1);
+    CHECK_EQ_INT(res.unreachable, 2);
+    CHECKF(strstr(res.unreachable_list, "gone.jsonl (missing: moved or deleted)") &&
+           strstr(res.unreachable_list, "odd.jsonl (a record is not in the registered format)"), "%s",
+           res.unreachable_list);
+    CHECK_EQ_INT(lines_with(recs, "{\"customer_id\":\"R1\"}"), 0);
+    CHECK_EQ_INT(lines_with(recs, "R10"), 1);
+    CHECK_EQ_INT(lines_with(recs, "\"x\":\"R1\""), 1); /* R2's line that merely mentions R1 */
+    CHECK_EQ_INT(lines_with(odd, "R1 was here"), 1); /* left as it was */
+    /* the erasure is audited with the counts, never a path */
+    int64_t seq;
+    char head[65];
+    CHECK_EQ_INT(store_audit_head(ctx.st, &seq, head, &err), HP_OK);
+    int found = 0;
+    CHECK_EQ_INT(store_audit_each(ctx.st, find_erase_outcome, &found, &err), HP_OK);
+    CHECK(found);
+    CHECK_EQ_INT(privacy_erase(&ctx, "R1", &res, &err), HP_ERR_NOTFOUND);
+    CHECKF(strstr(err.msg, "could not be checked") != NULL, "%s", err.msg);
+    privacy_close(&ctx);
+}
+
+/* The store is owner-only whatever the umask: the file, and the WAL and shared memory SQLite
+ * creates beside it; an existing store readable by others is narrowed when opened. */
+TEST(store_files_are_owner_only)
+{
+    mode_t old_umask = umask(022);
+    privacy_ctx ctx;
+    hp_error err = { 0 };
+    const char *db = tmp_path("modes.db");
+    char side[200];
+    struct stat st;
+    CHECK_EQ_INT(privacy_open(&ctx, db, NULL, &err), HP_OK);
+    CHECK_EQ_INT(store_customer_upsert(ctx.st, "M1", NULL, NOW, &err), HP_OK);
+    CHECK(stat(db, &st) == 0 && (st.st_mode & 07777) == 0600);
+    snprintf(side, sizeof side, "%s-wal", db);
+    CHECKF(stat(side, &st) == 0 && (st.st_mode & 07777) == 0600, "wal mode %o", (unsigned)(st.st_mode & 07777));
+    snprintf(side, sizeof side, "%s-shm", db);
+    CHECKF(stat(side, &st) == 0 && (st.st_mode & 07777) == 0600, "shm mode %o", (unsigned)(st.st_mode & 07777));
+    privacy_close(&ctx);
+    chmod(db, 0644);
+    CHECK_EQ_INT(privacy_open(&ctx, db, NULL, &err), HP_OK);
+    CHECK(stat(db, &st) == 0 && (st.st_mode & 07777) == 0600);
+    privacy_close(&ctx);
+    umask(old_umask);
+}
+
+/* No output of the library lands on the store: a dataset export onto the store's path (or a
+ * link to it, or its WAL) is refused, and the store is whole afterwards. Private files are
+ * 0600 even when they existed, but a device is written as it is, never chmod-ed. */
+TEST(outputs_never_overwrite_the_store)
+{
+    privacy_config cfg;
+    privacy_config_default(&cfg);
+    cfg.k_anonymity = 1;
+    privacy_ctx ctx;
+    open_ctx(&ctx, &cfg);
+    hp_error err = { 0 };
+    fill_customer(&ctx, "S1", "{\"industry\":\"Retail\"}");
+    char wal[200], link[200];
+    snprintf(wal, sizeof wal, "%s-wal", store_path(ctx.st));
+    snprintf(link, sizeof link, "%s.link", store_path(ctx.st));
+    CHECK_EQ_INT(symlink(store_path(ctx.st), link), 0);
+    const char *targets[] = { store_path(ctx.st), wal, link };
+    privacy_kanon k;
+    for (size_t i = 0; i < HP_ARRAY_LEN(targets); i++) {
+        CHECK_EQ_INT(privacy_export_dataset(&ctx, targets[i], 1, &k, &err), HP_ERR_INVAL);
+        CHECKF(strstr(err.msg, "privacy store") && strstr(err.msg, store_path(ctx.st)), "%s", err.msg);
+    }
+    int64_t n = 0;
+    CHECK_EQ_INT(store_integrity_check(ctx.st, &err), HP_OK);
+    CHECK_EQ_INT(store_customer_count(ctx.st, &n, &err), HP_OK);
+    CHECK_EQ_INT(n, 1);
+    /* an input is refused the same way, by inode */
+    const char *in = tmp_path("input.txt");
+    FILE *f = fopen(in, "w");
+    fputs("keep me\n", f);
+    fclose(f);
+    const char *inputs[] = { NULL, in };
+    CHECK(io_out_fopen(in, NULL, inputs, 2, &err) == NULL && err.status == HP_ERR_INVAL);
+    CHECK(file_has(in, "keep me"));
+    chmod(in, 0644);
+    f = privacy_fopen_private(in);
+    CHECK(f != NULL);
+    if (f) fclose(f);
+    struct stat st;
+    CHECK(stat(in, &st) == 0 && (st.st_mode & 07777) == 0600 && st.st_size == 0);
+    if (geteuid() == 0) { /* a device node of our own (a copy of /dev/null): its mode stays */
+        const char *dev = tmp_path("null");
+        CHECK_EQ_INT(mknod(dev, S_IFCHR | 0666, makedev(1, 3)), 0);
+        chmod(dev, 0666);
+        f = privacy_fopen_private(dev);
+        CHECK(f != NULL);
+        if (f) fclose(f);
+        CHECK(stat(dev, &st) == 0 && (st.st_mode & 07777) == 0666);
+    }
     privacy_close(&ctx);
 }
 
@@ -843,6 +1146,9 @@ int main(void)
     RUN(bad_input_gets_clear_errors);
     RUN(export_holds_everything_about_the_customer);
     RUN(erasure_leaves_no_trace_in_any_table_or_file);
+    RUN(erasure_reports_the_files_it_cannot_reach);
+    RUN(store_files_are_owner_only);
+    RUN(outputs_never_overwrite_the_store);
     RUN(erasure_on_withdrawal_when_configured);
     RUN(opt_outs_are_lifted_only_by_the_customers_own_consent);
     RUN(queued_erasure_is_dropped_when_the_customer_consents_again);

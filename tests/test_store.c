@@ -170,15 +170,15 @@ TEST(sigkill_loses_no_acknowledged_write)
     store_close(s);
 }
 
-/* A file written by the first schema gains the suppression and pending-erasure tables. */
+/* A file written by the first schema gains the suppression, pending-erasure and output tables. */
 TEST(version_1_file_is_migrated)
 {
     const char *p = db_path("v1.db");
     hp_error err = { 0 };
     store *s;
     CHECK_EQ_INT(store_open(&s, p, &err), HP_OK);
-    CHECK_EQ_INT(store_exec_unsafe(s, "DROP TABLE suppressions; DROP TABLE erasure_pending;"
-                                   " DELETE FROM schema_version WHERE version = 2; PRAGMA user_version = 1", &err), HP_OK);
+    CHECK_EQ_INT(store_exec_unsafe(s, "DROP TABLE suppressions; DROP TABLE erasure_pending; DROP TABLE outputs;"
+                                   " DELETE FROM schema_version WHERE version >= 2; PRAGMA user_version = 1", &err), HP_OK);
     store_close(s);
     CHECK_EQ_INT(sql_int(p, "SELECT max(version) FROM schema_version"), 1);
     CHECK_EQ_INT(store_open(&s, p, &err), HP_OK);
@@ -187,8 +187,9 @@ TEST(version_1_file_is_migrated)
     CHECK_EQ_INT(n, 0);
     CHECK_EQ_INT(store_erasure_pending_count(s, &n, &err), HP_OK);
     CHECK_EQ_INT(n, 0);
+    CHECK_EQ_INT(store_output_record(s, "/tmp/x.jsonl", "recommendations", 1, &err), HP_OK); /* version 3 */
     store_close(s);
-    CHECK_EQ_INT(sql_int(p, "PRAGMA user_version"), 2);
+    CHECK_EQ_INT(sql_int(p, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 }
 
 /* "database is locked" is an operational failure (exit 1), not bad input (exit 2). */

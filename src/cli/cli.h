@@ -71,4 +71,22 @@ int cli_consent_gate_snapshot(const char *db, const data_table *customers, int p
 int cli_register_model(const char *db, const char *model_dir, const uint8_t *allowed, size_t n,
                        int64_t snapshot, hp_error *err);
 
+/* ---- output paths (cli_out.c) ---- */
+/* Refuses (HP_ERR_INVAL, exit 2, the message naming flag and both paths) an output path that
+ * is a privacy store (db, $HYPERP_DB or the default, with their -wal, -shm and -journal
+ * files) or one of the n inputs (by device and inode). */
+int cli_refuse_output(const char *flag, const char *out, const char *db, const char *const *inputs,
+                      size_t n, hp_error *err);
+/* The same for the files names[] a command writes into dir. */
+int cli_refuse_outputs_in(const char *flag, const char *dir, const char *const *names, size_t nnames,
+                          const char *db, const char *const *inputs, size_t n, hp_error *err);
+/* Checks out as cli_refuse_output and opens it owner-only (io/io_out.h); a FILE *, or NULL
+ * with err set (HP_ERR_INVAL refused, HP_ERR_WRITE cannot write). */
+void *cli_open_output(const char *flag, const char *out, const char *db, const char *const *inputs,
+                      size_t n, hp_error *err);
+/* The files a dataset reads (its config first when given); returns how many (at most max). */
+size_t cli_dataset_inputs(const data_dataset *ds, const char *config, const char **out, size_t max);
+/* Registers an output file holding customer ids (a privacy_output_kind) in the store db. */
+int cli_register_output(const char *db, const char *path, int kind, hp_error *err);
+
 #endif

@@ -66,9 +66,11 @@ int cli_audit(int argc, char **argv)
     memset(&rep, 0, sizeof rep);
     store *s = NULL;
     const char *want = expect[0] ? expect : NULL;
+    /* the export is never written onto the store it reads (or its WAL): that would destroy it */
+    int rc = export ? cli_refuse_output("--out", out, db, NULL, 0, &err) : HP_OK;
     /* both read the log: a store that does not exist is a mistyped path, not an empty log */
-    int rc = file && verify ? audit_verify_file_expect(file, want, &rep, &err)
-                            : store_open_existing(&s, db, &err);
+    if (!rc) rc = file && verify ? audit_verify_file_expect(file, want, &rep, &err)
+                                 : store_open_existing(&s, db, &err);
     if (!rc && s) rc = verify ? audit_verify_store_expect(s, want, &rep, &err)
                               : audit_export_file(s, out, (int64_t)time(NULL), &err);
     if (!rc && s && export) cli_print_audit_head(s);

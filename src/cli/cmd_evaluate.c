@@ -1,5 +1,6 @@
 /* hyperp evaluate: a trained model on the test split, beside popularity and the oracle. */
 #include "cli/cli.h"
+#include "io/io_out.h"
 #include "model/model.h"
 #include "privacy/privacy.h"
 
@@ -23,6 +24,23 @@ static void evaluate_usage(FILE *f)
         "                    DB records (default: $HYPERP_DB if set)\n"
         "  --no-consent-check  do not ask a privacy store\n"
         "  -h, --help        this help\n");
+}
+
+/* The results files are never an input (model, data, oracle, config) or a store. */
+static int refuse_results(const char *out, const char *model, const char *config, const char *oracle,
+                          const char *db, const data_dataset *ds, hp_error *err)
+{
+    static const char *const names[] = { "metrics.json", "metrics.csv", "summary.txt" };
+    const char *inputs[DATA_T_COUNT + 2];
+    size_t n = cli_dataset_inputs(ds, config, inputs, DATA_T_COUNT + 1);
+    if (oracle) inputs[n++] = oracle;
+    int rc = cli_refuse_outputs_in("--out", out, names, HP_ARRAY_LEN(names), db, inputs, n, err);
+    for (size_t i = 0; !rc && i < HP_ARRAY_LEN(names); i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", out, names[i]);
+        if ((rc = io_out_refuse_in_dir(path, model, err))) hp_error_prefix(err, "--out");
+    }
+    return rc;
 }
 
 int cli_evaluate(int argc, char **argv)
@@ -74,8 +92,9 @@ int cli_evaluate(int argc, char **argv)
             model_eval_result r;
             uint8_t *allowed = NULL;
             size_t nallowed = 0;
+            rc = refuse_results(out, model, config, oracle, consent_db, &ds, &err);
             consent_db = cli_consent_db(consent_db, no_consent);
-            if (consent_db)
+            if (!rc && consent_db)
                 rc = cli_consent_gate(consent_db, &ds.t[DATA_T_CUSTOMERS], PRIVACY_ANALYTICS, &allowed, &nallowed, &err);
             if (!rc) rc = model_evaluate(&m, &ds, oracle, allowed, &r, &err);
             hp_free(allowed);

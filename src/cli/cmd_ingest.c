@@ -1,6 +1,7 @@
 /* hyperp ingest: load a data set through its config, report rejects, print a summary. */
 #include "cli/cli.h"
 #include "data/data.h"
+#include "privacy/privacy.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -18,7 +19,10 @@ static void ingest_usage(FILE *f)
         "  --products FILE      read the product catalogue from FILE\n"
         "  --interactions FILE  read interactions from FILE\n"
         "  --transactions FILE  read transactions from FILE\n"
-        "  --rejects FILE       where rejected rows go (default: artifacts/rejects.csv)\n"
+        "  --rejects FILE       where rejected rows go (default: artifacts/rejects.csv); owner-only,\n"
+        "                       PII masked; never one of the files read\n"
+        "  --db PATH            privacy store to register the rejects file in, so that erasing a\n"
+        "                       customer removes their rejected rows (default: $HYPERP_DB if set)\n"
         "  --json               print the summary as JSON\n"
         "  --quiet              print only rejects and errors\n"
         "  -h, --help           this help\n\n"
@@ -27,7 +31,7 @@ static void ingest_usage(FILE *f)
 }
 
 typedef struct {
-    const char *config, *data_dir, *rejects;
+    const char *config, *data_dir, *rejects, *db;
     const char *files[DATA_T_COUNT];
     int json, quiet;
 } ingest_args;
@@ -39,6 +43,7 @@ static int parse_args(int argc, char **argv, ingest_args *a)
         { "customers", required_argument, 0, 'C' }, { "products", required_argument, 0, 'P' },
         { "interactions", required_argument, 0, 'I' }, { "transactions", required_argument, 0, 'T' },
         { "rejects", required_argument, 0, 'r' }, { "json", no_argument, 0, 'j' },
+        { "db", required_argument, 0, 'D' },
         { "quiet", no_argument, 0, 'q' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     memset(a, 0, sizeof *a);
@@ -55,6 +60,7 @@ static int parse_args(int argc, char **argv, ingest_args *a)
         case 'I': a->files[DATA_T_INTERACTIONS] = optarg; break;
         case 'T': a->files[DATA_T_TRANSACTIONS] = optarg; break;
         case 'r': a->rejects = optarg; break;
+        case 'D': a->db = optarg; break;
         case 'j': a->json = 1; break;
         case 'q': a->quiet = 1; break;
         case 'h': ingest_usage(stdout); return 1;
@@ -120,7 +126,9 @@ int cli_ingest(int argc, char **argv)
     hp_error err = { 0 };
     int rc = cli_load_dataset(&ds, a.config, a.data_dir, a.files, &err);
     if (rc) return cli_error(rc, err.msg);
-    if ((rc = mkdir_for(a.rejects, &err))) {
+    const char *db = cli_consent_db(a.db, 0), *inputs[DATA_T_COUNT + 1];
+    size_t ninputs = cli_dataset_inputs(&ds, a.config, inputs, HP_ARRAY_LEN(inputs));
+    if ((rc = cli_refuse_output("--rejects", a.rejects, db, inputs, ninputs, &err)) || (rc = mkdir_for(a.rejects, &err))) {
         data_dataset_free(&ds);
         return cli_error(rc, err.msg);
     }
@@ -128,6 +136,8 @@ int cli_ingest(int argc, char **argv)
     data_ingest_report rep;
     rc = data_ingest(&ds, &o, &rep, &err);
     cli_progress_done();
+    /* the rejects file holds customers' rows: registered, so that erasure removes them */
+    if (!rc && db) rc = cli_register_output(db, a.rejects, PRIVACY_OUT_REJECTS, &err);
     if (!rc) {
         report_rejects(&rep, a.rejects);
         if (!a.quiet) {

@@ -222,16 +222,32 @@ static int cmd_export(const privacy_args *a)
     if (need_args(a, 2, "export needs a customer id")) return CLI_EXIT_USAGE;
     privacy_ctx ctx;
     hp_error err = { 0 };
+    const char *inputs[] = { a->config };
     int rc = privacy_id_check(a->pos[1], &err);
+    if (!rc && a->out) rc = cli_refuse_output("--out", a->out, a->db, inputs, 1, &err);
     if (!rc) rc = open_ctx(&ctx, a, 1, &err);
     if (rc) return cli_error(rc, err.msg);
-    FILE *f = a->out ? privacy_fopen_private(a->out) : stdout;
-    if (!f) rc = hp_fail(&err, HP_ERR_WRITE, "%s: cannot write: %s", a->out, strerror(errno));
+    FILE *f = a->out ? cli_open_output("--out", a->out, a->db, inputs, 1, &err) : stdout;
+    if (!f) rc = err.status;
     if (!rc) rc = privacy_export(&ctx, a->pos[1], f, &err);
     if (f && f != stdout && fclose(f) && !rc) rc = hp_fail(&err, HP_ERR_WRITE, "%s: write failed", a->out);
-    if (rc && a->out) remove(a->out);
+    if (rc && f && a->out) remove(a->out);
+    /* the file holds the raw id: registered, so that erasing the customer deletes it */
+    if (!rc && a->out) rc = privacy_register_output(&ctx, a->out, PRIVACY_OUT_SUBJECT_EXPORT, &err);
     privacy_close(&ctx);
     return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;
+}
+
+/* Registered files erasure could not check may still hold the customer: said on stdout (the
+ * result) and stderr (so that it is seen), with what to do. */
+static void report_unreachable(const privacy_erase_result *res)
+{
+    if (!res->unreachable) return;
+    printf("not reached: %lld registered file%s: %s\n", (long long)res->unreachable,
+           res->unreachable > 1 ? "s" : "", res->unreachable_list);
+    fprintf(stderr, "hyperp: warning: %lld registered file%s could not be checked and may still hold "
+            "the customer; remove them or the customer's lines by hand: %s\n", (long long)res->unreachable,
+            res->unreachable > 1 ? "s" : "", res->unreachable_list);
 }
 
 static int cmd_erase(const privacy_args *a)
@@ -247,16 +263,20 @@ static int cmd_erase(const privacy_args *a)
     privacy_close(&ctx);
     if (rc) return cli_error(rc, err.msg);
     if (res.resumed) {
+        report_unreachable(&res);
         printf("finished the interrupted erasure of %s: export files rewritten %lld; models marked "
                "for retraining\n", a->pos[1], (long long)res.export_files_rewritten);
         return CLI_EXIT_OK;
     }
     const store_erase_counts *c = &res.rows;
     printf("erased %s: customers %lld, consent %lld, feedback %lld, transactions %lld, features %lld, "
-           "notes %lld; audit subjects redacted %lld; export files rewritten %lld; models marked "
-           "for retraining\n", a->pos[1], (long long)c->customers, (long long)c->consent,
-           (long long)c->feedback, (long long)c->transactions, (long long)c->features,
-           (long long)c->notes, (long long)c->audit_redacted, (long long)res.export_files_rewritten);
+           "notes %lld; audit subjects redacted %lld; export files rewritten %lld; output files "
+           "rewritten %lld, removed %lld; models marked for retraining\n", a->pos[1],
+           (long long)c->customers, (long long)c->consent, (long long)c->feedback,
+           (long long)c->transactions, (long long)c->features, (long long)c->notes,
+           (long long)c->audit_redacted, (long long)res.export_files_rewritten,
+           (long long)res.output_files_rewritten, (long long)res.output_files_removed);
+    report_unreachable(&res);
     return CLI_EXIT_OK;
 }
 
@@ -305,7 +325,9 @@ static int cmd_anonymise(const privacy_args *a)
     privacy_ctx ctx;
     hp_error err = { 0 };
     privacy_kanon k;
-    int rc = open_ctx(&ctx, a, 1, &err);
+    const char *inputs[] = { a->config };
+    int rc = cli_refuse_output("--out", a->out, a->db, inputs, 1, &err);
+    if (!rc) rc = open_ctx(&ctx, a, 1, &err);
     if (rc) return cli_error(rc, err.msg);
     rc = privacy_export_dataset(&ctx, a->out, a->level, &k, &err);
     privacy_close(&ctx);
@@ -364,9 +386,10 @@ static int cmd_scan(const privacy_args *a)
     /* a directory, a binary file or undecodable text is refused, never "0 PII findings" */
     int rc = scan_text_read(a->pos[1], &text, &len, &enc, &err);
     if (rc) return cli_error(rc, err.msg);
-    FILE *mask = a->mask ? privacy_fopen_private(a->mask) : NULL;
+    const char *inputs[] = { a->pos[1], a->config }; /* scan F --mask F would empty F */
+    FILE *mask = a->mask ? cli_open_output("--mask", a->mask, a->db, inputs, 2, &err) : NULL;
     size_t counts[PII_TYPE_COUNT];
-    rc = a->mask && !mask ? hp_fail(&err, HP_ERR_WRITE, "%s: cannot write: %s", a->mask, strerror(errno)) : HP_OK;
+    rc = a->mask && !mask ? err.status : HP_OK;
     if (!rc) rc = scan_lines(text, len, enc, mask, a->first6, counts, &err);
     hp_free(text);
     if (mask && (ferror(mask) | fclose(mask)) && !rc) rc = hp_fail(&err, HP_ERR_WRITE, "%s: write failed", a->mask);
@@ -385,6 +408,8 @@ static int cmd_scan(const privacy_args *a)
     privacy_ctx ctx;
     if (!(rc = open_ctx(&ctx, a, 0, &err))) { /* the report lists recorded scans */
         rc = store_scan_record(ctx.st, a->pos[1], json, (int64_t)total, privacy_now(&ctx), &err);
+        /* masked text still names customers: registered, so that erasure drops their lines */
+        if (!rc && a->mask) rc = privacy_register_output(&ctx, a->mask, PRIVACY_OUT_MASKED_TEXT, &err);
         privacy_close(&ctx);
     }
     return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;

@@ -2,6 +2,7 @@
  * weight of each data modality (which data mattered). */
 #include "cli/cli.h"
 #include "model/model.h"
+#include "io/io_out.h"
 #include "privacy/privacy.h"
 
 #include <getopt.h>
@@ -231,6 +232,17 @@ static int recommend_all(const rec_args *a, data_dataset *ds, model_file *m, con
     return rc;
 }
 
+/* --out is never the model's files, an input or a store; checked before any work. */
+static int refuse_out(const rec_args *a, hp_error *err)
+{
+    if (!a->out) return HP_OK;
+    int rc = cli_refuse_output("--out", a->out, a->consent_db, a->files, DATA_T_COUNT, err);
+    const char *config[] = { a->config };
+    if (!rc) rc = cli_refuse_output("--out", a->out, NULL, config, 1, err);
+    if (!rc && (rc = io_out_refuse_in_dir(a->out, a->model, err))) hp_error_prefix(err, "--out");
+    return rc;
+}
+
 int cli_recommend(int argc, char **argv)
 {
     rec_args a;
@@ -239,8 +251,9 @@ int cli_recommend(int argc, char **argv)
     hp_error err = { 0 };
     model_file m;
     data_dataset ds;
-    int rc = model_load(a.model, &m, &err);
+    int rc = refuse_out(&a, &err);
     if (rc) return cli_error(rc, err.msg);
+    if ((rc = model_load(a.model, &m, &err))) return cli_error(rc, err.msg);
     if (!(rc = cli_load_dataset(&ds, a.config, ".", a.files, &err))) {
         /* only the files asked for: the built-in config's other tables are not wanted here */
         for (int k = 0; k < DATA_T_COUNT; k++)
@@ -269,12 +282,16 @@ int cli_recommend(int argc, char **argv)
             fprintf(stderr, "consent: %zu of %zu customers personalised; the others get popular products\n", nallowed,
                     ds.t[DATA_T_CUSTOMERS].nrows);
         FILE *f = stdout;
-        if (!rc && a.out && !(f = fopen(a.out, "w"))) rc = hp_fail(&err, HP_ERR_WRITE, "%s: cannot write", a.out);
+        const char *inputs[DATA_T_COUNT + 1];
+        size_t ninputs = cli_dataset_inputs(&ds, a.config, inputs, HP_ARRAY_LEN(inputs));
+        if (!rc && a.out && !(f = cli_open_output("--out", a.out, a.consent_db, inputs, ninputs, &err))) rc = err.status;
         if (!rc) rc = recommend_all(&a, &ds, &m, allowed, f, &err);
         if (!rc && f && (fflush(f) != 0 || ferror(f)))
             rc = hp_fail(&err, HP_ERR_WRITE, "%s: write failed", a.out ? a.out : "standard output");
         hp_free(allowed);
         if (f && f != stdout && fclose(f) != 0 && !rc) rc = hp_fail(&err, HP_ERR_WRITE, "%s: write failed", a.out);
+        /* every line names a customer: registered, so that erasure drops the customer's line */
+        if (!rc && a.out && a.consent_db) rc = cli_register_output(a.consent_db, a.out, PRIVACY_OUT_RECOMMENDATIONS, &err);
         data_dataset_free(&ds);
     }
     model_file_free(&m);

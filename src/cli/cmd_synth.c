@@ -80,6 +80,10 @@ int cli_synth(int argc, char **argv)
     if (p) return p > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     hp_error err = { 0 };
     int rc = data_synth_check(&o, &err);
+    /* the files data/synth.h names: never written over a privacy store */
+    static const char *const names[] = { "customers.csv", "products.csv", "interactions.csv", "transactions.csv",
+                                         "truth_customers.csv", "truth_affinity.csv", "truth.json" };
+    if (!rc) rc = cli_refuse_outputs_in("--out", out, names, HP_ARRAY_LEN(names), NULL, NULL, 0, &err);
     if (rc) return cli_error(rc, err.msg);
     o.progress = cli_progress;
     double t0 = hp_now();

@@ -1,5 +1,6 @@
 /* hyperp: one CLI, many subcommands. */
 #include "cli/cli.h"
+#include "data/parse.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -48,7 +49,10 @@ int cli_exit_code(int status)
 int cli_error(int status, const char *msg)
 {
     cli_progress_done();
-    fprintf(stderr, "hyperp: %s\n", msg && *msg ? msg : hp_strerror(status));
+    /* a message may quote a value from the data: PII never reaches the terminal or a log */
+    char safe[HP_ERROR_MAX + 64];
+    if (msg && *msg) data_quote_value(msg, strlen(msg), sizeof safe - 1, safe, sizeof safe);
+    fprintf(stderr, "hyperp: %s\n", msg && *msg ? safe : hp_strerror(status));
     return cli_exit_code(status);
 }
 
@@ -88,6 +92,9 @@ int cli_parse_u64(const char *flag, const char *s, uint64_t *out)
 int main(int argc, char **argv)
 {
     setlocale(LC_ALL, "C"); /* numbers in files and output always use '.' */
+    /* everything hyperp writes may hold customer data (models, data sets, results, the store):
+     * owner-only unless a file's own code says otherwise */
+    umask(077);
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;

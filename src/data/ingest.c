@@ -6,6 +6,7 @@
 #include "data/data.h"
 #include "data/parse.h"
 #include "io/io.h"
+#include "io/io_out.h"
 #include "text/pii.h"
 
 #include <errno.h>
@@ -31,6 +32,7 @@ typedef struct {
     const data_ingest_opts *opts;
     data_ingest_report *rep;
     FILE *rejects;
+    int rejects_nomem;     /* a rejected value could not be masked (left out of the file) */
     int *src_index;        /* per table column: source field index or -1 (absent) */
     staged *stage;         /* per table column */
     data_table *implicit_products; /* products made from ids seen when no products file */
@@ -73,17 +75,68 @@ static void csv_quote(FILE *f, const char *s, size_t len)
     fputc('"', f);
 }
 
-/* Reports one rejected row: counted, sampled for the user, written to the rejects file. */
-static void reject(ingest_ctx *cx, data_table *t, const io_record *rec, const char *column,
+/* One field of a rejected row, PII-masked as text columns are (cards keep their last 4
+ * digits): the rejects file is read by people and kept longer than the data. */
+static void put_masked(ingest_ctx *cx, FILE *f, const char *s, size_t len)
+{
+    if (!s || !len || pii_scan(s, len, NULL, 0) == 0) {
+        if (s) csv_quote(f, s, len);
+        return;
+    }
+    char *m = pii_mask(s, len, NULL, NULL);
+    if (!m) {
+        cx->rejects_nomem = 1; /* reported by close_rejects: the field is left empty */
+        return;
+    }
+    csv_quote(f, m, strlen(m));
+    hp_free(m);
+}
+
+/* The customer a rejected row is about (its id, or the customer it references), so that an
+ * erasure can drop exactly that customer's rows from the file. */
+static void row_subject(const ingest_ctx *cx, const data_table *t, const io_record *rec, long record,
+                        const char **s, size_t *len, char num[24])
+{
+    int col = t->kind == DATA_T_CUSTOMERS ? t->id_col : -1;
+    for (int i = 0; col < 0 && t->kind != DATA_T_PRODUCTS && i < t->ncols; i++)
+        if (t->cols[i].role == DATA_ROLE_CUSTOMER) col = i;
+    int src = col >= 0 && cx->src_index ? cx->src_index[col] : -1;
+    *s = NULL;
+    *len = 0;
+    if (src == SRC_ROW_NUMBER) {
+        *len = (size_t)snprintf(num, 24, "%ld", record);
+        *s = num;
+    } else if (src >= 0 && src < rec->nfields && rec->field[src]) {
+        *s = rec->field[src];
+        *len = rec->len[src];
+        hp_trim(s, len);
+    }
+}
+
+/* A sample for the user, cut to HP_ERROR_MAX when long. */
+static void sample_line(char *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sample_line(char *m, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m, HP_ERROR_MAX, fmt, ap);
+    va_end(ap);
+}
+
+/* Reports one rejected row: counted, sampled for the user, written to the rejects file. Values
+ * are masked for PII everywhere (the reason may quote one). */
+static void reject(ingest_ctx *cx, data_table *t, const io_record *rec, long record, const char *column,
                    const char *reason)
 {
     data_ingest_report *rep = cx->rep;
+    char why[HP_ERROR_MAX];
+    data_quote_value(reason, strlen(reason), sizeof why - 1, why, sizeof why);
     rep->rejected[t->kind]++;
     rep->total_rejected++;
     if (rep->nsamples < DATA_REJECT_SAMPLES) {
         char *m = rep->samples[rep->nsamples++];
-        if (column) snprintf(m, HP_ERROR_MAX, "%s:%ld: column '%s': %s", t->file, rec->line, column, reason);
-        else snprintf(m, HP_ERROR_MAX, "%s:%ld: %s", t->file, rec->line, reason);
+        if (column) sample_line(m, "%s:%ld: column '%s': %s", t->file, rec->line, column, why);
+        else sample_line(m, "%s:%ld: %s", t->file, rec->line, why);
     }
     if (!cx->rejects) return;
     FILE *f = cx->rejects;
@@ -91,19 +144,24 @@ static void reject(ingest_ctx *cx, data_table *t, const io_record *rec, const ch
     fprintf(f, ",%ld,", rec->line);
     if (column) csv_quote(f, column, strlen(column));
     fputc(',', f);
-    csv_quote(f, reason, strlen(reason));
+    csv_quote(f, why, strlen(why));
     fputc(',', f);
-    /* the record as read, re-joined as one CSV field, so nothing of the row is lost */
-    char *joined = NULL;
-    size_t jlen = 0;
+    /* the record as read (masked), re-joined as one CSV field, so nothing else of it is lost */
+    char *joined = NULL, num[24];
+    size_t jlen = 0, slen;
     FILE *mem = open_memstream(&joined, &jlen);
     for (int i = 0; mem && i < rec->nfields; i++) {
         if (i) fputc(',', mem);
-        if (rec->field[i]) csv_quote(mem, rec->field[i], rec->len[i]);
+        put_masked(cx, mem, rec->field[i], rec->len[i]);
     }
     if (mem) fclose(mem);
+    else cx->rejects_nomem = 1;
     if (joined) csv_quote(f, joined, jlen);
     free(joined);
+    fputc(',', f);
+    const char *subject;
+    row_subject(cx, t, rec, record, &subject, &slen, num);
+    put_masked(cx, f, subject, slen);
     fputc('\n', f);
 }
 
@@ -145,8 +203,10 @@ static int stage_label(const data_column *c, staged *st, hp_error *err)
         if (strlen(yes[i]) == st->len && strncasecmp(yes[i], st->s, st->len) == 0) { st->v = 1; return HP_OK; }
         if (strlen(no[i]) == st->len && strncasecmp(no[i], st->s, st->len) == 0) { st->v = 0; return HP_OK; }
     }
-    return hp_fail(err, HP_ERR_FORMAT, "'%.*s' is not a label (expected yes/no, true/false or 1/0, "
-                   "or set \"positive\" in the config)", (int)HP_MIN(st->len, 40), st->s);
+    char q[128];
+    data_quote_value(st->s, st->len, 40, q, sizeof q);
+    return hp_fail(err, HP_ERR_FORMAT, "'%s' is not a label (expected yes/no, true/false or 1/0, "
+                   "or set \"positive\" in the config)", q);
 }
 
 static int stage_ref(ingest_ctx *cx, const data_column *c, staged *st, hp_error *err)
@@ -159,18 +219,20 @@ static int stage_ref(ingest_ctx *cx, const data_column *c, staged *st, hp_error 
     }
     data_column *id = ref->id_col >= 0 ? &ref->cols[ref->id_col] : NULL;
     st->ref = id ? data_dict_find(&id->dict, st->s, st->len) : -1;
+    char q[128];
     if (st->ref < 0)
-        return hp_fail(err, HP_ERR_FORMAT, "unknown %s '%.*s'", is_customer ? "customer" : "product",
-                       (int)HP_MIN(st->len, 60), st->s);
+        return hp_fail(err, HP_ERR_FORMAT, "unknown %s '%s'", is_customer ? "customer" : "product",
+                       (data_quote_value(st->s, st->len, 60, q, sizeof q), q));
     return HP_OK;
 }
 
 static int stage_id(const data_table *t, const data_column *c, staged *st, hp_error *err)
 {
     int32_t prev = data_dict_find(&c->dict, st->s, st->len);
+    char q[128];
     if (prev >= 0)
-        return hp_fail(err, HP_ERR_FORMAT, "duplicate id '%.*s' (first at line %ld)",
-                       (int)HP_MIN(st->len, 60), st->s, t->line[prev]);
+        return hp_fail(err, HP_ERR_FORMAT, "duplicate id '%s' (first at line %ld)",
+                       (data_quote_value(st->s, st->len, 60, q, sizeof q), q), t->line[prev]);
     return HP_OK;
 }
 
@@ -182,8 +244,10 @@ static int stage_value(ingest_ctx *cx, const data_table *t, const data_column *c
         return data_parse_number(st->s, st->len, &st->v, err);
     case DATA_ROLE_HELD: {
         int rc = data_parse_number(st->s, st->len, &st->v, err);
+        char q[128];
         if (!rc && st->v != 0 && st->v != 1)
-            return hp_fail(err, HP_ERR_FORMAT, "'%.*s' is not a 0/1 holding flag", (int)HP_MIN(st->len, 40), st->s);
+            return hp_fail(err, HP_ERR_FORMAT, "'%s' is not a 0/1 holding flag",
+                           (data_quote_value(st->s, st->len, 40, q, sizeof q), q));
         return rc;
     }
     case DATA_ROLE_BAND: {
@@ -587,13 +651,13 @@ static int read_records(ingest_ctx *cx, data_table *t, io_source *src, hp_error 
         if (rc == HP_ERR_FORMAT) {
             const char *col = rec.bad_field >= 0 && rec.bad_field < io_source_ncolumns(src)
                                   ? io_source_column(src, rec.bad_field) : NULL;
-            reject(cx, t, &rec, col, rerr.msg);
+            reject(cx, t, &rec, record, col, rerr.msg);
             continue;
         }
         if (rc < 0) return hp_fail(err, rc, "%s:%ld: %s", t->file, rec.line, rerr.msg);
         int bad = -1;
         if (stage_row(cx, t, &rec, record, &bad, &rerr)) {
-            reject(cx, t, &rec, t->cols[bad].name, rerr.msg);
+            reject(cx, t, &rec, record, t->cols[bad].name, rerr.msg);
             continue;
         }
         if ((rc = commit_row(cx, t, rec.line, record))) return hp_fail(err, rc, "%s: out of memory", t->file);
@@ -723,13 +787,20 @@ static int ingest_table(ingest_ctx *cx, data_table_kind k, hp_error *err)
     return rc;
 }
 
+/* The rejects file holds customer data: owner-only, and never one of the files being read
+ * (opening it would truncate that input before it is read). */
 static int open_rejects(ingest_ctx *cx, hp_error *err)
 {
     const char *path = cx->opts ? cx->opts->rejects_path : NULL;
     if (!path) return HP_OK;
-    if (!(cx->rejects = fopen(path, "w")))
-        return hp_fail(err, HP_ERR_IO, "%s: cannot write rejects file: %s", path, strerror(errno));
-    fputs("file,line,column,reason,record\n", cx->rejects);
+    const char *inputs[DATA_T_COUNT];
+    size_t n = 0;
+    for (int k = 0; k < DATA_T_COUNT; k++)
+        if (cx->ds->t[k].configured && cx->ds->t[k].file) inputs[n++] = cx->ds->t[k].file;
+    hp_error oerr = { 0 };
+    if (!(cx->rejects = io_out_fopen(path, NULL, inputs, n, &oerr)))
+        return hp_fail(err, oerr.status, "rejects file %s", oerr.msg);
+    fputs("file,line,column,reason,record,customer_id\n", cx->rejects);
     return HP_OK;
 }
 
@@ -739,7 +810,10 @@ static int close_rejects(ingest_ctx *cx, hp_error *err)
     int bad = ferror(cx->rejects);
     bad |= fclose(cx->rejects) != 0;
     cx->rejects = NULL;
-    if (bad) return hp_fail(err, HP_ERR_IO, "%s: error writing rejects file", cx->opts->rejects_path);
+    if (bad) return hp_fail(err, HP_ERR_WRITE, "%s: error writing rejects file", cx->opts->rejects_path);
+    if (cx->rejects_nomem)
+        return hp_fail(err, HP_ERR_NOMEM, "%s: out of memory masking a rejected row (its values were left out)",
+                       cx->opts->rejects_path);
     return HP_OK;
 }
 

@@ -1,6 +1,7 @@
 /* Typed parsing of text fields: numbers, timestamps, bands. Hot in ingest, so the common
  * cases avoid strtod and libc time functions. */
 #include "data/parse.h"
+#include "text/pii.h"
 
 #include <ctype.h>
 #include <float.h>
@@ -8,6 +9,88 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ------------------------------------------------------------------ quoting values */
+
+static void copy_cut(const char *s, size_t len, size_t max, char *out, size_t size)
+{
+    if (size == 0) return;
+    size_t room = HP_MIN(max, size - 1), n = len, dots = 0;
+    if (n > room) { /* "..." marks the cut, within the bound */
+        dots = HP_MIN((size_t)3, room);
+        n = room - dots;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--; /* not inside a character */
+    }
+    memcpy(out, s, n);
+    memcpy(out + n, "...", dots);
+    out[n + dots] = 0;
+}
+
+/* A copy of s with every PII match replaced by its type in brackets; *matches counts them.
+ * NULL when out of memory. */
+static char *mask_tags(const char *s, size_t len, size_t *outlen, size_t *matches)
+{
+    size_t n = pii_scan(s, len, NULL, 0);
+    *matches = n;
+    if (n == PII_SCAN_NOMEM) return NULL;
+    pii_match *m = n ? hp_malloc(n * sizeof *m) : NULL;
+    char *buf = hp_malloc(len + 16 * n + 1);
+    if (!buf || (n && (!m || pii_scan(s, len, m, n) != n))) {
+        hp_free(m);
+        hp_free(buf);
+        return NULL;
+    }
+    size_t w = 0, at = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(buf + w, s + at, m[i].start - at);
+        w += m[i].start - at;
+        buf[w++] = '[';
+        for (const char *t = pii_type_name(m[i].type); *t; t++) buf[w++] = (char)toupper((unsigned char)*t);
+        buf[w++] = ']';
+        at = m[i].end;
+    }
+    memcpy(buf + w, s + at, len - at);
+    w += len - at;
+    buf[w] = 0;
+    hp_free(m);
+    *outlen = w;
+    return buf;
+}
+
+void data_quote_value(const char *s, size_t len, size_t max, char *out, size_t size)
+{
+    if (!s) s = "", len = 0;
+    if (pii_scan(s, len, NULL, 0) == 0) {
+        copy_cut(s, len, max, out, size);
+        if (size == 0 || pii_scan(out, strlen(out), NULL, 0) == 0) return;
+    }
+    /* mask, cut, and again while the cut text shows a match (digits glued to a letter the
+     * cut removed, say): a few rounds, then nothing of the value is shown */
+    char *cur = hp_strndup(s, len);
+    size_t clen = len;
+    for (int round = 0; cur && round < 4; round++) {
+        size_t mlen, matches;
+        char *m = mask_tags(cur, clen, &mlen, &matches);
+        hp_free(cur);
+        cur = NULL;
+        if (!m) break;
+        copy_cut(m, mlen, max, out, size);
+        hp_free(m);
+        if (pii_scan(out, strlen(out), NULL, 0) == 0) return;
+        clen = strlen(out);
+        cur = hp_strndup(out, clen);
+    }
+    hp_free(cur);
+    copy_cut("(value withheld)", 16, max, out, size);
+}
+
+/* The value for a message (nothing is computed when the caller wants no message). */
+static const char *quoted(const hp_error *err, const char *s, size_t len, size_t max, char *q, size_t size)
+{
+    if (err) data_quote_value(s, len, max, q, size);
+    else q[0] = 0;
+    return q;
+}
 
 /* ------------------------------------------------------------------ numbers */
 
@@ -46,8 +129,10 @@ static int parse_simple_decimal(const char *s, size_t len, double *out)
 /* Values are stored as float: a number beyond its range would become infinite. */
 static int check_float_range(double v, const char *s, size_t len, hp_error *err)
 {
+    char q[128];
     if (fabs(v) > FLT_MAX)
-        return hp_fail(err, HP_ERR_FORMAT, "'%.*s' is out of range (magnitude above 3.4e38)", (int)HP_MIN(len, 40), s);
+        return hp_fail(err, HP_ERR_FORMAT, "'%s' is out of range (magnitude above 3.4e38)",
+                       quoted(err, s, len, 40, q, sizeof q));
     return HP_OK;
 }
 
@@ -56,7 +141,7 @@ int data_parse_number(const char *s, size_t len, double *out, hp_error *err)
     hp_trim(&s, &len);
     if (len == 0) return hp_fail(err, HP_ERR_FORMAT, "empty value where a number was expected");
     if (parse_simple_decimal(s, len, out)) return check_float_range(*out, s, len, err);
-    char tmp[64];
+    char tmp[64], q[128];
     if (len >= sizeof tmp) return hp_fail(err, HP_ERR_FORMAT, "number too long (%zu characters)", len);
     memcpy(tmp, s, len);
     tmp[len] = 0;
@@ -64,11 +149,12 @@ int data_parse_number(const char *s, size_t len, double *out, hp_error *err)
     for (size_t i = 0; i < len; i++) {
         char c = tmp[i];
         if (!(isdigit((unsigned char)c) || c == '.' || c == 'e' || c == 'E' || c == '-' || c == '+'))
-            return hp_fail(err, HP_ERR_FORMAT, "'%s' is not a number", tmp);
+            return hp_fail(err, HP_ERR_FORMAT, "'%s' is not a number", quoted(err, tmp, len, 64, q, sizeof q));
     }
     char *end;
     double v = strtod(tmp, &end);
-    if (end != tmp + len || !isfinite(v)) return hp_fail(err, HP_ERR_FORMAT, "'%s' is not a number", tmp);
+    if (end != tmp + len || !isfinite(v))
+        return hp_fail(err, HP_ERR_FORMAT, "'%s' is not a number", quoted(err, tmp, len, 64, q, sizeof q));
     *out = v;
     return check_float_range(v, s, len, err);
 }
@@ -143,12 +229,13 @@ int data_parse_timestamp(const char *s, size_t len, int64_t *out, hp_error *err)
     if (len == 0) return hp_fail(err, HP_ERR_FORMAT, "empty value where a timestamp was expected");
     size_t i = 0;
     int y, m, d;
+    char q[128];
     if (len >= 10 && s[4] == '-') {
         if (!read_digits(s, len, &i, 4, &y) || s[i++] != '-' || !read_digits(s, len, &i, 2, &m) ||
             s[i++] != '-' || !read_digits(s, len, &i, 2, &d))
             goto bad;
         if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
-            return hp_fail(err, HP_ERR_FORMAT, "'%.*s' is not a valid calendar date", (int)len, s);
+            return hp_fail(err, HP_ERR_FORMAT, "'%s' is not a valid calendar date", quoted(err, s, len, 64, q, sizeof q));
         int64_t secs = 0, zone = 0;
         if (i < len) {
             if (s[i] != 'T' && s[i] != ' ') goto bad;
@@ -165,8 +252,8 @@ int data_parse_timestamp(const char *s, size_t len, int64_t *out, hp_error *err)
     }
 bad:
     return hp_fail(err, HP_ERR_FORMAT,
-                   "'%.*s' is not a timestamp (expected YYYY-MM-DD[THH:MM:SS[Z]] or epoch seconds)",
-                   (int)HP_MIN(len, 64), s);
+                   "'%s' is not a timestamp (expected YYYY-MM-DD[THH:MM:SS[Z]] or epoch seconds)",
+                   quoted(err, s, len, 64, q, sizeof q));
 }
 
 void data_format_timestamp(int64_t t, char *buf, size_t size)
@@ -290,7 +377,8 @@ static int eat_range_separator(cursor *c)
 
 static int band_fail(hp_error *err, const char *s, size_t len, const char *why)
 {
-    return hp_fail(err, HP_ERR_FORMAT, "'%.*s' is not a band (%s)", (int)HP_MIN(len, 64), s, why);
+    char q[128];
+    return hp_fail(err, HP_ERR_FORMAT, "'%s' is not a band (%s)", quoted(err, s, len, 64, q, sizeof q), why);
 }
 
 int data_band_parse(const char *s, size_t len, double *lo, double *hi, hp_error *err)

@@ -33,4 +33,12 @@ int data_band_parse(const char *s, size_t len, double *lo, double *hi, hp_error 
  * with lo > 0, hi/2 for an open bottom, 1.5*lo for an open top. */
 double data_band_value(double lo, double hi);
 
+/* A value made safe to quote in a message: every match of the PII detectors (text/pii.h)
+ * becomes its type in brackets ("[CARD]", "[EMAIL]", "[SSN]"), then the result is cut to at
+ * most max bytes at a character boundary ("..." marks a cut); masking comes first, so a cut
+ * never leaves part of a card number unmasked. out (size bytes) is always NUL-terminated;
+ * when out of memory it says "(value withheld)". Messages that quote a field use this:
+ * error texts reach terminals, logs and the rejects file, which erasure cannot reach. */
+void data_quote_value(const char *s, size_t len, size_t max, char *out, size_t size);
+
 #endif

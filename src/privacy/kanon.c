@@ -1,6 +1,7 @@
 /* k-anonymity: generalised quasi-identifiers, equivalence classes, dataset export. */
 #include "privacy/privacy_internal.h"
 #include "data/parse.h"
+#include "io/io_out.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -138,8 +139,10 @@ int privacy_kanon_store(privacy_ctx *ctx, int level, privacy_kanon *out, hp_erro
 
 static int write_dataset(privacy_ctx *ctx, const kan *k, const char *path, hp_error *err)
 {
-    FILE *f = privacy_fopen_private(path);
-    if (!f) return hp_fail(err, HP_ERR_WRITE, "%s: cannot write: %s", path, strerror(errno));
+    hp_error oerr = { 0 };
+    /* never onto the store itself (or its WAL): that would destroy it */
+    FILE *f = io_out_fopen(path, store_path(ctx->st), NULL, 0, &oerr);
+    if (!f) return hp_fail(err, oerr.status, "%s", oerr.msg);
     int rc = HP_OK;
     fprintf(f, "pseudonym");
     for (int q = 0; q < ctx->cfg.nqi; q++) fprintf(f, ",%s", ctx->cfg.qi[q]);
@@ -171,7 +174,9 @@ int privacy_export_dataset(privacy_ctx *ctx, const char *path, int level, privac
                      "record%s, below k = %d (try a higher generalisation level)",
                      (long long)out->smallest, out->smallest == 1 ? "" : "s", ctx->cfg.k_anonymity);
     if (!rc) rc = write_dataset(ctx, &k, path, err);
-    if (!rc) rc = store_export_record(ctx->st, path, "dataset", out->smallest, privacy_now(ctx), err);
+    char canon[4096]; /* absolute: an erasure run from another folder still finds it */
+    if (!rc && io_out_canonical(path, canon, sizeof canon, NULL)) snprintf(canon, sizeof canon, "%s", path);
+    if (!rc) rc = store_export_record(ctx->st, canon, "dataset", out->smallest, privacy_now(ctx), err);
     if (!rc) {
         char outcome[128];
         snprintf(outcome, sizeof outcome, "dataset export: %lld rows, k = %lld, level %d",

@@ -159,14 +159,39 @@ int privacy_export(privacy_ctx *ctx, const char *customer_id, void *f, hp_error 
 typedef struct {
     store_erase_counts rows;
     int64_t export_files_rewritten;
+    int64_t output_files_rewritten; /* registered outputs (privacy_register_output) that lost
+                                       the customer's lines */
+    int64_t output_files_removed;   /* the customer's own registered exports, deleted */
+    int64_t unreachable;            /* registered files that could not be checked: missing
+                                       (moved or deleted), not a regular file, unparseable */
+    char unreachable_list[1024];    /* "path (why); ..." cut to fit */
     int models_marked;         /* 1 when the registry now says retraining is due */
     int resumed;               /* 1: the rows were already gone; an interrupted erasure of
                                   this customer was finished */
 } privacy_erase_result;
 
+/* Output files that hold raw customer ids, by format. */
+typedef enum {
+    PRIVACY_OUT_REJECTS = 0,     /* ingest's rejects CSV */
+    PRIVACY_OUT_RECOMMENDATIONS, /* recommend's JSONL, one "customer_id" per line */
+    PRIVACY_OUT_SUBJECT_EXPORT,  /* privacy export --out: one customer's JSON document */
+    PRIVACY_OUT_MASKED_TEXT,     /* privacy scan --mask: lines of text */
+    PRIVACY_OUT_KIND_COUNT
+} privacy_output_kind;
+
+const char *privacy_output_kind_name(privacy_output_kind k);
+/* Records an output file (by its absolute path; it must exist) in the store, so that erasure
+ * removes the customer from it: lines of rejects, recommendations and masked text that name
+ * the customer are dropped (the file rewritten atomically, 0600), the customer's own export is
+ * deleted. Never the file's contents. */
+int privacy_register_output(privacy_ctx *ctx, const char *path, privacy_output_kind kind, hp_error *err);
+
 /* Art. 17: removes the customer from every table and every registered export file, redacts
  * audit subjects (under every loaded key), marks models for retraining, truncates the WAL,
  * and audits the erasure without naming the subject. HP_ERR_NOTFOUND when nothing is held.
+ * Registered output files are rewritten first, before any row goes (a failure there stops the
+ * erasure with nothing erased); the ones that cannot be reached are listed in res and counted
+ * in the audit entry. A customer held only in registered output files is erased from them.
  * The rows go in one transaction that also records the erasure as pending; the file,
  * registry and audit steps then finish it. When they fail (an export file cannot be
  * rewritten), running privacy_erase or privacy_purge again finishes it (res->resumed).

@@ -1,13 +1,17 @@
 /* rights: access/portability export (Art. 15/20), erasure (Art. 17), retention purge. */
 #include "privacy/privacy_internal.h"
 #include "data/parse.h"
+#include "io/io_out.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------------ export */
@@ -89,6 +93,258 @@ int privacy_export(privacy_ctx *ctx, const char *customer_id, void *f, hp_error 
     return privacy_audit(ctx, "export", NULL, ps[0], NULL, outcome, err);
 }
 
+/* ------------------------------------------------------------------ output files with raw ids */
+
+static const char *const k_output_kinds[PRIVACY_OUT_KIND_COUNT] = {
+    "rejects", "recommendations", "subject_export", "masked_text",
+};
+
+const char *privacy_output_kind_name(privacy_output_kind k)
+{
+    return (unsigned)k < PRIVACY_OUT_KIND_COUNT ? k_output_kinds[k] : "?";
+}
+
+int privacy_register_output(privacy_ctx *ctx, const char *path, privacy_output_kind kind, hp_error *err)
+{
+    char canon[PATH_MAX];
+    if ((unsigned)kind >= PRIVACY_OUT_KIND_COUNT) return hp_fail(err, HP_ERR_INVAL, "unknown output kind %d", (int)kind);
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) return HP_OK; /* a pipe or a terminal keeps nothing */
+    int rc = io_out_canonical(path, canon, sizeof canon, err);
+    return rc ? rc : store_output_record(ctx->st, canon, k_output_kinds[kind], privacy_now(ctx), err);
+}
+
+static void note_unreachable(privacy_erase_result *res, const char *path, const char *why)
+{
+    size_t used = strlen(res->unreachable_list);
+    res->unreachable++;
+    snprintf(res->unreachable_list + used, sizeof res->unreachable_list - used, "%s%s (%s)",
+             used ? "; " : "", path, why);
+}
+
+/* The characters of a customer id (privacy_id_check). */
+static int id_char(int c) { return isalnum(c) || c == '_' || c == '.' || c == ':' || c == '@' || c == '-'; }
+
+/* Whether s holds id as a whole token: not inside a longer id ("C1" is not in "C10"); a
+ * trailing '.', ':' or '-' followed by no id character is punctuation ("... C1."). */
+static int has_token(const char *s, size_t n, const char *id)
+{
+    size_t m = strlen(id);
+    for (size_t i = 0; m && i + m <= n; i++) {
+        if (s[i] != id[0] || memcmp(s + i, id, m) != 0) continue;
+        if (i > 0 && id_char((unsigned char)s[i - 1])) continue;
+        size_t j = i + m;
+        int c = j < n ? (unsigned char)s[j] : 0, next = j + 1 < n ? (unsigned char)s[j + 1] : 0;
+        if (!c || !id_char(c) || ((c == '.' || c == ':' || c == '-') && !id_char(next))) return 1;
+    }
+    return 0;
+}
+
+/* Decides for one record of a registered file: 1 keep, 0 drop, -1 the file is not in the
+ * expected format (it is left as it is and reported). */
+typedef int (*keep_fn)(void *ctx, const char *rec, size_t len, long line);
+
+typedef struct {
+    const char *id;
+    int subject_column; /* rejects: the header ends with ",customer_id" */
+} keep_ctx;
+
+static const char k_rejects_header[] = "file,line,column,reason,record";
+
+/* The last field of a CSV record (after its last comma outside quotes), unquoted. */
+static void last_csv_field(const char *rec, size_t len, char *out, size_t size)
+{
+    size_t start = 0, k = 0;
+    int quoted = 0;
+    while (len && (rec[len - 1] == '\n' || rec[len - 1] == '\r')) len--;
+    for (size_t i = 0; i < len; i++) {
+        if (rec[i] == '"') quoted = !quoted;
+        else if (rec[i] == ',' && !quoted) start = i + 1;
+    }
+    int q = start < len && rec[start] == '"';
+    for (size_t i = start + q; i < len && k + 1 < size; i++) {
+        if (q && rec[i] == '"') {
+            if (i + 1 < len && rec[i + 1] == '"') i++; /* "" is one quote */
+            else break;
+        }
+        out[k++] = rec[i];
+    }
+    out[k] = 0;
+}
+
+/* Rejects: a record goes when its customer_id column is the customer, or, when it has none
+ * (a row whose customer is unknown, an older file), when any token of it is the id. */
+static int keep_reject(void *c, const char *rec, size_t len, long line)
+{
+    keep_ctx *k = c;
+    if (line == 1) {
+        size_t h = sizeof k_rejects_header - 1;
+        if (len < h || memcmp(rec, k_rejects_header, h) != 0) return -1;
+        k->subject_column = len >= h + 12 && memcmp(rec + h, ",customer_id", 12) == 0;
+        return 1;
+    }
+    if (k->subject_column) {
+        char subject[PRIVACY_ID_MAX * 2 + 8];
+        last_csv_field(rec, len, subject, sizeof subject);
+        if (subject[0]) return strcmp(subject, k->id) != 0;
+    }
+    return !has_token(rec, len, k->id);
+}
+
+/* Recommendations: one JSON object per line; the line whose "customer_id" is the id goes. */
+static int keep_recommendation(void *c, const char *rec, size_t len, long line)
+{
+    keep_ctx *k = c;
+    (void)line;
+    if (!has_token(rec, len, k->id)) return 1; /* cannot be the customer's line */
+    json_t *o = json_loadb(rec, len, 0, NULL);
+    const char *cid = json_string_value(json_object_get(o, "customer_id"));
+    int keep = cid ? strcmp(cid, k->id) != 0 : -1;
+    json_decref(o);
+    return keep;
+}
+
+static int keep_text_line(void *c, const char *rec, size_t len, long line)
+{
+    (void)line;
+    return !has_token(rec, len, ((keep_ctx *)c)->id);
+}
+
+/* Appends one physical line to the record being read; *done when the record is complete
+ * (csv: its quotes are balanced, so a quoted field may span lines). */
+static int add_line(char **rec, size_t *len, size_t *cap, const char *line, size_t n, int csv, int *done)
+{
+    if (hp_grow((void **)rec, cap, *len + n + 1, 1)) return HP_ERR_NOMEM;
+    memcpy(*rec + *len, line, n);
+    *len += n;
+    (*rec)[*len] = 0;
+    size_t quotes = 0;
+    for (size_t i = 0; csv && i < *len; i++) quotes += (*rec)[i] == '"';
+    *done = quotes % 2 == 0;
+    return HP_OK;
+}
+
+typedef struct {
+    int64_t dropped;
+    const char *why;    /* set when the file cannot be handled: left as it is */
+} rewrite_result;
+
+/* Copies path to a private temporary file without the records keep() drops and renames it
+ * over path when any was dropped. A file not in the expected format is left untouched. */
+static int rewrite_records(const char *path, int csv, keep_fn keep, void *kctx, rewrite_result *r,
+                           hp_error *err)
+{
+    char tmp[PATH_MAX + 16], *line = NULL, *rec = NULL;
+    size_t cap = 0, rlen = 0, rcap = 0;
+    ssize_t n;
+    FILE *in = fopen(path, "r");
+    if (!in) return r->why = "cannot be read", HP_OK;
+    FILE *out = io_out_tmp(path, tmp, sizeof tmp, err);
+    int rc = out ? HP_OK : HP_ERR_WRITE;
+    long ln = 0, first = 1;
+    while (!rc && !r->why && (n = getline(&line, &cap, in)) > 0) {
+        int done;
+        ln++;
+        if ((rc = add_line(&rec, &rlen, &rcap, line, (size_t)n, csv, &done))) break;
+        if (!done) continue;
+        int k = keep(kctx, rec, rlen, first);
+        if (k < 0) r->why = first == 1 ? "not in the format it was registered with" : "a record is not in the registered format";
+        else if (k == 0) r->dropped++;
+        else if (fwrite(rec, 1, rlen, out) != rlen) rc = hp_fail(err, HP_ERR_WRITE, "%s: write failed", tmp);
+        first = ln + 1;
+        rlen = 0;
+    }
+    if (!rc && !r->why && (ferror(in) || rlen)) r->why = ferror(in) ? "cannot be read" : "ends inside a quoted field";
+    free(line);
+    hp_free(rec);
+    fclose(in);
+    if (!out) return rc;
+    if (rc || r->why || r->dropped == 0) {
+        io_out_abort(out, tmp);
+        return rc;
+    }
+    return io_out_commit(out, tmp, path, err);
+}
+
+/* The customer's own export is deleted (it is all about them); another customer's stays. */
+static int remove_subject_export(const char *path, const char *id, int *removed, const char **why)
+{
+    json_t *doc = json_load_file(path, 0, NULL);
+    const char *cid = json_string_value(json_object_get(doc, "customer_id"));
+    if (!cid) *why = "not a hyperp export";
+    else if (!strcmp(cid, id) && unlink(path) == 0) *removed = 1;
+    else if (!strcmp(cid, id)) *why = "cannot be deleted";
+    json_decref(doc);
+    return HP_OK;
+}
+
+typedef struct {
+    char **paths, **kinds;
+    size_t n, cap, kcap;
+} output_list;
+
+static int collect_output(void *ctx, const char *path, const char *kind, int64_t at)
+{
+    output_list *l = ctx;
+    (void)at;
+    if (hp_grow((void **)&l->paths, &l->cap, l->n + 1, sizeof *l->paths) ||
+        hp_grow((void **)&l->kinds, &l->kcap, l->n + 1, sizeof *l->kinds))
+        return 1;
+    l->paths[l->n] = hp_strdup(path ? path : "");
+    l->kinds[l->n] = hp_strdup(kind ? kind : "");
+    if (!l->paths[l->n] || !l->kinds[l->n]) {
+        hp_free(l->paths[l->n]);
+        hp_free(l->kinds[l->n]);
+        return 1;
+    }
+    l->n++;
+    return 0;
+}
+
+static void output_list_free(output_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) hp_free(l->paths[i]), hp_free(l->kinds[i]);
+    hp_free(l->paths);
+    hp_free(l->kinds);
+}
+
+/* Removes the customer from one registered output file. */
+static int erase_from_output(privacy_ctx *ctx, const char *path, const char *kind, const char *id,
+                             privacy_erase_result *res, hp_error *err)
+{
+    struct stat st;
+    keep_ctx k = { id, 0 };
+    rewrite_result r = { 0, NULL };
+    int removed = 0, rc = HP_OK;
+    if (stat(path, &st) != 0) r.why = errno == ENOENT ? "missing: moved or deleted" : "cannot be read";
+    else if (!S_ISREG(st.st_mode)) r.why = "not a regular file";
+    else if (!strcmp(kind, k_output_kinds[PRIVACY_OUT_REJECTS])) rc = rewrite_records(path, 1, keep_reject, &k, &r, err);
+    else if (!strcmp(kind, k_output_kinds[PRIVACY_OUT_RECOMMENDATIONS]))
+        rc = rewrite_records(path, 0, keep_recommendation, &k, &r, err);
+    else if (!strcmp(kind, k_output_kinds[PRIVACY_OUT_MASKED_TEXT])) rc = rewrite_records(path, 0, keep_text_line, &k, &r, err);
+    else if (!strcmp(kind, k_output_kinds[PRIVACY_OUT_SUBJECT_EXPORT])) rc = remove_subject_export(path, id, &removed, &r.why);
+    else r.why = "unknown kind of file";
+    if (rc) return rc;
+    if (r.why) note_unreachable(res, path, r.why);
+    res->output_files_rewritten += r.dropped > 0;
+    res->output_files_removed += removed;
+    return removed ? store_output_forget(ctx->st, path, err) : HP_OK;
+}
+
+/* Step 0 of an erasure: the registered output files lose the customer before any row goes,
+ * while the id is still known (the store keeps no copy of it once the rows are erased). */
+static int erase_outputs(privacy_ctx *ctx, const char *id, privacy_erase_result *res, hp_error *err)
+{
+    output_list l = { 0 };
+    int rc = store_output_each(ctx->st, collect_output, &l, err);
+    if (rc > 0) rc = hp_fail(err, HP_ERR_NOMEM, "out of memory listing registered output files");
+    for (size_t i = 0; !rc && i < l.n; i++) rc = erase_from_output(ctx, l.paths[i], l.kinds[i], id, res, err);
+    if (rc) hp_error_prefix(err, "erasure stopped before erasing anything: a registered output file "
+                            "cannot be rewritten; fix this and run erase again");
+    output_list_free(&l);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ erasure */
 
 /* Rewrites a dataset export without the lines that carry any of the pseudonyms. */
@@ -126,7 +382,8 @@ static int scrub_dataset(const char *path, const char *const *ps, int n, int64_t
 typedef struct {
     const char *const *ps;
     int n;
-    int64_t files;
+    int64_t files, unreachable;
+    privacy_erase_result *res; /* may be NULL (purge): where unreachable files are listed */
     hp_error *err;
     int rc;
 } scrub_ctx;
@@ -137,6 +394,12 @@ static int scrub_export(void *ctx, const char *path, const char *kind, int64_t k
     int64_t hits = 0;
     (void)k;
     (void)at;
+    struct stat st;
+    if (stat(path, &st) != 0 && errno == ENOENT) { /* nothing to rewrite, but say so */
+        sc->unreachable++;
+        if (sc->res) note_unreachable(sc->res, path, "missing: moved or deleted");
+        return 0;
+    }
     sc->rc = !strcmp(kind, "audit") ? audit_redact_file(path, sc->ps, sc->n, &hits, sc->err)
                                     : scrub_dataset(path, sc->ps, sc->n, &hits, sc->err);
     sc->files += hits > 0;
@@ -177,17 +440,17 @@ static int collect_pending(void *ctx, int64_t id, const char *pseudonyms, const 
 
 /* Scrubs the export files of one pending erasure, marks the models, then audits it and drops
  * the pending record in one transaction. Safe to repeat: scrubbing twice changes nothing. */
-static int finish_one(privacy_ctx *ctx, pending *e, int64_t *files, hp_error *err)
+static int finish_one(privacy_ctx *ctx, pending *e, privacy_erase_result *res, hp_error *err)
 {
     const char *ptrs[PRIVACY_MAX_KEYS];
     int n = 0;
     for (char *save = NULL, *t = strtok_r(e->pseudonyms, " ", &save); t && n < PRIVACY_MAX_KEYS;
          t = strtok_r(NULL, " ", &save))
         ptrs[n++] = t;
-    scrub_ctx sc = { ptrs, n, 0, err, HP_OK };
+    scrub_ctx sc = { ptrs, n, 0, 0, res, err, HP_OK };
     int rc = n ? store_export_each(ctx->st, scrub_export, &sc, err) : HP_OK;
     if (rc > 0) rc = sc.rc;
-    if (files) *files += sc.files;
+    if (res) res->export_files_rewritten += sc.files;
     if (rc) {
         hp_error_prefix(err, "erasure: the rows are erased but an export file is not; fix this and "
                         "run erase or purge again to finish");
@@ -195,6 +458,9 @@ static int finish_one(privacy_ctx *ctx, pending *e, int64_t *files, hp_error *er
     }
     char outcome[320];
     snprintf(outcome, sizeof outcome, "%s, export files %lld", e->counts, (long long)sc.files);
+    if (sc.unreachable)
+        snprintf(outcome + strlen(outcome), sizeof outcome - strlen(outcome), ", missing export files %lld",
+                 (long long)sc.unreachable);
     if ((rc = store_begin(ctx->st, err))) return rc;
     /* models trained on the customer's data still encode it: the registry says retrain */
     rc = store_model_mark_retrain(ctx->st, "erasure request", privacy_now(ctx), err);
@@ -210,7 +476,7 @@ static int finish_one(privacy_ctx *ctx, pending *e, int64_t *files, hp_error *er
 /* Finishes every pending erasure (only: just that one when not 0); *matched is set when one
  * of them carried one of the nps pseudonyms ps. */
 static int finish_pending(privacy_ctx *ctx, int64_t only, const char *const *ps, int nps,
-                          int *matched, int64_t *files, int64_t *done, hp_error *err)
+                          int *matched, privacy_erase_result *res, int64_t *done, hp_error *err)
 {
     pending_list l = { 0 };
     int rc = store_erasure_pending_each(ctx->st, collect_pending, &l, err);
@@ -219,7 +485,7 @@ static int finish_pending(privacy_ctx *ctx, int64_t only, const char *const *ps,
         if (only && l.p[i].id != only) continue;
         for (int k = 0; k < nps; k++)
             if (strstr(l.p[i].pseudonyms, ps[k])) *matched = 1;
-        rc = finish_one(ctx, &l.p[i], files, err);
+        rc = finish_one(ctx, &l.p[i], res, err);
         if (!rc && done) (*done)++;
     }
     if (l.p) sodium_memzero(l.p, l.cap * sizeof *l.p);
@@ -230,14 +496,13 @@ static int finish_pending(privacy_ctx *ctx, int64_t only, const char *const *ps,
 /* Step 1, one transaction: suppression records for the opt-outs in force, every row deleted,
  * audit subjects redacted, and a pending record naming what the files still have to lose.
  * Step 2 (finish_pending) may fail and be resumed without losing track of the customer. */
-int privacy_erase_one(privacy_ctx *ctx, const char *customer_id, privacy_erase_result *res,
-                      hp_error *err)
+static int erase_store(privacy_ctx *ctx, const char *customer_id, privacy_erase_result *res,
+                       hp_error *err)
 {
     char ps[PRIVACY_MAX_KEYS][PRIVACY_PSEUDONYM_LEN], counts[256];
     char joined[PRIVACY_MAX_KEYS * PRIVACY_PSEUDONYM_LEN] = "";
     const char *ptrs[PRIVACY_MAX_KEYS];
     int64_t pending_id = 0;
-    memset(res, 0, sizeof *res);
     int rc = privacy_pseudonyms_all(ctx, customer_id, ps, ptrs, err);
     if (rc) return rc;
     for (int k = 0; k < ctx->nkeys; k++)
@@ -246,15 +511,28 @@ int privacy_erase_one(privacy_ctx *ctx, const char *customer_id, privacy_erase_r
     rc = privacy_suppress_opt_outs(ctx, customer_id, err);
     if (!rc) rc = store_subject_erase(ctx->st, customer_id, ptrs, ctx->nkeys, &res->rows, err);
     erase_counts(&res->rows, counts, sizeof counts);
+    /* counts only: a path may name the customer, and the audit entry outlives the erasure */
+    snprintf(counts + strlen(counts), sizeof counts - strlen(counts), "; output files rewritten %lld, "
+             "removed %lld, unreachable %lld", (long long)res->output_files_rewritten,
+             (long long)res->output_files_removed, (long long)res->unreachable);
     if (!rc) rc = store_erasure_pending_add(ctx->st, joined, counts, privacy_now(ctx), &pending_id, err);
     if (rc) store_rollback(ctx->st);
     else rc = store_commit(ctx->st, err);
-    if (!rc) rc = finish_pending(ctx, pending_id, NULL, 0, NULL, &res->export_files_rewritten, NULL, err);
+    if (!rc) rc = finish_pending(ctx, pending_id, NULL, 0, NULL, res, NULL, err);
     res->models_marked = !rc;
     if (!rc) rc = store_checkpoint_truncate(ctx->st, err);
     sodium_memzero(ps, sizeof ps);
     sodium_memzero(joined, sizeof joined);
     return rc;
+}
+
+/* Step 0 (the registered output files, while the id is still known), then the store. */
+int privacy_erase_one(privacy_ctx *ctx, const char *customer_id, privacy_erase_result *res,
+                      hp_error *err)
+{
+    memset(res, 0, sizeof *res);
+    int rc = erase_outputs(ctx, customer_id, res, err);
+    return rc ? rc : erase_store(ctx, customer_id, res, err);
 }
 
 static int count_row(void *ctx, const char *table, int ncols, const char *const *names,
@@ -263,6 +541,24 @@ static int count_row(void *ctx, const char *table, int ncols, const char *const 
     (void)table, (void)ncols, (void)names, (void)values;
     (*(int64_t *)ctx)++;
     return 0;
+}
+
+/* A customer the store holds nothing about may still be in registered output files (the
+ * recommendations name every customer scored): those are erased, and the erasure audited. */
+static int erase_outputs_only(privacy_ctx *ctx, const char *customer_id, privacy_erase_result *res,
+                              hp_error *err)
+{
+    privacy_erase_result prior = *res;
+    memset(res, 0, sizeof *res);
+    int rc = erase_outputs(ctx, customer_id, res, err);
+    if (!rc && res->output_files_rewritten + res->output_files_removed > 0)
+        rc = erase_store(ctx, customer_id, res, err);
+    else if (!rc)
+        rc = hp_fail(err, HP_ERR_NOTFOUND, "customer '%s': nothing is held about this customer%s%s%s",
+                     customer_id, res->unreachable ? " (registered files that could not be checked: " : "",
+                     res->unreachable_list, res->unreachable ? ")" : "");
+    res->export_files_rewritten += prior.export_files_rewritten;
+    return rc;
 }
 
 int privacy_erase(privacy_ctx *ctx, const char *customer_id, privacy_erase_result *res,
@@ -276,19 +572,18 @@ int privacy_erase(privacy_ctx *ctx, const char *customer_id, privacy_erase_resul
     int rc = privacy_id_check(customer_id, err);
     if (!rc) rc = privacy_pseudonyms_all(ctx, customer_id, ps, ptrs, err);
     /* an earlier erasure that stopped half-way is finished first */
-    if (!rc) rc = finish_pending(ctx, 0, ptrs, ctx->nkeys, &matched, &res->export_files_rewritten, NULL, err);
+    if (!rc) rc = finish_pending(ctx, 0, ptrs, ctx->nkeys, &matched, res, NULL, err);
     if (!rc) rc = store_subject_rows(ctx->st, customer_id, ptrs, ctx->nkeys, count_row, &rows, err);
     if (rc) return rc;
-    if (rows == 0 && matched) {
+    if (rows == 0 && matched) { /* its output files went before its rows */
         res->resumed = 1;
         res->models_marked = 1;
         return store_checkpoint_truncate(ctx->st, err);
     }
-    if (rows == 0)
-        return hp_fail(err, HP_ERR_NOTFOUND, "customer '%s': nothing is held about this customer", customer_id);
-    int64_t files = res->export_files_rewritten;
+    if (rows == 0) return erase_outputs_only(ctx, customer_id, res, err);
+    privacy_erase_result prior = *res;
     rc = privacy_erase_one(ctx, customer_id, res, err);
-    res->export_files_rewritten += files;
+    res->export_files_rewritten += prior.export_files_rewritten;
     return rc;
 }
 

@@ -3,8 +3,10 @@
  * or from sqlite_master (store_each_value). */
 #include "store/store.h"
 #include "store/store_internal.h"
+#include "io/io_out.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +68,9 @@ static const char *const k_migrations[] = {
     " PRIMARY KEY(token, purpose));"
     "CREATE TABLE erasure_pending(id INTEGER PRIMARY KEY, pseudonyms TEXT NOT NULL,"
     " counts TEXT NOT NULL, started_at INTEGER NOT NULL);",
+    /* 3: output files holding raw customer ids (rejects, recommendations, subject exports,
+     * masked text), so that erasure can rewrite them; paths only, never their contents */
+    "CREATE TABLE outputs(path TEXT PRIMARY KEY, kind TEXT NOT NULL, at INTEGER NOT NULL);",
 };
 
 /* ------------------------------------------------------------------ statement helpers */
@@ -261,6 +266,26 @@ static int configure(store *s, hp_error *err)
     return rc;
 }
 
+/* The store holds personal data: owner-only (0600). Called right after sqlite3_open_v2
+ * created the file and before anything is written to it; SQLite gives the -wal, -shm and
+ * -journal files it creates later the database file's mode, and existing ones of ours that
+ * are wider are narrowed here too. */
+static int make_private(const char *path, hp_error *err)
+{
+    char canon[PATH_MAX], side[PATH_MAX + 16];
+    static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+    int rc = HP_OK;
+    for (size_t i = 0; !rc && i < HP_ARRAY_LEN(suffix); i++) {
+        snprintf(side, sizeof side, "%s%s", path, suffix[i]);
+        rc = io_out_make_private(side, err);
+        if (!rc && io_out_canonical(path, canon, sizeof canon, NULL) == HP_OK) {
+            snprintf(side, sizeof side, "%s%s", canon, suffix[i]); /* SQLite's own name for it */
+            rc = io_out_make_private(side, err);
+        }
+    }
+    return rc;
+}
+
 static int open_mode(store **out, const char *path, int create, hp_error *err)
 {
     *out = NULL;
@@ -271,6 +296,7 @@ static int open_mode(store **out, const char *path, int create, hp_error *err)
     }
     int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0), NULL);
     int status = rc == SQLITE_OK ? HP_OK : store_sqlerr(s, err, rc, "cannot open");
+    if (!status) status = make_private(path, err);
     if (!status) status = configure(s, err);
     if (!status) status = migrate(s, (int64_t)time(NULL), err);
     if (status) {

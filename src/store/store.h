@@ -19,7 +19,7 @@
 #include "core/hp.h"
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_DEFAULT_PATH "artifacts/hyperp.db"
 
 typedef struct store store;
@@ -245,6 +245,15 @@ int store_export_record(store *s, const char *path, const char *kind, int64_t k,
 typedef int (*store_export_fn)(void *ctx, const char *path, const char *kind, int64_t k,
                                int64_t at);
 int store_export_each(store *s, store_export_fn fn, void *ctx, hp_error *err);
+
+/* Output files the project wrote that hold raw customer ids (rejects, recommendations, a
+ * subject's export, masked text): erasure rewrites or removes them. kind names the format;
+ * path is absolute. Recording a path again replaces its row. */
+int store_output_record(store *s, const char *path, const char *kind, int64_t at, hp_error *err);
+typedef int (*store_output_fn)(void *ctx, const char *path, const char *kind, int64_t at);
+int store_output_each(store *s, store_output_fn fn, void *ctx, hp_error *err);
+/* Drops the record of a file that erasure removed. */
+int store_output_forget(store *s, const char *path, hp_error *err);
 
 /* Result of a PII scan of a file (counts as JSON, never the found values). */
 int store_scan_record(store *s, const char *path, const char *counts_json, int64_t findings,
