@@ -429,8 +429,10 @@ TEST(erasure_leaves_no_trace_in_any_table_or_file)
     char model_dir[200];
     snprintf(model_dir, sizeof model_dir, "%s", tmp_path("trace/model"));
     model_train_opts to = { .out_dir = model_dir };
+    int64_t snapshot = 0;
+    CHECK_EQ_INT(privacy_consent_snapshot(&ctx, &snapshot, &err), HP_OK);
     CHECKF(model_train(&ds, &mc, &to, &tr, &err) == HP_OK, "%s", err.msg);
-    CHECK_EQ_INT(privacy_register_model(&ctx, "recommender", "1", to.out_dir, "inputs", &err), HP_OK);
+    CHECK_EQ_INT(privacy_register_model(&ctx, "recommender", "1", to.out_dir, "inputs", snapshot, NULL, &err), HP_OK);
     model_config_free(&mc);
     /* recommendations as hyperp recommend --out writes them: one line per customer */
     const data_table *cu = &ds.t[DATA_T_CUSTOMERS];
