@@ -139,11 +139,39 @@ int pii_luhn_ok(const char *s, size_t len)
 /* c is one of the bytes of set (never NUL). */
 static int in_set(int c, const char *set) { return c && strchr(set, c); }
 
+/* A keyword list and how far before a number its keywords may end to label it; adjacent: only
+ * punctuation and "no.", "number", "id" may stand between. */
 typedef struct {
     const char *const *words;
-    size_t n;
+    size_t n, window;
+    int adjacent;
 } kw_set;
-#define KW_SET(a) { a, HP_ARRAY_LEN(a) }
+#define KW_SET(a, window) { a, HP_ARRAY_LEN(a), window, 0 }
+/* Another kind of number's label counts only right before it ("order no. 0123 4567 89",
+ * "routing 021000021", "member id 123456789"); elsewhere such words are ordinary nouns ("the
+ * SSN of the deceased account holder: ...", "the card the client showed us"). */
+#define KW_ADJACENT(a) { a, HP_ARRAY_LEN(a), 24, 1 }
+
+/* [p, i) holds only spaces, punctuation and the words no, nr, num, number, id. */
+static int label_glue(const scan *s, size_t p, size_t i)
+{
+    static const char *const glue[] = { "no", "nr", "num", "number", "id" };
+    while (p < i) {
+        if (!isalpha((unsigned char)s->t[p])) {
+            if (isdigit((unsigned char)s->t[p])) return 0;
+            p++;
+            continue;
+        }
+        size_t e = p;
+        while (e < i && isalpha((unsigned char)s->t[e])) e++;
+        int ok = 0;
+        for (size_t w = 0; w < HP_ARRAY_LEN(glue) && !ok; w++)
+            ok = strlen(glue[w]) == e - p && !strncasecmp(s->t + p, glue[w], e - p);
+        if (!ok) return 0;
+        p = e;
+    }
+    return 1;
+}
 
 /* Labels of other kinds of numbers: a number after one of these is not an SSN or a phone. */
 static const char *const k_label_kw[] = {
@@ -166,36 +194,49 @@ static int sentence_end(const scan *s, size_t k)
            isupper((unsigned char)s->t[k + 2]);
 }
 
-/* The digit at k belongs to a number (a token that starts with a digit), not to a word such
- * as "W-2" or "Q3". Looks back no further than a. */
-static int number_token_at(const scan *s, size_t k, size_t a)
+/* Where the token holding byte k starts (letters, digits and dashes), looking back no further
+ * than a. A digit in a token that starts with a letter is part of a word such as "W-2" or
+ * "Q3", not a number. */
+static size_t token_start(const scan *s, size_t k, size_t a)
 {
-    while (k > a && (isalnum((unsigned char)s->t[k - 1]) || s->t[k - 1] == '-')) k--;
-    return isdigit((unsigned char)s->t[k]) || s->t[k] == '-';
+    while (k > a && (isalnum((unsigned char)s->t[k - 1]) || s->t[k - 1] == '-')) k--, (*s->steps)++;
+    return k;
 }
 
 /* Which set labels the number at i: the one holding the keyword nearest before i (the
- * longest where several end at one place), within window bytes and with no digit and no
- * sentence end between it and the number. -1 when there is none. The cost is bounded by
- * window times the keywords' length, for each number asked about. */
-static int label_before(const scan *s, size_t i, size_t window, const kw_set *sets, int nsets)
+ * longest where several end at one place), within that set's window and with no number and
+ * no sentence end between it and the number. -1 when there is none. The cost is bounded by
+ * the largest window times the keywords' length, for each number asked about. */
+static int label_before(const scan *s, size_t i, const kw_set *sets, int nsets)
 {
+    size_t window = 0;
+    for (int k = 0; k < nsets; k++) window = HP_MAX(window, sets[k].window);
     size_t a = i > window ? i - window : 0;
     for (size_t p = i; p > a; p--) { /* p: where a keyword would end */
-        if (isdigit((unsigned char)s->t[p - 1]) && number_token_at(s, p - 1, a)) return -1;
+        if (isdigit((unsigned char)s->t[p - 1])) {
+            size_t b = token_start(s, p - 1, a);
+            if (isdigit((unsigned char)s->t[b]) || s->t[b] == '-') return -1;
+            p = b + 1; /* no keyword ends inside the word: go on before it */
+            continue;
+        }
         if (sentence_end(s, p - 1)) return -1;
         if (p < s->n && isalpha((unsigned char)s->t[p]) && isalpha((unsigned char)s->t[p - 1])) continue;
-        int best = -1;
+        int best = -1, glue = -1; /* glue: [p, i) is label glue (computed once, when needed) */
         size_t best_len = 0;
-        for (int k = 0; k < nsets; k++)
+        for (int k = 0; k < nsets; k++) {
+            if (i - p >= sets[k].window) continue;
             for (size_t w = 0; w < sets[k].n; w++) {
-                size_t L = strlen(sets[k].words[w]);
-                if (L > p - a || L <= best_len) continue;
+                const char *kw = sets[k].words[w];
+                size_t L = strlen(kw);
+                (*s->steps)++;
+                if (L > p - a || L <= best_len || tolower((unsigned char)s->t[p - 1]) != kw[L - 1]) continue;
                 size_t q = p - L;
-                if (!strncasecmp(s->t + q, sets[k].words[w], L) &&
-                    (q == 0 || !isalpha((unsigned char)s->t[q - 1])))
-                    best = k, best_len = L;
+                if (strncasecmp(s->t + q, kw, L) || (q > 0 && isalpha((unsigned char)s->t[q - 1]))) continue;
+                if (sets[k].adjacent && glue < 0) glue = label_glue(s, p, i);
+                if (sets[k].adjacent && !glue) continue;
+                best = k, best_len = L;
             }
+        }
         if (best >= 0) return best;
     }
     return -1;
@@ -545,7 +586,8 @@ static void find_ssn_ein(scan *s)
     static const char *const ssn_kw[] = { "ssn", "social security", "social security number",
                                           "soc sec", "ss#", "ss no" };
     static const char *const ein_kw[] = { "ein", "employer identification", "tax id", "fein", "tin" };
-    static const kw_set labels[] = { KW_SET(ssn_kw), KW_SET(ein_kw), KW_SET(k_label_kw) };
+    static const kw_set labels[] = { KW_SET(ssn_kw, SSN_KEYWORD_WINDOW), KW_SET(ein_kw, SSN_KEYWORD_WINDOW),
+                                     KW_ADJACENT(k_label_kw) };
     static const int ssn_g[] = { 3, 2, 4 }, ein_g[] = { 2, 7 }, nine[] = { 9 };
     char d[16];
     for (size_t i = 0; i < s->n; i++) {
@@ -554,7 +596,7 @@ static void find_ssn_ein(scan *s)
         if ((e = grouped(s, i, ssn_g, 3, "- ", d)) && ssn_ok(d)) add(s, PII_SSN, i, e);
         else if ((e = grouped(s, i, ein_g, 2, "-", d)) && ein_ok(d)) add(s, PII_EIN, i, e);
         else if ((e = grouped(s, i, nine, 1, "", d))) {
-            int label = label_before(s, i, SSN_KEYWORD_WINDOW, labels, (int)HP_ARRAY_LEN(labels));
+            int label = label_before(s, i, labels, (int)HP_ARRAY_LEN(labels));
             if (label == 0 && ssn_ok(d)) add(s, PII_SSN, i, e);
             else if (label == 1 && ein_ok(d)) add(s, PII_EIN, i, e);
         }
@@ -615,7 +657,8 @@ typedef struct {
  * single spaces, dashes or dots and may hold one bracketed group after the country code
  * ("+44 (0)20 ...", "+52 (55) ..."). National numbers may bracket their first group
  * ("(020) 7946 0958"), join it to the next by one of " -./", and join the others by one kind
- * of " -." ("090-1234-5678", "0216 123 45 67", "08-123 456 78"). */
+ * of " -." ("090-1234-5678", "0216 123 45 67", "08-123 456 78"); a later group with a trunk
+ * 0 may start a second number, with separators of its own. */
 static void read_phone_run(const scan *s, size_t i, phone_run *r)
 {
     int plus = s->t[i] == '+', total = 0;
@@ -646,7 +689,9 @@ static void read_phone_run(const scan *s, size_t i, phone_run *r)
         else if (paren && dig(s, k)) sep = 0, j = k;
         else if (next_paren) sep = c == ' ' ? ' ' : 0, j = k + (c == ' ');
         else if (plus && in_set(c, " -.") && dig(s, k + 1)) sep = c, j = k + 1;
-        else if (!plus && r->ng == 1 && in_set(c, " -./") && dig(s, k + 1)) sep = c, j = k + 1;
+        else if (!plus && (r->ng == 1 || s->t[g.start] == '0') && in_set(c, " -./") &&
+                 dig(s, k + 1))
+            sep = c, kind = 0, j = k + 1;
         else if (!plus && r->ng > 1 && in_set(c, " -.") && (!kind || c == kind) && dig(s, k + 1))
             kind = sep = c, j = k + 1;
         else break;
@@ -654,8 +699,9 @@ static void read_phone_run(const scan *s, size_t i, phone_run *r)
 }
 
 /* Groups [a, b) make one number: "+": 9 to 15 digits dialled; national (trunk 0 and a
- * non-zero digit): 10 or 11 digits in 2+ groups, or 9 in 3+, every group after the first of
- * 2+ digits, the first of 2 to 5, at most 8 groups, one kind of separator after the second. */
+ * non-zero digit): 10 to 12 digits in 2+ groups, or 9 in 3+ after a 2-digit first group;
+ * every group after the first of 2+ digits, the first of 2 to 6, at most 8 groups, one kind of
+ * separator after the second group. */
 static int phone_ok(const scan *s, const phone_run *r, int a, int b, int national)
 {
     int digits = 0, groups = b - a;
@@ -664,13 +710,14 @@ static int phone_ok(const scan *s, const phone_run *r, int a, int b, int nationa
     if (!national) return digits >= 9 && digits <= PHONE_MAX_DIGITS;
     const phone_group *f = &r->g[a];
     size_t d0 = f->start + (s->t[f->start] == '(');
-    if (s->t[d0] != '0' || s->t[d0 + 1] == '0' || f->width < 2 || f->width > 5) return 0;
+    if (s->t[d0] != '0' || s->t[d0 + 1] == '0' || f->width < 2 || f->width > 6) return 0;
     for (int k = a + 1; k < b; k++) {
         if (r->g[k].width < 2 || s->t[r->g[k].start] == '(') return 0;
         if (k > a + 1 && r->g[k].sep != r->g[a + 2].sep) return 0;
         if (k > a + 1 && r->g[k].sep == '/') return 0;
     }
-    return (groups >= 2 && digits >= 10 && digits <= 11) || (groups >= 3 && digits == 9);
+    /* 9 digits: a one-digit area code ("02 123 45 67", "09 1234 567") */
+    return (groups >= 2 && digits >= 10 && digits <= 12) || (groups >= 3 && digits == 9 && f->width == 2);
 }
 
 /* A "+" or 0-prefixed number at i, or the first of two written side by side with only a
@@ -694,23 +741,24 @@ static size_t phone_at(const scan *s, size_t i, size_t *run_end)
     return 0;
 }
 
-/* Digits without separators after a phone keyword ("tel 02079460958", "call 2125550147"): 10
- * or 11 digits, North American (with or without its leading 1) or national with a trunk 0. */
+/* Digits without separators after a phone keyword ("tel 02079460958", "call 2125550147"):
+ * North American (10 digits, or 11 with its leading 1) or national with a trunk 0 (10 to 12). */
 #define PHONE_KEYWORD_WINDOW 32
 
-static const kw_set phone_labels[] = { KW_SET(k_phone_kw), KW_SET(k_label_kw) };
+static const kw_set phone_labels[] = { KW_SET(k_phone_kw, PHONE_KEYWORD_WINDOW),
+                                       KW_ADJACENT(k_label_kw) };
 
 static size_t keyword_phone(const scan *s, size_t i)
 {
     size_t e = i;
-    while (e - i < 12 && dig(s, e)) e++;
+    while (e - i < 13 && dig(s, e)) e++;
     size_t nd = e - i;
     const char *d = s->t + i;
-    if (nd < 10 || nd > 11 || !ends(s, e)) return 0;
-    int nanp10 = d[nd - 10] >= '2' && d[nd - 7] >= '2' && (nd == 10 || d[0] == '1');
+    if (nd < 10 || nd > 12 || !ends(s, e)) return 0;
+    int nanp10 = nd <= 11 && d[nd - 10] >= '2' && d[nd - 7] >= '2' && (nd == 10 || d[0] == '1');
     int national = d[0] == '0' && d[1] != '0';
     if (!nanp10 && !national) return 0;
-    return label_before(s, i, PHONE_KEYWORD_WINDOW, phone_labels, 2) == 0 ? e : 0;
+    return label_before(s, i, phone_labels, 2) == 0 ? e : 0;
 }
 
 /* The alphanumeric token ending just before a single separator at k - 1: its start, or k
@@ -755,7 +803,7 @@ static void find_phones(scan *s)
         if (trunk && !(last_end && last_end == i - 1) && inside_group_run(s, i)) trunk = 0;
         if (!e && (c == '+' || trunk) && i >= skip) e = phone_at(s, i, &run_end);
         /* "order 0123 4567 89": a national-looking number labelled as something else */
-        if (e && trunk && label_before(s, i, PHONE_KEYWORD_WINDOW, phone_labels, 2) == 1) e = 0;
+        if (e && trunk && label_before(s, i, phone_labels, 2) == 1) e = 0;
         if (run_end) skip = run_end;
         if (!e && isdigit((unsigned char)c)) e = keyword_phone(s, i);
         if (e) {
