@@ -149,6 +149,11 @@ TEST(card_touching_an_email_is_masked_whole)
 
 TEST(masked_text_holds_no_card)
 {
+    /* the card ends only where the SSN's digits are replaced by its tag */
+    const char *freed = "paid 4111 1111 1111 1111-123 45 6789";
+    char *fm = pii_mask(freed, strlen(freed), NULL, NULL);
+    CHECKF(fm && !strstr(fm, "4111 1111") && strstr(fm, "[SSN]"), "'%s'", fm ? fm : "(null)");
+    hp_free(fm);
     const char *t = "pay 4111 1111 1111 4008 0000 0000 0004 now"; /* "4008 0000 0000 0004" is Luhn-valid */
     for (int first6 = 0; first6 < 2; first6++) {
         pii_mask_opts o = { .card_first6 = first6 };
@@ -316,6 +321,8 @@ TEST(phone_layouts)
     CHECK(has(slash, PII_PHONE, "+1-212-555-0147") && has(slash, PII_PHONE, "+1-212-555-0199"));
     const char *mixed = "numbers 070-123 45 67 070-123 45 68";
     CHECK(has(mixed, PII_PHONE, "070-123 45 67") && has(mixed, PII_PHONE, "070-123 45 68"));
+    CHECK(has("dial 0044 20 7946 0958.", PII_PHONE, "0044 20 7946 0958"));
+    CHECK_EQ_INT(count("ref 00491701234567, build 0001 0002 0003"), 0);
     CHECK(has("tel 09012345678", PII_PHONE, "09012345678"));
     CHECK(has("call me on 2125550147", PII_PHONE, "2125550147"));
     CHECK(has("Mobile no. 07400123456", PII_PHONE, "07400123456"));

@@ -653,16 +653,27 @@ typedef struct {
     size_t overlong_end; /* > 0: the run is longer than two numbers and ends here */
 } phone_run;
 
-/* Reads the digit groups of a "+" or 0-prefixed number from i. "+" numbers join groups by
+/* Reads the digit groups of a "+" (or "00") or 0-prefixed number from i. "+" numbers join groups by
  * single spaces, dashes or dots and may hold one bracketed group after the country code
  * ("+44 (0)20 ...", "+52 (55) ..."). National numbers may bracket their first group
  * ("(020) 7946 0958"), join it to the next by one of " -./", and join the others by one kind
  * of " -." ("090-1234-5678", "0216 123 45 67", "08-123 456 78"); a later group with a trunk
  * 0 may start a second number, with separators of its own. */
+/* 2 when a "00" international prefix starts at i ("0044 20 7946 0958"): 00 and a country
+ * code's first digit. */
+static size_t intl_prefix00(const scan *s, size_t i)
+{
+    return i + 2 < s->n && s->t[i] == '0' && s->t[i + 1] == '0' && s->t[i + 2] >= '1' &&
+                   s->t[i + 2] <= '9'
+               ? 2
+               : 0;
+}
+
 static void read_phone_run(const scan *s, size_t i, phone_run *r)
 {
-    int plus = s->t[i] == '+', total = 0;
-    size_t j = i + (size_t)plus;
+    size_t prefix = s->t[i] == '+' ? 1 : intl_prefix00(s, i);
+    int plus = prefix > 0, total = 0;
+    size_t j = i + prefix;
     char sep = 0, kind = 0;
     r->ng = 0;
     r->overlong_end = 0;
@@ -710,7 +721,7 @@ static int phone_ok(const scan *s, const phone_run *r, int a, int b, int nationa
     if (!national) return digits >= 9 && digits <= PHONE_MAX_DIGITS;
     const phone_group *f = &r->g[a];
     size_t d0 = f->start + (s->t[f->start] == '(');
-    if (s->t[d0] != '0' || s->t[d0 + 1] == '0' || f->width < 2 || f->width > 6) return 0;
+    if (f->width < 2 || f->width > 6 || s->t[d0] != '0' || s->t[d0 + 1] == '0') return 0;
     for (int k = a + 1; k < b; k++) {
         if (r->g[k].width < 2 || s->t[r->g[k].start] == '(') return 0;
         if (k > a + 1 && r->g[k].sep != r->g[a + 2].sep) return 0;
@@ -731,9 +742,9 @@ static size_t phone_at(const scan *s, size_t i, size_t *run_end)
     read_phone_run(s, i, &r);
     *run_end = r.overlong_end;
     if (r.overlong_end || !r.ng) return 0;
-    int national = s->t[i] != '+';
+    int national = s->t[i] != '+' && !intl_prefix00(s, i);
     size_t end = r.g[r.ng - 1].end;
-    if (!ends(s, end)) return 0;
+    if (!ends(s, end) || (!national && s->t[i] == '0' && r.ng < 2)) return 0; /* "0044...": grouped */
     if (phone_ok(s, &r, 0, r.ng, national)) return end;
     for (int k = r.ng - 1; k > 0; k--)
         if (s->t[r.g[k].start] == '0' && phone_ok(s, &r, 0, k, national) && phone_ok(s, &r, k, r.ng, 1))
@@ -939,9 +950,11 @@ static char *mask_once(const char *text, size_t len, int first6, int full,
 }
 
 /* Masking a card keeps up to 10 of its digits, and those may join the text around them into
- * a new card ("**** **** **** 4532 0151 1283 0366"): the output is scanned again, and a card
- * found then is masked in full (no digit kept, so it cannot chain on: an adversarial chain of
- * cards costs one more round, not one round per card). Repeated until no card is left; each
+ * a new card ("**** **** **** 4532 0151 1283 0366"); a tag that replaces another match may
+ * free a card that its digits kept from ending ("4111 1111 1111 1111-123 45 6789": the SSN
+ * hid the card). So the output is scanned again after any round that masked something, and a
+ * card found then is masked in full (no digit kept, so it cannot chain on: an adversarial chain
+ * of cards costs one more round, not one round per card). Repeated until no card is left; each
  * round hides at least 13 digits, so this ends. */
 char *pii_mask(const char *text, size_t len, const pii_mask_opts *opts,
                size_t counts[PII_TYPE_COUNT])
@@ -950,7 +963,10 @@ char *pii_mask(const char *text, size_t len, const pii_mask_opts *opts,
     int first6 = opts && opts->card_first6;
     g_steps = 0;
     char *out = mask_once(text, len, first6, 0, c, &cards, &n);
-    while (out && cards) {
+    size_t masked = 0;
+    for (int t = 0; t < PII_TYPE_COUNT; t++) masked += c[t];
+    while (out && (cards || masked)) {
+        masked = 0;
         size_t again_c[PII_TYPE_COUNT] = { 0 }, m;
         char *again = mask_once(out, n, first6, 1, again_c, &cards, &m);
         if (again && cards) {
