@@ -653,12 +653,6 @@ typedef struct {
     size_t overlong_end; /* > 0: the run is longer than two numbers and ends here */
 } phone_run;
 
-/* Reads the digit groups of a "+" (or "00") or 0-prefixed number from i. "+" numbers join groups by
- * single spaces, dashes or dots and may hold one bracketed group after the country code
- * ("+44 (0)20 ...", "+52 (55) ..."). National numbers may bracket their first group
- * ("(020) 7946 0958"), join it to the next by one of " -./", and join the others by one kind
- * of " -." ("090-1234-5678", "0216 123 45 67", "08-123 456 78"); a later group with a trunk
- * 0 may start a second number, with separators of its own. */
 /* 2 when a "00" international prefix starts at i ("0044 20 7946 0958"): 00 and a country
  * code's first digit. */
 static size_t intl_prefix00(const scan *s, size_t i)
@@ -669,6 +663,12 @@ static size_t intl_prefix00(const scan *s, size_t i)
                : 0;
 }
 
+/* Reads the digit groups of a "+" (or "00") or 0-prefixed number from i. "+" numbers join
+ * groups by single spaces, dashes or dots and may hold one bracketed group after the country code
+ * ("+44 (0)20 ...", "+52 (55) ..."). National numbers may bracket their first group
+ * ("(020) 7946 0958"), join it to the next by one of " -./", and join the others by one kind
+ * of " -." ("090-1234-5678", "0216 123 45 67", "08-123 456 78"); a later group with a trunk
+ * 0 may start a second number, with separators of its own. */
 static void read_phone_run(const scan *s, size_t i, phone_run *r)
 {
     size_t prefix = s->t[i] == '+' ? 1 : intl_prefix00(s, i);
