@@ -1,7 +1,8 @@
 /* PII detection: unit cases, masking, and recall/precision per type on the labelled set
- * tests/fixtures/pii_labelled.tsv (written by tests/fixtures/pii_gen.py). Fails below recall
- * 0.99 for cards and IBANs. A detection is a true positive when it has the gold type and the
- * exact gold span. */
+ * tests/fixtures/pii_labelled.tsv (written by tests/fixtures/pii_gen.py: the original generated
+ * lines and an extension built from published test vectors, each line naming its source). Fails
+ * below recall 0.99 for cards and IBANs, 0.95 for the other types, or precision 0.99 for any
+ * type. A detection is a true positive when it has the gold type and the exact gold span. */
 #include "check.h"
 #include "core/hp.h"
 #include "text/pii.h"
@@ -148,6 +149,11 @@ TEST(card_touching_an_email_is_masked_whole)
 
 TEST(masked_text_holds_no_card)
 {
+    /* the card ends only where the SSN's digits are replaced by its tag */
+    const char *freed = "paid 4111 1111 1111 1111-123 45 6789";
+    char *fm = pii_mask(freed, strlen(freed), NULL, NULL);
+    CHECKF(fm && !strstr(fm, "4111 1111") && strstr(fm, "[SSN]"), "'%s'", fm ? fm : "(null)");
+    hp_free(fm);
     const char *t = "pay 4111 1111 1111 4008 0000 0000 0004 now"; /* "4008 0000 0000 0004" is Luhn-valid */
     for (int first6 = 0; first6 < 2; first6++) {
         pii_mask_opts o = { .card_first6 = first6 };
@@ -243,16 +249,151 @@ TEST(long_digit_runs_scan_in_linear_steps)
     CHECK(has("01 01 01 01 01 01 01 01 01 (212) 555-0147", PII_PHONE, "(212) 555-0147"));
 }
 
+/* ------------------------------------------------------------------ issue 8 classes */
+
+/* Brands beyond the seven, from published test numbers (sources in the labelled set). */
+TEST(card_brands_beyond_the_seven)
+{
+    CHECK(has("Maestro 6759000000005 ok", PII_CARD, "6759000000005"));           /* Opayo, 13 digits */
+    CHECK(has("Maestro 5000000000000000005", PII_CARD, "5000000000000000005"));   /* 19 digits */
+    CHECK(has("Dankort 5019 5555 4444 5555", PII_CARD, "5019 5555 4444 5555"));
+    CHECK(has("UATP 1354 1001 4004 955.", PII_CARD, "1354 1001 4004 955"));
+    CHECK(has("Mir 2200111753579001", PII_CARD, "2200111753579001"));
+    CHECK(has("RuPay 6082015309577308", PII_CARD, "6082015309577308"));
+    CHECK(has("Elo 5066 9911 1111 1118", PII_CARD, "5066 9911 1111 1118"));
+    CHECK(has("Verve 5061 4604 1012 0223 210", PII_CARD, "5061 4604 1012 0223 210"));
+    CHECK(has("BC Card 6555900000604105", PII_CARD, "6555900000604105"));
+    CHECK(has("UnionPay 62123456789002", PII_CARD, "62123456789002"));           /* 14 digits */
+    CHECK(has("UnionPay 8171 9999 2766 0000", PII_CARD, "8171 9999 2766 0000"));
+    CHECK(has("Hipercard 6062 8288 8866 6688", PII_CARD, "6062 8288 8866 6688"));
+    /* UATP's "1" is not only cards: a UATP-shaped start of a longer run is not one */
+    CHECK_EQ_INT(count("shipment 1354 1001 4004 955 1234"), 0);
+    /* Luhn-valid numbers outside the issuer ranges and lengths */
+    CHECK_EQ_INT(count("IMEI 490154203237518, barcode 5901234123457"), 0);
+    CHECK_EQ_INT(count("reference 7000 1234 5678 9012"), 0);
+}
+
+/* A mistyped IBAN whose digits form a card is masked whole, as an IBAN; without a card in it
+ * a mistyped IBAN is left alone. */
+TEST(mistyped_iban_with_a_card_is_an_iban)
+{
+    const char *t = "Customer typed DE96 5555 5555 5555 4444 50 on the form";
+    CHECK(has(t, PII_IBAN, "DE96 5555 5555 5555 4444 50"));
+    CHECK_EQ_INT(count(t), 1);
+    char *m = pii_mask(t, strlen(t), NULL, NULL);
+    CHECK_STR(m, "Customer typed DE** **** **** **** **44 50 on the form");
+    hp_free(m);
+    CHECK_EQ_INT(count("typed DE96 3704 0044 0532 0130 00 on the form"), 0);
+}
+
+/* Every country of the registry, and layouts other than blocks of four. */
+TEST(iban_registry_and_layouts)
+{
+    CHECK(pii_iban_ok("BY13NBRB3600900000002Z00AB00", 28));
+    CHECK(pii_iban_ok("TL380080012345678910157", 23));
+    CHECK(pii_iban_ok("VA59001123000012345678", 22));
+    CHECK(pii_iban_ok("IQ98NBIQ850123456789012", 23));
+    CHECK(pii_iban_ok("LC55HEMM000100010012001200023015", 32));
+    CHECK(pii_iban_ok("SC18SSCB11010000000000001497USD", 31));
+    CHECK(pii_iban_ok("LY83002048000020100120361", 25));
+    CHECK(pii_iban_ok("RU0304452522540817810538091310419", 33));
+    CHECK(!pii_iban_ok("GB82WE5T12345698765432", 22)); /* bank code must be letters (4a6n8n) */
+    CHECK(has("pay NO 0571 3905 25162 now", PII_IBAN, "NO 0571 3905 25162"));
+    CHECK(has("pay DE89-3704-0044-0532-0130-00.", PII_IBAN, "DE89-3704-0044-0532-0130-00"));
+    CHECK(has("pay ES91 2100 0418 45 0200051332", PII_IBAN, "ES91 2100 0418 45 0200051332"));
+    CHECK(has("pay sc18sscb11010000000000001497usd", PII_IBAN, "sc18sscb11010000000000001497usd"));
+    CHECK_EQ_INT(count("DE89 3704-0044 0532 0130 00"), 0); /* one kind of separator */
+}
+
+TEST(phone_layouts)
+{
+    CHECK(has("call 090-1234-5678.", PII_PHONE, "090-1234-5678"));
+    CHECK(has("call 0216 123 45 67.", PII_PHONE, "0216 123 45 67"));
+    CHECK(has("call 06 12 34 56 78", PII_PHONE, "06 12 34 56 78"));
+    CHECK(has("call 01512 3456789", PII_PHONE, "01512 3456789"));
+    CHECK(has("call (020) 7946 0958", PII_PHONE, "(020) 7946 0958"));
+    CHECK(has("call +7 (912) 345-67-89", PII_PHONE, "+7 (912) 345-67-89"));
+    CHECK(has("call +55 (11) 96123-4567", PII_PHONE, "+55 (11) 96123-4567"));
+    CHECK(has("call (202)-555-1234", PII_PHONE, "(202)-555-1234"));
+    const char *two = "numbers 020 7946 0958 020 7946 0959 (home, work)";
+    CHECK(has(two, PII_PHONE, "020 7946 0958") && has(two, PII_PHONE, "020 7946 0959"));
+    const char *slash = "numbers +1-212-555-0147/+1-212-555-0199";
+    CHECK(has(slash, PII_PHONE, "+1-212-555-0147") && has(slash, PII_PHONE, "+1-212-555-0199"));
+    const char *mixed = "numbers 070-123 45 67 070-123 45 68";
+    CHECK(has(mixed, PII_PHONE, "070-123 45 67") && has(mixed, PII_PHONE, "070-123 45 68"));
+    CHECK(has("dial 0044 20 7946 0958.", PII_PHONE, "0044 20 7946 0958"));
+    CHECK_EQ_INT(count("ref 00491701234567, build 0001 0002 0003"), 0);
+    CHECK(has("tel 09012345678", PII_PHONE, "09012345678"));
+    CHECK(has("call me on 2125550147", PII_PHONE, "2125550147"));
+    CHECK(has("Mobile no. 07400123456", PII_PHONE, "07400123456"));
+    /* not phones */
+    CHECK_EQ_INT(count("moved to 05.03.2024 12:30, ZIP 02134-1234, 09:00-17:30"), 0);
+    CHECK_EQ_INT(count("order no. 0123 4567 89, invoice 0041-2345-678"), 0);
+    CHECK_EQ_INT(count("Canadian SIN 046 454 286"), 0);
+    CHECK_EQ_INT(count("customer number 00012345678, PO 4500012345"), 0);
+    CHECK_EQ_INT(count("the account 0123456789 was closed"), 1); /* an account, not a phone */
+    CHECK(has("the account 0123456789 was closed", PII_ACCOUNT, "0123456789"));
+    /* a national number does not start inside a run of groups */
+    CHECK_EQ_INT(count("NL91 ABNA 0417 1643 01"), 0);
+}
+
+TEST(internationalised_email_domains)
+{
+    CHECK(has("to info@xn--e1afmkfd.xn--80akhbyknj4f.", PII_EMAIL, "info@xn--e1afmkfd.xn--80akhbyknj4f"));
+    CHECK(has("to anna@xn--mller-bau-q9a.de", PII_EMAIL, "anna@xn--mller-bau-q9a.de"));
+    CHECK(has("to client@xn--e1afmkfd.xn--p1ai", PII_EMAIL, "client@xn--e1afmkfd.xn--p1ai"));
+    CHECK_EQ_INT(count("lodash@4.17.21 and a@b.xn--1 and x@y.c"), 0);
+}
+
+TEST(ssn_keyword_further_before)
+{
+    CHECK(has("Social security number of the co-signer, as read over the phone: 123456789", PII_SSN,
+              "123456789"));
+    CHECK(has("SSN (primary applicant, verified against the W-2 on file): 123456789", PII_SSN, "123456789"));
+    CHECK(has("SSN of the deceased account holder for the estate file: 123456789", PII_SSN, "123456789"));
+    CHECK(has("Employer identification number of the holding company (IRS letter): 123456789", PII_EIN,
+              "123456789"));
+    /* a sentence end, another number, or another label right before it */
+    CHECK_EQ_INT(count("SSN not on file. Order 778812345 was sent."), 0);
+    CHECK_EQ_INT(count("The SSN field was empty; ticket 123456789 opened."), 0);
+    CHECK_EQ_INT(count("SSN checked, routing no. 021000021"), 0);
+    CHECK_EQ_INT(count("SSN asked on 2024-05-01, order 778812345"), 0);
+}
+
+/* The new readers (IBAN shapes, phone runs with brackets and short groups, keyword look-back)
+ * stay linear: repeated adversarial units, work counted in probes and keyword compares. */
+TEST(new_layouts_scan_in_linear_steps)
+{
+    static const char *const units[] = {
+        "0216 123 45 67 ", "(0", "+44 (", "+4 (0)", "DE96 5555 5555 5555 4444 50 ", "no 0571 ",
+        "ssn xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx 123456789 ",
+        "phone W-2 Q3 x1 ", "call on 0123456789 ", "order 01 02 ", "a@b.xn--", "NL91 ABNA ",
+    };
+    size_t n = 200000;
+    char *buf = hp_malloc(n + 128);
+    for (size_t u = 0; u < HP_ARRAY_LEN(units); u++) {
+        size_t len = 0, k = strlen(units[u]);
+        while (len + k <= n) memcpy(buf + len, units[u], k), len += k;
+        pii_scan(buf, len, NULL, 0);
+        CHECKF(pii_scan_steps() <= 160 * len, "'%s' x %zu: %zu steps for %zu bytes", units[u], len / k,
+               pii_scan_steps(), len);
+        if (getenv("PII_VERBOSE")) fprintf(stderr, "  '%s': %.1f steps/byte\n", units[u], (double)pii_scan_steps() / (double)len);
+    }
+    hp_free(buf);
+}
+
+
 /* ------------------------------------------------------------------ the labelled set */
 
 typedef struct { int type; size_t start, end; } span;
 
-/* Strips {{TYPE:value}} marks from line into text; gold spans go to g. */
+/* Strips {{TYPE:value}} marks from line (up to a tab, which starts the source column, or the
+ * end of the line) into text; gold spans go to g. */
 static size_t parse_marked(const char *line, char *text, span *g, size_t *ng)
 {
     size_t o = 0;
     *ng = 0;
-    for (const char *p = line; *p && *p != '\n';) {
+    for (const char *p = line; *p && *p != '\n' && *p != '\t';) {
         const char *colon = strchr(p, ':'), *close;
         if (p[0] == '{' && p[1] == '{' && colon && (close = strstr(colon, "}}"))) {
             g[*ng].type = pii_type_parse(p + 2, (size_t)(colon - p - 2));
@@ -268,6 +409,9 @@ static size_t parse_marked(const char *line, char *text, span *g, size_t *ng)
 }
 
 typedef struct { long tp, fp, fn; } prf;
+
+static double prf_precision(const prf *s) { return s->tp + s->fp ? (double)s->tp / (double)(s->tp + s->fp) : 1.0; }
+static double prf_recall(const prf *s) { return s->tp + s->fn ? (double)s->tp / (double)(s->tp + s->fn) : 1.0; }
 
 static void score_line(const char *text, size_t len, const span *g, size_t ng, prf *s, int verbose)
 {
@@ -294,36 +438,70 @@ static void score_line(const char *text, size_t len, const span *g, size_t ng, p
         }
 }
 
+/* Lines from 2000 on are the extension built from published vectors (issue 8); the ones before
+ * are the original generated set. Both are scored, separately and together. */
+#define PII_EXT_FIRST_ID 2000
+
+static void print_prf(const char *title, long lines, const prf *s)
+{
+    printf("PII, %s: %ld labelled lines (exact span and type):\n", title, lines);
+    printf("  %-8s %5s %5s %5s %9s %7s\n", "type", "tp", "fp", "fn", "precision", "recall");
+    for (int t = 0; t < PII_TYPE_COUNT; t++)
+        printf("  %-8s %5ld %5ld %5ld %9.3f %7.3f\n", pii_type_name((pii_type)t), s[t].tp, s[t].fp,
+               s[t].fn, prf_precision(&s[t]), prf_recall(&s[t]));
+}
+
+/* Targets (issue 8): recall >= 0.99 for cards and IBANs, >= 0.95 for the other types, precision
+ * >= 0.99 for every type; each type must occur. */
+static void check_targets(const char *title, const prf *s)
+{
+    for (int t = 0; t < PII_TYPE_COUNT; t++) {
+        double p = prf_precision(&s[t]), r = prf_recall(&s[t]);
+        double want_r = t == PII_CARD || t == PII_IBAN ? 0.99 : 0.95;
+        CHECKF(s[t].tp > 0, "%s: no %s in the set", title, pii_type_name((pii_type)t));
+        CHECKF(r >= want_r, "%s: %s recall %.3f < %.2f", title, pii_type_name((pii_type)t), r, want_r);
+        CHECKF(p >= 0.99, "%s: %s precision %.3f < 0.99", title, pii_type_name((pii_type)t), p);
+    }
+}
+
 TEST(labelled_set_recall_precision)
 {
     FILE *f = fopen(PII_SET, "r");
     CHECKF(f != NULL, "cannot open %s (run from the repository root)", PII_SET);
     if (!f) return;
-    prf s[PII_TYPE_COUNT];
-    memset(s, 0, sizeof s);
+    prf old_set[PII_TYPE_COUNT], ext_set[PII_TYPE_COUNT], all[PII_TYPE_COUNT];
+    memset(old_set, 0, sizeof old_set);
+    memset(ext_set, 0, sizeof ext_set);
     char line[2048], text[2048];
     span g[16];
-    long lines = 0;
+    long old_lines = 0, ext_lines = 0;
     int verbose = getenv("PII_VERBOSE") != NULL;
     while (fgets(line, sizeof line, f)) {
         const char *tab = strchr(line, '\t');
         if (line[0] == '#' || !tab) continue;
+        int ext = atol(line) >= PII_EXT_FIRST_ID;
         size_t ng, len = parse_marked(tab + 1, text, g, &ng);
-        score_line(text, len, g, ng, s, verbose);
-        lines++;
+        score_line(text, len, g, ng, ext ? ext_set : old_set, verbose);
+        ++*(ext ? &ext_lines : &old_lines);
     }
     fclose(f);
-    CHECK(lines >= 400);
-    printf("PII on %ld labelled lines (exact span and type):\n", lines);
-    printf("  %-8s %5s %5s %5s %9s %7s\n", "type", "tp", "fp", "fn", "precision", "recall");
-    for (int t = 0; t < PII_TYPE_COUNT; t++) {
-        double p = s[t].tp + s[t].fp ? (double)s[t].tp / (double)(s[t].tp + s[t].fp) : 1.0;
-        double r = s[t].tp + s[t].fn ? (double)s[t].tp / (double)(s[t].tp + s[t].fn) : 1.0;
-        printf("  %-8s %5ld %5ld %5ld %9.3f %7.3f\n", pii_type_name((pii_type)t), s[t].tp,
-               s[t].fp, s[t].fn, p, r);
-        CHECK(s[t].tp > 0);
-        if (t == PII_CARD || t == PII_IBAN) CHECKF(r >= 0.99, "%s recall %.3f < 0.99", pii_type_name((pii_type)t), r);
-        CHECKF(r >= 0.9 && p >= 0.9, "%s precision %.3f recall %.3f", pii_type_name((pii_type)t), p, r);
+    for (int t = 0; t < PII_TYPE_COUNT; t++)
+        all[t] = (prf){ old_set[t].tp + ext_set[t].tp, old_set[t].fp + ext_set[t].fp,
+                        old_set[t].fn + ext_set[t].fn };
+    CHECK(old_lines >= 400);
+    CHECK(ext_lines >= 400);
+    print_prf("original set", old_lines, old_set);
+    print_prf("extension from published vectors", ext_lines, ext_set);
+    print_prf("both", old_lines + ext_lines, all);
+    check_targets("original set", old_set);
+    check_targets("both", all);
+    /* the extension has no EIN or account classes of its own: check the types it holds */
+    for (int t = PII_CARD; t <= PII_SSN; t++) {
+        CHECKF(ext_set[t].tp > 0, "extension: no %s", pii_type_name((pii_type)t));
+        double want_r = t == PII_CARD || t == PII_IBAN ? 0.99 : 0.95;
+        CHECKF(prf_recall(&ext_set[t]) >= want_r && prf_precision(&ext_set[t]) >= 0.99,
+               "extension: %s precision %.3f recall %.3f", pii_type_name((pii_type)t),
+               prf_precision(&ext_set[t]), prf_recall(&ext_set[t]));
     }
 }
 
@@ -339,6 +517,13 @@ int main(void)
     RUN(masked_text_holds_no_card);
     RUN(card_touching_an_email_is_masked_whole);
     RUN(long_digit_runs_scan_in_linear_steps);
+    RUN(card_brands_beyond_the_seven);
+    RUN(mistyped_iban_with_a_card_is_an_iban);
+    RUN(iban_registry_and_layouts);
+    RUN(phone_layouts);
+    RUN(internationalised_email_domains);
+    RUN(ssn_keyword_further_before);
+    RUN(new_layouts_scan_in_linear_steps);
     RUN(labelled_set_recall_precision);
     return check_summary("test_pii");
 }

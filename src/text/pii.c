@@ -134,81 +134,280 @@ int pii_luhn_ok(const char *s, size_t len)
     return ndig >= 2 && sum % 10 == 0;
 }
 
+/* ------------------------------------------------------------------ keyword labels */
+
+/* c is one of the bytes of set (never NUL). */
+static int in_set(int c, const char *set) { return c && strchr(set, c); }
+
+/* A keyword list and how far before a number its keywords may end to label it; adjacent: only
+ * punctuation and "no.", "number", "id" may stand between. */
+typedef struct {
+    const char *const *words;
+    size_t n, window;
+    int adjacent;
+} kw_set;
+#define KW_SET(a, window) { a, HP_ARRAY_LEN(a), window, 0 }
+/* Another kind of number's label counts only right before it ("order no. 0123 4567 89",
+ * "routing 021000021", "member id 123456789"); elsewhere such words are ordinary nouns ("the
+ * SSN of the deceased account holder: ...", "the card the client showed us"). */
+#define KW_ADJACENT(a) { a, HP_ARRAY_LEN(a), 24, 1 }
+
+/* [p, i) holds only spaces, punctuation and the words no, nr, num, number, id. */
+static int label_glue(const scan *s, size_t p, size_t i)
+{
+    static const char *const glue[] = { "no", "nr", "num", "number", "id" };
+    while (p < i) {
+        if (!isalpha((unsigned char)s->t[p])) {
+            if (isdigit((unsigned char)s->t[p])) return 0;
+            p++;
+            continue;
+        }
+        size_t e = p;
+        while (e < i && isalpha((unsigned char)s->t[e])) e++;
+        int ok = 0;
+        for (size_t w = 0; w < HP_ARRAY_LEN(glue) && !ok; w++)
+            ok = strlen(glue[w]) == e - p && !strncasecmp(s->t + p, glue[w], e - p);
+        if (!ok) return 0;
+        p = e;
+    }
+    return 1;
+}
+
+/* Labels of other kinds of numbers: a number after one of these is not an SSN or a phone. */
+static const char *const k_label_kw[] = {
+    "order", "invoice", "inv", "ref", "reference", "ticket", "case", "routing", "aba",
+    "sort code", "account", "acct", "a/c", "iban", "card", "zip", "postcode", "policy", "member",
+    "customer", "client", "loan", "tracking", "imei", "passport", "licence", "license",
+    "employee", "po", "isbn", "serial", "batch",
+};
+static const char *const k_phone_kw[] = {
+    "phone", "telephone", "tel", "mobile", "mob", "cell", "cellphone", "call", "fax", "ph",
+    "whatsapp", "sms", "landline", "hotline",
+};
+
+/* A sentence ends at k: ';', a line break, or '.', '!' or '?' before a space and a capital. */
+static int sentence_end(const scan *s, size_t k)
+{
+    char c = s->t[k];
+    if (c == ';' || c == '\n' || c == '\r') return 1;
+    return in_set(c, ".!?") && k + 2 < s->n && s->t[k + 1] == ' ' &&
+           isupper((unsigned char)s->t[k + 2]);
+}
+
+/* Where the token holding byte k starts (letters, digits and dashes), looking back no further
+ * than a. A digit in a token that starts with a letter is part of a word such as "W-2" or
+ * "Q3", not a number. */
+static size_t token_start(const scan *s, size_t k, size_t a)
+{
+    while (k > a && (isalnum((unsigned char)s->t[k - 1]) || s->t[k - 1] == '-')) k--, (*s->steps)++;
+    return k;
+}
+
+/* Which set labels the number at i: the one holding the keyword nearest before i (the
+ * longest where several end at one place), within that set's window and with no number and
+ * no sentence end between it and the number. -1 when there is none. The cost is bounded by
+ * the largest window times the keywords' length, for each number asked about. */
+static int label_before(const scan *s, size_t i, const kw_set *sets, int nsets)
+{
+    size_t window = 0;
+    for (int k = 0; k < nsets; k++) window = HP_MAX(window, sets[k].window);
+    size_t a = i > window ? i - window : 0;
+    for (size_t p = i; p > a; p--) { /* p: where a keyword would end */
+        if (isdigit((unsigned char)s->t[p - 1])) {
+            size_t b = token_start(s, p - 1, a);
+            if (isdigit((unsigned char)s->t[b]) || s->t[b] == '-') return -1;
+            p = b + 1; /* no keyword ends inside the word: go on before it */
+            continue;
+        }
+        if (sentence_end(s, p - 1)) return -1;
+        if (p < s->n && isalpha((unsigned char)s->t[p]) && isalpha((unsigned char)s->t[p - 1])) continue;
+        int best = -1, glue = -1; /* glue: [p, i) is label glue (computed once, when needed) */
+        size_t best_len = 0;
+        for (int k = 0; k < nsets; k++) {
+            if (i - p >= sets[k].window) continue;
+            for (size_t w = 0; w < sets[k].n; w++) {
+                const char *kw = sets[k].words[w];
+                size_t L = strlen(kw);
+                (*s->steps)++;
+                if (L > p - a || L <= best_len || tolower((unsigned char)s->t[p - 1]) != kw[L - 1]) continue;
+                size_t q = p - L;
+                if (strncasecmp(s->t + q, kw, L) || (q > 0 && isalpha((unsigned char)s->t[q - 1]))) continue;
+                if (sets[k].adjacent && glue < 0) glue = label_glue(s, p, i);
+                if (sets[k].adjacent && !glue) continue;
+                best = k, best_len = L;
+            }
+        }
+        if (best >= 0) return best;
+    }
+    return -1;
+}
+
 /* ------------------------------------------------------------------ cards */
 
-static int prefix_in(const char *d, int digits, int lo, int hi)
+static int prefix_in(const char *d, int digits, unsigned lo, unsigned hi)
 {
-    int v = 0;
-    for (int i = 0; i < digits; i++) v = v * 10 + (d[i] - '0');
+    unsigned v = 0;
+    for (int i = 0; i < digits; i++) v = v * 10 + (unsigned)(d[i] - '0');
     return v >= lo && v <= hi;
 }
 
-/* Issuer prefix and length agree (Visa, Mastercard, Amex, Diners, Discover, JCB, UnionPay). */
-static int card_brand_ok(const char *d, size_t n)
+/* Bit n set: a card of n digits. */
+#define LENS(lo, hi) ((((1u << ((hi) + 1)) - 1) >> (lo)) << (lo))
+
+/* Issuer identification ranges (leading digits) and the card lengths issued in them, from the
+ * networks' published ranges; each is backed by published test numbers in
+ * tests/fixtures/pii_labelled.tsv. whole: the range is also used for other numbers (UATP's
+ * "1"), so the card must be the whole digit run, not the start of a longer one. */
+static const struct {
+    unsigned lo, hi;
+    unsigned char digits, whole;
+    unsigned lengths;
+} k_card_ranges[] = {
+    { 1, 1, 1, 1, LENS(15, 15) },            /* UATP */
+    { 2200, 2204, 4, 0, LENS(16, 19) },      /* Mir */
+    { 2221, 2720, 4, 0, LENS(16, 16) },      /* Mastercard 2-series */
+    { 34, 34, 2, 0, LENS(15, 15) },          /* American Express */
+    { 37, 37, 2, 0, LENS(15, 15) },
+    { 300, 305, 3, 0, LENS(14, 19) },        /* Diners Club */
+    { 3095, 3095, 4, 0, LENS(14, 19) },
+    { 36, 36, 2, 0, LENS(14, 19) },
+    { 38, 39, 2, 0, LENS(14, 19) },
+    { 3528, 3589, 4, 0, LENS(16, 19) },      /* JCB (and RuPay-JCB) */
+    { 3841, 3841, 4, 0, LENS(16, 19) },      /* Hipercard */
+    { 4, 4, 1, 0, LENS(13, 13) | LENS(16, 16) | LENS(19, 19) }, /* Visa, Visa-range Elo, V Pay */
+    { 50, 50, 2, 0, LENS(16, 19) },          /* Maestro, Dankort 5019, Verve 506x/507x, Elo, RuPay 508 */
+    { 51, 55, 2, 0, LENS(16, 16) },          /* Mastercard */
+    { 56, 59, 2, 0, LENS(16, 19) },          /* Maestro, BankCard */
+    { 60, 69, 2, 0, LENS(16, 19) },          /* Discover, UnionPay, RuPay, Elo, Hipercard, Maestro,
+                                                Bancontact, Verve 650, BC Card (6541, 6556) */
+    { 62, 62, 2, 0, LENS(14, 15) },          /* UnionPay, short */
+    { 6304, 6304, 4, 0, LENS(13, 15) },      /* Maestro, Laser, short */
+    { 67, 67, 2, 0, LENS(13, 15) },
+    { 81, 82, 2, 0, LENS(16, 19) },          /* UnionPay 81 (ExpressPay), RuPay 82 */
+};
+
+/* 0: no issuer range has this prefix and length; 1: one has; 2: only a "whole" range has. */
+static int card_brand(const char *d, size_t n)
 {
-    if (d[0] == '4') return n == 13 || n == 16 || n == 19;
-    if (prefix_in(d, 2, 51, 55) || prefix_in(d, 4, 2221, 2720)) return n == 16;
-    if (prefix_in(d, 2, 34, 34) || prefix_in(d, 2, 37, 37)) return n == 15;
-    if (prefix_in(d, 3, 300, 305) || prefix_in(d, 2, 36, 36) || prefix_in(d, 2, 38, 39)) return n == 14;
-    if (prefix_in(d, 4, 6011, 6011) || prefix_in(d, 2, 65, 65) || prefix_in(d, 3, 644, 649) ||
-        prefix_in(d, 4, 3528, 3589) || prefix_in(d, 2, 62, 62))
-        return n >= 16 && n <= 19;
+    int found = 0;
+    for (size_t r = 0; r < HP_ARRAY_LEN(k_card_ranges); r++)
+        if ((k_card_ranges[r].lengths >> n & 1u) &&
+            prefix_in(d, k_card_ranges[r].digits, k_card_ranges[r].lo, k_card_ranges[r].hi)) {
+            if (!k_card_ranges[r].whole) return 1;
+            found = 2;
+        }
+    return found;
+}
+
+/* The card starting at i: digit groups joined by single spaces or dashes. Every group end that
+ * gives 13 to 19 digits is a candidate, the longest valid one wins ("4111 1111 1111 1111 05/27"
+ * is a card and a date). Reads at most 19 digits. Returns the card's end, 0 when none. */
+static size_t card_at(const scan *s, size_t i)
+{
+    char d[20];
+    size_t cand_end[20], nd = 0, j = i;
+    int cand_nd[20], nc = 0, cut = 0;
+    while (j < s->n) {
+        if (dig(s, j)) {
+            if (nd == 19) { /* a 20th digit: this group makes the run too long */
+                cut = 1;
+                break;
+            }
+            d[nd++] = s->t[j++];
+            if (nd >= 13 && !dig(s, j)) cand_end[nc] = j, cand_nd[nc++] = (int)nd;
+        } else if (nd && (s->t[j] == ' ' || s->t[j] == '-') && dig(s, j + 1)) j++;
+        else break;
+    }
+    while (nc-- > 0) {
+        size_t e = cand_end[nc], k = (size_t)cand_nd[nc];
+        int brand = card_brand(d, k);
+        if (brand == 2 && (cut || e != j)) continue;
+        if (brand && ends(s, e) && pii_luhn_ok(d, k)) return e;
+    }
     return 0;
 }
 
-/* From each token start: digit groups joined by single spaces or dashes. Every group end that
- * gives 13 to 19 digits is a candidate, the longest valid one wins ("4111 1111 1111 1111 05/27"
- * is a card and a date). A start without a card skips nothing: the next group may start one
- * ("Ref 12 4111 1111 1111 1111"). Each start reads at most 19 digits, so the scan is linear. */
+/* From each token start (not after "+": that is a phone number). A start without a card skips
+ * nothing: the next group may start one ("Ref 12 4111 1111 1111 1111"). Each start reads at
+ * most 19 digits, so the scan is linear. */
 static void find_cards(scan *s)
 {
-    char d[20];
     for (size_t i = 0; i < s->n; i++) {
-        if (!dig(s, i) || !starts(s, i)) continue;
-        size_t cand_end[20], nd = 0, j = i;
-        int cand_nd[20], nc = 0;
-        while (j < s->n) {
-            if (dig(s, j)) {
-                if (nd == 19) break; /* a 20th digit: this group makes the run too long */
-                d[nd++] = s->t[j++];
-                if (nd >= 13 && !dig(s, j)) cand_end[nc] = j, cand_nd[nc++] = (int)nd;
-            } else if (nd && (s->t[j] == ' ' || s->t[j] == '-') && dig(s, j + 1)) j++;
-            else break;
-        }
-        while (nc-- > 0) {
-            size_t e = cand_end[nc], k = (size_t)cand_nd[nc];
-            if (ends(s, e) && card_brand_ok(d, k) && pii_luhn_ok(d, k) && add(s, PII_CARD, i, e)) {
-                i = e - 1;
-                break;
-            }
-        }
+        if (!dig(s, i) || !starts(s, i) || (i > 0 && s->t[i - 1] == '+')) continue;
+        size_t e = card_at(s, i);
+        if (e && add(s, PII_CARD, i, e)) i = e - 1;
     }
 }
 
 /* ------------------------------------------------------------------ IBANs */
 
-static const struct { char cc[3]; unsigned char len; } k_iban_len[] = {
-    { "AD", 24 }, { "AE", 23 }, { "AL", 28 }, { "AT", 20 }, { "AZ", 28 }, { "BA", 20 },
-    { "BE", 16 }, { "BG", 22 }, { "BH", 22 }, { "BR", 29 }, { "CH", 21 }, { "CR", 22 },
-    { "CY", 28 }, { "CZ", 24 }, { "DE", 22 }, { "DK", 18 }, { "DO", 28 }, { "EE", 20 },
-    { "EG", 29 }, { "ES", 24 }, { "FI", 18 }, { "FO", 18 }, { "FR", 27 }, { "GB", 22 },
-    { "GE", 22 }, { "GI", 23 }, { "GL", 18 }, { "GR", 27 }, { "GT", 28 }, { "HR", 21 },
-    { "HU", 28 }, { "IE", 22 }, { "IL", 23 }, { "IS", 26 }, { "IT", 27 }, { "JO", 30 },
-    { "KW", 30 }, { "KZ", 20 }, { "LB", 28 }, { "LI", 21 }, { "LT", 20 }, { "LU", 20 },
-    { "LV", 21 }, { "MC", 27 }, { "MD", 24 }, { "ME", 22 }, { "MK", 19 }, { "MR", 27 },
-    { "MT", 31 }, { "MU", 30 }, { "NL", 18 }, { "NO", 15 }, { "PK", 24 }, { "PL", 28 },
-    { "PS", 29 }, { "PT", 25 }, { "QA", 29 }, { "RO", 24 }, { "RS", 22 }, { "SA", 24 },
-    { "SE", 24 }, { "SI", 19 }, { "SK", 24 }, { "SM", 27 }, { "TN", 24 }, { "TR", 26 },
-    { "UA", 29 }, { "VG", 24 }, { "XK", 20 },
+/* The SWIFT IBAN registry (release 100, October 2025): country, IBAN length, BBAN structure
+ * (counts of n digits, a letters, c letters or digits). Territories that use their parent's
+ * code (AX, GF, IM, ...) write IBANs with that code. */
+typedef struct {
+    char cc[3];
+    unsigned char len;
+    const char *bban;
+} iban_country;
+
+static const iban_country k_iban[] = {
+    { "AD", 24, "4n4n12c" }, { "AE", 23, "3n16n" }, { "AL", 28, "8n16c" }, { "AT", 20, "5n11n" },
+    { "AZ", 28, "4a20c" }, { "BA", 20, "3n3n8n2n" }, { "BE", 16, "3n7n2n" },
+    { "BG", 22, "4a4n2n8c" }, { "BH", 22, "4a14c" }, { "BI", 27, "5n5n11n2n" },
+    { "BR", 29, "8n5n10n1a1c" }, { "BY", 28, "4c4n16c" }, { "CH", 21, "5n12c" },
+    { "CR", 22, "4n14n" }, { "CY", 28, "3n5n16c" }, { "CZ", 24, "4n16n" }, { "DE", 22, "8n10n" },
+    { "DJ", 27, "5n5n11n2n" }, { "DK", 18, "4n9n1n" }, { "DO", 28, "4c20n" },
+    { "EE", 20, "2n14n" }, { "EG", 29, "4n4n17n" }, { "ES", 24, "4n4n1n1n10n" },
+    { "FI", 18, "3n11n" }, { "FK", 18, "2a12n" }, { "FO", 18, "4n9n1n" },
+    { "FR", 27, "5n5n11c2n" }, { "GB", 22, "4a6n8n" }, { "GE", 22, "2a16n" },
+    { "GI", 23, "4a15c" }, { "GL", 18, "4n9n1n" }, { "GR", 27, "3n4n16c" }, { "GT", 28, "4c20c" },
+    { "HN", 28, "4a20n" }, { "HR", 21, "7n10n" }, { "HU", 28, "3n4n1n15n1n" },
+    { "IE", 22, "4a6n8n" }, { "IL", 23, "3n3n13n" }, { "IQ", 23, "4a3n12n" },
+    { "IS", 26, "4n2n6n10n" }, { "IT", 27, "1a5n5n12c" }, { "JO", 30, "4a4n18c" },
+    { "KW", 30, "4a22c" }, { "KZ", 20, "3n13c" }, { "LB", 28, "4n20c" }, { "LC", 32, "4a24c" },
+    { "LI", 21, "5n12c" }, { "LT", 20, "5n11n" }, { "LU", 20, "3n13c" }, { "LV", 21, "4a13c" },
+    { "LY", 25, "3n3n15n" }, { "MC", 27, "5n5n11c2n" }, { "MD", 24, "2c18c" },
+    { "ME", 22, "3n13n2n" }, { "MK", 19, "3n10c2n" }, { "MN", 20, "4n12n" },
+    { "MR", 27, "5n5n11n2n" }, { "MT", 31, "4a5n18c" }, { "MU", 30, "4a2n2n12n3n3a" },
+    { "NI", 28, "4a20n" }, { "NL", 18, "4a10n" }, { "NO", 15, "4n6n1n" }, { "OM", 23, "3n16c" },
+    { "PK", 24, "4a16c" }, { "PL", 28, "8n16n" }, { "PS", 29, "4a21c" }, { "PT", 25, "4n4n11n2n" },
+    { "QA", 29, "4a21c" }, { "RO", 24, "4a16c" }, { "RS", 22, "3n13n2n" }, { "RU", 33, "9n5n15c" },
+    { "SA", 24, "2n18c" }, { "SC", 31, "4a2n2n16n3a" }, { "SD", 18, "2n12n" },
+    { "SE", 24, "3n16n1n" }, { "SI", 19, "5n8n2n" }, { "SK", 24, "4n6n10n" },
+    { "SM", 27, "1a5n5n12c" }, { "SO", 23, "4n3n12n" }, { "ST", 25, "4n4n11n2n" },
+    { "SV", 28, "4a20n" }, { "TL", 23, "3n14n2n" }, { "TN", 24, "2n3n13n2n" },
+    { "TR", 26, "5n1n16c" }, { "UA", 29, "6n19c" }, { "VA", 22, "3n15n" }, { "VG", 24, "4a16n" },
+    { "XK", 20, "4n10n2n" }, { "YE", 30, "4a4n18c" },
 };
 
-static int iban_len(const char *cc)
+#define IBAN_MAX 34 /* ISO 13616 */
+
+static const iban_country *iban_country_of(const char *cc)
 {
-    for (size_t i = 0; i < HP_ARRAY_LEN(k_iban_len); i++)
-        if (k_iban_len[i].cc[0] == toupper((unsigned char)cc[0]) &&
-            k_iban_len[i].cc[1] == toupper((unsigned char)cc[1]))
-            return k_iban_len[i].len;
-    return 0;
+    for (size_t i = 0; i < HP_ARRAY_LEN(k_iban); i++)
+        if (k_iban[i].cc[0] == toupper((unsigned char)cc[0]) &&
+            k_iban[i].cc[1] == toupper((unsigned char)cc[1]))
+            return &k_iban[i];
+    return NULL;
+}
+
+/* c[0..n) (any case) has the country's length, two check digits and its BBAN structure. */
+static int iban_form_ok(const iban_country *ct, const char *c, size_t n)
+{
+    if (n != ct->len || !isdigit((unsigned char)c[2]) || !isdigit((unsigned char)c[3])) return 0;
+    size_t k = 4;
+    for (const char *p = ct->bban; *p;) {
+        unsigned count = 0;
+        while (isdigit((unsigned char)*p)) count = count * 10 + (unsigned)(*p++ - '0');
+        char kind = *p++;
+        for (unsigned r = 0; r < count; r++, k++) {
+            unsigned char ch = (unsigned char)c[k];
+            if (k >= n || (kind == 'n' && !isdigit(ch)) || (kind == 'a' && !isalpha(ch)) ||
+                (kind == 'c' && !isalnum(ch)))
+                return 0;
+        }
+    }
+    return k == n;
 }
 
 /* mod 97 of the rearranged IBAN (country and check digits moved to the end, letters 10..35). */
@@ -226,43 +425,88 @@ static int iban_mod97(const char *c, size_t n)
 
 int pii_iban_ok(const char *s, size_t len)
 {
-    char c[40];
+    char c[IBAN_MAX + 1];
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
-        if (s[i] == ' ') continue;
-        if (n == sizeof c - 1 || !isalnum((unsigned char)s[i])) return 0;
+        if (s[i] == ' ' || s[i] == '-') continue;
+        if (n == IBAN_MAX || !isalnum((unsigned char)s[i])) return 0;
         c[n++] = s[i];
     }
-    if (n < 15 || !isalpha((unsigned char)c[0]) || !isalpha((unsigned char)c[1]) ||
-        !isdigit((unsigned char)c[2]) || !isdigit((unsigned char)c[3]))
-        return 0;
-    return iban_len(c) == (int)n && iban_mod97(c, n) == 1;
+    const iban_country *ct = n >= 4 ? iban_country_of(c) : NULL;
+    return ct && isalpha((unsigned char)c[0]) && iban_form_ok(ct, c, n) && iban_mod97(c, n) == 1;
 }
 
+/* An IBAN-shaped token at i: a registry country code (two letters of one case), then letters
+ * and digits in groups of any size joined by single spaces or by single dashes (one kind per
+ * IBAN; "NO 0571 3905 25162", "DE89-3704-..."), exactly the country's length, with its BBAN
+ * structure. Returns the end (0 when there is no such token) and the characters in c. */
+static size_t iban_shape(const scan *s, size_t i, char *c, size_t *n, const iban_country **country)
+{
+    const unsigned char *t = (const unsigned char *)s->t + i;
+    if (i + 4 >= s->n || !starts(s, i) || !isalpha(t[0]) || !isalpha(t[1]) ||
+        !isupper(t[0]) != !isupper(t[1]))
+        return 0;
+    const iban_country *ct = iban_country_of(s->t + i);
+    if (!ct) return 0;
+    size_t e = i, k = 0;
+    char sep = 0;
+    while (e < s->n && k < ct->len) {
+        if (aln(s, e)) c[k++] = s->t[e++];
+        else if (k >= 2 && (s->t[e] == ' ' || s->t[e] == '-') && (!sep || s->t[e] == sep) &&
+                 aln(s, e + 1))
+            sep = s->t[e++];
+        else break;
+    }
+    if (k != ct->len || aln(s, e) || !iban_form_ok(ct, c, k)) return 0;
+    *n = k, *country = ct;
+    return e;
+}
+
+/* A card inside [a, b): true for a mistyped IBAN whose digits happen to form a card. */
+static int card_inside(const scan *s, size_t a, size_t b)
+{
+    scan sub = *s;
+    sub.n = b;
+    for (size_t k = a; k < b; k++)
+        if (dig(&sub, k) && starts(&sub, k) && card_at(&sub, k)) return 1;
+    return 0;
+}
+
+/* IBANs with a valid checksum; and an IBAN-shaped token whose checksum fails but whose digits
+ * form a card: it is masked whole, as the IBAN it was meant to be (it would be masked as a
+ * card anyway). A mistyped IBAN without a card in it is left alone. */
 static void find_ibans(scan *s)
 {
+    char c[IBAN_MAX + 1];
     for (size_t i = 0; i + 4 < s->n; i++) {
-        const char *t = s->t + i;
-        if (!starts(s, i) || !isalpha((unsigned char)t[0]) || !isalpha((unsigned char)t[1]) ||
-            !isdigit((unsigned char)t[2]) || !isdigit((unsigned char)t[3]))
-            continue;
-        int want = iban_len(t);
-        if (!want || (isupper((unsigned char)t[0]) != isupper((unsigned char)t[1]))) continue;
-        /* take alphanumerics, single spaces between groups, until the country's length */
-        size_t e = i, n = 0;
-        while (e < s->n && n < (size_t)want) {
-            if (aln(s, e)) n++, e++;
-            else if (s->t[e] == ' ' && aln(s, e + 1)) e++;
-            else break;
-        }
-        if (n == (size_t)want && !aln(s, e) && pii_iban_ok(t, e - i)) add(s, PII_IBAN, i, e);
+        size_t n;
+        const iban_country *ct;
+        size_t e = iban_shape(s, i, c, &n, &ct);
+        if (!e) continue;
+        int mistyped_card = isupper((unsigned char)c[0]) && isdigit((unsigned char)s->t[i + 2]) &&
+                            card_inside(s, i, e);
+        if ((iban_mod97(c, n) == 1 || mistyped_card) && add(s, PII_IBAN, i, e)) i = e - 1;
     }
 }
 
 /* ------------------------------------------------------------------ e-mail */
 
-static int local_ch(int c) { return isalnum(c) || (c && strchr("._%+-'", c)); }
+static int local_ch(int c) { return isalnum(c) || in_set(c, "._%+-'"); }
 static int domain_ch(int c) { return isalnum(c) || c == '.' || c == '-'; }
+
+/* A top-level domain: two or more letters, or an internationalised one in its ASCII form
+ * ("xn--p1ai"). */
+static int tld_ok(const char *p, size_t n)
+{
+    if (n >= 6 && !strncasecmp(p, "xn--", 4)) {
+        for (size_t k = 4; k < n; k++)
+            if (!isalnum((unsigned char)p[k]) && p[k] != '-') return 0;
+        return 1;
+    }
+    for (size_t k = 0; k < n; k++)
+        if (!isalpha((unsigned char)p[k])) return 0;
+    return n >= 2;
+}
 
 static void find_emails(scan *s)
 {
@@ -276,10 +520,9 @@ static void find_emails(scan *s)
         const char *dot = NULL;
         for (size_t k = at + 1; k < e; k++)
             if (s->t[k] == '.') dot = s->t + k;
-        size_t tld = dot ? (size_t)(s->t + e - dot - 1) : 0;
-        int alpha_tld = tld >= 2;
-        for (size_t k = 0; alpha_tld && k < tld; k++) alpha_tld = isalpha((unsigned char)dot[1 + k]);
-        if (a < at && alpha_tld && (size_t)(dot - s->t) > at + 1) add(s, PII_EMAIL, a, e);
+        if (a < at && dot && (size_t)(dot - s->t) > at + 1 &&
+            tld_ok(dot + 1, (size_t)(s->t + e - dot - 1)))
+            add(s, PII_EMAIL, a, e);
     }
 }
 
@@ -321,7 +564,7 @@ static size_t grouped(const scan *s, size_t i, const int *sizes, int ngroups, co
     char sep = 0;
     for (int g = 0; g < ngroups; g++) {
         if (g) {
-            if (i >= s->n || !strchr(seps, s->t[i]) || (sep && s->t[i] != sep)) return 0;
+            if (i >= s->n || !in_set(s->t[i], seps) || (sep && s->t[i] != sep)) return 0;
             sep = s->t[i++];
         }
         for (int k = 0; k < sizes[g]; k++, i++) {
@@ -333,32 +576,42 @@ static size_t grouped(const scan *s, size_t i, const int *sizes, int ngroups, co
     return ends(s, i) ? i : 0;
 }
 
+/* How far before a bare 9-digit number its "SSN"/"EIN" keyword may be ("social security
+ * number of the co-signer, as read over the phone: 123456789"): the nearest label within
+ * this many bytes decides, with no digit or sentence end between. */
+#define SSN_KEYWORD_WINDOW 80
+
 static void find_ssn_ein(scan *s)
 {
-    static const char *const ssn_kw[] = { "ssn", "social security", "ss#", "ss no" };
+    static const char *const ssn_kw[] = { "ssn", "social security", "social security number",
+                                          "soc sec", "ss#", "ss no" };
     static const char *const ein_kw[] = { "ein", "employer identification", "tax id", "fein", "tin" };
+    static const kw_set labels[] = { KW_SET(ssn_kw, SSN_KEYWORD_WINDOW), KW_SET(ein_kw, SSN_KEYWORD_WINDOW),
+                                     KW_ADJACENT(k_label_kw) };
     static const int ssn_g[] = { 3, 2, 4 }, ein_g[] = { 2, 7 }, nine[] = { 9 };
     char d[16];
     for (size_t i = 0; i < s->n; i++) {
-        if (!dig(s, i) || !starts(s, i) || (i > 0 && strchr("+$#", s->t[i - 1]))) continue;
+        if (!dig(s, i) || !starts(s, i) || (i > 0 && in_set(s->t[i - 1], "+$#"))) continue;
         size_t e;
         if ((e = grouped(s, i, ssn_g, 3, "- ", d)) && ssn_ok(d)) add(s, PII_SSN, i, e);
         else if ((e = grouped(s, i, ein_g, 2, "-", d)) && ein_ok(d)) add(s, PII_EIN, i, e);
         else if ((e = grouped(s, i, nine, 1, "", d))) {
-            if (ci_before(s, i, 24, ssn_kw, HP_ARRAY_LEN(ssn_kw)) && ssn_ok(d)) add(s, PII_SSN, i, e);
-            else if (ci_before(s, i, 24, ein_kw, HP_ARRAY_LEN(ein_kw)) && ein_ok(d)) add(s, PII_EIN, i, e);
+            int label = label_before(s, i, labels, (int)HP_ARRAY_LEN(labels));
+            if (label == 0 && ssn_ok(d)) add(s, PII_SSN, i, e);
+            else if (label == 1 && ein_ok(d)) add(s, PII_EIN, i, e);
         }
     }
 }
 
 /* ------------------------------------------------------------------ phones */
 
-/* North American: [+1 or 1 sep] (NXX) NXX-XXXX or NXX sep NXX sep XXXX, sep in " -.". */
+/* North American: [+1 or 1 sep] (NXX) NXX-XXXX or NXX sep NXX sep XXXX, sep in " -."; after
+ * "(NXX)" the separator may be left out. */
 static size_t nanp(const scan *s, size_t i)
 {
     size_t j = i;
     if (s->t[j] == '+') j++;
-    if (j + 1 < s->n && s->t[j] == '1' && strchr(" -.", s->t[j + 1])) j += 2;
+    if (j + 1 < s->n && s->t[j] == '1' && in_set(s->t[j + 1], " -.")) j += 2;
     else if (s->t[i] == '+') return 0;
     int paren = j < s->n && s->t[j] == '(';
     j += (size_t)paren;
@@ -367,14 +620,14 @@ static size_t nanp(const scan *s, size_t i)
     if (paren) {
         if (j >= s->n || s->t[j] != ')') return 0;
         j++;
-        if (j < s->n && s->t[j] == ' ') j++;
+        if (j < s->n && in_set(s->t[j], " -.")) j++;
     } else {
-        if (j >= s->n || !strchr(" -.", s->t[j])) return 0;
+        if (j >= s->n || !in_set(s->t[j], " -.")) return 0;
         j++;
     }
     if (!dig(s, j) || s->t[j] < '2' || !dig(s, j + 1) || !dig(s, j + 2)) return 0;
     j += 3;
-    if (j >= s->n || !strchr(" -.", s->t[j])) return 0;
+    if (j >= s->n || !in_set(s->t[j], " -.")) return 0;
     j++;
     for (int k = 0; k < 4; k++, j++)
         if (!dig(s, j)) return 0;
@@ -383,54 +636,190 @@ static size_t nanp(const scan *s, size_t i)
 
 #define PHONE_MAX_DIGITS 15 /* E.164 */
 #define PHONE_MAX_GROUPS 8
+/* A run of groups is read up to the size of two numbers side by side. */
+#define RUN_MAX_DIGITS (2 * PHONE_MAX_DIGITS)
+#define RUN_MAX_GROUPS (2 * PHONE_MAX_GROUPS)
 
-/* "+CC ..." : digit groups joined by one space, dash or dot, an optional "(0)", 9-15 digits in
- * at most 8 groups. A national number starting with 0: space-separated groups of 3+ digits,
- * 10-11 digits. Reading stops at the 16th digit or the 9th group: such a run is not one phone
- * number, and *run_end then says where the run ends, so that the caller does not start again
- * inside it (each start costs a bounded number of steps, each run is skipped once). */
-static size_t intl(const scan *s, size_t i, size_t *run_end)
+typedef struct {
+    size_t start, end;  /* the group's bytes, brackets included */
+    int digits;         /* digits dialled ("(0)" after a country code counts none) */
+    int width;          /* digits written */
+    char sep;           /* the separator before it, 0 for none */
+} phone_group;
+
+typedef struct {
+    phone_group g[RUN_MAX_GROUPS];
+    int ng;
+    size_t overlong_end; /* > 0: the run is longer than two numbers and ends here */
+} phone_run;
+
+/* 2 when a "00" international prefix starts at i ("0044 20 7946 0958"): 00 and a country
+ * code's first digit. */
+static size_t intl_prefix00(const scan *s, size_t i)
 {
-    size_t j = i, nd = 0, groups = 0, shortest = 99;
-    int plus = s->t[i] == '+', zero = 0;
-    *run_end = 0;
-    if (plus) j++;
-    else if (s->t[i] != '0' || !dig(s, i + 1) || s->t[i + 1] == '0') return 0;
-    const char *seps = plus ? " -." : " ";
-#define PHONE_SEP(k) (s->t[k] && strchr(seps, s->t[k]) && (dig(s, (k) + 1) || ((k) + 1 < s->n && s->t[(k) + 1] == '(')))
-    while (j < s->n) {
-        if (dig(s, j)) {
-            size_t g = 0;
-            while (nd <= PHONE_MAX_DIGITS && dig(s, j)) j++, nd++, g++;
-            if (nd > PHONE_MAX_DIGITS || ++groups > PHONE_MAX_GROUPS) {
-                while (j < s->n && (dig(s, j) || PHONE_SEP(j))) j++;
-                *run_end = j;
-                return 0;
-            }
-            shortest = HP_MIN(shortest, g);
-        } else if (plus && !zero && j + 3 < s->n && !strncmp(s->t + j, "(0)", 3)) j += 3, zero = 1;
-        else if (PHONE_SEP(j)) j++;
+    return i + 2 < s->n && s->t[i] == '0' && s->t[i + 1] == '0' && s->t[i + 2] >= '1' &&
+                   s->t[i + 2] <= '9'
+               ? 2
+               : 0;
+}
+
+/* Reads the digit groups of a "+" (or "00") or 0-prefixed number from i. "+" numbers join
+ * groups by single spaces, dashes or dots and may hold one bracketed group after the country code
+ * ("+44 (0)20 ...", "+52 (55) ..."). National numbers may bracket their first group
+ * ("(020) 7946 0958"), join it to the next by one of " -./", and join the others by one kind
+ * of " -." ("090-1234-5678", "0216 123 45 67", "08-123 456 78"); a later group with a trunk
+ * 0 may start a second number, with separators of its own. */
+static void read_phone_run(const scan *s, size_t i, phone_run *r)
+{
+    size_t prefix = s->t[i] == '+' ? 1 : intl_prefix00(s, i);
+    int plus = prefix > 0, total = 0;
+    size_t j = i + prefix;
+    char sep = 0, kind = 0;
+    r->ng = 0;
+    r->overlong_end = 0;
+    for (;;) {
+        phone_group g = { .start = j, .sep = sep };
+        int paren = j < s->n && s->t[j] == '(' && (plus ? r->ng == 1 : r->ng == 0);
+        size_t k = j + (size_t)paren;
+        while (dig(s, k) && total + g.width <= RUN_MAX_DIGITS) k++, g.width++;
+        if (!g.width || (paren && (k >= s->n || s->t[k] != ')'))) break;
+        if (total + g.width > RUN_MAX_DIGITS || r->ng == RUN_MAX_GROUPS) {
+            while (k < s->n && (dig(s, k) || (in_set(s->t[k], " -./()") && dig(s, k + 1)))) k++;
+            r->overlong_end = k;
+            return;
+        }
+        k += (size_t)paren;
+        g.end = k;
+        g.digits = plus && paren && g.width == 1 && s->t[j + 1] == '0' ? 0 : g.width;
+        total += g.width;
+        r->g[r->ng++] = g;
+        /* the separator to the next group */
+        char c = k < s->n ? s->t[k] : 0;
+        int next_paren = plus && r->ng == 1 && ((c == '(') || (c == ' ' && k + 1 < s->n && s->t[k + 1] == '('));
+        if (paren && in_set(c, " -") && dig(s, k + 1)) sep = c, j = k + 1;
+        else if (paren && dig(s, k)) sep = 0, j = k;
+        else if (next_paren) sep = c == ' ' ? ' ' : 0, j = k + (c == ' ');
+        else if (plus && in_set(c, " -.") && dig(s, k + 1)) sep = c, j = k + 1;
+        else if (!plus && (r->ng == 1 || s->t[g.start] == '0') && in_set(c, " -./") &&
+                 dig(s, k + 1))
+            sep = c, kind = 0, j = k + 1;
+        else if (!plus && r->ng > 1 && in_set(c, " -.") && (!kind || c == kind) && dig(s, k + 1))
+            kind = sep = c, j = k + 1;
         else break;
     }
-#undef PHONE_SEP
-    while (j > i && !dig(s, j - 1)) j--;
-    if (nd < 9) return 0;
-    if (!plus && (groups < 2 || nd < 10 || nd > 11 || shortest < 3)) return 0;
-    return ends(s, j) ? j : 0;
+}
+
+/* Groups [a, b) make one number: "+": 9 to 15 digits dialled; national (trunk 0 and a
+ * non-zero digit): 10 to 12 digits in 2+ groups, or 9 in 3+ after a 2-digit first group;
+ * every group after the first of 2+ digits, the first of 2 to 6, at most 8 groups, one kind of
+ * separator after the second group. */
+static int phone_ok(const scan *s, const phone_run *r, int a, int b, int national)
+{
+    int digits = 0, groups = b - a;
+    for (int k = a; k < b; k++) digits += r->g[k].digits;
+    if (groups > PHONE_MAX_GROUPS) return 0;
+    if (!national) return digits >= 9 && digits <= PHONE_MAX_DIGITS;
+    const phone_group *f = &r->g[a];
+    size_t d0 = f->start + (s->t[f->start] == '(');
+    if (f->width < 2 || f->width > 6 || s->t[d0] != '0' || s->t[d0 + 1] == '0') return 0;
+    for (int k = a + 1; k < b; k++) {
+        if (r->g[k].width < 2 || s->t[r->g[k].start] == '(') return 0;
+        if (k > a + 1 && r->g[k].sep != r->g[a + 2].sep) return 0;
+        if (k > a + 1 && r->g[k].sep == '/') return 0;
+    }
+    /* 9 digits: a one-digit area code ("02 123 45 67", "09 1234 567") */
+    return (groups >= 2 && digits >= 10 && digits <= 12) || (groups >= 3 && digits == 9 && f->width == 2);
+}
+
+/* A "+" or 0-prefixed number at i, or the first of two written side by side with only a
+ * separator between them, the second starting with its trunk 0 ("020 7946 0958 020 7946 0959").
+ * A run longer than two numbers is none: *run_end then says where it ends, so that the caller
+ * does not start again inside it (each start reads a bounded number of groups, each over-long
+ * run is skipped once). */
+static size_t phone_at(const scan *s, size_t i, size_t *run_end)
+{
+    phone_run r;
+    read_phone_run(s, i, &r);
+    *run_end = r.overlong_end;
+    if (r.overlong_end || !r.ng) return 0;
+    int national = s->t[i] != '+' && !intl_prefix00(s, i);
+    size_t end = r.g[r.ng - 1].end;
+    if (!ends(s, end) || (!national && s->t[i] == '0' && r.ng < 2)) return 0; /* "0044...": grouped */
+    if (phone_ok(s, &r, 0, r.ng, national)) return end;
+    for (int k = r.ng - 1; k > 0; k--)
+        if (s->t[r.g[k].start] == '0' && phone_ok(s, &r, 0, k, national) && phone_ok(s, &r, k, r.ng, 1))
+            return r.g[k - 1].end;
+    return 0;
+}
+
+/* Digits without separators after a phone keyword ("tel 02079460958", "call 2125550147"):
+ * North American (10 digits, or 11 with its leading 1) or national with a trunk 0 (10 to 12). */
+#define PHONE_KEYWORD_WINDOW 32
+
+static const kw_set phone_labels[] = { KW_SET(k_phone_kw, PHONE_KEYWORD_WINDOW),
+                                       KW_ADJACENT(k_label_kw) };
+
+static size_t keyword_phone(const scan *s, size_t i)
+{
+    size_t e = i;
+    while (e - i < 13 && dig(s, e)) e++;
+    size_t nd = e - i;
+    const char *d = s->t + i;
+    if (nd < 10 || nd > 12 || !ends(s, e)) return 0;
+    int nanp10 = nd <= 11 && d[nd - 10] >= '2' && d[nd - 7] >= '2' && (nd == 10 || d[0] == '1');
+    int national = d[0] == '0' && d[1] != '0';
+    if (!nanp10 && !national) return 0;
+    return label_before(s, i, phone_labels, 2) == 0 ? e : 0;
+}
+
+/* The alphanumeric token ending just before a single separator at k - 1: its start, or k
+ * when there is none. */
+static size_t token_before(const scan *s, size_t k)
+{
+    if (k < 2 || !in_set(s->t[k - 1], " -") || !isalnum((unsigned char)s->t[k - 2])) return k;
+    size_t b = k - 2;
+    while (b > 0 && k - b <= IBAN_MAX && isalnum((unsigned char)s->t[b - 1])) b--;
+    return b;
+}
+
+/* A national number at i would continue a run of groups: the token before it (joined by one
+ * separator) holds a digit ("DE89 3704 0044 0532 0130 01" with a wrong checksum, "12 34 0532
+ * 0130 01"), or is the bank code of an IBAN-like start ("NL91 ABNA 0417 1643 01"). */
+static int inside_group_run(const scan *s, size_t i)
+{
+    size_t b = token_before(s, i);
+    if (b == i) return 0;
+    for (size_t q = b; q + 1 < i; q++)
+        if (isdigit((unsigned char)s->t[q])) return 1;
+    size_t c = token_before(s, b);
+    const unsigned char *t = (const unsigned char *)s->t + c;
+    return b - c == 5 && isalpha(t[0]) && isalpha(t[1]) && isdigit(t[2]) && isdigit(t[3]);
 }
 
 static void find_phones(scan *s)
 {
-    size_t skip = 0; /* an over-long run ends here: no international number starts before */
+    size_t skip = 0;         /* an over-long run ends here: no "+"/national number starts before */
+    size_t last_end = 0;     /* where the previous phone ended */
     for (size_t i = 0; i < s->n; i++) {
         char c = s->t[i];
         if (!(isdigit((unsigned char)c) || c == '+' || c == '(') || !starts(s, i)) continue;
-        if (i > 0 && (isdigit((unsigned char)s->t[i - 1]) || strchr("#$-/", s->t[i - 1]))) continue;
+        if (i > 0) {
+            char p = s->t[i - 1];
+            if (isdigit((unsigned char)p) || in_set(p, "#$-")) continue;
+            /* "03/15/2024", but "+1-212-555-0147/+1-212-555-0199" holds two */
+            if (p == '/' && c != '+' && !(last_end && last_end == i - 1)) continue;
+        }
         size_t e = nanp(s, i), run_end = 0;
-        if (!e && c != '(' && i >= skip) e = intl(s, i, &run_end);
+        int trunk = c == '0' || (c == '(' && i + 1 < s->n && s->t[i + 1] == '0');
+        if (trunk && !(last_end && last_end == i - 1) && inside_group_run(s, i)) trunk = 0;
+        if (!e && (c == '+' || trunk) && i >= skip) e = phone_at(s, i, &run_end);
+        /* "order 0123 4567 89": a national-looking number labelled as something else */
+        if (e && trunk && label_before(s, i, phone_labels, 2) == 1) e = 0;
         if (run_end) skip = run_end;
+        if (!e && isdigit((unsigned char)c)) e = keyword_phone(s, i);
         if (e) {
             add(s, PII_PHONE, i, e);
+            last_end = e;
             i = e;
         }
     }
@@ -561,9 +950,11 @@ static char *mask_once(const char *text, size_t len, int first6, int full,
 }
 
 /* Masking a card keeps up to 10 of its digits, and those may join the text around them into
- * a new card ("**** **** **** 4532 0151 1283 0366"): the output is scanned again, and a card
- * found then is masked in full (no digit kept, so it cannot chain on: an adversarial chain of
- * cards costs one more round, not one round per card). Repeated until no card is left; each
+ * a new card ("**** **** **** 4532 0151 1283 0366"); a tag that replaces another match may
+ * free a card that its digits kept from ending ("4111 1111 1111 1111-123 45 6789": the SSN
+ * hid the card). So the output is scanned again after any round that masked something, and a
+ * card found then is masked in full (no digit kept, so it cannot chain on: an adversarial chain
+ * of cards costs one more round, not one round per card). Repeated until no card is left; each
  * round hides at least 13 digits, so this ends. */
 char *pii_mask(const char *text, size_t len, const pii_mask_opts *opts,
                size_t counts[PII_TYPE_COUNT])
@@ -572,7 +963,10 @@ char *pii_mask(const char *text, size_t len, const pii_mask_opts *opts,
     int first6 = opts && opts->card_first6;
     g_steps = 0;
     char *out = mask_once(text, len, first6, 0, c, &cards, &n);
-    while (out && cards) {
+    size_t masked = 0;
+    for (int t = 0; t < PII_TYPE_COUNT; t++) masked += c[t];
+    while (out && (cards || masked)) {
+        masked = 0;
         size_t again_c[PII_TYPE_COUNT] = { 0 }, m;
         char *again = mask_once(out, n, first6, 1, again_c, &cards, &m);
         if (again && cards) {

@@ -1,12 +1,16 @@
 /* pii: detection and masking of personal data in free text (RM notes, customer messages,
  * CSV cells) before it is stored, logged or used for training.
  *
- * Detected: payment card numbers (13-19 digits, Luhn-checked, known issuer prefix and length),
- * IBANs (country length table and ISO 13616 mod-97 checksum), e-mail addresses, phone numbers
- * (North American with separators, "+" international, 0-prefixed national), US SSNs and EINs
- * (dashed, or 9 digits after an "SSN"/"EIN" keyword) and account numbers (6-17 digits after
- * an "account"/"acct"/"a/c" keyword). Near-misses (invalid Luhn or checksum, dates, amounts,
- * ZIP codes, order and invoice numbers) are left alone. Measured on
+ * Detected: payment card numbers (13-19 digits, Luhn-checked, a prefix and length that an
+ * issuer range allows: Visa, Mastercard, Amex, Diners, JCB, Discover, UnionPay, Maestro,
+ * Dankort, Verve, Elo, RuPay, Hipercard, Bancontact, BC Card, Mir, UATP), IBANs (every country
+ * of the SWIFT registry with its length and BBAN structure, ISO 13616 mod-97; any grouping),
+ * e-mail addresses (also internationalised domains in xn-- form), phone numbers (North
+ * American, "+"/"00" international with a bracketed area, national with a trunk 0 in any usual
+ * grouping, two side by side, bare digits after a phone keyword), US SSNs and EINs (dashed, or
+ * 9 digits labelled by an "SSN"/"EIN" keyword up to 80 bytes before) and account numbers (6-17
+ * digits after an "account"/"acct"/"a/c" keyword). Near-misses (invalid Luhn or checksum,
+ * dates, amounts, ZIP codes, order and invoice numbers, IMEIs) are left alone. Measured on
  * tests/fixtures/pii_labelled.tsv (see docs/privacy.md for the numbers).
  *
  * pii_scan and pii_mask allocate scratch space for the matches (nothing when a text has none);
@@ -49,7 +53,8 @@ typedef struct {
  * digits with the others as '*', IBANs keep the country code and last 4 characters, the other
  * types become "[EMAIL]", "[PHONE]", "[SSN]", "[EIN]", "[ACCOUNT]". The result holds no card
  * that pii_scan would find (it is scanned again after masking; a card formed only by the
- * kept digits and their neighbours is then masked in full). opts may be NULL.
+ * kept digits and their neighbours, or freed by a tag that replaced its neighbour, is then
+ * masked in full). opts may be NULL.
  * counts (may be NULL) receives matches per type. Returns a NUL-terminated string the caller
  * frees with hp_free, or NULL when out of memory. */
 char *pii_mask(const char *text, size_t len, const pii_mask_opts *opts,
@@ -57,7 +62,8 @@ char *pii_mask(const char *text, size_t len, const pii_mask_opts *opts,
 
 /* Luhn check over the digits of s (other characters ignored); 0 when fewer than 2 digits. */
 int pii_luhn_ok(const char *s, size_t len);
-/* ISO 13616 check of an IBAN (spaces ignored, any case): known country, its length, mod 97. */
+/* ISO 13616 check of an IBAN (spaces and dashes ignored, any case): a registry country, its
+ * length and BBAN structure, mod 97. */
 int pii_iban_ok(const char *s, size_t len);
 
 #endif
