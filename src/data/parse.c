@@ -26,37 +26,6 @@ static void copy_cut(const char *s, size_t len, size_t max, char *out, size_t si
     out[n + dots] = 0;
 }
 
-/* A copy of s with every PII match replaced by its type in brackets; *matches counts them.
- * NULL when out of memory. */
-static char *mask_tags(const char *s, size_t len, size_t *outlen, size_t *matches)
-{
-    size_t n = pii_scan(s, len, NULL, 0);
-    *matches = n;
-    if (n == PII_SCAN_NOMEM) return NULL;
-    pii_match *m = n ? hp_malloc(n * sizeof *m) : NULL;
-    char *buf = hp_malloc(len + 16 * n + 1);
-    if (!buf || (n && (!m || pii_scan(s, len, m, n) != n))) {
-        hp_free(m);
-        hp_free(buf);
-        return NULL;
-    }
-    size_t w = 0, at = 0;
-    for (size_t i = 0; i < n; i++) {
-        memcpy(buf + w, s + at, m[i].start - at);
-        w += m[i].start - at;
-        buf[w++] = '[';
-        for (const char *t = pii_type_name(m[i].type); *t; t++) buf[w++] = (char)toupper((unsigned char)*t);
-        buf[w++] = ']';
-        at = m[i].end;
-    }
-    memcpy(buf + w, s + at, len - at);
-    w += len - at;
-    buf[w] = 0;
-    hp_free(m);
-    *outlen = w;
-    return buf;
-}
-
 void data_quote_value(const char *s, size_t len, size_t max, char *out, size_t size)
 {
     if (!s) s = "", len = 0;
@@ -69,12 +38,12 @@ void data_quote_value(const char *s, size_t len, size_t max, char *out, size_t s
     char *cur = hp_strndup(s, len);
     size_t clen = len;
     for (int round = 0; cur && round < 4; round++) {
-        size_t mlen, matches;
-        char *m = mask_tags(cur, clen, &mlen, &matches);
+        /* every match becomes its type in brackets: a message shows no digit of a card */
+        char *m = pii_mask(cur, clen, &(pii_mask_opts){ .tags_only = 1 }, NULL);
         hp_free(cur);
         cur = NULL;
         if (!m) break;
-        copy_cut(m, mlen, max, out, size);
+        copy_cut(m, strlen(m), max, out, size);
         hp_free(m);
         if (pii_scan(out, strlen(out), NULL, 0) == 0) return;
         clen = strlen(out);

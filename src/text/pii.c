@@ -915,10 +915,10 @@ static void mask_iban(char *dst, const char *src, size_t n)
 }
 
 /* One masking pass over text; *cards counts the cards it masked. NULL when out of memory. */
-static char *mask_once(const char *text, size_t len, int first6, int full,
+static char *mask_once(const char *text, size_t len, int first6, int full, int tags_only,
                        size_t counts[PII_TYPE_COUNT], size_t *cards, size_t *outlen)
 {
-    static const char *const tags[PII_TYPE_COUNT] = { "", "", "[EMAIL]", "[PHONE]", "[SSN]",
+    static const char *const tags[PII_TYPE_COUNT] = { "[CARD]", "[IBAN]", "[EMAIL]", "[PHONE]", "[SSN]",
                                                       "[EIN]", "[ACCOUNT]" };
     pii_match *m;
     size_t n;
@@ -934,7 +934,8 @@ static char *mask_once(const char *text, size_t len, int first6, int full,
         memcpy(out + o, text + pos, m[i].start - pos);
         o += m[i].start - pos;
         size_t w = m[i].end - m[i].start;
-        if (m[i].type == PII_CARD) mask_card(out + o, text + m[i].start, w, first6, full), (*cards)++;
+        if (tags_only) w = strlen(tags[m[i].type]), memcpy(out + o, tags[m[i].type], w);
+        else if (m[i].type == PII_CARD) mask_card(out + o, text + m[i].start, w, first6, full), (*cards)++;
         else if (m[i].type == PII_IBAN) mask_iban(out + o, text + m[i].start, w);
         else w = strlen(tags[m[i].type]), memcpy(out + o, tags[m[i].type], w);
         o += w;
@@ -960,15 +961,15 @@ char *pii_mask(const char *text, size_t len, const pii_mask_opts *opts,
                size_t counts[PII_TYPE_COUNT])
 {
     size_t c[PII_TYPE_COUNT] = { 0 }, cards, n;
-    int first6 = opts && opts->card_first6;
+    int first6 = opts && opts->card_first6, tags_only = opts && opts->tags_only;
     g_steps = 0;
-    char *out = mask_once(text, len, first6, 0, c, &cards, &n);
+    char *out = mask_once(text, len, first6, 0, tags_only, c, &cards, &n);
     size_t masked = 0;
     for (int t = 0; t < PII_TYPE_COUNT; t++) masked += c[t];
     while (out && (cards || masked)) {
         masked = 0;
         size_t again_c[PII_TYPE_COUNT] = { 0 }, m;
-        char *again = mask_once(out, n, first6, 1, again_c, &cards, &m);
+        char *again = mask_once(out, n, first6, 1, tags_only, again_c, &cards, &m);
         if (again && cards) {
             for (int t = 0; t < PII_TYPE_COUNT; t++) c[t] += again_c[t];
             hp_free(out);

@@ -47,6 +47,8 @@ size_t pii_scan_steps(void);
 
 typedef struct {
     int card_first6;     /* 1: show the first 6 and last 4 digits (PCI-DSS maximum); 0: last 4 */
+    int tags_only;       /* 1: cards and IBANs too become "[CARD]", "[IBAN]" (error messages
+                            that quote a value show nothing of it) */
 } pii_mask_opts;
 
 /* A copy of text with every match masked: cards keep their last 4 (or first 6 + last 4)
