@@ -214,6 +214,12 @@ static int recommend_all(const rec_args *a, data_dataset *ds, model_file *m, con
         int n;
         if (personalised) {
             n = model_scorer_topk(sc, row, ids + off[row], nex, k, items, scores, w);
+            if (n < 0) { /* never a silently empty or short list */
+                rc = hp_fail(err, n, "model %s: the scores of customer '%s' are NaN or infinite: the model's weights "
+                             "or fitted features (or this customer's numbers) are out of the range it can compute "
+                             "with", a->model, data_col_str(&ds->t[DATA_T_CUSTOMERS].cols[ds->t[DATA_T_CUSTOMERS].id_col], (size_t)row));
+                break;
+            }
         } else { /* no consent: nothing of this customer's data is used but what it already holds */
             n = popular_topk(m, ids + off[row], nex, k, items, scores);
             for (int i = 0; i < MODEL_MOD_COUNT; i++) w[i] = 0;
