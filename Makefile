@@ -90,7 +90,7 @@ test: deps $(TEST_BIN) build/test/bin/hyperp
 	@$(MAKE) --no-print-directory clang-check
 	@HYPERP=$(CURDIR)/build/test/bin/hyperp ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 OPENBLAS_NUM_THREADS=1 \
-	  tests/run.sh $(TEST_BIN) tests/test_cli.sh tests/test_privacy_cli.sh
+	  tests/run.sh $(TEST_BIN) tests/test_cli.sh tests/test_privacy_cli.sh tests/test_model_cli.sh
 
 demo: deps all
 	@scripts/demo.sh

@@ -34,7 +34,7 @@ int cli_evaluate(int argc, char **argv)
         { "consent-db", required_argument, 0, 'D' }, { "no-consent-check", no_argument, 0, 'N' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
-    uint64_t kval = 0;
+    long long kval = 0;
     const char *model = "artifacts/model", *config = NULL, *data = "data/synth", *oracle = NULL, *out = NULL;
     const char *consent_db = NULL;
     int no_consent = 0;
@@ -49,7 +49,7 @@ int cli_evaluate(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'D': consent_db = optarg; break;
         case 'N': no_consent = 1; break;
-        case 'k': if (cli_parse_u64("--k", optarg, &kval) || kval < 1 || kval > 1000) return CLI_EXIT_USAGE; break;
+        case 'k': if (cli_parse_range("--k", optarg, 1, 1000, &kval)) return CLI_EXIT_USAGE; break; /* as evaluate.k */
         case 'h': evaluate_usage(stdout); return CLI_EXIT_OK;
         default: evaluate_usage(stderr); return CLI_EXIT_USAGE;
         }

@@ -50,7 +50,7 @@ static int parse_rec_args(int argc, char **argv, rec_args *a)
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     *a = (rec_args){ .model = "artifacts/model", .k = 10 };
-    uint64_t v;
+    long long v;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -60,7 +60,7 @@ static int parse_rec_args(int argc, char **argv, rec_args *a)
         case 'I': a->files[DATA_T_INTERACTIONS] = optarg; break;
         case 'P': a->files[DATA_T_PRODUCTS] = optarg; break;
         case 'c': a->config = optarg; break;
-        case 'k': if (cli_parse_u64("--top-k", optarg, &v) || v < 1 || v > 100000) return -1; a->k = (int)v; break;
+        case 'k': if (cli_parse_range("--top-k", optarg, 1, 100000, &v)) return -1; a->k = (int)v; break;
         case 'H': a->include_held = 1; break;
         case 'o': a->out = optarg; break;
         case 'D': a->consent_db = optarg; break;
