@@ -565,6 +565,31 @@ TEST(hand_edited_model_json_is_refused)
     }
 }
 
+/* The fuzz target's seed (tests/fuzz/corpus/fuzz_model_json) is a valid model.json, so the
+ * fuzzer starts inside the validation, not at the first parse error. */
+TEST(fuzz_seed_is_a_valid_model_json)
+{
+    static const char *const seeds[] = { "tests/fuzz/corpus/fuzz_model_json/minimal.json",
+                                         "tests/fuzz/corpus/fuzz_model_json/indented.json" };
+    for (size_t i = 0; i < HP_ARRAY_LEN(seeds); i++) {
+        json_t *doc = json_load_file(seeds[i], JSON_REJECT_DUPLICATES, NULL);
+        CHECKF(doc != NULL, "%s", seeds[i]);
+        model_file m;
+        hp_error err = { 0 };
+        CHECKF(doc && model_meta_load(&m, doc, seeds[i], &err) == HP_OK, "%s", err.msg);
+        CHECK(m.nproducts == 2 && m.net.prod.n == 2 && m.net.cust_fs.nnum == 3 && m.popularity[0] == 3);
+        model_file_free(&m);
+        /* and the metadata checks apply: one out-of-range mean is refused */
+        json_t *mean = json_object_get(json_array_get(json_object_get(json_object_get(json_object_get(doc, "features"),
+                                       "customers"), "numeric"), 0), "mean");
+        CHECK(mean && json_real_set(mean, 1e308) == 0);
+        CHECK_EQ_INT(model_meta_load(&m, doc, seeds[i], &err), HP_ERR_FORMAT);
+        CHECKF(strstr(err.msg, "features.customers: numeric[0].mean") != NULL, "%s", err.msg);
+        model_file_free(&m);
+        json_decref(doc);
+    }
+}
+
 /* Scores the model cannot compute (weights that overflow float) are refused, naming the
  * model, instead of ranking around them (an empty list) or failing in eval without a name. */
 TEST(non_finite_scores_are_refused_naming_the_model)
@@ -752,6 +777,7 @@ int main(void)
     RUN(customer_with_empty_fields_scores_finite);
     RUN(corrupt_and_mismatched_model_files_are_clear_errors);
     RUN(hand_edited_model_json_is_refused);
+    RUN(fuzz_seed_is_a_valid_model_json);
     RUN(non_finite_scores_are_refused_naming_the_model);
     RUN(sigkill_during_save_leaves_the_old_or_the_new_model);
     RUN(allocation_failures_fail_cleanly);

@@ -374,6 +374,11 @@ int model_save(const char *dir, const model_net *net, const model_config *cfg, c
  * model.json out of its range (a hand edit): the message names the file and the JSON path. */
 int model_load(const char *dir, model_file *m, hp_error *err);
 void model_file_free(model_file *m);
+/* Validates and loads doc, a parsed model.json (name stands for its path in messages), into
+ * m as model_load does, short of the weights: m has the configuration, the catalogue, the
+ * fitted features and the encoded catalogue, but no net parameters. m is initialised here;
+ * free it with model_file_free whatever the result. For tools and fuzzing. */
+int model_meta_load(model_file *m, json_t *doc, const char *name, hp_error *err);
 /* Replaces the catalogue with products (a products table with the training catalogue's
  * feature columns): known products keep their id embedding and bias, new ones (and ones
  * that had no training positive) score from their features alone. Returns the number of

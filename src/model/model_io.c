@@ -331,33 +331,48 @@ static int check_pairing(const model_file *m, const char *wpath, const char *jpa
     return rc;
 }
 
-/* Loads the two files of base (a version directory, or an unversioned model directory). */
-static int load_files(const char *base, model_file *m, hp_error *err)
-{
-    char jpath[4096], wpath[4096], where[4200];
-    int rc = join(jpath, sizeof jpath, base, MODEL_META_FILE, err);
-    if (!rc) rc = join(wpath, sizeof wpath, base, MODEL_WEIGHTS_FILE, err);
-    if (!rc) rc = ckpt_read_json(jpath, &m->meta, err);
-    if (!rc) rc = check_top(m->meta, jpath, err);
-    json_t *config = rc ? NULL : json_object_get(m->meta, "config");
-    snprintf(where, sizeof where, "%s: config", jpath);
-    if (!rc && !json_is_object(config)) rc = hp_fail(err, HP_ERR_FORMAT, "%s: \"config\" is missing or not an object", jpath);
-    if (!rc) rc = model_config_from_json(&m->cfg, config, where, NULL, err);
-    if (!rc) rc = load_products(m, json_object_get(m->meta, "products"), jpath, err);
-    if (!rc) rc = load_features(m, m->meta, jpath, err);
-    if (!rc) rc = model_net_init(&m->net, &m->cfg.arch, m->nproducts, err);
-    if (!rc) rc = load_trained_catalogue(m, jpath, err);
-    if (!rc) rc = ckpt_load(wpath, &m->net.params, 0, err);
-    if (!rc) rc = check_weights_finite(&m->net.params, wpath, err);
-    if (!rc) rc = check_pairing(m, wpath, jpath, err);
-    return rc;
-}
-
 static void model_file_init(model_file *m)
 {
     memset(m, 0, sizeof *m);
     data_dict_init(&m->trained);
     model_config_defaults(&m->cfg);
+}
+
+/* Everything in model.json, validated: what model_meta_load promises. */
+static int load_meta(model_file *m, const char *name, hp_error *err)
+{
+    char where[4200];
+    int rc = check_top(m->meta, name, err);
+    json_t *config = rc ? NULL : json_object_get(m->meta, "config");
+    snprintf(where, sizeof where, "%s: config", name);
+    if (!rc && !json_is_object(config)) rc = hp_fail(err, HP_ERR_FORMAT, "%s: \"config\" is missing or not an object", name);
+    if (!rc) rc = model_config_from_json(&m->cfg, config, where, NULL, err);
+    if (!rc) rc = load_products(m, json_object_get(m->meta, "products"), name, err);
+    if (!rc) rc = load_features(m, m->meta, name, err);
+    if (!rc) rc = load_trained_catalogue(m, name, err);
+    return rc;
+}
+
+int model_meta_load(model_file *m, json_t *doc, const char *name, hp_error *err)
+{
+    model_file_init(m);
+    m->meta = json_incref(doc);
+    return load_meta(m, name, err);
+}
+
+/* Loads the two files of base (a version directory, or an unversioned model directory). */
+static int load_files(const char *base, model_file *m, hp_error *err)
+{
+    char jpath[4096], wpath[4096];
+    int rc = join(jpath, sizeof jpath, base, MODEL_META_FILE, err);
+    if (!rc) rc = join(wpath, sizeof wpath, base, MODEL_WEIGHTS_FILE, err);
+    if (!rc) rc = ckpt_read_json(jpath, &m->meta, err);
+    if (!rc) rc = load_meta(m, jpath, err);
+    if (!rc) rc = model_net_init(&m->net, &m->cfg.arch, m->nproducts, err);
+    if (!rc) rc = ckpt_load(wpath, &m->net.params, 0, err);
+    if (!rc) rc = check_weights_finite(&m->net.params, wpath, err);
+    if (!rc) rc = check_pairing(m, wpath, jpath, err);
+    return rc;
 }
 
 int model_load(const char *dir, model_file *m, hp_error *err)
