@@ -18,7 +18,7 @@ static void evaluate_usage(FILE *f)
         "  --data DIR        folder of the built-in config's files (default: data/synth)\n"
         "  --oracle FILE     truth file (default: evaluate.oracle_file of the config, if any)\n"
         "  --out DIR         results folder (default: evaluate.out_dir, artifacts/results)\n"
-        "  --k K             cut-off of the @k metrics (default: evaluate.k, 10)\n"
+        "  --k K             cut-off of the @k metrics, 1..1000 (default: evaluate.k, 10)\n"
         "  --consent-db DB   evaluate only customers whose analytics consent the privacy store\n"
         "                    DB records (default: $HYPERP_DB if set)\n"
         "  --no-consent-check  do not ask a privacy store\n"

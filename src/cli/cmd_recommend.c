@@ -22,7 +22,7 @@ static void recommend_usage(FILE *f)
         "  --products FILE      score this catalogue instead of the model's: products the model\n"
         "                       has not seen score from their features, without retraining\n"
         "  --config FILE        dataset config describing the files (default: built-in)\n"
-        "  --top-k K            products per customer (default 10)\n"
+        "  --top-k K            products per customer, 1..100000 (default 10)\n"
         "  --include-held       also rank products the customer already holds\n"
         "  --out FILE           write here instead of standard output\n"
         "  --consent-db DB      personalise only for customers whose personalisation consent the\n"
