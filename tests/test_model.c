@@ -674,7 +674,7 @@ TEST(sigkill_during_save_leaves_the_old_or_the_new_model)
     CHECK(model_save(legacy, &m.net, &m.cfg, &g_ds.t[DATA_T_PRODUCTS], json_object_get(m.meta, "training"), &err) == HP_OK);
     hp_rng rng;
     hp_rng_seed(&rng, 2024);
-    int runs = 60, loaded_a = 0, loaded_b = 0, failed = 0;
+    int runs = 60, loaded_a = 0, loaded_b = 0, failed = 0, live_ok = 0;
     for (int r = 0; r < runs; r++) {
         /* even runs: the unversioned layout with A; odd runs: whatever the last kill left */
         if (r % 2 == 0) {
@@ -686,6 +686,17 @@ TEST(sigkill_during_save_leaves_the_old_or_the_new_model)
         pid_t pid = fork();
         if (pid == 0) save_forever(&m, dir, r % 4 < 2 ? b : a, r % 4 < 2 ? a : b);
         usleep((useconds_t)(1000 + hp_rng_below(&rng, 60000))); /* 1..61 ms: several saves */
+        /* a reader while the saves go on: it must get one whole model too (a save that
+         * switches versions under it makes it retry on the new one) */
+        model_file live;
+        if (model_load(dir, &live, &err) == HP_OK) {
+            CHECKF(same_weights(&live.net.params, a) || same_weights(&live.net.params, b),
+                   "run %d: a load during saving mixed two models", r);
+            model_file_free(&live);
+            live_ok++;
+        } else {
+            CHECKF(0, "run %d: a load during saving failed: %s", r, err.msg);
+        }
         kill(pid, SIGKILL);
         int status;
         waitpid(pid, &status, 0);
@@ -703,7 +714,8 @@ TEST(sigkill_during_save_leaves_the_old_or_the_new_model)
         loaded_b += is_b;
         model_file_free(&got);
     }
-    printf("  %d SIGKILLs during saves: %d left model A, %d model B, %d unusable\n", runs, loaded_a, loaded_b, failed);
+    printf("  %d SIGKILLs during saves: %d left model A, %d model B, %d unusable; %d loads during saving ok\n", runs,
+           loaded_a, loaded_b, failed, live_ok);
     CHECK(loaded_a > 0 && loaded_b > 0); /* the kills did land in the middle of saving */
     /* the next save cleans up what the kills left (versions half written): one version
      * remains, and the conveniences point at it */

@@ -375,13 +375,16 @@ static int load_files(const char *base, model_file *m, hp_error *err)
     return rc;
 }
 
+#define MODEL_LOAD_ATTEMPTS 20
+
 int model_load(const char *dir, model_file *m, hp_error *err)
 {
     char base[4096], version[64], again[64];
     int rc = HP_OK;
-    /* a save may switch DIR/current (and remove the version being read) in the middle of a
-     * load: try again on the new version then */
-    for (int attempt = 0; attempt < 3; attempt++) {
+    /* a save may switch DIR/current (and remove the version being read, or turn an
+     * unversioned directory into a versioned one) in the middle of a load: try again on the
+     * new version then, as long as saves keep switching it */
+    for (int attempt = 0; attempt < MODEL_LOAD_ATTEMPTS; attempt++) {
         model_file_init(m);
         version[0] = 0;
         rc = model_dir_resolve(dir, base, sizeof base, version, sizeof version, err);
@@ -390,8 +393,7 @@ int model_load(const char *dir, model_file *m, hp_error *err)
         model_file_free(m);
         hp_error tmp = { 0 };
         char b2[4096];
-        if (!version[0] || model_dir_resolve(dir, b2, sizeof b2, again, sizeof again, &tmp) || !strcmp(again, version))
-            break;
+        if (model_dir_resolve(dir, b2, sizeof b2, again, sizeof again, &tmp) || !strcmp(again, version)) break;
     }
     if (!rc && !(m->dir = hp_strdup(dir))) {
         model_file_free(m);
