@@ -10,7 +10,9 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char g_dir[64];
@@ -470,6 +472,265 @@ TEST(corrupt_and_mismatched_model_files_are_clear_errors)
     CHECK(model_load(path_in("nowhere"), &m, &err) == HP_ERR_IO);
 }
 
+/* ------------------------------------------------------------------ hand-edited model.json */
+
+/* Copies model dir `from` to `to` as plain files (the layout earlier builds wrote), with the
+ * value at the dotted JSON path `pointer` of model.json replaced by the JSON text `value`. */
+static int edited_copy(const char *from, const char *to, const char *pointer, const char *value)
+{
+    char cmd[1200], src[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s && cp %s/model.safetensors %s/", to, to, from, to);
+    if (system(cmd) != 0) return -1;
+    snprintf(src, sizeof src, "%s/model.json", from);
+    json_t *doc = json_load_file(src, 0, NULL), *node = doc, *parent = NULL;
+    char key[128], *save = NULL;
+    const char *last = NULL;
+    snprintf(key, sizeof key, "%s", pointer);
+    for (char *tok = strtok_r(key, ".", &save); tok && node; tok = strtok_r(NULL, ".", &save)) {
+        parent = node;
+        last = tok;
+        node = json_is_array(node) ? json_array_get(node, (size_t)atoi(tok)) : json_object_get(node, tok);
+    }
+    json_t *v = json_loads(value, JSON_DECODE_ANY, NULL);
+    int rc = doc && parent && v ? 0 : -1;
+    if (!rc && json_is_array(parent)) rc = json_array_set_new(parent, (size_t)atoi(last), v);
+    else if (!rc) rc = json_object_set_new(parent, last, v);
+    else json_decref(v);
+    snprintf(src, sizeof src, "%s/model.json", to);
+    if (!rc) rc = json_dump_file(doc, src, JSON_REAL_PRECISION(17));
+    json_decref(doc);
+    return rc;
+}
+
+/* Each value here was accepted before: some made every score NaN (an empty recommendation
+ * list, then "the score of item 0 is NaN" from evaluate naming no file), others a model that
+ * trains or ranks nonsense, or an index wrapped into range. Each must be refused at load
+ * with the file and the JSON path in the message. */
+TEST(hand_edited_model_json_is_refused)
+{
+    static const struct { const char *pointer, *value, *want; } edits[] = {
+        { "features.customers.numeric.0.mean", "1e308", "features.customers: numeric[0].mean" },
+        { "features.customers.numeric.0.mean", "-1e20", "features.customers: numeric[0].mean" },
+        { "features.products.numeric.1.mean", "3e38", "features.products: numeric[1].mean" },
+        { "features.customers.numeric.1.std", "0", "numeric[1].std" },
+        { "features.customers.numeric.1.std", "1e-30", "numeric[1].std" },
+        { "features.customers.numeric.1.std", "1e300", "numeric[1].std" },
+        { "features.customers.numeric.2.ref", "5", "numeric[2].ref" },
+        { "features.customers.numeric.3.ref", "1e300", "numeric[3].ref" },
+        { "features.customers.numeric.0.missing_slot", "4294967295", "numeric[0].missing_slot" },
+        { "features.customers.numeric.0.typo", "1", "numeric[0]: expected {column" },
+        { "features.customers.numeric.1.column", "\"employees\"", "numeric[1].column: 'employees' is listed twice" },
+        { "features.customers.categorical.0.vocabulary.1", "\"Retail Stores\"", "categorical[0].vocabulary" },
+        { "features.customers.text.1", "\"rm_note\"", "features.customers: text[1]: 'rm_note' is listed twice" },
+        { "features.customers.multi.0.column", "\"\"", "multi[0].column" },
+        { "config.train.lr_min", "0.01", "config: train.lr_min: 0.01 is above train.lr" },
+        { "config.model.encoders", "[]", "config: model.encoders: is empty" },
+        { "config.model.encoders", "[\"text\", \"numeric\", \"text\"]", "model.encoders: [2] 'text' is listed twice" },
+        { "config.train.positive_kinds", "[\"held\", \"held\"]", "train.positive_kinds: [1] 'held' is listed twice" },
+        { "config.train.positive_kinds", "[\"\"]", "train.positive_kinds: [0]" },
+        { "config.train.threads", "0", "config: train.threads" },
+        { "config.evaluate.k", "5000", "config: evaluate.k" },
+        { "catalogue.num.0", "1e300", "catalogue.num[0]" },
+        { "catalogue.cat.0", "4294967296", "catalogue.cat[0]" },
+        { "catalogue.text_ids.0", "4294967297", "catalogue.text_ids[0]" },
+        { "catalogue.extra", "[]", "catalogue: expected {n, F, C" },
+        { "products.0", "\"\"", "products[0]" },
+        { "products.1", "\"P001\"", "products[1]: 'P001' is listed twice" },
+        { "training.popularity.0", "-5", "training.popularity[0]" },
+        { "training.popularity", "[1, 2]", "training.popularity: expected an array of" },
+        { "weights", "\"other.safetensors\"", "weights: expected \"model.safetensors\"" },
+        { "weights_hash", "\"xyz\"", "weights_hash: expected 16 hex digits" },
+        { "notes", "\"hand edit\"", "notes: unknown key" },
+    };
+    char want_file[600];
+    snprintf(want_file, sizeof want_file, "%s/model.json: ", path_in("edit"));
+    /* the copy itself loads: the edits, not the copying, are refused */
+    CHECK(edited_copy(path_in("m"), path_in("edit"), "format", "\"hyperp-recommender\"") == 0);
+    model_file m;
+    hp_error err = { 0 };
+    CHECKF(model_load(path_in("edit"), &m, &err) == HP_OK, "%s", err.msg);
+    CHECK_STR(m.product_ids[0], "P001");
+    CHECK_STR(m.net.cust_fs.num[1].column, "revenue");
+    CHECK_STR(m.net.cust_fs.cat[0].vocab.str[0], "Retail Stores");
+    model_file_free(&m);
+    for (size_t e = 0; e < HP_ARRAY_LEN(edits); e++) {
+        CHECK(edited_copy(path_in("m"), path_in("edit"), edits[e].pointer, edits[e].value) == 0);
+        err.msg[0] = 0;
+        int rc = model_load(path_in("edit"), &m, &err);
+        CHECKF(rc == HP_ERR_FORMAT || rc == HP_ERR_INVAL, "%s = %s: rc %d: %s", edits[e].pointer, edits[e].value, rc,
+               err.msg);
+        CHECKF(strncmp(err.msg, want_file, strlen(want_file)) == 0 && strstr(err.msg, edits[e].want) != NULL,
+               "%s = %s: wanted '%s%s...': %s", edits[e].pointer, edits[e].value, want_file, edits[e].want, err.msg);
+        if (rc == HP_OK) model_file_free(&m);
+    }
+}
+
+/* The fuzz target's seed (tests/fuzz/corpus/fuzz_model_json) is a valid model.json, so the
+ * fuzzer starts inside the validation, not at the first parse error. */
+TEST(fuzz_seed_is_a_valid_model_json)
+{
+    static const char *const seeds[] = { "tests/fuzz/corpus/fuzz_model_json/minimal.json",
+                                         "tests/fuzz/corpus/fuzz_model_json/indented.json" };
+    for (size_t i = 0; i < HP_ARRAY_LEN(seeds); i++) {
+        json_t *doc = json_load_file(seeds[i], JSON_REJECT_DUPLICATES, NULL);
+        CHECKF(doc != NULL, "%s", seeds[i]);
+        model_file m;
+        hp_error err = { 0 };
+        CHECKF(doc && model_meta_load(&m, doc, seeds[i], &err) == HP_OK, "%s", err.msg);
+        CHECK(m.nproducts == 2 && m.net.prod.n == 2 && m.net.cust_fs.nnum == 3 && m.popularity[0] == 3);
+        model_file_free(&m);
+        /* and the metadata checks apply: one out-of-range mean is refused */
+        json_t *mean = json_object_get(json_array_get(json_object_get(json_object_get(json_object_get(doc, "features"),
+                                       "customers"), "numeric"), 0), "mean");
+        CHECK(mean && json_real_set(mean, 1e308) == 0);
+        CHECK_EQ_INT(model_meta_load(&m, doc, seeds[i], &err), HP_ERR_FORMAT);
+        CHECKF(strstr(err.msg, "features.customers: numeric[0].mean") != NULL, "%s", err.msg);
+        model_file_free(&m);
+        json_decref(doc);
+    }
+}
+
+/* Scores the model cannot compute (weights that overflow float) are refused, naming the
+ * model, instead of ranking around them (an empty list) or failing in eval without a name. */
+TEST(non_finite_scores_are_refused_naming_the_model)
+{
+    model_file m;
+    hp_error err = { 0 };
+    if (model_load(path_in("m"), &m, &err) != HP_OK) { CHECKF(0, "%s", err.msg); return; }
+    int t = nn_params_find(&m.net.params, "prod.bias");
+    CHECK(t >= 0);
+    float *b = m.net.params.data + m.net.params.t[t].offset;
+    for (size_t i = 0; t >= 0 && i < m.net.params.t[t].size; i++) b[i] = (i % 2 ? 1 : -1) * 3e38f;
+    int e = nn_params_find(&m.net.params, "prod.id.emb");
+    CHECK(e >= 0);
+    for (size_t i = 0; e >= 0 && i < m.net.params.t[e].size; i++) m.net.params.data[m.net.params.t[e].offset + i] = 3e38f;
+    model_eval_result r;
+    int rc = model_evaluate(&m, &g_ds, NULL, NULL, &r, &err);
+    char want[600];
+    snprintf(want, sizeof want, "model %s: the score of customer row ", path_in("m"));
+    CHECKF(rc == HP_ERR_RANGE && strncmp(err.msg, want, strlen(want)) == 0 && strstr(err.msg, "NaN or infinite") == NULL &&
+           (strstr(err.msg, " is NaN") || strstr(err.msg, " is infinite")), "rc %d: %s", rc, err.msg);
+    model_enc enc;
+    CHECK(model_feat_encode(&m.net.cust_fs, &g_ds.t[DATA_T_CUSTOMERS], &m.net.arch, &enc, &err) == HP_OK);
+    model_scorer *sc = NULL;
+    CHECK(model_scorer_new(&sc, &m.net, &enc, NULL, NULL, &err) == HP_OK);
+    int32_t items[5];
+    float scores[5];
+    CHECK_EQ_INT(sc ? model_scorer_topk(sc, 0, NULL, 0, 5, items, scores, NULL) : 0, HP_ERR_RANGE);
+    model_scorer_free(sc);
+    model_enc_free(&enc);
+    model_file_free(&m);
+}
+
+/* ------------------------------------------------------------------ saving is atomic */
+
+/* Saves m's model with weights w (then w2, w, w2, ...) into dir until killed. */
+static void save_forever(model_file *m, const char *dir, const float *w, const float *w2)
+{
+    hp_error err = { 0 };
+    size_t bytes = m->net.params.total * sizeof(float);
+    json_t *training = json_object_get(m->meta, "training");
+    for (long i = 0;; i++) {
+        memcpy(m->net.params.data, i % 2 ? w2 : w, bytes);
+        if (model_save(dir, &m->net, &m->cfg, &g_ds.t[DATA_T_PRODUCTS], training, &err)) {
+            fprintf(stderr, "child: %s\n", err.msg);
+            _exit(3);
+        }
+    }
+}
+
+/* Every tensor of p holds exactly ref's values (the padding between tensors is not saved). */
+static int same_weights(const nn_params *p, const float *ref)
+{
+    for (int t = 0; t < p->n; t++)
+        if (memcmp(p->data + p->t[t].offset, ref + p->t[t].offset, p->t[t].size * sizeof *ref) != 0) return 0;
+    return 1;
+}
+
+static int count_versions(const char *dir)
+{
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "exit $(ls -d %s/v-* 2>/dev/null | wc -l)", dir);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A child saves two models (weights A and B) over the same directory again and again and is
+ * SIGKILLed at a random instant, 60 times; every time the directory must load, with exactly A
+ * or exactly B. Half the runs start from the unversioned layout of earlier builds (model.json
+ * and model.safetensors side by side), which the first save converts. Before versioned
+ * directories, a kill between the two renames left "weights_hash differs". */
+TEST(sigkill_during_save_leaves_the_old_or_the_new_model)
+{
+    model_file m;
+    hp_error err = { 0 };
+    if (model_load(path_in("m"), &m, &err) != HP_OK) { CHECKF(0, "%s", err.msg); return; }
+    size_t n = m.net.params.total;
+    float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    memcpy(a, m.net.params.data, n * sizeof *a);
+    for (size_t i = 0; i < n; i++) b[i] = a[i] * 0.5f + 0.25f;
+    const char *dir = path_in("crash"), *legacy = path_in("crash_legacy");
+    char cmd[1200];
+    CHECK(model_save(legacy, &m.net, &m.cfg, &g_ds.t[DATA_T_PRODUCTS], json_object_get(m.meta, "training"), &err) == HP_OK);
+    hp_rng rng;
+    hp_rng_seed(&rng, 2024);
+    int runs = 60, loaded_a = 0, loaded_b = 0, failed = 0, live_ok = 0;
+    for (int r = 0; r < runs; r++) {
+        /* even runs: the unversioned layout with A; odd runs: whatever the last kill left */
+        if (r % 2 == 0) {
+            snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s && cp %s/model.json %s/model.safetensors %s/", dir, dir,
+                     legacy, legacy, dir);
+            CHECK(system(cmd) == 0);
+        }
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0) save_forever(&m, dir, r % 4 < 2 ? b : a, r % 4 < 2 ? a : b);
+        usleep((useconds_t)(1000 + hp_rng_below(&rng, 60000))); /* 1..61 ms: several saves */
+        /* a reader while the saves go on: it must get one whole model too (a save that
+         * switches versions under it makes it retry on the new one) */
+        model_file live;
+        if (model_load(dir, &live, &err) == HP_OK) {
+            CHECKF(same_weights(&live.net.params, a) || same_weights(&live.net.params, b),
+                   "run %d: a load during saving mixed two models", r);
+            model_file_free(&live);
+            live_ok++;
+        } else {
+            CHECKF(0, "run %d: a load during saving failed: %s", r, err.msg);
+        }
+        kill(pid, SIGKILL);
+        int status;
+        waitpid(pid, &status, 0);
+        CHECKF(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "run %d: child was not killed (status %d)", r, status);
+        model_file got;
+        int rc = model_load(dir, &got, &err);
+        if (rc) {
+            failed++;
+            CHECKF(0, "run %d: the model does not load after SIGKILL: %s", r, err.msg);
+            continue;
+        }
+        int is_a = same_weights(&got.net.params, a), is_b = same_weights(&got.net.params, b);
+        CHECKF(is_a || is_b, "run %d: the loaded weights are neither the old nor the new model", r);
+        loaded_a += is_a;
+        loaded_b += is_b;
+        model_file_free(&got);
+    }
+    printf("  %d SIGKILLs during saves: %d left model A, %d model B, %d unusable; %d loads during saving ok\n", runs,
+           loaded_a, loaded_b, failed, live_ok);
+    CHECK(loaded_a > 0 && loaded_b > 0); /* the kills did land in the middle of saving */
+    /* the next save cleans up what the kills left (versions half written): one version
+     * remains, and the conveniences point at it */
+    memcpy(m.net.params.data, b, n * sizeof *b);
+    CHECK(model_save(dir, &m.net, &m.cfg, &g_ds.t[DATA_T_PRODUCTS], NULL, &err) == HP_OK);
+    CHECK_EQ_INT(count_versions(dir), 1);
+    char link[700], target[64];
+    snprintf(link, sizeof link, "%s/model.safetensors", dir);
+    ssize_t k = readlink(link, target, sizeof target - 1);
+    CHECK(k > 0 && (target[k] = 0, strcmp(target, "current/model.safetensors") == 0));
+    free(a);
+    free(b);
+    model_file_free(&m);
+}
+
 /* Training, saving and loading with the n-th allocation failing, for every n until they
  * succeed: each failure must be an error (LeakSanitizer checks that nothing leaked). */
 static long g_alloc_left;
@@ -527,6 +788,10 @@ int main(void)
     RUN(cold_start_products_score_from_features);
     RUN(customer_with_empty_fields_scores_finite);
     RUN(corrupt_and_mismatched_model_files_are_clear_errors);
+    RUN(hand_edited_model_json_is_refused);
+    RUN(fuzz_seed_is_a_valid_model_json);
+    RUN(non_finite_scores_are_refused_naming_the_model);
+    RUN(sigkill_during_save_leaves_the_old_or_the_new_model);
     RUN(allocation_failures_fail_cleanly);
     model_config_free(&g_cfg);
     data_dataset_free(&g_ds);

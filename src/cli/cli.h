@@ -36,8 +36,13 @@ int cli_mkdirs(const char *path, hp_error *err);
 /* Progress on a TTY (one line rewritten in place), nothing otherwise. */
 void cli_progress(void *ctx, const char *stage, double fraction);
 void cli_progress_done(void);
-/* Parses a non-negative integer flag value; returns 0 on success. */
+/* Parses a non-negative integer flag value (digits only); returns 0 on success, else prints
+ * "hyperp: FLAG: why" and returns -1. */
 int cli_parse_u64(const char *flag, const char *s, uint64_t *out);
+/* Parses an integer in lo..hi; returns 0 on success, else prints "hyperp: FLAG: 'S' is not a
+ * non-negative integer (allowed: LO..HI)" or "hyperp: FLAG: S is outside LO..HI" (overflow
+ * too) and returns -1. */
+int cli_parse_range(const char *flag, const char *s, long long lo, long long hi, long long *out);
 
 /* privacy_load_key, printing its warning (a key file others can read) to stderr once. */
 int cli_load_key(privacy_ctx *ctx, hp_error *err);

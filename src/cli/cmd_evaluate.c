@@ -19,7 +19,7 @@ static void evaluate_usage(FILE *f)
         "  --data DIR        folder of the built-in config's files (default: data/synth)\n"
         "  --oracle FILE     truth file (default: evaluate.oracle_file of the config, if any)\n"
         "  --out DIR         results folder (default: evaluate.out_dir, artifacts/results)\n"
-        "  --k K             cut-off of the @k metrics (default: evaluate.k, 10)\n"
+        "  --k K             cut-off of the @k metrics, 1..1000 (default: evaluate.k, 10)\n"
         "  --consent-db DB   evaluate only customers whose analytics consent the privacy store\n"
         "                    DB records (default: $HYPERP_DB if set)\n"
         "  --no-consent-check  do not ask a privacy store\n"
@@ -52,7 +52,7 @@ int cli_evaluate(int argc, char **argv)
         { "consent-db", required_argument, 0, 'D' }, { "no-consent-check", no_argument, 0, 'N' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
-    uint64_t kval = 0;
+    long long kval = 0;
     const char *model = "artifacts/model", *config = NULL, *data = "data/synth", *oracle = NULL, *out = NULL;
     const char *consent_db = NULL;
     int no_consent = 0;
@@ -67,7 +67,7 @@ int cli_evaluate(int argc, char **argv)
         case 'o': out = optarg; break;
         case 'D': consent_db = optarg; break;
         case 'N': no_consent = 1; break;
-        case 'k': if (cli_parse_u64("--k", optarg, &kval) || kval < 1 || kval > 1000) return CLI_EXIT_USAGE; break;
+        case 'k': if (cli_parse_range("--k", optarg, 1, 1000, &kval)) return CLI_EXIT_USAGE; break; /* as evaluate.k */
         case 'h': evaluate_usage(stdout); return CLI_EXIT_OK;
         default: evaluate_usage(stderr); return CLI_EXIT_USAGE;
         }

@@ -23,7 +23,7 @@ static void recommend_usage(FILE *f)
         "  --products FILE      score this catalogue instead of the model's: products the model\n"
         "                       has not seen score from their features, without retraining\n"
         "  --config FILE        dataset config describing the files (default: built-in)\n"
-        "  --top-k K            products per customer (default 10)\n"
+        "  --top-k K            products per customer, 1..100000 (default 10)\n"
         "  --include-held       also rank products the customer already holds\n"
         "  --out FILE           write here instead of standard output\n"
         "  --consent-db DB      personalise only for customers whose personalisation consent the\n"
@@ -51,7 +51,7 @@ static int parse_rec_args(int argc, char **argv, rec_args *a)
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     *a = (rec_args){ .model = "artifacts/model", .k = 10 };
-    uint64_t v;
+    long long v;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -61,7 +61,7 @@ static int parse_rec_args(int argc, char **argv, rec_args *a)
         case 'I': a->files[DATA_T_INTERACTIONS] = optarg; break;
         case 'P': a->files[DATA_T_PRODUCTS] = optarg; break;
         case 'c': a->config = optarg; break;
-        case 'k': if (cli_parse_u64("--top-k", optarg, &v) || v < 1 || v > 100000) return -1; a->k = (int)v; break;
+        case 'k': if (cli_parse_range("--top-k", optarg, 1, 100000, &v)) return -1; a->k = (int)v; break;
         case 'H': a->include_held = 1; break;
         case 'o': a->out = optarg; break;
         case 'D': a->consent_db = optarg; break;
@@ -215,6 +215,12 @@ static int recommend_all(const rec_args *a, data_dataset *ds, model_file *m, con
         int n;
         if (personalised) {
             n = model_scorer_topk(sc, row, ids + off[row], nex, k, items, scores, w);
+            if (n < 0) { /* never a silently empty or short list */
+                rc = hp_fail(err, n, "model %s: the scores of customer '%s' are NaN or infinite: the model's weights "
+                             "or fitted features (or this customer's numbers) are out of the range it can compute "
+                             "with", a->model, data_col_str(&ds->t[DATA_T_CUSTOMERS].cols[ds->t[DATA_T_CUSTOMERS].id_col], (size_t)row));
+                break;
+            }
         } else { /* no consent: nothing of this customer's data is used but what it already holds */
             n = popular_topk(m, ids + off[row], nex, k, items, scores);
             for (int i = 0; i < MODEL_MOD_COUNT; i++) w[i] = 0;

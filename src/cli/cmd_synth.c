@@ -3,6 +3,7 @@
 #include "data/synth.h"
 
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +27,13 @@ static void synth_usage(FILE *f)
         d.bias, d.tx_per_year, DATA_SYNTH_MIN_PRODUCTS, data_synth_max_products(), d.products);
 }
 
-static int parse_double(const char *flag, const char *s, double *out)
+/* A finite number in lo..hi ("nan", "inf" and overflowing values like 1e999 are refused). */
+static int parse_double(const char *flag, const char *s, double lo, double hi, double *out)
 {
     char *end;
     double v = strtod(s, &end);
-    if (!*s || *end) {
-        fprintf(stderr, "hyperp: %s: '%s' is not a number\n", flag, s);
+    if (!*s || *end || !isfinite(v) || v < lo || v > hi) {
+        fprintf(stderr, "hyperp: %s: '%s' is not a number in %g..%g\n", flag, s, lo, hi);
         return -1;
     }
     *out = v;
@@ -46,19 +48,21 @@ static int parse_synth_args(int argc, char **argv, data_synth_opts *o, const cha
         { "products", required_argument, 0, 'p' }, { "out", required_argument, 0, 'o' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
-    uint64_t v;
+    long long v;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'n': if (cli_parse_u64("--customers", optarg, &v)) return -1;
-                  o->customers = v > (uint64_t)DATA_SYNTH_MAX_CUSTOMERS * 10 ? -1 : (long)v; break;
+        case 'n': if (cli_parse_range("--customers", optarg, DATA_SYNTH_MIN_CUSTOMERS, DATA_SYNTH_MAX_CUSTOMERS, &v))
+                      return -1;
+                  o->customers = (long)v; break;
         case 's': if (cli_parse_u64("--seed", optarg, &o->seed)) return -1; break;
-        case 'b': if (parse_double("--bias", optarg, &o->bias)) return -1; break;
-        case 't': if (cli_parse_u64("--tx-per-year", optarg, &v)) return -1;
-                  o->tx_per_year = v > 100000 ? -1 : (int)v; break;
-        case 'p': if (cli_parse_u64("--products", optarg, &v)) return -1;
-                  o->products = v > 100000 ? -1 : (int)v; break;
+        case 'b': if (parse_double("--bias", optarg, 0, DATA_SYNTH_MAX_BIAS, &o->bias)) return -1; break;
+        case 't': if (cli_parse_range("--tx-per-year", optarg, 0, DATA_SYNTH_MAX_TX_PER_YEAR, &v)) return -1;
+                  o->tx_per_year = (int)v; break;
+        case 'p': if (cli_parse_range("--products", optarg, DATA_SYNTH_MIN_PRODUCTS, data_synth_max_products(), &v))
+                      return -1;
+                  o->products = (int)v; break;
         case 'o': *out = optarg; break;
         case 'h': synth_usage(stdout); return 1;
         default: synth_usage(stderr); return -1;

@@ -29,10 +29,10 @@ static void train_usage(FILE *f)
         "                    (default: the built-in config over --data)\n"
         "  --data DIR        folder of the built-in config's files (default: data/synth)\n"
         "  --out DIR         where the model goes (default: artifacts/model)\n"
-        "  --epochs N        override train.epochs\n"
-        "  --seed S          override train.seed\n"
-        "  --threads N       BLAS threads (default: train.threads, 1)\n"
-        "  --test-fold K     override split.test_fold (cross-validation over fixed folds)\n"
+        "  --epochs N        override train.epochs, 1..100000\n"
+        "  --seed S          override train.seed, 0..2147483647\n"
+        "  --threads N       BLAS threads, 1..256 (default: train.threads, 1)\n"
+        "  --test-fold K     override split.test_fold, 0..1000 (cross-validation over fixed folds)\n"
         "  --consent-db DB   train only on customers whose personalisation consent the privacy\n"
         "                    store DB records (see hyperp privacy); default: $HYPERP_DB if set\n"
         "  --no-consent-check  do not ask a privacy store (data without consent records)\n"
@@ -59,7 +59,7 @@ static int parse_train_args(int argc, char **argv, train_args *a)
     };
     *a = (train_args){ .data_dir = "data/synth", .out = "artifacts/model", .epochs = -1, .seed = -1, .threads = -1,
                        .test_fold = -1 };
-    uint64_t v;
+    long long v; /* ranges as in the config's train and split sections (docs/config.md) */
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -67,13 +67,13 @@ static int parse_train_args(int argc, char **argv, train_args *a)
         case 'c': a->config = optarg; break;
         case 'd': a->data_dir = optarg; break;
         case 'o': a->out = optarg; break;
-        case 'e': if (cli_parse_u64("--epochs", optarg, &v) || v < 1 || v > 100000) return -1; a->epochs = (long)v; break;
-        case 's': if (cli_parse_u64("--seed", optarg, &v) || v > 2147483647) return -1; a->seed = (long)v; break;
-        case 't': if (cli_parse_u64("--threads", optarg, &v) || v < 1 || v > 256) return -1; a->threads = (long)v; break;
+        case 'e': if (cli_parse_range("--epochs", optarg, 1, 100000, &v)) return -1; a->epochs = (long)v; break;
+        case 's': if (cli_parse_range("--seed", optarg, 0, 2147483647, &v)) return -1; a->seed = (long)v; break;
+        case 't': if (cli_parse_range("--threads", optarg, 1, 256, &v)) return -1; a->threads = (long)v; break;
         case 'q': a->quiet = 1; break;
         case 'D': a->consent_db = optarg; break;
         case 'N': a->no_consent = 1; break;
-        case 'f': if (cli_parse_u64("--test-fold", optarg, &v) || v > 1000) return -1; a->test_fold = (long)v; break;
+        case 'f': if (cli_parse_range("--test-fold", optarg, 0, 1000, &v)) return -1; a->test_fold = (long)v; break;
         case 'h': train_usage(stdout); return 1;
         default: train_usage(stderr); return -1;
         }

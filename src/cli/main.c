@@ -76,13 +76,44 @@ void cli_progress_done(void)
     g_progress_shown = 0;
 }
 
+/* Digits only (no sign, no space, no "0x"): strtoull alone would take " -1" as 2^64-1. */
+static int all_digits(const char *s)
+{
+    if (!*s) return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9') return 0;
+    return 1;
+}
+
 int cli_parse_u64(const char *flag, const char *s, uint64_t *out)
 {
     char *end;
     errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (!*s || *end || errno || s[0] == '-') {
+    unsigned long long v = all_digits(s) ? strtoull(s, &end, 10) : 0;
+    if (!all_digits(s)) {
         fprintf(stderr, "hyperp: %s: '%s' is not a non-negative integer\n", flag, s);
+        return -1;
+    }
+    if (errno == ERANGE) {
+        fprintf(stderr, "hyperp: %s: %s is too large (at most %llu)\n", flag, s, (unsigned long long)UINT64_MAX);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_range(const char *flag, const char *s, long long lo, long long hi, long long *out)
+{
+    const char *digits = s[0] == '-' ? s + 1 : s;
+    if (!all_digits(digits)) {
+        fprintf(stderr, "hyperp: %s: '%s' is not a%s integer (allowed: %lld..%lld)\n", flag, s,
+                lo >= 0 ? " non-negative" : "n", lo, hi);
+        return -1;
+    }
+    errno = 0;
+    long long v = strtoll(s, NULL, 10);
+    if (errno == ERANGE || v < lo || v > hi) {
+        fprintf(stderr, "hyperp: %s: %s is outside %lld..%lld\n", flag, s, lo, hi);
         return -1;
     }
     *out = v;

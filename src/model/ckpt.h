@@ -5,9 +5,18 @@
  * The header maps each tensor name to {"dtype", "shape", "data_offsets": [begin, end]}
  * (byte offsets into the data buffer) and may hold "__metadata__", a string -> string map.
  * hyperp writes F32 little-endian tensors in table order, pads the header with spaces so
- * the buffer starts 8-byte aligned, and puts "format": "hyperp" and "format_version": "1"
- * in __metadata__. The files load in PyTorch (safetensors.torch.load_file, or by hand:
- * tests/fixtures/check_ckpt.py).
+ * the buffer starts 8-byte aligned, and puts "format": "hyperp", "format_version": "2" and
+ * "checksum" in __metadata__. The files load in PyTorch (safetensors.torch.load_file, or by
+ * hand: tests/fixtures/check_ckpt.py).
+ *
+ * The checksum covers every byte of the file: it is the BLAKE2b-128 (libsodium's
+ * crypto_generichash, 16 bytes, no key) of the whole file (the 8 length bytes, the header
+ * with its padding, the data buffer) with the checksum's own 32 hex digits read as '0's,
+ * written as 32 lowercase hex digits. The header must hold "checksum":"<digits>" exactly
+ * once, so no byte of the file can change without the load refusing it (a flipped bit in a
+ * weight, the step, the padding). format_version "1" files (earlier builds, or written by
+ * hand as in tests/fixtures/gen_ckpt_ref.py) have no checksum and are still read; a version 1
+ * file that carries one is refused (it is a damaged version 2 file).
  *
  * Reading treats the file as hostile: the header length is checked against the file and a
  * 100 MB limit, the JSON is parsed strictly (duplicate keys are errors), every dtype, shape
@@ -41,7 +50,10 @@
 #include "nn/nn.h"
 
 #define CKPT_FORMAT "hyperp"
-#define CKPT_FORMAT_VERSION "1"
+#define CKPT_FORMAT_VERSION "2"        /* written: with the checksum */
+#define CKPT_FORMAT_VERSION_LEGACY "1" /* still read: no checksum */
+#define CKPT_CHECKSUM_KEY "checksum"
+#define CKPT_CHECKSUM_BYTES 16         /* BLAKE2b-128 */
 #define CKPT_MAX_HEADER ((uint64_t)100 << 20) /* bytes of JSON header accepted */
 #define CKPT_MAX_DIMS 8                       /* dims accepted in a file's shapes */
 
@@ -52,10 +64,10 @@
 /* ------------------------------------------------------------------ writing */
 
 /* Writes every tensor of p (p->data; F32, shapes from p->t, in table order) to path, with
- * __metadata__ = {"format": "hyperp", "format_version": "1", meta_keys[i]: meta_vals[i]...}.
- * The caller's keys must be valid UTF-8, distinct, and not "format", "format_version" or
- * "step" (HP_ERR_INVAL); values must be valid UTF-8. meta_keys/meta_vals may be NULL when
- * nmeta is 0. p is not modified. */
+ * __metadata__ = {"format": "hyperp", "format_version": "2", "checksum": ...,
+ * meta_keys[i]: meta_vals[i]...}. The caller's keys must be valid UTF-8, distinct, and not
+ * "format", "format_version", "checksum" or "step" (HP_ERR_INVAL); values must be valid
+ * UTF-8. meta_keys/meta_vals may be NULL when nmeta is 0. p is not modified. */
 int ckpt_save(const char *path, const nn_params *p, const char *const *meta_keys,
               const char *const *meta_vals, int nmeta, hp_error *err);
 
@@ -68,8 +80,9 @@ int ckpt_save_full(const char *path, const nn_params *p, long step, const char *
 /* ------------------------------------------------------------------ loading into a model */
 
 /* Loads path into p, which the caller has initialised (nn_params_init) with the tensor table
- * the model expects. The file must be a hyperp checkpoint of this format_version (else
- * HP_ERR_VERSION), and every tensor of p must be in it as F32 with the same shape (else
+ * the model expects. The file must be a hyperp checkpoint of format_version 1 or 2 (else
+ * HP_ERR_VERSION) whose checksum (version 2) matches its bytes (else HP_ERR_FORMAT, "checksum
+ * mismatch"), and every tensor of p must be in it as F32 with the same shape (else
  * HP_ERR_FORMAT / HP_ERR_NOTFOUND naming the tensor, e.g. "w.safetensors: tensor
  * 'cust.num.w1' has shape [32,7], the model expects [32,8]"). A tensor in the file the model
  * does not have is an error too. With with_optimizer_state, "<name>.adam_m"/".adam_v" of

@@ -104,6 +104,13 @@ int model_config_from_json(model_config *c, json_t *j, const char *where, const 
 
 /* ------------------------------------------------------------------ features */
 
+/* Limits of fitted scaling that loading a model accepts (fitting stays inside them: a
+ * column with magnitudes above MODEL_LOG_ABOVE is scaled on a log scale). */
+#define MODEL_LOG_ABOVE 1e12
+#define MODEL_SCALE_MAX 1e15     /* |mean| and std */
+#define MODEL_STD_MIN 1e-7       /* fitting gives std > 1e-6, or 1 */
+#define MODEL_REF_MAX 1e19       /* |ref| of timestamps (seconds) */
+
 typedef struct {
     char *column;            /* source column name */
     int role;                /* data_role */
@@ -277,6 +284,10 @@ void model_gather(model_batchbuf *bb, const model_enc *e, const model_lists *his
  * only, as a product unseen in training is). */
 int model_score(model_net *net, const model_enc *e, const model_lists *hist, const int32_t *rows, int n,
                 const uint8_t *id_keep, float *scores, float *weights, hp_error *err);
+/* HP_ERR_RANGE naming the first customer row (rows[i], or i when rows is NULL) and product
+ * whose score in scores (n, P) is NaN or infinite: every scorer refuses those rather than
+ * ranking around them. model_score applies it. */
+int model_check_scores(const float *scores, size_t n, int P, const int32_t *rows, hp_error *err);
 
 /* ------------------------------------------------------------------ training */
 
@@ -336,6 +347,8 @@ int model_train(const data_dataset *ds, const model_config *cfg, const model_tra
 
 #define MODEL_FORMAT "hyperp-recommender"
 #define MODEL_FORMAT_VERSION 1
+#define MODEL_META_FILE "model.json"
+#define MODEL_WEIGHTS_FILE "model.safetensors"
 
 /* A trained model as loaded for scoring: the net plus the catalogue's product ids. */
 typedef struct {
@@ -347,15 +360,25 @@ typedef struct {
     data_dict trained;       /* ids of the training catalogue: code = row of history/id tables */
     long *popularity;        /* (trained.n) training positives per product (0s when unknown) */
     json_t *meta;            /* the whole model.json, owned */
+    char *dir;               /* the directory it was loaded from, as given (for messages) */
 } model_file;
 
-/* Writes dir/model.safetensors and dir/model.json atomically. extra (may be NULL) is merged
- * into model.json under "training". */
+/* Writes model.safetensors and model.json as a new version of the model directory dir and
+ * switches dir to it in one atomic step (model_dir.h): a crash at any instant leaves the old
+ * model or the new one, whole. extra (may be NULL) is merged into model.json under
+ * "training". */
 int model_save(const char *dir, const model_net *net, const model_config *cfg, const data_table *products,
                json_t *extra, hp_error *err);
-/* Loads a model directory. Truncated, corrupt or mismatched files are clear errors. */
+/* Loads a model directory (versioned, or the two files side by side as earlier builds wrote
+ * them). Truncated, corrupt or mismatched files are clear errors, and so is every value of
+ * model.json out of its range (a hand edit): the message names the file and the JSON path. */
 int model_load(const char *dir, model_file *m, hp_error *err);
 void model_file_free(model_file *m);
+/* Validates and loads doc, a parsed model.json (name stands for its path in messages), into
+ * m as model_load does, short of the weights: m has the configuration, the catalogue, the
+ * fitted features and the encoded catalogue, but no net parameters. m is initialised here;
+ * free it with model_file_free whatever the result. For tools and fuzzing. */
+int model_meta_load(model_file *m, json_t *doc, const char *name, hp_error *err);
 /* Replaces the catalogue with products (a products table with the training catalogue's
  * feature columns): known products keep their id embedding and bias, new ones (and ones
  * that had no training positive) score from their features alone. Returns the number of
@@ -374,7 +397,8 @@ int model_scorer_new(model_scorer **out, model_net *net, const model_enc *e, con
 void model_scorer_free(model_scorer *s);
 /* Top k products for customer row `row` of e, best first, leaving out exclude[0..nex) (its
  * held products) unless they are wanted. Writes up to k items/scores and the modality
- * weights (MODEL_MOD_COUNT, may be NULL). Returns the number written. */
+ * weights (MODEL_MOD_COUNT, may be NULL). Returns the number written, or HP_ERR_RANGE when
+ * a score of the row is NaN or infinite (model_check_scores: the caller names the model). */
 int model_scorer_topk(model_scorer *s, int32_t row, const int32_t *exclude, int nex, int k,
                       int32_t *items, float *scores, float *weights);
 /* All P scores of `row` (valid until the next call). */

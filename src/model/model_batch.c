@@ -75,6 +75,19 @@ void model_gather(model_batchbuf *bb, const model_enc *e, const model_lists *his
                            .hist_off = has_hist ? bb->hist_off : NULL, .hist_ids = bb->hist };
 }
 
+int model_check_scores(const float *scores, size_t n, int P, const int32_t *rows, hp_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        for (int p = 0; p < P; p++) {
+            float x = scores[i * (size_t)P + (size_t)p];
+            if (!isfinite(x))
+                return hp_fail(err, HP_ERR_RANGE, "the score of customer row %d for product %d is %s: the model's "
+                               "weights or fitted features (or this customer's numbers) are out of the range it can "
+                               "compute with", rows ? (int)rows[i] : (int)i, p, isnan(x) ? "NaN" : "infinite");
+        }
+    return HP_OK;
+}
+
 int model_score(model_net *net, const model_enc *e, const model_lists *hist, const int32_t *rows, int n,
                 const uint8_t *id_keep, float *scores, float *weights, hp_error *err)
 {
@@ -95,8 +108,10 @@ int model_score(model_net *net, const model_enc *e, const model_lists *hist, con
         model_gather(&bb, e, hist, rows + start, NULL, m);
         model_fwd *f = model_forward(net, &arena, &bb.b, id_keep, 0, 0.0f, NULL);
         if (!f) { rc = hp_fail(err, HP_ERR_NOMEM, "scoring: arena too small"); break; }
-        nn_score_forward(scores + (size_t)start * (size_t)P, model_fwd_u(f), model_fwd_v(f), model_fwd_bias(f), NULL, m, P, d);
+        float *sc = scores + (size_t)start * (size_t)P;
+        nn_score_forward(sc, model_fwd_u(f), model_fwd_v(f), model_fwd_bias(f), NULL, m, P, d);
         for (int i = 0; weights && i < m; i++) model_fwd_weights(f, i, weights + (size_t)(start + i) * MODEL_MOD_COUNT);
+        if ((rc = model_check_scores(sc, (size_t)m, P, rows + start, err))) break;
     }
     nn_arena_free(&arena);
     model_batchbuf_free(&bb);

@@ -94,6 +94,15 @@ static int rd_path(rd *r, json_t *o, const char *key, char **out)
     return *out ? HP_OK : HP_ERR_NOMEM;
 }
 
+/* Index of the first element before i of array a equal to the string s, or -1. */
+static int earlier_copy(json_t *a, size_t i, const char *s)
+{
+    for (size_t k = 0; k < i; k++)
+        if (strcmp(json_string_value(json_array_get(a, k)), s) == 0) return (int)k;
+    return -1;
+}
+
+/* An array of distinct non-empty strings (an empty array is fine: "none"). */
 static int rd_list(rd *r, json_t *o, const char *key, char ***out, int *n)
 {
     json_t *v = json_object_get(o, key);
@@ -105,7 +114,16 @@ static int rd_list(rd *r, json_t *o, const char *key, char ***out, int *n)
     if (!*out) return HP_ERR_NOMEM;
     for (size_t i = 0; i < json_array_size(v); i++) {
         json_t *s = json_array_get(v, i);
-        if (!json_is_string(s)) return bad(r, key, "expected an array of strings");
+        char msg[160];
+        if (!json_is_string(s) || !*json_string_value(s)) {
+            snprintf(msg, sizeof msg, "[%zu] is not a non-empty string", i);
+            return bad(r, key, msg);
+        }
+        int dup = earlier_copy(v, i, json_string_value(s));
+        if (dup >= 0) {
+            snprintf(msg, sizeof msg, "[%zu] '%.80s' is listed twice (also [%d])", i, json_string_value(s), dup);
+            return bad(r, key, msg);
+        }
         if (!((*out)[(*n)++] = hp_strdup(json_string_value(s)))) return HP_ERR_NOMEM;
     }
     return HP_OK;
@@ -136,6 +154,33 @@ static int check_keys(rd *r, json_t *o, const char *const *allowed)
 
 /* ------------------------------------------------------------------ sections */
 
+/* A non-empty list of distinct encoder names: a model without any encoder has nothing to
+ * score from, and a name given twice is a typo for another one. */
+static int parse_encoders(rd *r, json_t *enc, model_arch *a)
+{
+    if (!json_is_array(enc)) return bad(r, "encoders", "expected an array of encoder names");
+    if (json_array_size(enc) == 0)
+        return bad(r, "encoders", "is empty: name at least one of numeric, categorical, interests, text, history");
+    for (int m = 0; m < MODEL_MOD_COUNT; m++) a->enabled[m] = 0;
+    for (size_t i = 0; i < json_array_size(enc); i++) {
+        json_t *s = json_array_get(enc, i);
+        char msg[160];
+        int found = -1;
+        for (int m = 0; json_is_string(s) && m < MODEL_MOD_COUNT; m++)
+            if (strcmp(json_string_value(s), model_modality_name(m)) == 0) found = m;
+        if (found < 0) {
+            snprintf(msg, sizeof msg, "[%zu] is not an encoder (numeric, categorical, interests, text, history)", i);
+            return bad(r, "encoders", msg);
+        }
+        if (a->enabled[found]) {
+            snprintf(msg, sizeof msg, "[%zu] '%s' is listed twice", i, model_modality_name(found));
+            return bad(r, "encoders", msg);
+        }
+        a->enabled[found] = 1;
+    }
+    return HP_OK;
+}
+
 static int parse_arch(rd *r, json_t *o, model_arch *a)
 {
     static const char *const keys[] = { "dim", "hidden", "text_buckets", "max_tokens", "encoders",
@@ -152,17 +197,7 @@ static int parse_arch(rd *r, json_t *o, model_arch *a)
         else a->include_protected = json_is_true(ip);
     }
     json_t *enc = json_object_get(o, "encoders");
-    if (!rc && enc) {
-        if (!json_is_array(enc)) return bad(r, "encoders", "expected an array of encoder names");
-        for (int m = 0; m < MODEL_MOD_COUNT; m++) a->enabled[m] = 0;
-        for (size_t i = 0; i < json_array_size(enc); i++) {
-            json_t *s = json_array_get(enc, i);
-            int found = 0;
-            for (int m = 0; json_is_string(s) && m < MODEL_MOD_COUNT; m++)
-                if (strcmp(json_string_value(s), model_modality_name(m)) == 0) a->enabled[m] = found = 1;
-            if (!found) return bad(r, "encoders", "unknown encoder (numeric, categorical, interests, text, history)");
-        }
-    }
+    if (!rc && enc) rc = parse_encoders(r, enc, a);
     return rc;
 }
 
@@ -191,6 +226,15 @@ static int parse_train(rd *r, json_t *o, model_train_cfg *t)
     if (!rc) rc = rd_list(r, o, "positive_kinds", &t->positive_kinds, &t->npositive_kinds);
     t->loss = (model_loss)loss;
     t->seed = (uint64_t)seed;
+    /* The rate decays from lr to lr_min: a floor above the peak is a mistake when given,
+     * and the default floor (1e-4) follows a smaller lr down. */
+    if (!rc && t->lr_min > t->lr && !json_object_get(o, "lr_min")) t->lr_min = t->lr;
+    if (!rc && t->lr_min > t->lr) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%g is above train.lr %g (the rate decays from lr down to lr_min)",
+                 (double)t->lr_min, (double)t->lr);
+        rc = bad(r, "lr_min", msg);
+    }
     return rc;
 }
 

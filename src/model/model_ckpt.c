@@ -10,6 +10,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #define CKPT_HOST_LE 0
 #else
@@ -297,9 +299,12 @@ static int parse_json_header(const char *text, size_t n, ckpt_info *info, uint64
     return rc;
 }
 
-/* Reads and validates the header; on failure *info is empty. Messages lack the path. */
-static int read_header(const ckpt_src *s, ckpt_info *info, hp_error *err)
+/* Reads and validates the header; on failure *info is empty. With keep, *keep gets the raw
+ * header bytes (info->data_start - 8 of them; the caller frees), else they are freed.
+ * Messages lack the path. */
+static int read_header_keep(const ckpt_src *s, ckpt_info *info, char **keep, hp_error *err)
 {
+    if (keep) *keep = NULL;
     memset(info, 0, sizeof *info);
     unsigned char len8[8];
     if (s->size < 8)
@@ -318,10 +323,16 @@ static int read_header(const ckpt_src *s, ckpt_info *info, hp_error *err)
     if (!text) return fail_nomem(err);
     rc = src_read(s, 8, text, (size_t)n, err);
     if (!rc) rc = parse_json_header(text, (size_t)n, info, s->size - 8 - n, err);
-    hp_free(text);
     info->data_start = 8 + n;
     if (rc) ckpt_info_free(info);
+    if (!rc && keep) *keep = text;
+    else hp_free(text);
     return rc;
+}
+
+static int read_header(const ckpt_src *s, ckpt_info *info, hp_error *err)
+{
+    return read_header_keep(s, info, NULL, err);
 }
 
 void ckpt_info_free(ckpt_info *info)
@@ -373,10 +384,116 @@ static int check_hyperp(json_t *meta, hp_error *err)
     if (!f || strcmp(f, CKPT_FORMAT) != 0)
         return hp_fail(err, HP_ERR_VERSION, "not a hyperp checkpoint (__metadata__ format is %s%s%s,"
                        " expected '" CKPT_FORMAT "')", f ? "'" : "", f ? f : "missing", f ? "'" : "");
-    if (!v || strcmp(v, CKPT_FORMAT_VERSION) != 0)
+    if (!v || (strcmp(v, CKPT_FORMAT_VERSION) != 0 && strcmp(v, CKPT_FORMAT_VERSION_LEGACY) != 0))
         return hp_fail(err, HP_ERR_VERSION, "hyperp checkpoint format_version %s%s%s, this build "
-                       "reads format_version " CKPT_FORMAT_VERSION, v ? "'" : "", v ? v : "missing",
-                       v ? "'" : "");
+                       "reads format_version " CKPT_FORMAT_VERSION_LEGACY " and " CKPT_FORMAT_VERSION,
+                       v ? "'" : "", v ? v : "missing", v ? "'" : "");
+    return HP_OK;
+}
+
+/* ------------------------------------------------------------------ the checksum */
+
+/* The checksum is BLAKE2b-128 of every byte of the file (length, header with its padding,
+ * data) with the checksum's own hex digits read as '0': see ckpt.h. */
+#define CKPT_SUM_HEX (2 * CKPT_CHECKSUM_BYTES)
+static const char k_sum_key[] = "\"" CKPT_CHECKSUM_KEY "\":\"";
+static const char k_sum_zeros[CKPT_SUM_HEX + 1] = "00000000000000000000000000000000";
+_Static_assert(sizeof k_sum_zeros == CKPT_SUM_HEX + 1, "k_sum_zeros holds the checksum's digits");
+
+static void hex_of(const unsigned char *b, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+/* Offset in text[0..n) of the checksum's hex digits (just after the only "checksum":"),
+ * or -1 when the key appears zero or several times or is not followed by exactly
+ * CKPT_SUM_HEX lowercase hex digits and a quote. */
+static long find_sum(const char *text, size_t n)
+{
+    size_t kl = sizeof k_sum_key - 1;
+    long at = -1;
+    for (size_t i = 0; i + kl <= n; i++) {
+        if (memcmp(text + i, k_sum_key, kl) != 0) continue;
+        if (at >= 0) return -1;
+        at = (long)(i + kl);
+    }
+    if (at < 0 || (size_t)at + CKPT_SUM_HEX >= n || text[at + CKPT_SUM_HEX] != '"') return -1;
+    for (int k = 0; k < CKPT_SUM_HEX; k++) {
+        char c = text[at + k];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return -1;
+    }
+    return at;
+}
+
+/* Starts the hash of a file with header text[0..n), its checksum digits at sum_at. */
+static void sum_header(crypto_generichash_state *st, const char *text, size_t n, size_t sum_at)
+{
+    unsigned char len8[8];
+    put_le64(len8, n);
+    crypto_generichash_init(st, NULL, 0, CKPT_CHECKSUM_BYTES);
+    crypto_generichash_update(st, len8, 8);
+    crypto_generichash_update(st, (const unsigned char *)text, sum_at);
+    crypto_generichash_update(st, (const unsigned char *)k_sum_zeros, CKPT_SUM_HEX);
+    crypto_generichash_update(st, (const unsigned char *)text + sum_at + CKPT_SUM_HEX,
+                              n - sum_at - CKPT_SUM_HEX);
+}
+
+/* Hashes the data buffer of s as it is in the file. */
+static int sum_data(crypto_generichash_state *st, const ckpt_src *s, uint64_t start, hp_error *err)
+{
+    if (!s->f) {
+        crypto_generichash_update(st, s->buf + start, s->size - start);
+        return HP_OK;
+    }
+    unsigned char chunk[1 << 14];
+    for (uint64_t at = start; at < s->size;) {
+        size_t n = (size_t)HP_MIN((uint64_t)sizeof chunk, s->size - at);
+        int rc = src_read(s, at, chunk, n, err);
+        if (rc) return rc;
+        crypto_generichash_update(st, chunk, n);
+        at += n;
+    }
+    return HP_OK;
+}
+
+/* A format_version 2 file must carry the checksum of its bytes and match it; a version 1
+ * file (older builds, other writers) has none, and one that claims version 1 but carries a
+ * checksum is a damaged version 2 file. */
+static int verify_checksum(const ckpt_src *s, const ckpt_info *info, const char *text,
+                           hp_error *err)
+{
+    const char *v = json_string_value(json_object_get(info->meta, "format_version"));
+    json_t *sum = json_object_get(info->meta, CKPT_CHECKSUM_KEY);
+    if (v && strcmp(v, CKPT_FORMAT_VERSION_LEGACY) == 0) {
+        if (sum)
+            return hp_fail(err, HP_ERR_FORMAT, "__metadata__ has a " CKPT_CHECKSUM_KEY " but "
+                           "format_version " CKPT_FORMAT_VERSION_LEGACY " has none: the file is "
+                           "damaged");
+        return HP_OK;
+    }
+    size_t n = (size_t)(info->data_start - 8);
+    long at = find_sum(text, n);
+    const char *want = json_string_value(sum);
+    if (!want || at < 0 || strlen(want) != CKPT_SUM_HEX || memcmp(text + at, want, CKPT_SUM_HEX))
+        return hp_fail(err, HP_ERR_FORMAT, "__metadata__ " CKPT_CHECKSUM_KEY " is missing or not "
+                       "written as \"" CKPT_CHECKSUM_KEY "\":\"<%d hex digits>\" (format_version "
+                       CKPT_FORMAT_VERSION " needs one): the file is damaged", CKPT_SUM_HEX);
+    crypto_generichash_state st;
+    sum_header(&st, text, n, (size_t)at);
+    int rc = sum_data(&st, s, info->data_start, err);
+    if (rc) return rc;
+    unsigned char got[CKPT_CHECKSUM_BYTES];
+    char hex[CKPT_SUM_HEX + 1];
+    crypto_generichash_final(&st, got, sizeof got);
+    hex_of(got, sizeof got, hex);
+    if (memcmp(hex, want, CKPT_SUM_HEX) != 0)
+        return hp_fail(err, HP_ERR_FORMAT, "checksum mismatch: the file's bytes hash to %s, its "
+                       "header says %s: the file is damaged", hex, want);
     return HP_OK;
 }
 
@@ -500,11 +617,14 @@ static int read_tensors(const ckpt_src *s, const ckpt_info *info, const nn_param
 static int load_src(const ckpt_src *s, nn_params *p, int with_opt, long *step, hp_error *err)
 {
     ckpt_info info;
-    int rc = read_header(s, &info, err);
+    char *text;
+    int rc = read_header_keep(s, &info, &text, err);
     if (rc) return rc;
     int *slot = hp_malloc((size_t)info.n * sizeof *slot);
     if (!slot) rc = fail_nomem(err);
     if (!rc) rc = check_hyperp(info.meta, err);
+    if (!rc) rc = verify_checksum(s, &info, text, err);
+    hp_free(text);
     if (!rc && with_opt) rc = read_step(info.meta, step, err);
     if (!rc) rc = match_tensors(&info, p, with_opt, slot, err);
     if (!rc) rc = read_tensors(s, &info, p, slot, err);
@@ -608,7 +728,8 @@ static int check_meta_pair(json_t *meta, const char *k, const char *v, int i, hp
 {
     if (!k || !v || !utf8_valid(k, strlen(k)) || !utf8_valid(v, strlen(v)))
         return hp_fail(err, HP_ERR_INVAL, "metadata pair %d: key or value is NULL or not UTF-8", i);
-    if (!strcmp(k, "format") || !strcmp(k, "format_version") || !strcmp(k, "step"))
+    if (!strcmp(k, "format") || !strcmp(k, "format_version") || !strcmp(k, "step") ||
+        !strcmp(k, CKPT_CHECKSUM_KEY))
         return hp_fail(err, HP_ERR_INVAL, "metadata key '%s' is reserved for hyperp", k);
     if (json_object_get(meta, k))
         return hp_fail(err, HP_ERR_INVAL, "metadata key '%s' is given twice", k);
@@ -620,6 +741,8 @@ static int add_meta(json_t *meta, int with_opt, long step, const char *const *ke
 {
     int rc = jset(meta, "format", json_string(CKPT_FORMAT), err);
     if (!rc) rc = jset(meta, "format_version", json_string(CKPT_FORMAT_VERSION), err);
+    /* a placeholder: save_impl writes the real digits once the whole file is known */
+    if (!rc) rc = jset(meta, CKPT_CHECKSUM_KEY, json_string(k_sum_zeros), err);
     if (!rc && with_opt) {
         char buf[32];
         snprintf(buf, sizeof buf, "%ld", step);
@@ -709,6 +832,41 @@ static int write_f32_le(FILE *f, const float *x, size_t n)
     return 0;
 }
 
+/* Feeds x[0..n) to the hash as little-endian F32, the bytes write_f32_le writes. */
+static void sum_f32_le(crypto_generichash_state *st, const float *x, size_t n)
+{
+    if (CKPT_HOST_LE) {
+        crypto_generichash_update(st, (const unsigned char *)x, n * sizeof *x);
+        return;
+    }
+    float buf[256];
+    for (size_t i = 0; i < n; i += HP_ARRAY_LEN(buf)) {
+        size_t m = HP_MIN(n - i, HP_ARRAY_LEN(buf));
+        memcpy(buf, x + i, m * sizeof *x);
+        swap_f32(buf, m);
+        crypto_generichash_update(st, (const unsigned char *)buf, m * sizeof *x);
+    }
+}
+
+/* Writes the checksum of the whole file-to-be into header[0..len) in place of its
+ * placeholder digits (add_meta put them there). */
+static int seal_header(char *header, size_t len, const nn_params *p, int with_opt, hp_error *err)
+{
+    long at = find_sum(header, len);
+    if (at < 0 || memcmp(header + at, k_sum_zeros, CKPT_SUM_HEX) != 0)
+        return hp_fail(err, HP_ERR_INVAL, "the checksum placeholder is not in the header");
+    crypto_generichash_state st;
+    sum_header(&st, header, len, (size_t)at);
+    for (int k = 0; k < (with_opt ? KIND_COUNT : 1); k++)
+        for (int i = 0; i < p->n; i++) sum_f32_le(&st, kind_block(p, k) + p->t[i].offset, p->t[i].size);
+    unsigned char sum[CKPT_CHECKSUM_BYTES];
+    char hex[CKPT_SUM_HEX + 1];
+    crypto_generichash_final(&st, sum, sizeof sum);
+    hex_of(sum, sizeof sum, hex);
+    memcpy(header + at, hex, CKPT_SUM_HEX);
+    return HP_OK;
+}
+
 typedef struct {
     const nn_params *p;
     int with_opt;
@@ -739,7 +897,9 @@ static int save_impl(const char *path, const nn_params *p, int with_opt, long st
     save_ctx c = { p, with_opt, NULL, 0 };
     char *header = NULL;
     int rc = build_header(p, with_opt, step, keys, vals, nmeta, &header, &c.header_len, err);
+    if (!rc) rc = seal_header(header, c.header_len, p, with_opt, err);
     if (rc) {
+        hp_free(header);
         hp_error_prefix(err, "%s", path);
         return rc;
     }

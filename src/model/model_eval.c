@@ -154,13 +154,20 @@ static int binary_model(evaluator *ev, const float *scores, eval_binary_result *
     return rc;
 }
 
+/* A score the model cannot compute (NaN, infinite) is the model's failure: say which. */
+static int name_model(const evaluator *ev, int rc, hp_error *err)
+{
+    if (rc == HP_ERR_RANGE) hp_error_prefix(err, "model %s", ev->m->dir ? ev->m->dir : "(not loaded from a directory)");
+    return rc;
+}
+
 static int score_model(evaluator *ev, model_eval_result *r, hp_error *err)
 {
     int P = ev->split.P;
     float *w = hp_malloc(((size_t)ev->n * MODEL_MOD_COUNT + 1) * sizeof *w);
     if (!w) return HP_ERR_NOMEM;
     model_lists vis = { ev->split.vis_off, ev->split.vis };
-    int rc = model_score(&ev->m->net, &ev->cust, &vis, ev->rows, ev->n, NULL, ev->scores, w, err);
+    int rc = name_model(ev, model_score(&ev->m->net, &ev->cust, &vis, ev->rows, ev->n, NULL, ev->scores, w, err), err);
     for (int i = 0; !rc && i < ev->n; i++)
         for (int m = 0; m < MODEL_MOD_COUNT; m++) r->modality_weight[m] += w[i * MODEL_MOD_COUNT + m] / ev->n;
     hp_free(w);
@@ -238,7 +245,7 @@ static int value_scores(evaluator *ev, const value_set *vs, double *score, hp_er
     float *sc = rc ? NULL : hp_malloc((size_t)nc * (size_t)P * sizeof *sc);
     if (!rc && !sc) rc = HP_ERR_NOMEM;
     model_lists vis = { ev->split.vis_off, ev->split.vis };
-    if (!rc) rc = model_score(&ev->m->net, &ev->cust, &vis, rows, nc, NULL, sc, NULL, err);
+    if (!rc) rc = name_model(ev, model_score(&ev->m->net, &ev->cust, &vis, rows, nc, NULL, sc, NULL, err), err);
     for (size_t i = 0; !rc && i < vs->n; i++) score[i] = sc[(size_t)where[vs->cust[i]] * (size_t)P + (size_t)vs->prod[i]];
     hp_free(sc);
     hp_free(where);

@@ -3,13 +3,20 @@
  * scaling), the catalogue's product ids and its encoded features. Both written atomically. */
 #include "model/model.h"
 #include "model/ckpt.h"
+#include "model/model_dir.h"
 #include "io/io.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-static void join(char *buf, size_t n, const char *dir, const char *file) { snprintf(buf, n, "%s/%s", dir, file); }
+/* dir/file into buf; HP_ERR_INVAL when it does not fit. */
+static int join(char *buf, size_t n, const char *dir, const char *file, hp_error *err)
+{
+    int w = snprintf(buf, n, "%s/%s", dir, file);
+    return w >= 0 && (size_t)w < n ? HP_OK : hp_fail(err, HP_ERR_INVAL, "%s/%s: path too long", dir, file);
+}
 
 /* The weights file's hash, kept in model.json: the two files are renamed one after the
  * other, so a crash between could pair new weights with old metadata; the hash tells. */
@@ -56,138 +63,199 @@ static json_t *enc_json(const model_enc *e)
                      "text_ids", ints_json(e->text_ids, (size_t)e->text_off[n]));
 }
 
-static int read_array(json_t *a, size_t n, void *out, int kind)
+/* Reads n numbers (kind 0: finite floats within MODEL_SCALE_MAX), int32s (1) or int64s (2)
+ * in lo..hi into out; on failure *bad is the index of the offending element. */
+static int read_array(json_t *a, size_t n, void *out, int kind, int64_t lo, int64_t hi, size_t *bad)
 {
+    *bad = 0;
     if (!json_is_array(a) || json_array_size(a) != n) return HP_ERR_FORMAT;
     for (size_t i = 0; i < n; i++) {
         json_t *v = json_array_get(a, i);
+        *bad = i;
         if (kind == 0) {
-            if (!json_is_number(v)) return HP_ERR_FORMAT;
-            ((float *)out)[i] = (float)json_number_value(v);
-        } else {
-            if (!json_is_integer(v)) return HP_ERR_FORMAT;
-            if (kind == 1) ((int32_t *)out)[i] = (int32_t)json_integer_value(v);
-            else ((int64_t *)out)[i] = (int64_t)json_integer_value(v);
+            double x = json_is_number(v) ? json_number_value(v) : NAN;
+            if (!isfinite(x) || fabs(x) > MODEL_SCALE_MAX) return HP_ERR_FORMAT;
+            ((float *)out)[i] = (float)x;
+            continue;
         }
+        if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) return HP_ERR_FORMAT;
+        if (kind == 1) ((int32_t *)out)[i] = (int32_t)json_integer_value(v);
+        else ((int64_t *)out)[i] = (int64_t)json_integer_value(v);
     }
     return HP_OK;
 }
 
+/* catalogue.<field>[i] (or the whole field when it is not an array of the right length). */
+static int enc_fail(hp_error *err, const char *field, json_t *a, size_t n, size_t i, const char *what)
+{
+    if (!json_is_array(a) || json_array_size(a) != n)
+        return hp_fail(err, HP_ERR_FORMAT, "catalogue.%s: expected an array of %zu %s", field, n, what);
+    return hp_fail(err, HP_ERR_FORMAT, "catalogue.%s[%zu]: expected %s", field, i, what);
+}
+
+static int enc_alloc(model_enc *e, size_t nt)
+{
+    size_t n = (size_t)e->n;
+    e->num = hp_calloc(n * (size_t)e->F + 1, sizeof *e->num);
+    e->cat = hp_calloc(n * (size_t)e->C + 1, sizeof *e->cat);
+    e->text_off = hp_calloc(n + 1, sizeof *e->text_off);
+    e->multi_off = hp_calloc(n + 1, sizeof *e->multi_off);
+    e->text_ids = hp_calloc(nt + 1, sizeof *e->text_ids);
+    return e->num && e->cat && e->text_off && e->multi_off && e->text_ids ? HP_OK : HP_ERR_NOMEM;
+}
+
 /* The encoded catalogue, checked against the features it must match: every count, every
- * offset and every id in range, so a corrupt or hand-edited model.json cannot make the net
- * read outside its tables. *what names the bad field. */
-static int enc_from_json(model_enc *e, json_t *j, const model_featspec *fs, int buckets, int P, const char **what)
+ * offset and every id in range, every number finite, so a corrupt or hand-edited model.json
+ * cannot make the net read outside its tables. Messages start "catalogue.<field>". */
+static int enc_from_json(model_enc *e, json_t *j, const model_featspec *fs, int buckets, int P, hp_error *err)
 {
     memset(e, 0, sizeof *e);
-    int n, F, C;
-    *what = "n, F, C (must match the catalogue and its features)";
-    if (json_unpack(j, "{s:i, s:i, s:i}", "n", &n, "F", &F, "C", &C) || n != P || F != fs->nnum || C != fs->ncat)
-        return HP_ERR_FORMAT;
-    e->n = n, e->F = F, e->C = C;
-    json_t *ids = json_object_get(j, "text_ids");
-    size_t nt = json_array_size(ids);
-    e->num = hp_calloc((size_t)n * (size_t)F + 1, sizeof *e->num);
-    e->cat = hp_calloc((size_t)n * (size_t)C + 1, sizeof *e->cat);
-    e->text_off = hp_calloc((size_t)n + 1, sizeof *e->text_off);
-    e->multi_off = hp_calloc((size_t)n + 1, sizeof *e->multi_off);
-    e->text_ids = hp_calloc(nt + 1, sizeof *e->text_ids);
-    if (!e->num || !e->cat || !e->text_off || !e->multi_off || !e->text_ids) return HP_ERR_NOMEM;
-    if ((*what = "num", read_array(json_object_get(j, "num"), (size_t)n * (size_t)F, e->num, 0))) return HP_ERR_FORMAT;
-    if ((*what = "cat", read_array(json_object_get(j, "cat"), (size_t)n * (size_t)C, e->cat, 1))) return HP_ERR_FORMAT;
-    for (size_t i = 0; i < (size_t)n * (size_t)C; i++)
-        if (e->cat[i] < 0 || e->cat[i] >= fs->cat_rows) return HP_ERR_FORMAT;
-    if ((*what = "text_off", read_array(json_object_get(j, "text_off"), (size_t)n + 1, e->text_off, 2))) return HP_ERR_FORMAT;
-    if (e->text_off[0] != 0 || e->text_off[n] != (int64_t)nt) return HP_ERR_FORMAT;
-    for (int i = 0; i < n; i++)
-        if (e->text_off[i] > e->text_off[i + 1]) return HP_ERR_FORMAT;
-    if ((*what = "text_ids", read_array(ids, nt, e->text_ids, 1))) return HP_ERR_FORMAT;
-    for (size_t i = 0; i < nt; i++)
-        if (e->text_ids[i] < 0 || e->text_ids[i] >= buckets) return HP_ERR_FORMAT;
-    for (size_t i = 0; i < (size_t)n * (size_t)F; i++)
-        if (!isfinite(e->num[i])) return (*what = "num"), HP_ERR_FORMAT;
+    json_int_t n, F, C;
+    json_t *num, *cat, *off, *ids;
+    json_error_t je;
+    if (json_unpack_ex(j, &je, JSON_STRICT, "{s:I, s:I, s:I, s:o, s:o, s:o, s:o}", "n", &n, "F", &F, "C", &C, "num",
+                       &num, "cat", &cat, "text_off", &off, "text_ids", &ids))
+        return hp_fail(err, HP_ERR_FORMAT, "catalogue: expected {n, F, C, num, cat, text_off, text_ids}: %s", je.text);
+    if (n != P || F != fs->nnum || C != fs->ncat)
+        return hp_fail(err, HP_ERR_FORMAT, "catalogue.n, F, C are %lld, %lld, %lld; the catalogue and its features "
+                       "need %d, %d, %d", (long long)n, (long long)F, (long long)C, P, fs->nnum, fs->ncat);
+    e->n = (int)n, e->F = (int)F, e->C = (int)C;
+    size_t nt = json_array_size(ids), bad, nnum = (size_t)n * (size_t)F, ncat = (size_t)n * (size_t)C;
+    if (enc_alloc(e, nt)) return hp_fail(err, HP_ERR_NOMEM, "catalogue: out of memory");
+    if (read_array(num, nnum, e->num, 0, 0, 0, &bad))
+        return enc_fail(err, "num", num, nnum, bad, "finite numbers within 1e15 (scaled features)");
+    if (read_array(cat, ncat, e->cat, 1, 0, fs->cat_rows - 1, &bad))
+        return enc_fail(err, "cat", cat, ncat, bad, "rows of the categorical table (0..cat_rows-1)");
+    if (read_array(off, (size_t)n + 1, e->text_off, 2, 0, (int64_t)nt, &bad))
+        return enc_fail(err, "text_off", off, (size_t)n + 1, bad, "offsets into text_ids");
+    if (e->text_off[0] != 0 || e->text_off[n] != (int64_t)nt)
+        return hp_fail(err, HP_ERR_FORMAT, "catalogue.text_off: must start at 0 and end at %zu (the size of text_ids)", nt);
+    for (json_int_t i = 0; i < n; i++)
+        if (e->text_off[i] > e->text_off[i + 1])
+            return hp_fail(err, HP_ERR_FORMAT, "catalogue.text_off[%lld]: offsets must not decrease", (long long)i + 1);
+    if (read_array(ids, nt, e->text_ids, 1, 0, buckets - 1, &bad))
+        return enc_fail(err, "text_ids", ids, nt, bad, "text buckets (0..model.text_buckets-1)");
     return HP_OK;
 }
 
 /* ------------------------------------------------------------------ save */
 
+/* The two files into the version directory vdir. */
+static int save_files(const char *vdir, const model_net *net, json_t *doc, hp_error *err)
+{
+    char path[4096];
+    static const char *keys[] = { "model" };
+    const char *vals[] = { MODEL_FORMAT };
+    int rc = join(path, sizeof path, vdir, MODEL_WEIGHTS_FILE, err);
+    if (!rc) rc = ckpt_save(path, &net->params, keys, vals, 1, err);
+    char hash[17];
+    if (!rc) rc = weights_hash(path, hash, err);
+    if (!rc && json_object_set_new(doc, "weights_hash", json_string(hash)))
+        rc = hp_fail(err, HP_ERR_NOMEM, "%s: out of memory", vdir);
+    if (!rc) rc = join(path, sizeof path, vdir, MODEL_META_FILE, err);
+    if (!rc) rc = ckpt_write_json_atomic(path, doc, err);
+    return rc;
+}
+
 int model_save(const char *dir, const model_net *net, const model_config *cfg, const data_table *products,
                json_t *extra, hp_error *err)
 {
-    char path[4096];
     json_t *ids = json_array();
     const data_column *id = &products->cols[products->id_col];
     for (size_t p = 0; p < products->nrows; p++) json_array_append_new(ids, json_string(data_col_str(id, p)));
     json_t *doc = json_pack("{s:s, s:i, s:s, s:o, s:o, s:{s:o, s:o}, s:o}", "format", MODEL_FORMAT,
-                            "format_version", MODEL_FORMAT_VERSION, "weights", "model.safetensors",
+                            "format_version", MODEL_FORMAT_VERSION, "weights", MODEL_WEIGHTS_FILE,
                             "config", model_config_to_json(cfg), "products", ids,
                             "features", "customers", model_featspec_to_json(&net->cust_fs),
                             "products", model_featspec_to_json(&net->prod_fs), "catalogue", enc_json(&net->prod));
     if (!doc) return hp_fail(err, HP_ERR_NOMEM, "%s: cannot build model metadata", dir);
-    int made = hp_mkdirs(dir, err);
-    if (made) {
+    if (extra && json_object_set(doc, "training", extra)) {
         json_decref(doc);
-        return made;
+        return hp_fail(err, HP_ERR_NOMEM, "%s: cannot build model metadata", dir);
     }
-    if (extra) json_object_set(doc, "training", extra);
-    static const char *keys[] = { "model" };
-    const char *vals[] = { MODEL_FORMAT };
-    join(path, sizeof path, dir, "model.safetensors");
-    int rc = ckpt_save(path, &net->params, keys, vals, 1, err);
-    char hash[17];
-    if (!rc) rc = weights_hash(path, hash, err);
-    if (!rc) json_object_set_new(doc, "weights_hash", json_string(hash));
-    join(path, sizeof path, dir, "model.json");
-    if (!rc) rc = ckpt_write_json_atomic(path, doc, err);
+    /* a new version directory, switched in whole (model_dir.h): a crash never pairs files of
+     * two trainings, nor loses the model that was there */
+    char vdir[4096], version[64];
+    int rc = model_dir_begin(dir, vdir, sizeof vdir, version, sizeof version, err);
+    if (!rc) {
+        rc = save_files(vdir, net, doc, err);
+        if (!rc) rc = model_dir_commit(dir, version, err);
+        else model_dir_discard(vdir);
+    }
     json_decref(doc);
     return rc;
 }
 
 /* ------------------------------------------------------------------ load */
 
+/* Keys model.json may have (anything else is a hand edit gone wrong: a typo or a field of
+ * another build). */
+static const char *const k_top_keys[] = { "format", "format_version", "weights", "weights_hash", "config", "products",
+                                          "features", "catalogue", "training" };
+
+static int check_top(json_t *doc, const char *path, hp_error *err)
+{
+    if (!json_is_object(doc)) return hp_fail(err, HP_ERR_FORMAT, "%s: not a JSON object", path);
+    const char *key;
+    json_t *v;
+    json_object_foreach(doc, key, v) {
+        int known = 0;
+        for (size_t i = 0; i < HP_ARRAY_LEN(k_top_keys); i++) known |= strcmp(key, k_top_keys[i]) == 0;
+        if (!known) return hp_fail(err, HP_ERR_FORMAT, "%s: %.60s: unknown key", path, key);
+    }
+    json_t *f = json_object_get(doc, "format"), *ver = json_object_get(doc, "format_version");
+    if (!json_is_string(f) || strcmp(json_string_value(f), MODEL_FORMAT) != 0)
+        return hp_fail(err, HP_ERR_FORMAT, "%s: not a hyperp recommender model (format is not \"%s\")", path, MODEL_FORMAT);
+    if (!json_is_integer(ver) || json_integer_value(ver) != MODEL_FORMAT_VERSION)
+        return hp_fail(err, HP_ERR_VERSION, "%s: model format version %lld, this build reads %d", path,
+                       json_is_integer(ver) ? (long long)json_integer_value(ver) : -1LL, MODEL_FORMAT_VERSION);
+    json_t *w = json_object_get(doc, "weights"), *h = json_object_get(doc, "weights_hash");
+    if (!json_is_string(w) || strcmp(json_string_value(w), MODEL_WEIGHTS_FILE) != 0)
+        return hp_fail(err, HP_ERR_FORMAT, "%s: weights: expected \"%s\"", path, MODEL_WEIGHTS_FILE);
+    if (!h) return hp_fail(err, HP_ERR_FORMAT, "%s: no \"weights_hash\" (written by an older build): retrain", path);
+    const char *hs = json_string_value(h);
+    if (!hs || strlen(hs) != 16 || strspn(hs, "0123456789abcdef") != 16)
+        return hp_fail(err, HP_ERR_FORMAT, "%s: weights_hash: expected 16 hex digits", path);
+    return HP_OK;
+}
+
 static int load_products(model_file *m, json_t *ids, const char *path, hp_error *err)
 {
-    if (!json_is_array(ids) || json_array_size(ids) == 0)
-        return hp_fail(err, HP_ERR_FORMAT, "%s: \"products\" must be a non-empty array of ids", path);
+    if (!json_is_array(ids) || json_array_size(ids) == 0 || json_array_size(ids) > INT32_MAX / 2)
+        return hp_fail(err, HP_ERR_FORMAT, "%s: products: must be a non-empty array of ids", path);
     size_t P = json_array_size(ids);
-    if (!(m->product_ids = hp_calloc(P, sizeof *m->product_ids))) return HP_ERR_NOMEM;
+    if (!(m->product_ids = hp_calloc(P, sizeof *m->product_ids))) return hp_fail(err, HP_ERR_NOMEM, "%s: out of memory", path);
     m->nproducts = (int)P;
     for (size_t p = 0; p < P; p++) {
         json_t *s = json_array_get(ids, p);
-        if (!json_is_string(s)) return hp_fail(err, HP_ERR_FORMAT, "%s: products[%zu] is not a string", path, p);
-        if (!(m->product_ids[p] = hp_strdup(json_string_value(s)))) return HP_ERR_NOMEM;
+        if (!json_is_string(s) || !*json_string_value(s))
+            return hp_fail(err, HP_ERR_FORMAT, "%s: products[%zu]: expected a non-empty product id", path, p);
+        if (!(m->product_ids[p] = hp_strdup(json_string_value(s)))) return hp_fail(err, HP_ERR_NOMEM, "%s: out of memory", path);
     }
-    return (int)P;
-}
-
-static int check_format(json_t *doc, const char *path, hp_error *err)
-{
-    json_t *f = json_object_get(doc, "format"), *v = json_object_get(doc, "format_version");
-    if (!json_is_string(f) || strcmp(json_string_value(f), MODEL_FORMAT) != 0)
-        return hp_fail(err, HP_ERR_FORMAT, "%s: not a hyperp recommender model (format is not \"%s\")", path, MODEL_FORMAT);
-    if (!json_is_integer(v) || json_integer_value(v) != MODEL_FORMAT_VERSION)
-        return hp_fail(err, HP_ERR_VERSION, "%s: model format version %lld, this build reads %d", path,
-                       json_is_integer(v) ? (long long)json_integer_value(v) : -1LL, MODEL_FORMAT_VERSION);
     return HP_OK;
 }
 
 static int load_features(model_file *m, json_t *doc, const char *path, hp_error *err)
 {
     json_t *feats = json_object_get(doc, "features");
-    int rc = model_featspec_from_json(&m->net.cust_fs, json_object_get(feats, "customers"), err);
+    json_error_t je;
+    json_t *cust, *prod;
+    if (json_unpack_ex(feats, &je, JSON_STRICT, "{s:o, s:o}", "customers", &cust, "products", &prod))
+        return hp_fail(err, HP_ERR_FORMAT, "%s: features: expected {\"customers\", \"products\"}: %s", path, je.text);
+    int rc = model_featspec_from_json(&m->net.cust_fs, cust, err);
     if (rc) {
         hp_error_prefix(err, "%s: features.customers", path);
         return rc;
     }
-    rc = model_featspec_from_json(&m->net.prod_fs, json_object_get(feats, "products"), err);
+    rc = model_featspec_from_json(&m->net.prod_fs, prod, err);
     if (rc) {
         hp_error_prefix(err, "%s: features.products", path);
         return rc;
     }
-    const char *what = NULL;
     rc = enc_from_json(&m->net.prod, json_object_get(doc, "catalogue"), &m->net.prod_fs, m->cfg.arch.text_buckets,
-                       m->nproducts, &what);
-    if (rc == HP_ERR_FORMAT) return hp_fail(err, rc, "%s: catalogue.%s", path, what);
-    return rc ? hp_fail(err, rc, "%s: %s", path, hp_strerror(rc)) : HP_OK;
+                       m->nproducts, err);
+    if (rc) hp_error_prefix(err, "%s", path);
+    return rc;
 }
 
 /* Id rows: a product keeps its own id embedding and bias only if training saw it as a
@@ -201,21 +269,137 @@ static int32_t id_row_of(const model_file *m, const char *id)
     return m->popularity[code] > 0 || m->cfg.train.id_dropout <= 0 ? code + 1 : 0;
 }
 
-static int load_trained_catalogue(model_file *m, hp_error *err)
+/* training.popularity: absent (a model saved without training facts: every id is trusted),
+ * or one count >= 0 per product. */
+static int read_popularity(model_file *m, const char *path, hp_error *err)
 {
-    json_t *pop = json_object_get(json_object_get(m->meta, "training"), "popularity");
+    json_t *tr = json_object_get(m->meta, "training");
+    if (tr && !json_is_object(tr)) return hp_fail(err, HP_ERR_FORMAT, "%s: training: expected an object", path);
+    json_t *pop = json_object_get(tr, "popularity");
+    int P = m->nproducts;
+    if (pop && (!json_is_array(pop) || json_array_size(pop) != (size_t)P))
+        return hp_fail(err, HP_ERR_FORMAT, "%s: training.popularity: expected an array of %d counts", path, P);
+    for (int p = 0; p < P; p++) {
+        json_t *c = json_array_get(pop, (size_t)p);
+        if (pop && (!json_is_integer(c) || json_integer_value(c) < 0 || json_integer_value(c) > LONG_MAX))
+            return hp_fail(err, HP_ERR_FORMAT, "%s: training.popularity[%d]: expected a count >= 0", path, p);
+        m->popularity[p] = pop ? (long)json_integer_value(c) : 1;
+    }
+    return HP_OK;
+}
+
+static int load_trained_catalogue(model_file *m, const char *path, hp_error *err)
+{
     int P = m->nproducts;
     m->popularity = hp_calloc((size_t)P + 1, sizeof *m->popularity);
     m->net.id_row = hp_malloc(((size_t)P + 1) * sizeof *m->net.id_row);
-    if (!m->popularity || !m->net.id_row) return hp_fail(err, HP_ERR_NOMEM, "model: out of memory");
+    if (!m->popularity || !m->net.id_row) return hp_fail(err, HP_ERR_NOMEM, "%s: out of memory", path);
     for (int p = 0; p < P; p++) {
-        if (data_dict_intern(&m->trained, m->product_ids[p], strlen(m->product_ids[p])) != p)
-            return hp_fail(err, HP_ERR_FORMAT, "model.json: products[%d] '%s' is listed twice", p, m->product_ids[p]);
-        json_t *c = json_array_get(pop, (size_t)p);
-        m->popularity[p] = json_is_integer(c) ? (long)json_integer_value(c) : 1; /* unknown: trust the id */
+        int32_t code = data_dict_intern(&m->trained, m->product_ids[p], strlen(m->product_ids[p]));
+        if (code < 0) return hp_fail(err, HP_ERR_NOMEM, "%s: out of memory", path);
+        if (code != p)
+            return hp_fail(err, HP_ERR_FORMAT, "%s: products[%d]: '%.60s' is listed twice (also [%d])", path, p,
+                           m->product_ids[p], (int)code);
     }
-    for (int p = 0; p < P; p++) m->net.id_row[p] = id_row_of(m, m->product_ids[p]);
+    int rc = read_popularity(m, path, err);
+    for (int p = 0; !rc && p < P; p++) m->net.id_row[p] = id_row_of(m, m->product_ids[p]);
+    return rc;
+}
+
+/* Every weight must be a finite number: a diverged training or a foreign writer can leave
+ * NaN or infinity, which would make every score NaN. */
+static int check_weights_finite(const nn_params *p, const char *path, hp_error *err)
+{
+    for (int t = 0; t < p->n; t++) {
+        const float *x = p->data + p->t[t].offset;
+        for (size_t i = 0; i < p->t[t].size; i++)
+            if (!isfinite(x[i]))
+                return hp_fail(err, HP_ERR_FORMAT, "%s: tensor '%s'[%zu] is %s, not a finite number (a diverged "
+                               "training?)", path, p->t[t].name, i, isnan(x[i]) ? "NaN" : "infinite");
+    }
     return HP_OK;
+}
+
+/* The weights file must be the one model.json was written with. */
+static int check_pairing(const model_file *m, const char *wpath, const char *jpath, hp_error *err)
+{
+    char hash[17];
+    int rc = weights_hash(wpath, hash, err);
+    if (!rc && strcmp(json_string_value(json_object_get(m->meta, "weights_hash")), hash) != 0)
+        rc = hp_fail(err, HP_ERR_FORMAT, "%s: does not belong to %s (weights_hash differs): the two files come "
+                     "from different trainings", wpath, jpath);
+    return rc;
+}
+
+static void model_file_init(model_file *m)
+{
+    memset(m, 0, sizeof *m);
+    data_dict_init(&m->trained);
+    model_config_defaults(&m->cfg);
+}
+
+/* Everything in model.json, validated: what model_meta_load promises. */
+static int load_meta(model_file *m, const char *name, hp_error *err)
+{
+    char where[4200];
+    int rc = check_top(m->meta, name, err);
+    json_t *config = rc ? NULL : json_object_get(m->meta, "config");
+    snprintf(where, sizeof where, "%s: config", name);
+    if (!rc && !json_is_object(config)) rc = hp_fail(err, HP_ERR_FORMAT, "%s: \"config\" is missing or not an object", name);
+    if (!rc) rc = model_config_from_json(&m->cfg, config, where, NULL, err);
+    if (!rc) rc = load_products(m, json_object_get(m->meta, "products"), name, err);
+    if (!rc) rc = load_features(m, m->meta, name, err);
+    if (!rc) rc = load_trained_catalogue(m, name, err);
+    return rc;
+}
+
+int model_meta_load(model_file *m, json_t *doc, const char *name, hp_error *err)
+{
+    model_file_init(m);
+    m->meta = json_incref(doc);
+    return load_meta(m, name, err);
+}
+
+/* Loads the two files of base (a version directory, or an unversioned model directory). */
+static int load_files(const char *base, model_file *m, hp_error *err)
+{
+    char jpath[4096], wpath[4096];
+    int rc = join(jpath, sizeof jpath, base, MODEL_META_FILE, err);
+    if (!rc) rc = join(wpath, sizeof wpath, base, MODEL_WEIGHTS_FILE, err);
+    if (!rc) rc = ckpt_read_json(jpath, &m->meta, err);
+    if (!rc) rc = load_meta(m, jpath, err);
+    if (!rc) rc = model_net_init(&m->net, &m->cfg.arch, m->nproducts, err);
+    if (!rc) rc = ckpt_load(wpath, &m->net.params, 0, err);
+    if (!rc) rc = check_weights_finite(&m->net.params, wpath, err);
+    if (!rc) rc = check_pairing(m, wpath, jpath, err);
+    return rc;
+}
+
+#define MODEL_LOAD_ATTEMPTS 20
+
+int model_load(const char *dir, model_file *m, hp_error *err)
+{
+    char base[4096], version[64], again[64];
+    int rc = HP_OK;
+    /* a save may switch DIR/current (and remove the version being read, or turn an
+     * unversioned directory into a versioned one) in the middle of a load: try again on the
+     * new version then, as long as saves keep switching it */
+    for (int attempt = 0; attempt < MODEL_LOAD_ATTEMPTS; attempt++) {
+        model_file_init(m);
+        version[0] = 0;
+        rc = model_dir_resolve(dir, base, sizeof base, version, sizeof version, err);
+        if (!rc) rc = load_files(base, m, err);
+        if (!rc) break;
+        model_file_free(m);
+        hp_error tmp = { 0 };
+        char b2[4096];
+        if (model_dir_resolve(dir, b2, sizeof b2, again, sizeof again, &tmp) || !strcmp(again, version)) break;
+    }
+    if (!rc && !(m->dir = hp_strdup(dir))) {
+        model_file_free(m);
+        rc = hp_fail(err, HP_ERR_NOMEM, "%s: out of memory", dir);
+    }
+    return rc;
 }
 
 int model_set_catalogue(model_file *m, const data_table *products, hp_error *err)
@@ -253,41 +437,6 @@ int model_set_catalogue(model_file *m, const data_table *products, hp_error *err
     return fresh;
 }
 
-int model_load(const char *dir, model_file *m, hp_error *err)
-{
-    char path[4096];
-    memset(m, 0, sizeof *m);
-    data_dict_init(&m->trained);
-    model_config_defaults(&m->cfg);
-    join(path, sizeof path, dir, "model.json");
-    int rc = ckpt_read_json(path, &m->meta, err);
-    if (!rc) rc = check_format(m->meta, path, err);
-    json_t *config = rc ? NULL : json_object_get(m->meta, "config");
-    char where[4200];
-    snprintf(where, sizeof where, "%s: config", path);
-    if (!rc && !json_is_object(config)) rc = hp_fail(err, HP_ERR_FORMAT, "%s: \"config\" is missing or not an object", path);
-    if (!rc) rc = model_config_from_json(&m->cfg, config, where, NULL, err);
-    int P = rc ? 0 : load_products(m, json_object_get(m->meta, "products"), path, err);
-    if (P < 0) rc = P;
-    if (!rc) rc = load_features(m, m->meta, path, err);
-    if (!rc && m->net.prod.n != P)
-        rc = hp_fail(err, HP_ERR_FORMAT, "%s: the catalogue has %d encoded products but %d ids", path, m->net.prod.n, P);
-    if (!rc) rc = model_net_init(&m->net, &m->cfg.arch, P, err);
-    if (!rc) rc = load_trained_catalogue(m, err);
-    join(path, sizeof path, dir, "model.safetensors");
-    if (!rc) rc = ckpt_load(path, &m->net.params, 0, err);
-    char hash[17];
-    json_t *want = json_object_get(m->meta, "weights_hash");
-    if (!rc) rc = weights_hash(path, hash, err);
-    if (!rc && !json_is_string(want))
-        rc = hp_fail(err, HP_ERR_FORMAT, "%s/model.json: no \"weights_hash\" (written by an older build): retrain", dir);
-    if (!rc && strcmp(json_string_value(want), hash) != 0)
-        rc = hp_fail(err, HP_ERR_FORMAT, "%s: does not belong to %s/model.json (weights_hash differs): "
-                     "the two files come from different trainings", path, dir);
-    if (rc) model_file_free(m);
-    return rc;
-}
-
 void model_file_free(model_file *m)
 {
     for (int p = 0; m->product_ids && p < m->nproducts; p++) hp_free(m->product_ids[p]);
@@ -297,5 +446,6 @@ void model_file_free(model_file *m)
     model_net_free(&m->net);
     model_config_free(&m->cfg);
     json_decref(m->meta);
+    hp_free(m->dir);
     memset(m, 0, sizeof *m);
 }

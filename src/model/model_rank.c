@@ -72,10 +72,11 @@ int model_scorer_topk(model_scorer *s, int32_t row, const int32_t *exclude, int 
 {
     const float *sc = model_scorer_scores(s, row, weights);
     int n = 0, P = s->net->P;
+    if (model_check_scores(sc, 1, P, &row, NULL)) return HP_ERR_RANGE; /* never rank around NaN */
     for (int i = 0; i < nex; i++)
         if (exclude[i] >= 0 && exclude[i] < P) s->excluded[exclude[i]] = 1;
     for (int32_t p = 0; p < P; p++) {
-        if (s->excluded[p] || isnan(sc[p])) continue;
+        if (s->excluded[p]) continue;
         if (n == k && !better(sc[p], p, scores[k - 1], items[k - 1])) continue;
         int pos = n < k ? n++ : k - 1; /* insertion into the sorted top k */
         while (pos > 0 && better(sc[p], p, scores[pos - 1], items[pos - 1])) {
