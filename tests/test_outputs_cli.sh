@@ -110,7 +110,7 @@ expect rejects_onto_config 2 "an input of this command" -- "$H" ingest --config 
 expect rejects_onto_store 2 "is the privacy store" -- "$H" ingest --config "$tmp/cfg.json" --rejects "$HYPERP_DB"
 check ingest_input_intact cmp -s "$tmp/faulty.csv" "$tmp/faulty.copy"
 cp "$tmp/model/model.json" "$tmp/model.json.copy"
-expect recommend_onto_model 2 "is the model file '$tmp/model/model.json'" -- "$H" recommend --model "$tmp/model" --customers "$tmp/syn/customers.csv" --out "$tmp/model/model.json"
+expect recommend_onto_model 2 "is the model file '$tmp/model/(v-[^']*/)?model.json'" -- "$H" recommend --model "$tmp/model" --customers "$tmp/syn/customers.csv" --out "$tmp/model/model.json"
 expect recommend_onto_customers 2 "an input of this command" -- "$H" recommend --model "$tmp/model" --customers "$tmp/syn/customers.csv" --out "$tmp/syn/customers.csv"
 expect recommend_onto_store 2 "is the privacy store" -- "$H" recommend --model "$tmp/model" --customers "$tmp/syn/customers.csv" --out "$HYPERP_DB"
 check model_intact cmp -s "$tmp/model/model.json" "$tmp/model.json.copy"

@@ -238,7 +238,12 @@ static int file_has(const char *path, const char *needle)
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    char *buf = hp_malloc((size_t)n + 1);
+    char *buf = n >= 0 ? hp_malloc((size_t)n + 1) : NULL;
+    CHECKF(buf != NULL, "%s: cannot read", path);
+    if (!buf) {
+        fclose(f);
+        return 0;
+    }
     size_t got = fread(buf, 1, (size_t)n, f);
     fclose(f);
     int hit = contains(buf, got, needle);
@@ -343,6 +348,7 @@ static void scan_tree(const char *dir, tree_scan *t)
             scan_tree(path, t);
             continue;
         }
+        if (S_ISLNK(st.st_mode)) continue; /* a model dir's links name files this walk reads itself */
         if (t->files < 32 && strlen(path) < sizeof t->seen[0]) memcpy(t->seen[t->files], path, strlen(path) + 1);
         t->files++;
         for (int i = 0; i < 2; i++)
