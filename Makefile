@@ -4,7 +4,7 @@
 CC      ?= gcc
 PYTHON  := /usr/bin/python3
 PKGS    := jansson sqlite3 libsodium
-DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev libopenblas-dev libjansson-dev libsqlite3-dev libsodium-dev
+DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev libopenblas-dev libjansson-dev libsqlite3-dev libsodium-dev sqlite3
 CPPFLAGS := -Isrc -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN    := -std=c11 -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes -Wvla
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

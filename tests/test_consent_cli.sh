@@ -46,7 +46,7 @@ expect train_after_erase 0 "registered in" -- "$H" train --data "$tmp/syn" --out
 expect after_model_not_due 0 "models due for retraining: 1$" -- "$H" privacy report --db "$db8"
 
 # ---------------------------------------------------------------- defect 11: audit verification
-sql() { /usr/bin/python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()' "$@"; }
+sql() { sqlite3 "$1" "$2"; }  # the sqlite3 shell (make deps installs it)
 # a store that does not exist is an error for what only reads or changes what is held
 expect verify_typo 2 "typo.db: no such store" -- "$H" audit verify --db "$tmp/typo.db"
 expect report_typo 2 "no such store" -- "$H" privacy report --db "$tmp/typo.db"
