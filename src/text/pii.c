@@ -273,9 +273,18 @@ static const struct {
     { 36, 36, 2, 0, LENS(14, 19) },
     { 38, 39, 2, 0, LENS(14, 19) },
     { 3528, 3589, 4, 0, LENS(16, 19) },      /* JCB (and RuPay-JCB) */
+    { 3088, 3094, 4, 0, LENS(16, 16) },      /* JCB, older ranges */
+    { 3096, 3102, 4, 0, LENS(16, 16) },
+    { 3112, 3120, 4, 0, LENS(16, 16) },
+    { 3158, 3159, 4, 0, LENS(16, 16) },
+    { 3337, 3349, 4, 0, LENS(16, 16) },
     { 3841, 3841, 4, 0, LENS(16, 19) },      /* Hipercard */
     { 4, 4, 1, 0, LENS(13, 13) | LENS(16, 16) | LENS(19, 19) }, /* Visa, Visa-range Elo, V Pay */
     { 50, 50, 2, 0, LENS(16, 19) },          /* Maestro, Dankort 5019, Verve 506x/507x, Elo, RuPay 508 */
+    { 5018, 5018, 4, 0, LENS(13, 15) },      /* Maestro, short (12-19 digits issued) */
+    { 5020, 5020, 4, 0, LENS(13, 15) },
+    { 5033, 5033, 4, 0, LENS(13, 15) },
+    { 5038, 5038, 4, 0, LENS(13, 15) },
     { 51, 55, 2, 0, LENS(16, 16) },          /* Mastercard */
     { 56, 59, 2, 0, LENS(16, 19) },          /* Maestro, BankCard */
     { 60, 69, 2, 0, LENS(16, 19) },          /* Discover, UnionPay, RuPay, Elo, Hipercard, Maestro,
@@ -306,16 +315,18 @@ static size_t card_at(const scan *s, size_t i)
 {
     char d[20];
     size_t cand_end[20], nd = 0, j = i;
-    int cand_nd[20], nc = 0, cut = 0;
+    int cand_nd[20], nc = 0, cut = 0, group = 0;
     while (j < s->n) {
         if (dig(s, j)) {
             if (nd == 19) { /* a 20th digit: this group makes the run too long */
                 cut = 1;
                 break;
             }
-            d[nd++] = s->t[j++];
+            d[nd++] = s->t[j++], group++;
             if (nd >= 13 && !dig(s, j)) cand_end[nc] = j, cand_nd[nc++] = (int)nd;
-        } else if (nd && (s->t[j] == ' ' || s->t[j] == '-') && dig(s, j + 1)) j++;
+        } else if (nd && (s->t[j] == ' ' || s->t[j] == '-') && dig(s, j + 1)) j++, group = 0;
+        /* a dot joins only groups of four: "4111.1111.1111.1111", not a decimal amount */
+        else if (nd && s->t[j] == '.' && group == 4 && dig(s, j + 1)) j++, group = 0;
         else break;
     }
     while (nc-- > 0) {
@@ -455,6 +466,9 @@ static size_t iban_shape(const scan *s, size_t i, char *c, size_t *n, const iban
         else if (k >= 2 && (s->t[e] == ' ' || s->t[e] == '-') && (!sep || s->t[e] == sep) &&
                  aln(s, e + 1))
             sep = s->t[e++];
+        else if (k >= 2 && s->t[e] == ' ' && e + 1 < s->n && s->t[e + 1] == ' ' && (!sep || sep == ' ') &&
+                 aln(s, e + 2)) /* groups two spaces apart, as some forms print them */
+            sep = ' ', e += 2;
         else break;
     }
     if (k != ct->len || aln(s, e) || !iban_form_ok(ct, c, k)) return 0;
