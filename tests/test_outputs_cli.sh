@@ -122,4 +122,15 @@ expect evaluate_onto_oracle 2 "an input of this command" -- "$H" evaluate --mode
 check train_evaluate_inputs_intact cmp -s "$tmp/syn/customers.csv" "$tmp/customers.copy"
 HYPERP_DB="$tmp/syn2/customers.csv" expect synth_onto_store 2 "is the privacy store" -- "$H" synth --customers 100 --out "$tmp/syn2"
 expect export_elsewhere_ok 0 "" -- "$H" privacy export ORG_US_000050 --out "$tmp/out/fine.json"
+
+# the data summary shows frequent values masked (a card as a category value stays hidden)
+printf 'customer_id,industry,employees,revenue,financial_needs,preferences\nA,4111111111111111,10-50,1M-5M,Loans,Cards\n' > "$tmp/cardcat.csv"
+"$H" ingest --customers "$tmp/cardcat.csv" --rejects "$tmp/cardcat.rej" > "$tmp/cardcat.txt" 2>&1
+"$H" ingest --customers "$tmp/cardcat.csv" --rejects "$tmp/cardcat.rej" --json >> "$tmp/cardcat.txt" 2>&1
+masked_summary() { ! grep -q 4111111111111111 "$tmp/cardcat.txt" && grep -q 'top: \[CARD\] (1)' "$tmp/cardcat.txt"; }
+check summary_masks_values masked_summary
+# an empty file is not a store: it must not verify as an intact, empty log
+: > "$tmp/empty.db"
+expect empty_store_refused 2 "not a store \(an empty file\)" -- "$H" audit verify --db "$tmp/empty.db"
+check empty_store_untouched [ ! -s "$tmp/empty.db" ]
 cli_summary test_outputs_cli.sh

@@ -68,6 +68,15 @@ static void column_stats(const data_table *t, const data_column *c, col_stats *s
     }
 }
 
+/* A frequent value as the summary shows it: PII masked, cut to a readable length (a value is
+ * customer data: the summary goes to terminals and logs). */
+static const char *top_value(const data_column *c, int32_t code, char *q, size_t size)
+{
+    const char *v = c->dict.str[code];
+    data_quote_value(v, strlen(v), 64, q, size);
+    return q;
+}
+
 static void fmt_ts(double v, char *buf, size_t n)
 {
     char full[32];
@@ -95,8 +104,9 @@ static void print_column(FILE *f, const data_table *t, const data_column *c)
     if (c->role == DATA_ROLE_TEXT) fprintf(f, "  %.0f bytes/row", st.mean_items);
     if (c->dict.n && c->role != DATA_ROLE_CUSTOMER && c->role != DATA_ROLE_PRODUCT)
         fprintf(f, "  %u distinct", st.distinct);
+    char q[96];
     for (int k = 0; k < 3 && st.top[k] >= 0; k++)
-        fprintf(f, "%s%s (%zu)", k ? ", " : "  top: ", c->dict.str[st.top[k]], st.top_count[k]);
+        fprintf(f, "%s%s (%zu)", k ? ", " : "  top: ", top_value(c, st.top[k], q, sizeof q), st.top_count[k]);
     fputc('\n', f);
 }
 
@@ -121,7 +131,8 @@ static json_t *column_json(const data_table *t, const data_column *c)
     json_t *top = json_array();
     for (int k = 0; k < 3 && st.top[k] >= 0; k++) {
         json_t *e = json_object();
-        json_object_set_new(e, "value", json_string(c->dict.str[st.top[k]]));
+        char q[96];
+        json_object_set_new(e, "value", json_string(top_value(c, st.top[k], q, sizeof q)));
         json_object_set_new(e, "count", json_integer((json_int_t)st.top_count[k]));
         json_array_append_new(top, e);
     }

@@ -243,6 +243,12 @@ static void sync_dir_of(const char *path)
     close(fd);
 }
 
+int io_out_renamable(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) != 0 ? errno == ENOENT : S_ISREG(st.st_mode);
+}
+
 int io_out_commit(FILE *f, const char *tmp, const char *path, hp_error *err)
 {
     int bad = ferror(f) | (fflush(f) != 0) | (fsync(fileno(f)) != 0);
@@ -251,6 +257,10 @@ int io_out_commit(FILE *f, const char *tmp, const char *path, hp_error *err)
     if (bad) {
         unlink(tmp);
         return hp_fail(err, HP_ERR_WRITE, "%s: rewrite failed: %s", path, strerror(e ? e : EIO));
+    }
+    if (!io_out_renamable(path)) {
+        unlink(tmp);
+        return hp_fail(err, HP_ERR_WRITE, "%s: not a regular file: not rewritten", path);
     }
     if (rename(tmp, path)) {
         e = errno;

@@ -40,6 +40,10 @@ FILE *io_out_fopen(const char *path, const char *store, const char *const *input
  * io_out_commit flushes, fsyncs and renames it over path (and fsyncs the directory), or
  * io_out_abort removes it. Both close f. */
 FILE *io_out_tmp(const char *path, char *tmp, size_t size, hp_error *err);
+/* 1 when path is absent or a regular file (not a device, pipe, directory or link): the only
+ * kinds a rewrite may rename a temporary file over. Renaming over /dev/full would replace the
+ * device node itself. */
+int io_out_renamable(const char *path);
 int io_out_commit(FILE *f, const char *tmp, const char *path, hp_error *err);
 void io_out_abort(FILE *f, const char *tmp);
 

@@ -1,4 +1,5 @@
 /* audit: hash chain over the store's audit rows, JSONL export and verification. */
+#include "io/io_out.h"
 #include "privacy/audit.h"
 #include "privacy/privacy.h"
 
@@ -611,7 +612,8 @@ int audit_redact_file(const char *path, const char *const *pseudonyms, int n, in
     free(line);
     fclose(in);
     rc = close_file(out, tmp, rc, err);
-    if (!rc && rename(tmp, path)) rc = hp_fail(err, HP_ERR_WRITE, "%s: %s", path, strerror(errno));
+    if (!rc && !io_out_renamable(path)) rc = hp_fail(err, HP_ERR_WRITE, "%s: not a regular file: not rewritten", path);
+    else if (!rc && rename(tmp, path)) rc = hp_fail(err, HP_ERR_WRITE, "%s: %s", path, strerror(errno));
     if (rc) remove(tmp);
     return rc;
 }

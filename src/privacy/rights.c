@@ -372,7 +372,7 @@ static int scrub_dataset(const char *path, const char *const *ps, int n, int64_t
     fclose(in);
     bad |= fflush(out) != 0 || fsync(fileno(out)) != 0;
     bad |= fclose(out) != 0;
-    if (bad || rename(tmp, path)) {
+    if (bad || !io_out_renamable(path) || rename(tmp, path)) {
         remove(tmp);
         return hp_fail(err, HP_ERR_WRITE, "%s: rewrite failed: %s", path, strerror(errno));
     }

@@ -323,6 +323,9 @@ int store_open_existing(store **out, const char *path, hp_error *err)
                       "only reads or changes what is held)", path)
             : hp_fail(err, HP_ERR_IO, "%s: %s", path, strerror(errno));
     if (!S_ISREG(st.st_mode)) return hp_fail(err, HP_ERR_IO, "%s: not a store (not a regular file)", path);
+    /* SQLite would take an empty file for a new database and migrate it: a store truncated
+     * by accident must not verify as an intact, empty log */
+    if (st.st_size == 0) return hp_fail(err, HP_ERR_IO, "%s: not a store (an empty file)", path);
     return open_mode(out, path, 0, err);
 }
 
