@@ -16,6 +16,16 @@ static const char *check_cur_name;
 
 #define TEST(name) static void name(void)
 
+/* dir/name in one of four rotating buffers, so that a call can hold up to four paths at once. */
+static inline const char *check_path(const char *dir, const char *name)
+{
+    static char buf[4][512];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
 #define CHECK(cond)                                                                   \
     do {                                                                              \
         if (!(cond)) {                                                                \

@@ -19,11 +19,7 @@ static int g_seq;
 
 static const char *tmp_path(const char *name)
 {
-    static char buf[4][160];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", g_dir, name);
-    return buf[k];
+    return check_path(g_dir, name);
 }
 
 /* A fresh store with a fixed key and the clock at NOW. */

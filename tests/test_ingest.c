@@ -15,11 +15,7 @@ static char g_dir[64];
 
 static const char *path_in(const char *name)
 {
-    static char buf[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", g_dir, name);
-    return buf[k];
+    return check_path(g_dir, name);
 }
 
 static void write_file(const char *name, const char *text)

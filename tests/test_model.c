@@ -21,11 +21,7 @@ static model_config g_cfg;
 
 static const char *path_in(const char *name)
 {
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", g_dir, name);
-    return buf[k];
+    return check_path(g_dir, name);
 }
 
 static int setup(void)

@@ -121,12 +121,15 @@ static int audit_row(void *ctx, sqlite3_stmt *st)
     return it->fn(it->ctx, &a);
 }
 
+/* Every audit column in chain order; the text view and the exact-bytes view read the same rows. */
+static const char k_audit_select[] =
+    "SELECT seq, at, actor, action, purpose, subject, subject_nonce, subject_commit,"
+    " model_version, inputs_hash, outcome, prev, hash FROM audit ORDER BY rowid";
+
 int store_audit_each(store *s, store_audit_fn fn, void *ctx, hp_error *err)
 {
     sqlite3_stmt *st;
-    int rc = store_prep(s, "SELECT seq, at, actor, action, purpose, subject, subject_nonce,"
-                        " subject_commit, model_version, inputs_hash, outcome, prev, hash"
-                        " FROM audit ORDER BY rowid", &st, err);
+    int rc = store_prep(s, k_audit_select, &st, err);
     audit_iter it = { fn, ctx };
     return rc ? rc : store_each_row(s, st, audit_row, &it, err);
 }
@@ -169,9 +172,7 @@ static int audit_bytes_row(void *ctx, sqlite3_stmt *st)
 int store_audit_each_bytes(store *s, store_audit_bytes_fn fn, void *ctx, hp_error *err)
 {
     sqlite3_stmt *st;
-    int rc = store_prep(s, "SELECT seq, at, actor, action, purpose, subject, subject_nonce,"
-                        " subject_commit, model_version, inputs_hash, outcome, prev, hash"
-                        " FROM audit ORDER BY rowid", &st, err);
+    int rc = store_prep(s, k_audit_select, &st, err);
     audit_bytes_iter it = { fn, ctx };
     return rc ? rc : store_each_row(s, st, audit_bytes_row, &it, err);
 }
