@@ -5,6 +5,7 @@
  *   "L4!1:reason\n"         HP_ERR_FORMAT at line 4, bad_field 1
  *   "OPEN <status> <msg>"   io_source_open_buffer failed */
 #include "io/io.h"
+#include "io/io_out.h"
 #include "check.h"
 
 #include <stdlib.h>
@@ -544,6 +545,26 @@ TEST(allocation_failures)
     }
 }
 
+/* A rewrite renames a temporary file over its target only when that is a regular file (or
+ * absent): renaming over a registered "/dev/full" once replaced the device node itself. */
+TEST(rewrites_rename_only_over_regular_files)
+{
+    char dir[] = "/tmp/hyperp_io_out_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK_EQ_INT(io_out_renamable(check_path(dir, "absent")), 1);
+    FILE *f = fopen(check_path(dir, "plain"), "w");
+    CHECK(f != NULL);
+    if (f) fclose(f);
+    CHECK_EQ_INT(io_out_renamable(check_path(dir, "plain")), 1);
+    CHECK_EQ_INT(symlink("plain", check_path(dir, "link")), 0);
+    CHECK_EQ_INT(io_out_renamable(check_path(dir, "link")), 0);
+    CHECK_EQ_INT(io_out_renamable(dir), 0);
+    CHECK_EQ_INT(io_out_renamable("/dev/null"), 0);
+    unlink(check_path(dir, "link"));
+    unlink(check_path(dir, "plain"));
+    rmdir(dir);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test_io.XXXXXX");
@@ -576,6 +597,7 @@ int main(void)
     RUN(latin1_conversion);
     RUN(api_edges);
     RUN(allocation_failures);
+    RUN(rewrites_rename_only_over_regular_files);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
