@@ -1,6 +1,7 @@
 /* Offline evaluation on the test split: the model beside popularity and, on synthetic data,
  * the oracle (the generator's true adoption probabilities). */
 #include "model/model.h"
+#include "rank/rank.h"
 #include "io/io.h"
 
 #include <math.h>
@@ -61,7 +62,11 @@ static int count_popularity(evaluator *ev)
     const data_table *it = &ev->ds->t[DATA_T_INTERACTIONS];
     const data_column *cu = data_table_col_role(it, DATA_ROLE_CUSTOMER), *pr = data_table_col_role(it, DATA_ROLE_PRODUCT);
     const data_column *kind = data_table_col_role(it, DATA_ROLE_KIND);
-    if (!(ev->pop = hp_calloc((size_t)ev->split.P + 1, sizeof *ev->pop))) return HP_ERR_NOMEM;
+    uint8_t *keep = hp_calloc(it->nrows + 1, 1);
+    if (!keep || !(ev->pop = hp_calloc((size_t)ev->split.P + 1, sizeof *ev->pop))) {
+        hp_free(keep);
+        return HP_ERR_NOMEM;
+    }
     char **kinds = cfg->split.ntarget_kinds ? cfg->split.target_kinds : cfg->train.positive_kinds;
     int nk = cfg->split.ntarget_kinds ? cfg->split.ntarget_kinds : cfg->train.npositive_kinds;
     for (size_t r = 0; cu && r < it->nrows; r++) {
@@ -70,8 +75,10 @@ static int count_popularity(evaluator *ev)
         const char *k = data_col_str(kind, r);
         int ok = nk == 0 ? strcmp(k, "label") != 0 : 0;
         for (int i = 0; i < nk; i++) ok |= strcmp(kinds[i], k) == 0;
-        if (ok) ev->pop[pr->code[r]] += 1;
+        keep[r] = (uint8_t)ok;
     }
+    if (cu) rank_popularity_add(ev->pop, ev->split.P, pr->code, it->nrows, keep);
+    hp_free(keep);
     return HP_OK;
 }
 

@@ -1,5 +1,6 @@
 /* Serving: one customer at a time against a precomputed catalogue, top-k selection. */
 #include "model/model.h"
+#include "rank/rank.h"
 
 #include <math.h>
 #include <string.h>
@@ -13,6 +14,7 @@ struct model_scorer {
     float *v, *bias;         /* (P, d), (P): the product tower, once */
     float *scores;           /* (P) */
     uint8_t *excluded;       /* (P) all 0 between calls */
+    rank_entry *top;         /* (P) */
 };
 
 int model_scorer_new(model_scorer **out, model_net *net, const model_enc *e, const model_lists *hist,
@@ -29,7 +31,8 @@ int model_scorer_new(model_scorer **out, model_net *net, const model_enc *e, con
     s->bias = hp_malloc(P * sizeof *s->bias);
     s->scores = hp_malloc(P * sizeof *s->scores);
     s->excluded = hp_calloc(P + 1, 1);
-    int rc = s->v && s->bias && s->scores && s->excluded ? model_batchbuf_init(&s->bb, e, hist, 1) : HP_ERR_NOMEM;
+    s->top = hp_malloc((P + 1) * sizeof *s->top);
+    int rc = s->v && s->bias && s->scores && s->excluded && s->top ? model_batchbuf_init(&s->bb, e, hist, 1) : HP_ERR_NOMEM;
     if (rc) hp_fail(err, rc, "scorer: out of memory");
     if (!rc) rc = nn_arena_init(&s->arena, model_arena_bytes(net, 1, (long)s->bb.text_cap, (long)s->bb.hist_cap,
                                                            (long)s->bb.multi_cap), err);
@@ -51,6 +54,7 @@ void model_scorer_free(model_scorer *s)
     hp_free(s->bias);
     hp_free(s->scores);
     hp_free(s->excluded);
+    hp_free(s->top);
     hp_free(s);
 }
 
@@ -64,30 +68,17 @@ const float *model_scorer_scores(model_scorer *s, int32_t row, float *weights)
     return s->scores;
 }
 
-/* Better = higher score, then lower index (the same tie-break as eval). */
-static int better(float a, int32_t ia, float b, int32_t ib) { return a > b || (a == b && ia < ib); }
-
 int model_scorer_topk(model_scorer *s, int32_t row, const int32_t *exclude, int nex, int k,
                       int32_t *items, float *scores, float *weights)
 {
     const float *sc = model_scorer_scores(s, row, weights);
-    int n = 0, P = s->net->P;
-    if (model_check_scores(sc, 1, P, &row, NULL)) return HP_ERR_RANGE; /* never rank around NaN */
+    int P = s->net->P;
+    k = HP_MAX(0, HP_MIN(k, P));
     for (int i = 0; i < nex; i++)
         if (exclude[i] >= 0 && exclude[i] < P) s->excluded[exclude[i]] = 1;
-    for (int32_t p = 0; p < P; p++) {
-        if (s->excluded[p]) continue;
-        if (n == k && !better(sc[p], p, scores[k - 1], items[k - 1])) continue;
-        int pos = n < k ? n++ : k - 1; /* insertion into the sorted top k */
-        while (pos > 0 && better(sc[p], p, scores[pos - 1], items[pos - 1])) {
-            scores[pos] = scores[pos - 1];
-            items[pos] = items[pos - 1];
-            pos--;
-        }
-        scores[pos] = sc[p];
-        items[pos] = p;
-    }
+    int n = rank_topk(sc, P, s->excluded, k, s->top); /* HP_ERR_RANGE: never rank around NaN */
     for (int i = 0; i < nex; i++)
         if (exclude[i] >= 0 && exclude[i] < P) s->excluded[exclude[i]] = 0;
+    for (int i = 0; i < n; i++) items[i] = s->top[i].item, scores[i] = s->top[i].score;
     return n;
 }

@@ -2,6 +2,7 @@
  * warmup+cosine schedule, early stopping on the validation metric, checkpoints of the
  * best model, and a clean stop (with a saved model) when asked to. */
 #include "model/model.h"
+#include "rank/rank.h"
 #include "eval/eval.h"
 
 #include <math.h>
@@ -27,7 +28,7 @@ typedef struct {
     uint8_t *id_keep;
     float *best;             /* copy of the best parameters */
     int K1;                  /* candidates per example */
-    long *popularity;        /* (P) training positives per product: the non-personalised ranking */
+    double *popularity;      /* (P) training positives per product: the non-personalised ranking */
     hp_rng rng_shuffle, rng_neg, rng_drop;
     size_t *order;
 } trainer;
@@ -61,8 +62,15 @@ static int build_examples(trainer *t)
     }
     t->nex = k;
     for (size_t i = 0; i < k; i++) t->order[i] = i;
-    if (!(t->popularity = hp_calloc((size_t)s->P + 1, sizeof *t->popularity))) return HP_ERR_NOMEM;
-    for (size_t i = 0; i < k; i++) t->popularity[t->ex_p[i]] += t->ex_y[i] > 0;
+    /* popularity: the positive examples of each product */
+    uint8_t *positive = hp_malloc(k + 1);
+    if (!positive || !(t->popularity = hp_calloc((size_t)s->P + 1, sizeof *t->popularity))) {
+        hp_free(positive);
+        return HP_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < k; i++) positive[i] = t->ex_y[i] > 0;
+    rank_popularity_add(t->popularity, s->P, t->ex_p, k, positive);
+    hp_free(positive);
     return HP_OK;
 }
 
@@ -290,7 +298,7 @@ static int save_best(trainer *t, model_train_report *rep, hp_error *err)
     float *cur = t->su.net.params.data;
     t->su.net.params.data = t->best; /* save the best weights without copying the block twice */
     json_t *pop = json_array();
-    for (int p = 0; p < t->su.net.P; p++) json_array_append_new(pop, json_integer(t->popularity[p]));
+    for (int p = 0; p < t->su.net.P; p++) json_array_append_new(pop, json_integer((json_int_t)t->popularity[p]));
     json_t *extra = json_pack("{s:i, s:o, s:s, s:I, s:I, s:o}", "best_epoch", rep->best_epoch, "best_valid",
                               isfinite(rep->best_valid) ? json_real(rep->best_valid) : json_null(), "metric", rep->metric,
                               "steps", (json_int_t)rep->steps, "examples", (json_int_t)rep->examples,
