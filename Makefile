@@ -86,6 +86,10 @@ clang-check:
 	@for f in $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(FUZZ_SRC); do \
 	  clang $(CPPFLAGS) $(WARN) -Werror $(PKG_CFLAGS) -fsyntax-only $$f || exit 1; done
 	@echo "clang: warning-free"
+	@for h in $(wildcard src/*/*.h); do \
+	  printf '#include "%s"\n#include "%s"\n' $${h#src/} $${h#src/} | \
+	  clang $(CPPFLAGS) $(WARN) -Werror $(PKG_CFLAGS) -fsyntax-only -x c - || { echo "$$h: does not compile alone, included twice"; exit 1; }; done
+	@echo "headers: each compiles alone and included twice"
 
 test: deps $(TEST_BIN) build/test/bin/hyperp
 	@$(MAKE) --no-print-directory clang-check

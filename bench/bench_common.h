@@ -81,7 +81,7 @@ typedef struct { double text, multi, hist, rows; } bm_means;
 static inline bm_means bm_example_means(const bm_data *b)
 {
     bm_means m = { 0 };
-    const model_enc *e = &b->su.cust;
+    const feat_enc *e = &b->su.cust;
     const model_split *s = &b->su.split;
     for (size_t i = 0; i < b->nex; i++) {
         int c = b->ex_c[i];

@@ -58,7 +58,7 @@ static int cmd_train(const char *dir, int threads, int epochs, const char *out)
 /* ------------------------------------------------------------------ serving */
 
 /* A random encoded catalogue of P products with the real product featspec's widths. */
-static void random_catalogue(model_enc *e, const model_featspec *fs, const model_enc *real, int P, int buckets, hp_rng *r)
+static void random_catalogue(feat_enc *e, const feat_spec *fs, const feat_enc *real, int P, int buckets, hp_rng *r)
 {
     e->n = P, e->F = real->F, e->C = real->C;
     e->num = hp_malloc(((size_t)P * (size_t)e->F + 1) * sizeof *e->num);

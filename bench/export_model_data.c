@@ -76,7 +76,7 @@ static void put_label_phase(const model_split *s, int phase, const char *prefix)
     hp_free(rows), hp_free(lab);
 }
 
-static void put_enc(const model_enc *e, const char *prefix)
+static void put_enc(const feat_enc *e, const char *prefix)
 {
     char nm[48];
     snprintf(nm, sizeof nm, "%s_num", prefix), put2(nm, 0, e->n, e->F, e->num);

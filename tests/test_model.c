@@ -48,7 +48,7 @@ static int setup(void)
 
 typedef struct {
     model_net net;
-    model_enc enc;
+    feat_enc enc;
     model_split split;
     model_batchbuf bb;
     nn_arena arena;
@@ -84,10 +84,11 @@ TEST(whole_network_gradient_matches_finite_differences)
     hp_error err = { 0 };
     model_config cfg = g_cfg;
     CHECK(model_split_make(&g.split, &g_ds, &cfg, &err) == HP_OK);
-    CHECK(model_feat_fit(&g.net.cust_fs, &g_ds.t[DATA_T_CUSTOMERS], NULL, &cfg.arch, &err) == HP_OK);
-    CHECK(model_feat_fit(&g.net.prod_fs, &g_ds.t[DATA_T_PRODUCTS], NULL, &cfg.arch, &err) == HP_OK);
-    CHECK(model_feat_encode(&g.net.cust_fs, &g_ds.t[DATA_T_CUSTOMERS], &cfg.arch, &g.enc, &err) == HP_OK);
-    CHECK(model_feat_encode(&g.net.prod_fs, &g_ds.t[DATA_T_PRODUCTS], &cfg.arch, &g.net.prod, &err) == HP_OK);
+    feat_opts fo = model_feat_opts(&cfg.arch);
+    CHECK(feat_fit(&g.net.cust_fs, &g_ds.t[DATA_T_CUSTOMERS], NULL, &fo, &err) == HP_OK);
+    CHECK(feat_fit(&g.net.prod_fs, &g_ds.t[DATA_T_PRODUCTS], NULL, &fo, &err) == HP_OK);
+    CHECK(feat_encode(&g.net.cust_fs, &g_ds.t[DATA_T_CUSTOMERS], &fo, &g.enc, &err) == HP_OK);
+    CHECK(feat_encode(&g.net.prod_fs, &g_ds.t[DATA_T_PRODUCTS], &fo, &g.net.prod, &err) == HP_OK);
     CHECK(model_net_init(&g.net, &cfg.arch, g.split.P, &err) == HP_OK);
     model_net_init_weights(&g.net, 3);
     /* larger random weights than the init so every path carries signal */
@@ -131,7 +132,7 @@ TEST(whole_network_gradient_matches_finite_differences)
     free(ana);
     nn_arena_free(&g.arena);
     model_batchbuf_free(&g.bb);
-    model_enc_free(&g.enc);
+    feat_enc_free(&g.enc);
     model_split_free(&g.split);
     model_net_free(&g.net);
 }
@@ -313,9 +314,9 @@ TEST(cold_start_products_score_from_features)
     hp_error err = { 0 };
     if (model_load(path_in("m"), &m, &err) != HP_OK) { CHECKF(0, "%s", err.msg); return; }
     model_split s;
-    model_enc enc;
+    feat_enc enc;
     CHECK(model_split_make(&s, &g_ds, &m.cfg, &err) == HP_OK);
-    CHECK(model_feat_encode(&m.net.cust_fs, &g_ds.t[DATA_T_CUSTOMERS], &m.net.arch, &enc, &err) == HP_OK);
+    CHECK(model_encode_customers(&m.net, &g_ds.t[DATA_T_CUSTOMERS], &enc, &err) == HP_OK);
     int P = m.net.P, n = 0;
     uint8_t *keep = calloc((size_t)P, 1); /* every product cold */
     int32_t *rows = malloc((size_t)s.ncust * sizeof *rows);
@@ -343,7 +344,7 @@ TEST(cold_start_products_score_from_features)
     free(keep);
     free(rows);
     free(sc);
-    model_enc_free(&enc);
+    feat_enc_free(&enc);
     model_split_free(&s);
     model_file_free(&m);
 }
@@ -362,8 +363,8 @@ TEST(customer_with_empty_fields_scores_finite)
     CHECK(data_config_set_file(&ds, DATA_T_CUSTOMERS, path_in("empty.csv"), &err) == HP_OK);
     ds.t[DATA_T_PRODUCTS].configured = ds.t[DATA_T_INTERACTIONS].configured = ds.t[DATA_T_TRANSACTIONS].configured = 0;
     CHECKF(data_ingest(&ds, NULL, NULL, &err) == HP_OK, "%s", err.msg);
-    model_enc enc;
-    CHECK(model_feat_encode(&m.net.cust_fs, &ds.t[DATA_T_CUSTOMERS], &m.net.arch, &enc, &err) == HP_OK);
+    feat_enc enc;
+    CHECK(model_encode_customers(&m.net, &ds.t[DATA_T_CUSTOMERS], &enc, &err) == HP_OK);
     model_scorer *sc = NULL;
     CHECK(model_scorer_new(&sc, &m.net, &enc, NULL, NULL, &err) == HP_OK);
     int32_t items[5];
@@ -379,7 +380,7 @@ TEST(customer_with_empty_fields_scores_finite)
     CHECK(n2 == 5 && items2[0] == items[2] && items2[1] == items[3] && items2[2] == items[4]);
     for (int i = 0; i < n2; i++) CHECK(items2[i] != held[0] && items2[i] != held[1]);
     model_scorer_free(sc);
-    model_enc_free(&enc);
+    feat_enc_free(&enc);
     data_dataset_free(&ds);
     model_file_free(&m);
 }
@@ -606,15 +607,15 @@ TEST(non_finite_scores_are_refused_naming_the_model)
     snprintf(want, sizeof want, "model %s: the score of customer row ", path_in("m"));
     CHECKF(rc == HP_ERR_RANGE && strncmp(err.msg, want, strlen(want)) == 0 && strstr(err.msg, "NaN or infinite") == NULL &&
            (strstr(err.msg, " is NaN") || strstr(err.msg, " is infinite")), "rc %d: %s", rc, err.msg);
-    model_enc enc;
-    CHECK(model_feat_encode(&m.net.cust_fs, &g_ds.t[DATA_T_CUSTOMERS], &m.net.arch, &enc, &err) == HP_OK);
+    feat_enc enc;
+    CHECK(model_encode_customers(&m.net, &g_ds.t[DATA_T_CUSTOMERS], &enc, &err) == HP_OK);
     model_scorer *sc = NULL;
     CHECK(model_scorer_new(&sc, &m.net, &enc, NULL, NULL, &err) == HP_OK);
     int32_t items[5];
     float scores[5];
     CHECK_EQ_INT(sc ? model_scorer_topk(sc, 0, NULL, 0, 5, items, scores, NULL) : 0, HP_ERR_RANGE);
     model_scorer_free(sc);
-    model_enc_free(&enc);
+    feat_enc_free(&enc);
     model_file_free(&m);
 }
 

@@ -193,13 +193,13 @@ static int catalogue_dict(const model_file *m, data_dict *d)
 static int recommend_all(const rec_args *a, data_dataset *ds, model_file *m, const uint8_t *allowed, FILE *f,
                          hp_error *err)
 {
-    model_enc enc = { 0 };
+    feat_enc enc = { 0 };
     int64_t *off = NULL, *hoff = NULL;
     int32_t *ids = NULL, *hids = NULL;
     model_scorer *sc = NULL;
     data_dict cat;
     int rc = catalogue_dict(m, &cat);
-    if (!rc) rc = model_feat_encode(&m->net.cust_fs, &ds->t[DATA_T_CUSTOMERS], &m->net.arch, &enc, err);
+    if (!rc) rc = model_encode_customers(&m->net, &ds->t[DATA_T_CUSTOMERS], &enc, err);
     if (!rc && (rc = held_lists(ds, m, &cat, &off, &ids))) hp_fail(err, rc, "out of memory");
     if (!rc && (rc = held_lists(ds, m, &m->trained, &hoff, &hids))) hp_fail(err, rc, "out of memory");
     data_dict_free(&cat);
@@ -228,7 +228,7 @@ static int recommend_all(const rec_args *a, data_dataset *ds, model_file *m, con
         write_line(f, ds, m, (size_t)row, items, scores, n, w, personalised);
     }
     model_scorer_free(sc);
-    model_enc_free(&enc);
+    feat_enc_free(&enc);
     hp_free(off);
     hp_free(ids);
     hp_free(hoff);

@@ -12,8 +12,8 @@
  * features) + categorical embeddings + Linear over numeric features + text bag -> v.
  * score(c, p) = u_c . v_p + b_p.
  *
- * Data flow: model_feat_fit learns vocabularies and scaling from training customers;
- * model_feat_encode turns any customers table into compact arrays (model_enc); the net
+ * Data flow: feat_fit learns vocabularies and scaling from training customers;
+ * feat_encode turns any customers table into compact arrays (feat_enc); the net
  * runs on batches of encoded rows. Parameters live in one nn_params block. */
 #ifndef MODEL_H
 #define MODEL_H
@@ -22,6 +22,7 @@
 #include "data/data.h"
 #include "nn/nn.h"
 #include "eval/eval.h"
+#include "feat/feat.h"
 
 #include <jansson.h>
 
@@ -104,80 +105,18 @@ int model_config_from_json(model_config *c, json_t *j, const char *where, const 
 
 /* ------------------------------------------------------------------ features */
 
-/* Limits of fitted scaling that loading a model accepts (fitting stays inside them: a
- * column with magnitudes above MODEL_LOG_ABOVE is scaled on a log scale). */
-#define MODEL_LOG_ABOVE 1e12
-#define MODEL_SCALE_MAX 1e15     /* |mean| and std */
-#define MODEL_STD_MIN 1e-7       /* fitting gives std > 1e-6, or 1 */
-#define MODEL_REF_MAX 1e19       /* |ref| of timestamps (seconds) */
-
-typedef struct {
-    char *column;            /* source column name */
-    int role;                /* data_role */
-    int log;                 /* 1: signed log1p before scaling (heavy-tailed) */
-    float mean, std;         /* scaling fitted on training rows */
-    double ref;              /* timestamps: the value is years before ref (latest fitted time) */
-    int missing_slot;        /* index of its missing-indicator feature, or -1 */
-} model_numf;
-
-typedef struct {
-    char *column;
-    int offset;              /* first row of this column in the shared embedding table */
-    int size;                /* rows: vocabulary + 1 (row offset+0 = unknown/missing) */
-    data_dict vocab;         /* value -> code (row offset+1+code) */
-} model_catf;
-
-typedef struct {
-    int nnum;                /* numeric inputs (scaled values and missing indicators) */
-    model_numf *num;
-    int nnumcols;
-    model_catf *cat;         /* categorical columns */
-    int ncat;
-    int cat_rows;            /* rows of the categorical table */
-    model_catf *multi;       /* multi-valued columns */
-    int nmulti;
-    int multi_rows;
-    char **text;             /* text columns */
-    int ntext;
-} model_featspec;
-
-/* Encoded rows: what the net reads. Products and customers both use it. */
-typedef struct {
-    int n;
-    int F;                   /* numeric width */
-    float *num;              /* (n, F) */
-    int C;                   /* categorical columns */
-    int32_t *cat;            /* (n, C) rows of the categorical table */
-    int64_t *multi_off;      /* (n+1) CSR over multi_ids */
-    int32_t *multi_ids;      /* rows of the multi table */
-    int64_t *text_off;       /* (n+1) CSR over text_ids */
-    int32_t *text_ids;       /* hashed text buckets */
-} model_enc;
-
-/* Fits vocabularies and scaling on the rows with use[row] != 0 (NULL: all rows). */
-int model_feat_fit(model_featspec *fs, const data_table *t, const unsigned char *use,
-                   const model_arch *arch, hp_error *err);
-/* Encodes every row of t (unknown categories -> the unknown row; missing numbers -> 0 with
- * the missing indicator set; empty lists and texts -> empty). */
-int model_feat_encode(const model_featspec *fs, const data_table *t, const model_arch *arch,
-                      model_enc *out, hp_error *err);
-void model_featspec_free(model_featspec *fs);
-void model_enc_free(model_enc *e);
-json_t *model_featspec_to_json(const model_featspec *fs);
-int model_featspec_from_json(model_featspec *fs, json_t *j, hp_error *err);
-
-/* Tokenises text into hashed unigram and bigram buckets (lower-cased words), at most max. */
-int model_text_tokens(const char *text, int32_t *out, int max, int buckets, uint32_t salt);
+/* The feature options of an architecture (feat/feat.h): the enabled encoders' kinds. */
+feat_opts model_feat_opts(const model_arch *arch);
 
 /* ------------------------------------------------------------------ the network */
 
 typedef struct {
     model_arch arch;
     int P;                   /* products */
-    model_featspec cust_fs, prod_fs;
+    feat_spec cust_fs, prod_fs;
     nn_params params;
     /* catalogue, encoded once */
-    model_enc prod;
+    feat_enc prod;
     int32_t *id_row;         /* (P) row of prod.id.emb/prod.bias for each product (0 = a product
                                 unseen in training); NULL: product p is row p+1 */
     int P_trained;           /* rows of the id tables - 1 (the training catalogue) */
@@ -199,6 +138,9 @@ typedef struct model_fwd model_fwd;
 int model_net_init(model_net *net, const model_arch *arch, int P, hp_error *err);
 void model_net_init_weights(model_net *net, uint64_t seed);
 void model_net_free(model_net *net);
+/* Encodes a customers table (one with the training customers' feature columns) as net's
+ * customer tower reads it. */
+int model_encode_customers(const model_net *net, const data_table *t, feat_enc *out, hp_error *err);
 
 /* Product tower for the whole catalogue: v (P, d), bias (P). id_keep (P) or NULL: 0 drops
  * a product's id embedding and bias (training's id dropout; cold start at inference). */
@@ -218,7 +160,6 @@ void model_backward(model_net *net, model_fwd *f, const float *du, const float *
 /* Bytes of arena a batch of B rows with T text tokens, H history ids, M multi ids needs. */
 size_t model_arena_bytes(const model_net *net, int B, long T, long H, long M);
 
-#endif
 
 /* ------------------------------------------------------------------ split */
 
@@ -271,18 +212,18 @@ typedef struct {
     size_t multi_cap, text_cap, hist_cap;
 } model_batchbuf;
 
-int model_batchbuf_init(model_batchbuf *bb, const model_enc *e, const model_lists *hist, int cap);
+int model_batchbuf_init(model_batchbuf *bb, const feat_enc *e, const model_lists *hist, int cap);
 void model_batchbuf_free(model_batchbuf *bb);
 /* Gathers rows[0..n) of e into bb->b. hist (may have NULL off: no history) gives each row's
  * held products; skip[i] >= 0 leaves that product out of row i's history (the training
  * target must not be among its own inputs). */
-void model_gather(model_batchbuf *bb, const model_enc *e, const model_lists *hist, const int32_t *rows,
+void model_gather(model_batchbuf *bb, const feat_enc *e, const model_lists *hist, const int32_t *rows,
                   const int32_t *skip, int n);
 
 /* Scores rows[0..n) against the whole catalogue: scores (n, P); weights (n, MODEL_MOD_COUNT)
  * or NULL. id_keep (P) or NULL as in model_forward (0 = score a product from its features
  * only, as a product unseen in training is). */
-int model_score(model_net *net, const model_enc *e, const model_lists *hist, const int32_t *rows, int n,
+int model_score(model_net *net, const feat_enc *e, const model_lists *hist, const int32_t *rows, int n,
                 const uint8_t *id_keep, float *scores, float *weights, hp_error *err);
 /* HP_ERR_RANGE naming the first customer row (rows[i], or i when rows is NULL) and product
  * whose score in scores (n, P) is NaN or infinite: every scorer refuses those rather than
@@ -297,7 +238,7 @@ int model_check_scores(const float *scores, size_t n, int P, const int32_t *rows
 typedef struct {
     model_split split;
     model_net net;
-    model_enc cust;
+    feat_enc cust;
 } model_setup;
 
 int model_setup_make(model_setup *su, const data_dataset *ds, const model_config *cfg, const uint8_t *allowed,
@@ -392,7 +333,7 @@ int model_set_catalogue(model_file *m, const data_table *products, hp_error *err
 typedef struct model_scorer model_scorer;
 
 /* e: the encoded customers to serve; hist: their held products (off may be NULL). */
-int model_scorer_new(model_scorer **out, model_net *net, const model_enc *e, const model_lists *hist,
+int model_scorer_new(model_scorer **out, model_net *net, const feat_enc *e, const model_lists *hist,
                      const uint8_t *id_keep, hp_error *err);
 void model_scorer_free(model_scorer *s);
 /* Top k products for customer row `row` of e, best first, leaving out exclude[0..nex) (its
@@ -433,3 +374,5 @@ int model_evaluate(model_file *m, const data_dataset *ds, const char *oracle, co
 /* Writes metrics.json, metrics.csv and summary.txt into dir. */
 int model_eval_write(const model_eval_result *r, const char *dir, hp_error *err);
 void model_eval_print(const model_eval_result *r, void *file);
+
+#endif

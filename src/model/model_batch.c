@@ -12,7 +12,7 @@ static int64_t max_len(const int64_t *off, int n)
     return m;
 }
 
-int model_batchbuf_init(model_batchbuf *bb, const model_enc *e, const model_lists *hist, int cap)
+int model_batchbuf_init(model_batchbuf *bb, const feat_enc *e, const model_lists *hist, int cap)
 {
     memset(bb, 0, sizeof *bb);
     bb->cap = cap;
@@ -59,7 +59,7 @@ static void gather_csr(int64_t *dst_off, int32_t *dst, const int64_t *off, const
     }
 }
 
-void model_gather(model_batchbuf *bb, const model_enc *e, const model_lists *hist, const int32_t *rows,
+void model_gather(model_batchbuf *bb, const feat_enc *e, const model_lists *hist, const int32_t *rows,
                   const int32_t *skip, int n)
 {
     for (int i = 0; i < n; i++) {
@@ -88,7 +88,7 @@ int model_check_scores(const float *scores, size_t n, int P, const int32_t *rows
     return HP_OK;
 }
 
-int model_score(model_net *net, const model_enc *e, const model_lists *hist, const int32_t *rows, int n,
+int model_score(model_net *net, const feat_enc *e, const model_lists *hist, const int32_t *rows, int n,
                 const uint8_t *id_keep, float *scores, float *weights, hp_error *err)
 {
     enum { CHUNK = 256 };

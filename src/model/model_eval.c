@@ -17,7 +17,7 @@ typedef struct {
     model_file *m;
     const data_dataset *ds;
     model_split split;
-    model_enc cust;
+    feat_enc cust;
     int32_t *rows;           /* evaluated customers */
     int n;
     float *scores;           /* (n, P) per system, reused */
@@ -310,7 +310,7 @@ int model_evaluate(model_file *m, const data_dataset *ds, const char *oracle, co
     int rc = check_catalogue(m, ds, err);
     if (!rc) rc = model_split_make(&ev.split, ds, &m->cfg, err);
     if (!rc) model_split_exclude(&ev.split, allowed);
-    if (!rc) rc = model_feat_encode(&m->net.cust_fs, &ds->t[DATA_T_CUSTOMERS], &m->net.arch, &ev.cust, err);
+    if (!rc) rc = model_encode_customers(&m->net, &ds->t[DATA_T_CUSTOMERS], &ev.cust, err);
     if (!rc) rc = pick_rows(&ev);
     if (!rc && ev.n == 0) rc = hp_fail(err, HP_ERR_EMPTY, "no test customer has a target to evaluate");
     r->label_mode = m->cfg.train.loss == MODEL_LOSS_BCE && ev.split.label_product >= 0;
@@ -327,7 +327,7 @@ int model_evaluate(model_file *m, const data_dataset *ds, const char *oracle, co
     if (!rc) rc = evaluate_systems(&ev, r, err);
     if (!rc && !r->label_mode) rc = evaluate_values(&ev, r, err);
     model_split_free(&ev.split);
-    model_enc_free(&ev.cust);
+    feat_enc_free(&ev.cust);
     void *bufs[] = { ev.rows, ev.scores, ev.pop, ev.oracle, ev.v, ev.bias };
     for (size_t i = 0; i < HP_ARRAY_LEN(bufs); i++) hp_free(bufs[i]);
     if (rc == HP_ERR_NOMEM && !err->msg[0]) hp_fail(err, rc, "evaluate: out of memory");

@@ -54,7 +54,7 @@ static json_t *offs_json(const int64_t *x, size_t n)
     return a;
 }
 
-static json_t *enc_json(const model_enc *e)
+static json_t *enc_json(const feat_enc *e)
 {
     size_t n = (size_t)e->n;
     return json_pack("{s:i, s:i, s:i, s:o, s:o, s:o, s:o}", "n", e->n, "F", e->F, "C", e->C,
@@ -63,7 +63,7 @@ static json_t *enc_json(const model_enc *e)
                      "text_ids", ints_json(e->text_ids, (size_t)e->text_off[n]));
 }
 
-/* Reads n numbers (kind 0: finite floats within MODEL_SCALE_MAX), int32s (1) or int64s (2)
+/* Reads n numbers (kind 0: finite floats within FEAT_SCALE_MAX), int32s (1) or int64s (2)
  * in lo..hi into out; on failure *bad is the index of the offending element. */
 static int read_array(json_t *a, size_t n, void *out, int kind, int64_t lo, int64_t hi, size_t *bad)
 {
@@ -74,7 +74,7 @@ static int read_array(json_t *a, size_t n, void *out, int kind, int64_t lo, int6
         *bad = i;
         if (kind == 0) {
             double x = json_is_number(v) ? json_number_value(v) : NAN;
-            if (!isfinite(x) || fabs(x) > MODEL_SCALE_MAX) return HP_ERR_FORMAT;
+            if (!isfinite(x) || fabs(x) > FEAT_SCALE_MAX) return HP_ERR_FORMAT;
             ((float *)out)[i] = (float)x;
             continue;
         }
@@ -93,7 +93,7 @@ static int enc_fail(hp_error *err, const char *field, json_t *a, size_t n, size_
     return hp_fail(err, HP_ERR_FORMAT, "catalogue.%s[%zu]: expected %s", field, i, what);
 }
 
-static int enc_alloc(model_enc *e, size_t nt)
+static int enc_alloc(feat_enc *e, size_t nt)
 {
     size_t n = (size_t)e->n;
     e->num = hp_calloc(n * (size_t)e->F + 1, sizeof *e->num);
@@ -107,7 +107,7 @@ static int enc_alloc(model_enc *e, size_t nt)
 /* The encoded catalogue, checked against the features it must match: every count, every
  * offset and every id in range, every number finite, so a corrupt or hand-edited model.json
  * cannot make the net read outside its tables. Messages start "catalogue.<field>". */
-static int enc_from_json(model_enc *e, json_t *j, const model_featspec *fs, int buckets, int P, hp_error *err)
+static int enc_from_json(feat_enc *e, json_t *j, const feat_spec *fs, int buckets, int P, hp_error *err)
 {
     memset(e, 0, sizeof *e);
     json_int_t n, F, C;
@@ -166,8 +166,8 @@ int model_save(const char *dir, const model_net *net, const model_config *cfg, c
     json_t *doc = json_pack("{s:s, s:i, s:s, s:o, s:o, s:{s:o, s:o}, s:o}", "format", MODEL_FORMAT,
                             "format_version", MODEL_FORMAT_VERSION, "weights", MODEL_WEIGHTS_FILE,
                             "config", model_config_to_json(cfg), "products", ids,
-                            "features", "customers", model_featspec_to_json(&net->cust_fs),
-                            "products", model_featspec_to_json(&net->prod_fs), "catalogue", enc_json(&net->prod));
+                            "features", "customers", feat_spec_to_json(&net->cust_fs),
+                            "products", feat_spec_to_json(&net->prod_fs), "catalogue", enc_json(&net->prod));
     if (!doc) return hp_fail(err, HP_ERR_NOMEM, "%s: cannot build model metadata", dir);
     if (extra && json_object_set(doc, "training", extra)) {
         json_decref(doc);
@@ -242,12 +242,12 @@ static int load_features(model_file *m, json_t *doc, const char *path, hp_error 
     json_t *cust, *prod;
     if (json_unpack_ex(feats, &je, JSON_STRICT, "{s:o, s:o}", "customers", &cust, "products", &prod))
         return hp_fail(err, HP_ERR_FORMAT, "%s: features: expected {\"customers\", \"products\"}: %s", path, je.text);
-    int rc = model_featspec_from_json(&m->net.cust_fs, cust, err);
+    int rc = feat_spec_from_json(&m->net.cust_fs, cust, err);
     if (rc) {
         hp_error_prefix(err, "%s: features.customers", path);
         return rc;
     }
-    rc = model_featspec_from_json(&m->net.prod_fs, prod, err);
+    rc = feat_spec_from_json(&m->net.prod_fs, prod, err);
     if (rc) {
         hp_error_prefix(err, "%s: features.products", path);
         return rc;
@@ -404,8 +404,9 @@ int model_load(const char *dir, model_file *m, hp_error *err)
 
 int model_set_catalogue(model_file *m, const data_table *products, hp_error *err)
 {
-    model_enc enc;
-    int rc = model_feat_encode(&m->net.prod_fs, products, &m->net.arch, &enc, err);
+    feat_enc enc;
+    feat_opts fo = model_feat_opts(&m->net.arch);
+    int rc = feat_encode(&m->net.prod_fs, products, &fo, &enc, err);
     if (rc) return rc;
     size_t P = products->nrows;
     char **ids = hp_calloc(P + 1, sizeof *ids);
@@ -420,13 +421,13 @@ int model_set_catalogue(model_file *m, const data_table *products, hp_error *err
         for (size_t p = 0; ids && p < P; p++) hp_free(ids[p]);
         hp_free(ids);
         hp_free(rows);
-        model_enc_free(&enc);
+        feat_enc_free(&enc);
         return hp_fail(err, rc, "catalogue: out of memory");
     }
     for (int p = 0; p < m->nproducts; p++) hp_free(m->product_ids[p]);
     hp_free(m->product_ids);
     hp_free(m->net.id_row);
-    model_enc_free(&m->net.prod);
+    feat_enc_free(&m->net.prod);
     m->product_ids = ids;
     m->nproducts = (int)P;
     m->net.id_row = rows;

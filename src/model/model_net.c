@@ -5,6 +5,24 @@
 #include <math.h>
 #include <string.h>
 
+static const char *k_modality_names[MODEL_MOD_COUNT] = { "numeric", "categorical", "interests", "text", "history" };
+
+const char *model_modality_name(int m) { return m >= 0 && m < MODEL_MOD_COUNT ? k_modality_names[m] : "?"; }
+
+feat_opts model_feat_opts(const model_arch *arch)
+{
+    return (feat_opts){ .numeric = arch->enabled[MODEL_MOD_NUMERIC], .categorical = arch->enabled[MODEL_MOD_CATEGORICAL],
+                        .multi = arch->enabled[MODEL_MOD_INTERESTS], .text = arch->enabled[MODEL_MOD_TEXT],
+                        .text_buckets = arch->text_buckets, .max_tokens = arch->max_tokens,
+                        .include_protected = arch->include_protected };
+}
+
+int model_encode_customers(const model_net *net, const data_table *t, feat_enc *out, hp_error *err)
+{
+    feat_opts fo = model_feat_opts(&net->arch);
+    return feat_encode(&net->cust_fs, t, &fo, out, err);
+}
+
 /* ------------------------------------------------------------------ parameters */
 
 enum {
@@ -85,9 +103,9 @@ void model_net_init_weights(model_net *net, uint64_t seed)
 void model_net_free(model_net *net)
 {
     nn_params_free(&net->params);
-    model_featspec_free(&net->cust_fs);
-    model_featspec_free(&net->prod_fs);
-    model_enc_free(&net->prod);
+    feat_spec_free(&net->cust_fs);
+    feat_spec_free(&net->prod_fs);
+    feat_enc_free(&net->prod);
     hp_free(net->id_row);
     net->id_row = NULL;
 }
@@ -234,7 +252,7 @@ static void forward_products(model_net *net, model_fwd *f, const uint8_t *id_kee
 {
     nn_arena *a = f->arena;
     int P = net->P, d = net->arch.dim, Cp = net->prod_fs.ncat, Fp = net->prod_fs.nnum;
-    const model_enc *e = &net->prod;
+    const feat_enc *e = &net->prod;
     ALLOC(a, f->pid_row, P);
     f->v = nn_arena_floats(a, (size_t)P * (size_t)d);
     f->bias = nn_arena_floats(a, (size_t)P);
@@ -320,7 +338,7 @@ void model_fwd_weights(const model_fwd *f, int b, float w[MODEL_MOD_COUNT])
 static void backward_products(model_net *net, model_fwd *f, const float *dv, const float *dbias)
 {
     int P = net->P, d = net->arch.dim, Cp = net->prod_fs.ncat, Fp = net->prod_fs.nnum;
-    const model_enc *e = &net->prod;
+    const feat_enc *e = &net->prod;
     if (dbias) {
         float *g = G_(net, B_PID);
         for (int p = 0; p < P; p++) g[f->pid_row[p]] += dbias[p];

@@ -7,7 +7,7 @@
 
 struct model_scorer {
     model_net *net;
-    const model_enc *e;
+    const feat_enc *e;
     model_lists hist;
     model_batchbuf bb;
     nn_arena arena;
@@ -17,7 +17,7 @@ struct model_scorer {
     rank_entry *top;         /* (P) */
 };
 
-int model_scorer_new(model_scorer **out, model_net *net, const model_enc *e, const model_lists *hist,
+int model_scorer_new(model_scorer **out, model_net *net, const feat_enc *e, const model_lists *hist,
                      const uint8_t *id_keep, hp_error *err)
 {
     *out = NULL;

@@ -81,14 +81,15 @@ static int build_examples(trainer *t)
 static int fit_and_encode(model_setup *su, const data_dataset *ds, const model_config *cfg, hp_error *err)
 {
     const model_arch *arch = &cfg->arch;
+    feat_opts fo = model_feat_opts(arch);
     unsigned char *use = hp_calloc((size_t)su->split.ncust + 1, 1);
     if (!use) return HP_ERR_NOMEM;
     for (int c = 0; c < su->split.ncust; c++) use[c] = (unsigned char)model_split_trains(&su->split, c);
-    int rc = model_feat_fit(&su->net.cust_fs, &ds->t[DATA_T_CUSTOMERS], use, arch, err);
+    int rc = feat_fit(&su->net.cust_fs, &ds->t[DATA_T_CUSTOMERS], use, &fo, err);
     hp_free(use);
-    if (!rc) rc = model_feat_fit(&su->net.prod_fs, &ds->t[DATA_T_PRODUCTS], NULL, arch, err);
-    if (!rc) rc = model_feat_encode(&su->net.cust_fs, &ds->t[DATA_T_CUSTOMERS], arch, &su->cust, err);
-    if (!rc) rc = model_feat_encode(&su->net.prod_fs, &ds->t[DATA_T_PRODUCTS], arch, &su->net.prod, err);
+    if (!rc) rc = feat_fit(&su->net.prod_fs, &ds->t[DATA_T_PRODUCTS], NULL, &fo, err);
+    if (!rc) rc = feat_encode(&su->net.cust_fs, &ds->t[DATA_T_CUSTOMERS], &fo, &su->cust, err);
+    if (!rc) rc = feat_encode(&su->net.prod_fs, &ds->t[DATA_T_PRODUCTS], &fo, &su->net.prod, err);
     if (!rc) rc = model_net_init(&su->net, arch, su->split.P, err);
     if (!rc) model_net_init_weights(&su->net, cfg->train.seed);
     return rc;
@@ -110,7 +111,7 @@ int model_setup_make(model_setup *su, const data_dataset *ds, const model_config
 void model_setup_free(model_setup *su)
 {
     model_net_free(&su->net);
-    model_enc_free(&su->cust);
+    feat_enc_free(&su->cust);
     model_split_free(&su->split);
 }
 

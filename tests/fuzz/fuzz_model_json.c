@@ -13,10 +13,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NAME "fuzz/model.json"
 
-static void check_featspec(const model_featspec *fs)
+static void check_featspec(const feat_spec *fs)
 {
     for (int i = 0; i < fs->nnumcols; i++) {
-        const model_numf *f = &fs->num[i];
+        const feat_num *f = &fs->num[i];
         if (!isfinite(f->mean) || !(f->std > 0) || !isfinite(f->std) || !isfinite(f->ref)) __builtin_trap();
         if (f->missing_slot != -1 && (f->missing_slot < fs->nnumcols || f->missing_slot >= fs->nnum)) __builtin_trap();
     }
@@ -34,7 +34,7 @@ static void check_accepted(const model_file *m)
     int encoders = 0;
     for (int k = 0; k < MODEL_MOD_COUNT; k++) encoders += c->arch.enabled[k];
     if (!encoders || c->train.lr_min > c->train.lr || c->eval.k < 1) __builtin_trap();
-    const model_enc *e = &m->net.prod;
+    const feat_enc *e = &m->net.prod;
     if (m->nproducts < 1 || e->n != m->nproducts || e->F != m->net.prod_fs.nnum || e->C != m->net.prod_fs.ncat)
         __builtin_trap();
     for (size_t i = 0; i < (size_t)e->n * (size_t)e->C; i++)
