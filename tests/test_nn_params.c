@@ -89,14 +89,46 @@ TEST(test_arena)
     float *y = nn_arena_zeros(&a, 10);
     CHECK(x && y && (uintptr_t)x % 64 == 0 && (uintptr_t)y % 64 == 0);
     CHECK(y[9] == 0.0f);
-    CHECK_EQ_INT(a.used, nn_arena_need(3 * sizeof(float)) + nn_arena_need(10 * sizeof(float)));
-    CHECK(nn_arena_alloc(&a, 100000) == NULL); /* full: NULL, nothing consumed */
-    size_t used = a.used;
-    nn_arena_reset(&a);
+    size_t small = nn_arena_need(3 * sizeof(float)) + nn_arena_need(10 * sizeof(float));
+    CHECK_EQ_INT(a.used, small);
+    /* beyond the block: heap memory, usable and aligned, and the pass is measured */
+    float *big = nn_arena_zeros(&a, 25000);
+    CHECK(big && (uintptr_t)big % 64 == 0 && big[24999] == 0.0f);
+    big[24999] = 1.0f;
+    CHECK_EQ_INT(a.used, small); /* the block itself is unchanged */
+    CHECK_EQ_INT(a.peak, small + nn_arena_need(25000 * sizeof(float)));
+    CHECK(!nn_arena_failed(&a));
+    nn_arena_reset(&a); /* grows the block to the measured pass */
     CHECK_EQ_INT(a.used, 0);
-    CHECK_EQ_INT(a.peak, used);
+    CHECK_EQ_INT(a.cap, small + nn_arena_need(25000 * sizeof(float)));
+    x = nn_arena_floats(&a, 3);
+    big = nn_arena_floats(&a, 25000 + 10);
+    CHECK(x && big && a.nover == 0 && big == (float *)((unsigned char *)x + nn_arena_need(3 * sizeof(float))));
+    nn_arena_reset(&a);
     CHECK(nn_arena_floats(&a, 3) == x); /* memory is reused */
     nn_arena_free(&a);
+    nn_arena_free(&a);
+}
+
+/* Out of memory beyond the block: NULL, and `failed` until the next reset. */
+TEST(test_arena_exhausted)
+{
+    nn_arena a;
+    hp_error err = { 0 };
+    CHECK_EQ_INT(nn_arena_init(&a, 256, &err), HP_OK);
+    hp_allocator fa = { failing_malloc, realloc, free };
+    for (int round = 0; round < 2; round++) { /* and again after a reset */
+        g_fail_at = 1;
+        hp_set_allocator(&fa);
+        void *p = nn_arena_alloc(&a, 4096);
+        hp_set_allocator(NULL);
+        CHECK(p == NULL && nn_arena_failed(&a));
+        CHECK(nn_arena_alloc(&a, 16) != NULL); /* the block still serves */
+        CHECK(nn_arena_failed(&a));           /* but the pass stays failed */
+        nn_arena_reset(&a);
+        CHECK(!nn_arena_failed(&a));
+    }
+    CHECK(nn_arena_alloc(&a, SIZE_MAX - 8) == NULL && nn_arena_failed(&a)); /* overflowing size */
     nn_arena_free(&a);
 }
 
@@ -196,6 +228,7 @@ int main(void)
     RUN(test_params_bad_definitions);
     RUN(test_params_out_of_memory);
     RUN(test_arena);
+    RUN(test_arena_exhausted);
     RUN(test_init_deterministic);
     RUN(test_adamw_first_step);
     RUN(test_clip_grad_norm);

@@ -143,7 +143,8 @@ void model_net_free(model_net *net);
 int model_encode_customers(const model_net *net, const data_table *t, feat_enc *out, hp_error *err);
 
 /* Product tower for the whole catalogue: v (P, d), bias (P). id_keep (P) or NULL: 0 drops
- * a product's id embedding and bias (training's id dropout; cold start at inference). */
+ * a product's id embedding and bias (training's id dropout; cold start at inference).
+ * The forward functions return NULL when the arena is out of memory (HP_ERR_NOMEM). */
 model_fwd *model_forward(model_net *net, nn_arena *a, const model_batch *b, const uint8_t *id_keep,
                          int training, float dropout, hp_rng *rng);
 /* Customer tower only (inference): v and bias of the result are NULL. */
@@ -155,9 +156,12 @@ const float *model_fwd_v(const model_fwd *f);        /* (P, d) */
 const float *model_fwd_bias(const model_fwd *f);     /* (P) */
 /* Modality weights of row b: w[m] for each modality (0 for absent ones). */
 void model_fwd_weights(const model_fwd *f, int b, float w[MODEL_MOD_COUNT]);
-/* Backward from du (B,d), dv (P,d), dbias (P) into net->params.grad. */
-void model_backward(model_net *net, model_fwd *f, const float *du, const float *dv, const float *dbias);
-/* Bytes of arena a batch of B rows with T text tokens, H history ids, M multi ids needs. */
+/* Backward from du (B,d), dv (P,d), dbias (P) into net->params.grad. HP_ERR_NOMEM when
+ * the arena cannot hold the gradients (then grad is partly updated: skip the step). */
+int model_backward(model_net *net, model_fwd *f, const float *du, const float *dv, const float *dbias);
+/* A first guess at the arena bytes a forward and backward pass of B rows with T text tokens,
+ * H history ids, M multi ids takes; the arena grows to what the first pass measured
+ * (nn_arena), so the guess only decides whether that first pass allocates. */
 size_t model_arena_bytes(const model_net *net, int B, long T, long H, long M);
 
 
@@ -339,10 +343,11 @@ void model_scorer_free(model_scorer *s);
 /* Top k products for customer row `row` of e, best first, leaving out exclude[0..nex) (its
  * held products) unless they are wanted. Writes up to k items/scores and the modality
  * weights (MODEL_MOD_COUNT, may be NULL). Returns the number written, or HP_ERR_RANGE when
- * a score of the row is NaN or infinite (model_check_scores: the caller names the model). */
+ * a score of the row is NaN or infinite (model_check_scores: the caller names the model),
+ * or HP_ERR_NOMEM. */
 int model_scorer_topk(model_scorer *s, int32_t row, const int32_t *exclude, int nex, int k,
                       int32_t *items, float *scores, float *weights);
-/* All P scores of `row` (valid until the next call). */
+/* All P scores of `row` (valid until the next call), or NULL when out of memory. */
 const float *model_scorer_scores(model_scorer *s, int32_t row, float *weights);
 
 /* ------------------------------------------------------------------ evaluation */

@@ -144,7 +144,7 @@ size_t model_arena_bytes(const model_net *net, int B, long T, long H, long M)
     size_t d = (size_t)net->arch.dim, P = (size_t)net->P, R = (size_t)B * MODEL_MOD_COUNT;
     size_t floats = 2 * (size_t)B * (size_t)net->arch.hidden + MODEL_MOD_COUNT * (size_t)B * d + (size_t)T * d + (size_t)T
                     + 3 * R * d + 3 * R + 4 * (size_t)B * d + 2 * P * d + P;
-    floats *= 3; /* backward buffers of about the same size */
+    floats *= 2; /* backward buffers of about the same size */
     size_t ints = 4 * ((size_t)B + P + R + 8) + (size_t)(H + M);
     return floats * sizeof(float) + ints * sizeof(int64_t) + (size_t)B * d + 64 * 64 + (1 << 16);
 }
@@ -153,7 +153,7 @@ size_t model_arena_bytes(const model_net *net, int B, long T, long H, long M)
 
 static int bag_len(const int64_t *off, int b) { return off ? (int)(off[b + 1] - off[b]) : 0; }
 
-static void forward_modalities(model_net *net, model_fwd *f, const model_batch *b)
+static int forward_modalities(model_net *net, model_fwd *f, const model_batch *b)
 {
     nn_arena *a = f->arena;
     int B = b->B, d = net->arch.dim, H = net->arch.hidden, F = net->cust_fs.nnum, C = net->cust_fs.ncat;
@@ -168,27 +168,33 @@ static void forward_modalities(model_net *net, model_fwd *f, const model_batch *
     if (f->present[MODEL_MOD_NUMERIC]) {
         f->h1 = nn_arena_floats(a, (size_t)B * (size_t)H);
         f->g1 = nn_arena_floats(a, (size_t)B * (size_t)H);
+    }
+    if (f->present[MODEL_MOD_CATEGORICAL]) ALLOC(a, f->cat_off, B + 1);
+    int T = f->present[MODEL_MOD_TEXT] ? (int)b->text_off[B] : 0;
+    if (f->present[MODEL_MOD_TEXT]) {
+        f->tok = nn_arena_floats(a, (size_t)(T ? T : 1) * (size_t)d);
+        f->tok_w = nn_arena_floats(a, (size_t)(T ? T : 1));
+    }
+    if (nn_arena_failed(a)) return HP_ERR_NOMEM;
+    if (f->present[MODEL_MOD_NUMERIC]) {
         nn_linear_forward(f->h1, b->num, P_(net, W_NUM1), P_(net, B_NUM1), B, F, H);
         nn_gelu_forward(f->g1, f->h1, (size_t)B * (size_t)H);
         nn_linear_forward(f->mod[MODEL_MOD_NUMERIC], f->g1, P_(net, W_NUM2), P_(net, B_NUM2), B, H, d);
     }
     if (f->present[MODEL_MOD_CATEGORICAL]) {
-        ALLOC(a, f->cat_off, B + 1);
         for (int i = 0; i <= B; i++) f->cat_off[i] = (int64_t)i * C;
         nn_embedding_bag_forward(f->mod[MODEL_MOD_CATEGORICAL], b->cat, f->cat_off, NULL, P_(net, E_CAT), B, d, NN_BAG_SUM);
     }
     if (f->present[MODEL_MOD_INTERESTS])
         nn_embedding_bag_forward(f->mod[MODEL_MOD_INTERESTS], b->multi_ids, b->multi_off, NULL, P_(net, E_MULTI), B, d, NN_BAG_MEAN);
     if (f->present[MODEL_MOD_TEXT]) {
-        int T = (int)b->text_off[B];
-        f->tok = nn_arena_floats(a, (size_t)(T ? T : 1) * (size_t)d);
-        f->tok_w = nn_arena_floats(a, (size_t)(T ? T : 1));
         nn_embedding_forward(f->tok, b->text_ids, P_(net, E_TEXT), T, d);
         nn_attnpool_forward(f->mod[MODEL_MOD_TEXT], f->tok_w, f->tok, b->text_off, P_(net, Q_TEXT),
                             1.0f / sqrtf((float)d), B, d);
     }
     if (f->present[MODEL_MOD_HISTORY])
         nn_embedding_bag_forward(f->mod[MODEL_MOD_HISTORY], b->hist_ids, b->hist_off, NULL, P_(net, E_HIST), B, d, NN_BAG_MEAN);
+    return HP_OK;
 }
 
 /* Which modalities row b has: an empty list, text or history says nothing. */
@@ -201,12 +207,13 @@ static int row_has(const model_fwd *f, const model_batch *b, int row, int m)
     return 1;
 }
 
-static void forward_fusion(model_net *net, model_fwd *f, const model_batch *b, int training, hp_rng *rng)
+static int forward_fusion(model_net *net, model_fwd *f, const model_batch *b, int training, hp_rng *rng)
 {
     nn_arena *a = f->arena;
     int B = b->B, d = net->arch.dim;
     ALLOC(a, f->has, (size_t)B * MODEL_MOD_COUNT);
     ALLOC(a, f->fuse_off, B + 1);
+    if (nn_arena_failed(a)) return HP_ERR_NOMEM;
     int R = 0;
     for (int i = 0; i < B; i++) {
         f->fuse_off[i] = R;
@@ -223,6 +230,11 @@ static void forward_fusion(model_net *net, model_fwd *f, const model_batch *b, i
     f->ln_mean = nn_arena_floats(a, Rs);
     f->ln_rstd = nn_arena_floats(a, Rs);
     f->fuse_w = nn_arena_floats(a, Rs);
+    f->f = nn_arena_floats(a, (size_t)B * (size_t)d);
+    f->fd = nn_arena_floats(a, (size_t)B * (size_t)d);
+    f->mask = nn_arena_alloc(a, (size_t)B * (size_t)d);
+    f->u = nn_arena_floats(a, (size_t)B * (size_t)d);
+    if (nn_arena_failed(a)) return HP_ERR_NOMEM;
     int r = 0;
     for (int i = 0; i < B; i++)
         for (int m = 0; m < MODEL_MOD_COUNT; m++) {
@@ -237,18 +249,15 @@ static void forward_fusion(model_net *net, model_fwd *f, const model_batch *b, i
     for (int k = 0; k < R; k++)
         for (int j = 0; j < d; j++)
             f->rows2[(size_t)k * (size_t)d + (size_t)j] = f->ln[(size_t)k * (size_t)d + (size_t)j] + type[f->row_mod[k] * d + j];
-    f->f = nn_arena_floats(a, (size_t)B * (size_t)d);
-    f->fd = nn_arena_floats(a, (size_t)B * (size_t)d);
-    f->mask = nn_arena_alloc(a, (size_t)B * (size_t)d);
-    f->u = nn_arena_floats(a, (size_t)B * (size_t)d);
     nn_attnpool_forward(f->f, f->fuse_w, f->rows2, f->fuse_off, P_(net, Q_FUSE), 1.0f / sqrtf((float)d), B, d);
     nn_dropout_forward(f->fd, f->mask, f->f, (size_t)B * (size_t)d, f->dropout, training, rng);
     nn_linear_forward(f->u, f->fd, P_(net, W_OUT), P_(net, B_OUT), B, d, d);
+    return HP_OK;
 }
 
 /* ------------------------------------------------------------------ product tower */
 
-static void forward_products(model_net *net, model_fwd *f, const uint8_t *id_keep)
+static int forward_products(model_net *net, model_fwd *f, const uint8_t *id_keep)
 {
     nn_arena *a = f->arena;
     int P = net->P, d = net->arch.dim, Cp = net->prod_fs.ncat, Fp = net->prod_fs.nnum;
@@ -257,6 +266,8 @@ static void forward_products(model_net *net, model_fwd *f, const uint8_t *id_kee
     f->v = nn_arena_floats(a, (size_t)P * (size_t)d);
     f->bias = nn_arena_floats(a, (size_t)P);
     float *tmp = nn_arena_floats(a, (size_t)P * (size_t)d);
+    if (Cp > 0) ALLOC(a, f->pcat_off, P + 1);
+    if (nn_arena_failed(a)) return HP_ERR_NOMEM;
     for (int p = 0; p < P; p++) {
         int32_t row = net->id_row ? net->id_row[p] : p + 1;
         f->pid_row[p] = !id_keep || id_keep[p] ? row : 0;
@@ -265,7 +276,6 @@ static void forward_products(model_net *net, model_fwd *f, const uint8_t *id_kee
     const float *pb = P_(net, B_PID);
     for (int p = 0; p < P; p++) f->bias[p] = pb[f->pid_row[p]];
     if (Cp > 0) {
-        ALLOC(a, f->pcat_off, P + 1);
         for (int i = 0; i <= P; i++) f->pcat_off[i] = (int64_t)i * Cp;
         nn_embedding_bag_forward(tmp, e->cat, f->pcat_off, NULL, P_(net, E_PCAT), P, d, NN_BAG_SUM);
         for (size_t i = 0; i < (size_t)P * (size_t)d; i++) f->v[i] += tmp[i];
@@ -278,6 +288,7 @@ static void forward_products(model_net *net, model_fwd *f, const uint8_t *id_kee
         nn_embedding_bag_forward(tmp, e->text_ids, e->text_off, NULL, P_(net, E_TEXT), P, d, NN_BAG_MEAN);
         for (size_t i = 0; i < (size_t)P * (size_t)d; i++) f->v[i] += tmp[i];
     }
+    return HP_OK;
 }
 
 static model_fwd *forward_customers(model_net *net, nn_arena *a, const model_batch *b, int training,
@@ -291,8 +302,8 @@ static model_fwd *forward_customers(model_net *net, nn_arena *a, const model_bat
     f->B = b->B;
     f->P = net->P;
     f->dropout = training ? dropout : 0.0f;
-    forward_modalities(net, f, b);
-    forward_fusion(net, f, b, training, rng);
+    /* out of memory in the arena: no result (the caller reports HP_ERR_NOMEM) */
+    if (forward_modalities(net, f, b) || forward_fusion(net, f, b, training, rng)) return NULL;
     return f;
 }
 
@@ -300,8 +311,7 @@ model_fwd *model_forward(model_net *net, nn_arena *a, const model_batch *b, cons
                          int training, float dropout, hp_rng *rng)
 {
     model_fwd *f = forward_customers(net, a, b, training, dropout, rng);
-    if (f) forward_products(net, f, id_keep);
-    return f;
+    return f && !forward_products(net, f, id_keep) ? f : NULL;
 }
 
 model_fwd *model_forward_customers(model_net *net, nn_arena *a, const model_batch *b)
@@ -316,7 +326,10 @@ int model_product_vectors(model_net *net, const uint8_t *id_keep, float *v, floa
     int rc = nn_arena_init(&a, 4 * (P * d + P) * sizeof(float) + 8 * P * sizeof(int64_t) + (1 << 16), err);
     if (rc) return rc;
     model_fwd f = { .arena = &a, .P = net->P };
-    forward_products(net, &f, id_keep);
+    if (forward_products(net, &f, id_keep)) {
+        nn_arena_free(&a);
+        return hp_fail(err, HP_ERR_NOMEM, "product tower: out of memory");
+    }
     memcpy(v, f.v, P * d * sizeof *v);
     memcpy(bias, f.bias, P * sizeof *bias);
     nn_arena_free(&a);
@@ -351,15 +364,18 @@ static void backward_products(model_net *net, model_fwd *f, const float *dv, con
         nn_embedding_bag_backward(G_(net, E_TEXT), NULL, dv, e->text_ids, e->text_off, NULL, NULL, P, d, NN_BAG_MEAN);
 }
 
-static void backward_fusion(model_net *net, model_fwd *f, const float *du, float **dmod)
+static int backward_fusion(model_net *net, model_fwd *f, const float *du, float **dmod)
 {
     nn_arena *a = f->arena;
     int B = f->B, d = net->arch.dim, R = f->R;
     size_t Rs = (size_t)(R ? R : 1);
     float *dfd = nn_arena_zeros(a, (size_t)B * (size_t)d), *df = nn_arena_zeros(a, (size_t)B * (size_t)d);
+    float *drows2 = nn_arena_zeros(a, Rs * (size_t)d), *drows = nn_arena_zeros(a, Rs * (size_t)d);
+    for (int m = 0; m < MODEL_MOD_COUNT; m++)
+        dmod[m] = f->present[m] ? nn_arena_zeros(a, (size_t)B * (size_t)d) : NULL;
+    if (nn_arena_failed(a)) return HP_ERR_NOMEM;
     nn_linear_backward(dfd, G_(net, W_OUT), G_(net, B_OUT), du, f->fd, P_(net, W_OUT), B, d, d);
     nn_dropout_backward(df, dfd, f->mask, (size_t)B * (size_t)d, f->dropout);
-    float *drows2 = nn_arena_zeros(a, Rs * (size_t)d), *drows = nn_arena_zeros(a, Rs * (size_t)d);
     nn_attnpool_backward(drows2, G_(net, Q_FUSE), df, f->fuse_w, f->rows2, f->fuse_off, P_(net, Q_FUSE),
                          1.0f / sqrtf((float)d), B, d);
     float *gtype = G_(net, TYPE);
@@ -367,22 +383,25 @@ static void backward_fusion(model_net *net, model_fwd *f, const float *du, float
         for (int j = 0; j < d; j++) gtype[f->row_mod[k] * d + j] += drows2[(size_t)k * (size_t)d + (size_t)j];
     nn_layernorm_backward(drows, G_(net, LN_G), G_(net, LN_B), drows2, f->rows, P_(net, LN_G), f->ln_mean,
                           f->ln_rstd, R, d);
-    for (int m = 0; m < MODEL_MOD_COUNT; m++)
-        dmod[m] = f->present[m] ? nn_arena_zeros(a, (size_t)B * (size_t)d) : NULL;
     for (int k = 0; k < R; k++) {
         float *dst = dmod[f->row_mod[k]] + (size_t)f->row_b[k] * (size_t)d;
         const float *src = drows + (size_t)k * (size_t)d;
         for (int j = 0; j < d; j++) dst[j] += src[j];
     }
+    return HP_OK;
 }
 
-static void backward_modalities(model_net *net, model_fwd *f, float **dmod)
+static int backward_modalities(model_net *net, model_fwd *f, float **dmod)
 {
     const model_batch *b = f->b;
     int B = f->B, d = net->arch.dim, H = net->arch.hidden, F = net->cust_fs.nnum;
     nn_arena *a = f->arena;
+    int T = f->present[MODEL_MOD_TEXT] ? (int)b->text_off[B] : 0;
+    float *dg = NULL, *dh = NULL, *dtok = NULL;
+    if (f->present[MODEL_MOD_NUMERIC]) dg = nn_arena_zeros(a, (size_t)B * (size_t)H), dh = nn_arena_zeros(a, (size_t)B * (size_t)H);
+    if (f->present[MODEL_MOD_TEXT]) dtok = nn_arena_zeros(a, (size_t)(T ? T : 1) * (size_t)d);
+    if (nn_arena_failed(a)) return HP_ERR_NOMEM;
     if (f->present[MODEL_MOD_NUMERIC]) {
-        float *dg = nn_arena_zeros(a, (size_t)B * (size_t)H), *dh = nn_arena_zeros(a, (size_t)B * (size_t)H);
         nn_linear_backward(dg, G_(net, W_NUM2), G_(net, B_NUM2), dmod[MODEL_MOD_NUMERIC], f->g1, P_(net, W_NUM2), B, H, d);
         nn_gelu_backward(dh, dg, f->h1, (size_t)B * (size_t)H);
         nn_linear_backward(NULL, G_(net, W_NUM1), G_(net, B_NUM1), dh, b->num, P_(net, W_NUM1), B, F, H);
@@ -392,21 +411,20 @@ static void backward_modalities(model_net *net, model_fwd *f, float **dmod)
     if (f->present[MODEL_MOD_INTERESTS])
         nn_embedding_bag_backward(G_(net, E_MULTI), NULL, dmod[MODEL_MOD_INTERESTS], b->multi_ids, b->multi_off, NULL, NULL, B, d, NN_BAG_MEAN);
     if (f->present[MODEL_MOD_TEXT]) {
-        int T = (int)b->text_off[B];
-        float *dtok = nn_arena_zeros(a, (size_t)(T ? T : 1) * (size_t)d);
         nn_attnpool_backward(dtok, G_(net, Q_TEXT), dmod[MODEL_MOD_TEXT], f->tok_w, f->tok, b->text_off,
                              P_(net, Q_TEXT), 1.0f / sqrtf((float)d), B, d);
         nn_embedding_backward(G_(net, E_TEXT), dtok, b->text_ids, T, d);
     }
     if (f->present[MODEL_MOD_HISTORY])
         nn_embedding_bag_backward(G_(net, E_HIST), NULL, dmod[MODEL_MOD_HISTORY], b->hist_ids, b->hist_off, NULL, NULL, B, d, NN_BAG_MEAN);
+    return HP_OK;
 }
 
-void model_backward(model_net *net, model_fwd *f, const float *du, const float *dv, const float *dbias)
+int model_backward(model_net *net, model_fwd *f, const float *du, const float *dv, const float *dbias)
 {
     float *dmod[MODEL_MOD_COUNT];
     backward_products(net, f, dv, dbias);
-    if (!du) return;
-    backward_fusion(net, f, du, dmod);
-    backward_modalities(net, f, dmod);
+    if (!du) return HP_OK;
+    int rc = backward_fusion(net, f, du, dmod);
+    return rc ? rc : backward_modalities(net, f, dmod);
 }

@@ -63,6 +63,7 @@ const float *model_scorer_scores(model_scorer *s, int32_t row, float *weights)
     nn_arena_reset(&s->arena);
     model_gather(&s->bb, s->e, &s->hist, &row, NULL, 1);
     model_fwd *f = model_forward_customers(s->net, &s->arena, &s->bb.b);
+    if (!f) return NULL;
     nn_score_forward(s->scores, model_fwd_u(f), s->v, s->bias, NULL, 1, s->net->P, s->net->arch.dim);
     if (weights) model_fwd_weights(f, 0, weights);
     return s->scores;
@@ -72,6 +73,7 @@ int model_scorer_topk(model_scorer *s, int32_t row, const int32_t *exclude, int 
                       int32_t *items, float *scores, float *weights)
 {
     const float *sc = model_scorer_scores(s, row, weights);
+    if (!sc) return HP_ERR_NOMEM;
     int P = s->net->P;
     k = HP_MAX(0, HP_MIN(k, P));
     for (int i = 0; i < nex; i++)

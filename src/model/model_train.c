@@ -206,7 +206,10 @@ static float step_loss(trainer *t, int B)
     return 0;
 }
 
-static float train_step(trainer *t, const size_t *idx, int B, long global_step, const nn_lr_schedule *sched)
+/* One optimiser step on examples idx[0..B): loss into *loss; HP_ERR_NOMEM (no step taken)
+ * when the arena cannot hold the pass. */
+static int train_step(trainer *t, const size_t *idx, int B, long global_step, const nn_lr_schedule *sched,
+                      double *loss_out)
 {
     const model_train_cfg *tc = &t->cfg->train;
     int P = t->su.net.P, d = t->su.net.arch.dim;
@@ -215,6 +218,7 @@ static float train_step(trainer *t, const size_t *idx, int B, long global_step, 
     model_gather(&t->bb, &t->su.cust, &t->vis, t->rows, t->skip, B);
     for (int p = 0; p < P; p++) t->id_keep[p] = hp_rng_uniform(&t->rng_drop) >= tc->id_dropout;
     model_fwd *f = model_forward(&t->su.net, &t->arena, &t->bb.b, t->id_keep, 1, tc->dropout, &t->rng_drop);
+    if (!f) return HP_ERR_NOMEM;
     const float *u = model_fwd_u(f), *v = model_fwd_v(f);
     nn_score_gather_forward(t->scores, u, v, t->cand, model_fwd_bias(f), NULL, B, t->K1, d);
     float loss = step_loss(t, B);
@@ -223,13 +227,17 @@ static float train_step(trainer *t, const size_t *idx, int B, long global_step, 
     memset(t->dbias, 0, (size_t)P * sizeof *t->dbias);
     /* gradients are zero here: AdamW clears them as it uses them (and they start at zero) */
     nn_score_gather_backward(t->du, t->dv, t->dbias, NULL, t->dscores, u, v, t->cand, B, t->K1, d);
-    model_backward(&t->su.net, f, t->du, t->dv, t->dbias);
+    if (model_backward(&t->su.net, f, t->du, t->dv, t->dbias)) {
+        nn_params_zero_grad(&t->su.net.params); /* partial gradients: this step is skipped */
+        return HP_ERR_NOMEM;
+    }
     nn_clip_grad_norm(&t->su.net.params, tc->clip);
     nn_adamw_config ac = nn_adamw_defaults();
     ac.weight_decay = tc->weight_decay;
     ac.zero_grad = 1;
     nn_adamw_step(&t->su.net.params, &ac, nn_lr_at(sched, global_step), global_step + 1);
-    return loss;
+    *loss_out = loss;
+    return HP_OK;
 }
 
 /* ------------------------------------------------------------------ validation */
@@ -341,7 +349,12 @@ static int run_epochs(trainer *t, model_train_report *rep, hp_error *err)
             size_t start = (size_t)s * (size_t)tc->batch;
             int B = (int)HP_MIN((size_t)tc->batch, t->nex - start);
             double ts = hp_now();
-            sum += train_step(t, t->order + start, B, rep->steps, &sched);
+            double loss = 0;
+            if ((rc = train_step(t, t->order + start, B, rep->steps, &sched, &loss))) {
+                rc = hp_fail(err, rc, "training step %ld: out of memory for the activations of a batch of %d", s + 1, B);
+                break;
+            }
+            sum += loss;
             rep->step_seconds += hp_now() - ts;
             rep->steps++;
             rep->examples += B;

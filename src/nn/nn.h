@@ -91,25 +91,37 @@ void nn_init_xavier(float *w, int fan_out, int fan_in, hp_rng *rng);
 
 /* ================================================================== activation arena */
 
-/* One block, bump-allocated, reset between batches. Sized once for the largest batch. */
+/* One block, bump-allocated, reset between passes, sized by measurement: cap is a first
+ * guess; an allocation that does not fit comes from the heap instead (correct, just not
+ * free), and the next reset grows the block to the largest pass seen. So after one pass of
+ * the largest batch no pass allocates, and no estimate can be too small. An allocation
+ * fails only when memory is exhausted: it returns NULL and sets `failed` until the next
+ * reset, and every pass that allocates from an arena must report that as HP_ERR_NOMEM. */
 typedef struct {
     unsigned char *base; /* (cap) bytes, owned */
     size_t cap;
-    size_t used;
-    size_t peak;         /* largest `used` seen, to size the arena from a trial run */
+    size_t used;         /* bytes of the block handed out in this pass */
+    size_t pass;         /* bytes handed out in this pass, block and heap */
+    size_t peak;         /* largest `pass` seen: the block's size after the next reset */
+    void **over;         /* heap allocations of this pass (freed by reset) */
+    size_t nover, over_cap;
+    int failed;          /* an allocation of this pass failed (out of memory) */
 } nn_arena;
 
-/* Allocates cap bytes. HP_OK or HP_ERR_NOMEM (message in err). */
+/* Allocates cap bytes (a first guess: see above). HP_OK or HP_ERR_NOMEM (message in err). */
 int nn_arena_init(nn_arena *a, size_t cap, hp_error *err);
 void nn_arena_free(nn_arena *a);
-/* n floats, 64-byte aligned, NOT zeroed; NULL when the arena is full (a sizing bug). */
+/* n floats, 64-byte aligned, NOT zeroed; NULL only when out of memory. */
 float *nn_arena_floats(nn_arena *a, size_t n);
 /* Same, zeroed (for gradient buffers that backward adds into). */
 float *nn_arena_zeros(nn_arena *a, size_t n);
-/* n bytes, 64-byte aligned, not zeroed, or NULL. */
+/* n bytes, 64-byte aligned, not zeroed, or NULL (out of memory). */
 void *nn_arena_alloc(nn_arena *a, size_t n);
-/* Forgets every allocation; the memory is reused by the next batch. */
+/* Forgets every allocation (heap ones are freed) and grows the block to the peak; the
+ * memory is reused by the next pass. */
 void nn_arena_reset(nn_arena *a);
+/* 1 when an allocation since the last reset failed. */
+int nn_arena_failed(const nn_arena *a);
 /* Bytes an allocation of n bytes takes in the arena (with alignment), for sizing. */
 size_t nn_arena_need(size_t n);
 

@@ -179,22 +179,50 @@ int nn_arena_init(nn_arena *a, size_t cap, hp_error *err)
     return HP_OK;
 }
 
+static void free_overflow(nn_arena *a)
+{
+    for (size_t i = 0; i < a->nover; i++) block_free(a->over[i]);
+    a->nover = 0;
+}
+
 void nn_arena_free(nn_arena *a)
 {
     if (!a) return;
+    free_overflow(a);
+    hp_free(a->over);
     block_free(a->base);
     memset(a, 0, sizeof *a);
+}
+
+/* Beyond the block: a heap allocation of its own, remembered for reset. */
+static void *alloc_overflow(nn_arena *a, size_t need)
+{
+    if (hp_grow((void **)&a->over, &a->over_cap, a->nover + 1, sizeof *a->over)) return NULL;
+    void *p = block_alloc(need / sizeof(float));
+    if (p) a->over[a->nover++] = p;
+    return p;
 }
 
 void *nn_arena_alloc(nn_arena *a, size_t n)
 {
     size_t need = nn_arena_need(n);
-    if (need < n || need > a->cap - a->used) return NULL;
-    void *p = a->base + a->used;
-    a->used += need;
-    if (a->used > a->peak) a->peak = a->used;
+    void *p = NULL;
+    if (need >= n && need <= a->cap - a->used) {
+        p = a->base + a->used;
+        a->used += need;
+    } else if (need >= n) {
+        p = alloc_overflow(a, need);
+    }
+    if (!p) {
+        a->failed = 1;
+        return NULL;
+    }
+    a->pass += need;
+    if (a->pass > a->peak) a->peak = a->pass;
     return p;
 }
+
+int nn_arena_failed(const nn_arena *a) { return a->failed; }
 
 float *nn_arena_floats(nn_arena *a, size_t n)
 {
@@ -209,4 +237,17 @@ float *nn_arena_zeros(nn_arena *a, size_t n)
     return p;
 }
 
-void nn_arena_reset(nn_arena *a) { a->used = 0; }
+void nn_arena_reset(nn_arena *a)
+{
+    free_overflow(a);
+    if (a->peak > a->cap) { /* measured: the block becomes as large as the largest pass */
+        float *grown = block_alloc(a->peak / sizeof(float));
+        if (grown) { /* otherwise keep the old block: passes go on overflowing (or fail) */
+            block_free(a->base);
+            a->base = (unsigned char *)grown;
+            a->cap = a->peak;
+        }
+    }
+    a->used = a->pass = 0;
+    a->failed = 0;
+}
