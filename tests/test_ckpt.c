@@ -4,7 +4,7 @@
  *
  * With HYPERP_CKPT_OUT=FILE set, the full round trip also leaves its file there so that
  * tests/fixtures/check_ckpt.py can show it loads in PyTorch. */
-#include "model/ckpt.h"
+#include "mfile/ckpt.h"
 
 #include "check.h"
 

@@ -7,6 +7,7 @@
 #include "data/synth.h"
 #include "io/io.h"
 #include "model/model.h"
+#include "mfile/mfile.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -512,6 +513,43 @@ static int edited_copy(const char *from, const char *to, const char *pointer, co
     return rc;
 }
 
+/* The envelope (mfile.h): a newer kind_version or format_version is a version error; a
+ * model.json of earlier builds (format "hyperp-recommender" 1, no kind) still loads, with
+ * the same scores. */
+TEST(model_file_envelope_versions_and_legacy)
+{
+    model_file m;
+    hp_error err = { 0 };
+    CHECK(edited_copy(path_in("m"), path_in("env"), "kind_version", "2") == 0);
+    CHECK_EQ_INT(model_load(path_in("env"), &m, &err), HP_ERR_VERSION);
+    CHECKF(strstr(err.msg, "kind_version: recommender 2, this build reads 1 to 1") != NULL, "%s", err.msg);
+    CHECK(edited_copy(path_in("m"), path_in("env"), "format_version", "3") == 0);
+    CHECK_EQ_INT(model_load(path_in("env"), &m, &err), HP_ERR_VERSION);
+    CHECKF(strstr(err.msg, "model format version 3, this build reads 2") != NULL, "%s", err.msg);
+    /* legacy: rewrite the envelope as earlier builds wrote it */
+    CHECK(edited_copy(path_in("m"), path_in("legacy"), "format", "\"hyperp-recommender\"") == 0);
+    char jp[600];
+    snprintf(jp, sizeof jp, "%s/model.json", path_in("legacy"));
+    json_t *doc = json_load_file(jp, 0, NULL);
+    CHECK(doc != NULL);
+    if (!doc) return;
+    json_object_set_new(doc, "format_version", json_integer(1));
+    json_object_del(doc, "kind");
+    json_object_del(doc, "kind_version");
+    CHECK(json_dump_file(doc, jp, JSON_REAL_PRECISION(17)) == 0);
+    json_decref(doc);
+    model_file a, b;
+    CHECKF(model_load(path_in("legacy"), &a, &err) == HP_OK, "%s", err.msg);
+    CHECKF(model_load(path_in("m"), &b, &err) == HP_OK, "%s", err.msg);
+    CHECK(a.net.params.total == b.net.params.total &&
+          memcmp(a.net.params.data, b.net.params.data, a.net.params.total * sizeof(float)) == 0);
+    char kind[MFILE_KIND_MAX];
+    CHECK(mfile_kind_of(path_in("legacy"), kind, &err) == HP_OK && strcmp(kind, "recommender") == 0);
+    CHECK(mfile_kind_of(path_in("m"), kind, &err) == HP_OK && strcmp(kind, "recommender") == 0);
+    model_file_free(&a);
+    model_file_free(&b);
+}
+
 /* Each value here was accepted before: some made every score NaN (an empty recommendation
  * list, then "the score of item 0 is NaN" from evaluate naming no file), others a model that
  * trains or ranks nonsense, or an index wrapped into range. Each must be refused at load
@@ -551,11 +589,15 @@ TEST(hand_edited_model_json_is_refused)
         { "weights", "\"other.safetensors\"", "weights: expected \"model.safetensors\"" },
         { "weights_hash", "\"xyz\"", "weights_hash: expected 16 hex digits" },
         { "notes", "\"hand edit\"", "notes: unknown key" },
+        { "kind", "\"risk\"", "a risk model, not a recommender model" },
+        { "kind", "7", "kind: expected a string" },
+        { "format", "\"hyperp-recommender\"", "format \"hyperp-recommender\" has no kind" },
+        { "format", "\"pytorch\"", "not a hyperp model" },
     };
     char want_file[600];
     snprintf(want_file, sizeof want_file, "%s/model.json: ", path_in("edit"));
     /* the copy itself loads: the edits, not the copying, are refused */
-    CHECK(edited_copy(path_in("m"), path_in("edit"), "format", "\"hyperp-recommender\"") == 0);
+    CHECK(edited_copy(path_in("m"), path_in("edit"), "format", "\"hyperp-model\"") == 0);
     model_file m;
     hp_error err = { 0 };
     CHECKF(model_load(path_in("edit"), &m, &err) == HP_OK, "%s", err.msg);
@@ -799,6 +841,7 @@ int main(void)
     RUN(customer_with_empty_fields_scores_finite);
     RUN(corrupt_and_mismatched_model_files_are_clear_errors);
     RUN(hand_edited_model_json_is_refused);
+    RUN(model_file_envelope_versions_and_legacy);
     RUN(fuzz_seed_is_a_valid_model_json);
     RUN(non_finite_scores_are_refused_naming_the_model);
     RUN(sigkill_during_save_leaves_the_old_or_the_new_model);

@@ -290,10 +290,9 @@ int model_train(const data_dataset *ds, const model_config *cfg, const model_tra
 
 /* ------------------------------------------------------------------ model files */
 
-#define MODEL_FORMAT "hyperp-recommender"
-#define MODEL_FORMAT_VERSION 1
-#define MODEL_META_FILE "model.json"
-#define MODEL_WEIGHTS_FILE "model.safetensors"
+/* In the model-file envelope (mfile/mfile.h): kind "recommender", this layout version. */
+#define MODEL_KIND "recommender"
+#define MODEL_KIND_VERSION 1
 
 /* A trained model as loaded for scoring: the net plus the catalogue's product ids. */
 typedef struct {
@@ -309,7 +308,7 @@ typedef struct {
 } model_file;
 
 /* Writes model.safetensors and model.json as a new version of the model directory dir and
- * switches dir to it in one atomic step (model_dir.h): a crash at any instant leaves the old
+ * switches dir to it in one atomic step (mfile.h): a crash at any instant leaves the old
  * model or the new one, whole. extra (may be NULL) is merged into model.json under
  * "training". */
 int model_save(const char *dir, const model_net *net, const model_config *cfg, const data_table *products,

@@ -1,35 +1,13 @@
-/* Model files: weights in safetensors (model.safetensors), everything else a scorer needs in
- * JSON (model.json): format and version, configuration, fitted features (vocabularies,
- * scaling), the catalogue's product ids and its encoded features. Both written atomically. */
+/* The recommender's model files, in the envelope of mfile.h (kind "recommender"): the
+ * weights, and in model.json the configuration, fitted features (vocabularies, scaling),
+ * the catalogue's product ids and its encoded features, and facts of the training. */
 #include "model/model.h"
-#include "model/ckpt.h"
-#include "model/model_dir.h"
-#include "io/io.h"
+#include "mfile/mfile.h"
 
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-/* dir/file into buf; HP_ERR_INVAL when it does not fit. */
-static int join(char *buf, size_t n, const char *dir, const char *file, hp_error *err)
-{
-    int w = snprintf(buf, n, "%s/%s", dir, file);
-    return w >= 0 && (size_t)w < n ? HP_OK : hp_fail(err, HP_ERR_INVAL, "%s/%s: path too long", dir, file);
-}
-
-/* The weights file's hash, kept in model.json: the two files are renamed one after the
- * other, so a crash between could pair new weights with old metadata; the hash tells. */
-static int weights_hash(const char *path, char out[17], hp_error *err)
-{
-    char *buf;
-    size_t len;
-    int rc = io_read_file(path, &buf, &len, err);
-    if (rc) return rc;
-    snprintf(out, 17, "%016llx", (unsigned long long)hp_hash_bytes(buf, len));
-    hp_free(buf);
-    return HP_OK;
-}
 
 /* ------------------------------------------------------------------ encoded catalogue <-> JSON */
 
@@ -140,84 +118,28 @@ static int enc_from_json(feat_enc *e, json_t *j, const feat_spec *fs, int bucket
 
 /* ------------------------------------------------------------------ save */
 
-/* The two files into the version directory vdir. */
-static int save_files(const char *vdir, const model_net *net, json_t *doc, hp_error *err)
-{
-    char path[4096];
-    static const char *keys[] = { "model" };
-    const char *vals[] = { MODEL_FORMAT };
-    int rc = join(path, sizeof path, vdir, MODEL_WEIGHTS_FILE, err);
-    if (!rc) rc = ckpt_save(path, &net->params, keys, vals, 1, err);
-    char hash[17];
-    if (!rc) rc = weights_hash(path, hash, err);
-    if (!rc && json_object_set_new(doc, "weights_hash", json_string(hash)))
-        rc = hp_fail(err, HP_ERR_NOMEM, "%s: out of memory", vdir);
-    if (!rc) rc = join(path, sizeof path, vdir, MODEL_META_FILE, err);
-    if (!rc) rc = ckpt_write_json_atomic(path, doc, err);
-    return rc;
-}
-
 int model_save(const char *dir, const model_net *net, const model_config *cfg, const data_table *products,
                json_t *extra, hp_error *err)
 {
     json_t *ids = json_array();
     const data_column *id = &products->cols[products->id_col];
     for (size_t p = 0; p < products->nrows; p++) json_array_append_new(ids, json_string(data_col_str(id, p)));
-    json_t *doc = json_pack("{s:s, s:i, s:s, s:o, s:o, s:{s:o, s:o}, s:o}", "format", MODEL_FORMAT,
-                            "format_version", MODEL_FORMAT_VERSION, "weights", MODEL_WEIGHTS_FILE,
-                            "config", model_config_to_json(cfg), "products", ids,
-                            "features", "customers", feat_spec_to_json(&net->cust_fs),
-                            "products", feat_spec_to_json(&net->prod_fs), "catalogue", enc_json(&net->prod));
-    if (!doc) return hp_fail(err, HP_ERR_NOMEM, "%s: cannot build model metadata", dir);
-    if (extra && json_object_set(doc, "training", extra)) {
-        json_decref(doc);
+    json_t *body = json_pack("{s:o, s:o, s:{s:o, s:o}, s:o}", "config", model_config_to_json(cfg), "products", ids,
+                             "features", "customers", feat_spec_to_json(&net->cust_fs),
+                             "products", feat_spec_to_json(&net->prod_fs), "catalogue", enc_json(&net->prod));
+    if (!body || (extra && json_object_set(body, "training", extra))) {
+        json_decref(body);
         return hp_fail(err, HP_ERR_NOMEM, "%s: cannot build model metadata", dir);
     }
-    /* a new version directory, switched in whole (model_dir.h): a crash never pairs files of
-     * two trainings, nor loses the model that was there */
-    char vdir[4096], version[64];
-    int rc = model_dir_begin(dir, vdir, sizeof vdir, version, sizeof version, err);
-    if (!rc) {
-        rc = save_files(vdir, net, doc, err);
-        if (!rc) rc = model_dir_commit(dir, version, err);
-        else model_dir_discard(vdir);
-    }
-    json_decref(doc);
+    int rc = mfile_save(dir, MODEL_KIND, MODEL_KIND_VERSION, &net->params, body, err);
+    json_decref(body);
     return rc;
 }
 
 /* ------------------------------------------------------------------ load */
 
-/* Keys model.json may have (anything else is a hand edit gone wrong: a typo or a field of
- * another build). */
-static const char *const k_top_keys[] = { "format", "format_version", "weights", "weights_hash", "config", "products",
-                                          "features", "catalogue", "training" };
-
-static int check_top(json_t *doc, const char *path, hp_error *err)
-{
-    if (!json_is_object(doc)) return hp_fail(err, HP_ERR_FORMAT, "%s: not a JSON object", path);
-    const char *key;
-    json_t *v;
-    json_object_foreach(doc, key, v) {
-        int known = 0;
-        for (size_t i = 0; i < HP_ARRAY_LEN(k_top_keys); i++) known |= strcmp(key, k_top_keys[i]) == 0;
-        if (!known) return hp_fail(err, HP_ERR_FORMAT, "%s: %.60s: unknown key", path, key);
-    }
-    json_t *f = json_object_get(doc, "format"), *ver = json_object_get(doc, "format_version");
-    if (!json_is_string(f) || strcmp(json_string_value(f), MODEL_FORMAT) != 0)
-        return hp_fail(err, HP_ERR_FORMAT, "%s: not a hyperp recommender model (format is not \"%s\")", path, MODEL_FORMAT);
-    if (!json_is_integer(ver) || json_integer_value(ver) != MODEL_FORMAT_VERSION)
-        return hp_fail(err, HP_ERR_VERSION, "%s: model format version %lld, this build reads %d", path,
-                       json_is_integer(ver) ? (long long)json_integer_value(ver) : -1LL, MODEL_FORMAT_VERSION);
-    json_t *w = json_object_get(doc, "weights"), *h = json_object_get(doc, "weights_hash");
-    if (!json_is_string(w) || strcmp(json_string_value(w), MODEL_WEIGHTS_FILE) != 0)
-        return hp_fail(err, HP_ERR_FORMAT, "%s: weights: expected \"%s\"", path, MODEL_WEIGHTS_FILE);
-    if (!h) return hp_fail(err, HP_ERR_FORMAT, "%s: no \"weights_hash\" (written by an older build): retrain", path);
-    const char *hs = json_string_value(h);
-    if (!hs || strlen(hs) != 16 || strspn(hs, "0123456789abcdef") != 16)
-        return hp_fail(err, HP_ERR_FORMAT, "%s: weights_hash: expected 16 hex digits", path);
-    return HP_OK;
-}
+/* The sections of a recommender's model.json (beside the envelope's keys). */
+static const char *const k_sections[] = { "config", "products", "features", "catalogue", "training" };
 
 static int load_products(model_file *m, json_t *ids, const char *path, hp_error *err)
 {
@@ -306,31 +228,6 @@ static int load_trained_catalogue(model_file *m, const char *path, hp_error *err
     return rc;
 }
 
-/* Every weight must be a finite number: a diverged training or a foreign writer can leave
- * NaN or infinity, which would make every score NaN. */
-static int check_weights_finite(const nn_params *p, const char *path, hp_error *err)
-{
-    for (int t = 0; t < p->n; t++) {
-        const float *x = p->data + p->t[t].offset;
-        for (size_t i = 0; i < p->t[t].size; i++)
-            if (!isfinite(x[i]))
-                return hp_fail(err, HP_ERR_FORMAT, "%s: tensor '%s'[%zu] is %s, not a finite number (a diverged "
-                               "training?)", path, p->t[t].name, i, isnan(x[i]) ? "NaN" : "infinite");
-    }
-    return HP_OK;
-}
-
-/* The weights file must be the one model.json was written with. */
-static int check_pairing(const model_file *m, const char *wpath, const char *jpath, hp_error *err)
-{
-    char hash[17];
-    int rc = weights_hash(wpath, hash, err);
-    if (!rc && strcmp(json_string_value(json_object_get(m->meta, "weights_hash")), hash) != 0)
-        rc = hp_fail(err, HP_ERR_FORMAT, "%s: does not belong to %s (weights_hash differs): the two files come "
-                     "from different trainings", wpath, jpath);
-    return rc;
-}
-
 static void model_file_init(model_file *m)
 {
     memset(m, 0, sizeof *m);
@@ -342,8 +239,8 @@ static void model_file_init(model_file *m)
 static int load_meta(model_file *m, const char *name, hp_error *err)
 {
     char where[4200];
-    int rc = check_top(m->meta, name, err);
-    json_t *config = rc ? NULL : json_object_get(m->meta, "config");
+    int rc = HP_OK;
+    json_t *config = json_object_get(m->meta, "config");
     snprintf(where, sizeof where, "%s: config", name);
     if (!rc && !json_is_object(config)) rc = hp_fail(err, HP_ERR_FORMAT, "%s: \"config\" is missing or not an object", name);
     if (!rc) rc = model_config_from_json(&m->cfg, config, where, NULL, err);
@@ -353,48 +250,43 @@ static int load_meta(model_file *m, const char *name, hp_error *err)
     return rc;
 }
 
+static int recommender_meta(void *ctx, json_t *doc, const char *jpath, int version, nn_params **params,
+                            hp_error *err)
+{
+    (void)version; /* 1: the only layout so far */
+    model_file *m = ctx;
+    m->meta = json_incref(doc);
+    int rc = load_meta(m, jpath, err);
+    if (!rc) rc = model_net_init(&m->net, &m->cfg.arch, m->nproducts, err);
+    *params = &m->net.params;
+    return rc;
+}
+
+static void recommender_reset(void *ctx)
+{
+    model_file_free(ctx);
+    model_file_init(ctx);
+}
+
+static const mfile_kind k_recommender = { .kind = MODEL_KIND, .max_version = MODEL_KIND_VERSION, .keys = k_sections,
+                                          .nkeys = HP_ARRAY_LEN(k_sections), .meta = recommender_meta,
+                                          .reset = recommender_reset };
+
 int model_meta_load(model_file *m, json_t *doc, const char *name, hp_error *err)
 {
     model_file_init(m);
+    int version;
+    int rc = mfile_check(doc, name, &k_recommender, &version, err);
+    if (rc) return rc;
     m->meta = json_incref(doc);
     return load_meta(m, name, err);
 }
 
-/* Loads the two files of base (a version directory, or an unversioned model directory). */
-static int load_files(const char *base, model_file *m, hp_error *err)
-{
-    char jpath[4096], wpath[4096];
-    int rc = join(jpath, sizeof jpath, base, MODEL_META_FILE, err);
-    if (!rc) rc = join(wpath, sizeof wpath, base, MODEL_WEIGHTS_FILE, err);
-    if (!rc) rc = ckpt_read_json(jpath, &m->meta, err);
-    if (!rc) rc = load_meta(m, jpath, err);
-    if (!rc) rc = model_net_init(&m->net, &m->cfg.arch, m->nproducts, err);
-    if (!rc) rc = ckpt_load(wpath, &m->net.params, 0, err);
-    if (!rc) rc = check_weights_finite(&m->net.params, wpath, err);
-    if (!rc) rc = check_pairing(m, wpath, jpath, err);
-    return rc;
-}
-
-#define MODEL_LOAD_ATTEMPTS 20
-
 int model_load(const char *dir, model_file *m, hp_error *err)
 {
-    char base[4096], version[64], again[64];
-    int rc = HP_OK;
-    /* a save may switch DIR/current (and remove the version being read, or turn an
-     * unversioned directory into a versioned one) in the middle of a load: try again on the
-     * new version then, as long as saves keep switching it */
-    for (int attempt = 0; attempt < MODEL_LOAD_ATTEMPTS; attempt++) {
-        model_file_init(m);
-        version[0] = 0;
-        rc = model_dir_resolve(dir, base, sizeof base, version, sizeof version, err);
-        if (!rc) rc = load_files(base, m, err);
-        if (!rc) break;
-        model_file_free(m);
-        hp_error tmp = { 0 };
-        char b2[4096];
-        if (model_dir_resolve(dir, b2, sizeof b2, again, sizeof again, &tmp) || !strcmp(again, version)) break;
-    }
+    model_file_init(m);
+    int rc = mfile_load(dir, &k_recommender, m, err);
+    if (rc) model_file_free(m);
     if (!rc && !(m->dir = hp_strdup(dir))) {
         model_file_free(m);
         rc = hp_fail(err, HP_ERR_NOMEM, "%s: out of memory", dir);

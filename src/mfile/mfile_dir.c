@@ -1,5 +1,5 @@
-/* Versioned model directories: one symlink switched atomically (see model_dir.h). */
-#include "model/model_dir.h"
+/* Versioned model directories: one symlink switched atomically (see mfile_dir.h). */
+#include "mfile/mfile_dir.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,7 +14,7 @@
 static const char *const k_version_files[] = { "model.json", "model.safetensors", "model.json.tmp",
                                                "model.safetensors.tmp" };
 static const char *const k_linked[] = { "model.json", "model.safetensors" };
-#define CURRENT_TMP MODEL_DIR_CURRENT ".tmp"
+#define CURRENT_TMP MFILE_DIR_CURRENT ".tmp"
 
 static int join(char *out, size_t cap, const char *dir, const char *name, hp_error *err)
 {
@@ -37,17 +37,17 @@ static int sync_dir(const char *path, hp_error *err)
 /* "v-" followed by a name of our own making: no '/', not "." or "..", short. */
 static int is_version_name(const char *s)
 {
-    size_t n = strlen(s), pl = strlen(MODEL_DIR_PREFIX);
-    if (n <= pl || n >= 64 || strncmp(s, MODEL_DIR_PREFIX, pl) != 0) return 0;
+    size_t n = strlen(s), pl = strlen(MFILE_DIR_PREFIX);
+    if (n <= pl || n >= 64 || strncmp(s, MFILE_DIR_PREFIX, pl) != 0) return 0;
     for (size_t i = pl; i < n; i++)
         if (!((s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '-')) return 0;
     return strcmp(s, ".") && strcmp(s, "..");
 }
 
-int model_dir_resolve(const char *dir, char *base, size_t cap, char *version, size_t vcap, hp_error *err)
+int mfile_dir_resolve(const char *dir, char *base, size_t cap, char *version, size_t vcap, hp_error *err)
 {
     char link[4096], target[128];
-    int rc = join(link, sizeof link, dir, MODEL_DIR_CURRENT, err);
+    int rc = join(link, sizeof link, dir, MFILE_DIR_CURRENT, err);
     if (rc) return rc;
     ssize_t n = readlink(link, target, sizeof target - 1);
     if (n < 0 && (errno == ENOENT || errno == ENOTDIR)) { /* an unversioned directory */
@@ -56,17 +56,17 @@ int model_dir_resolve(const char *dir, char *base, size_t cap, char *version, si
         return w >= 0 && (size_t)w < cap ? HP_OK : hp_fail(err, HP_ERR_INVAL, "%s: path too long", dir);
     }
     if (n < 0 && errno == EINVAL)
-        return hp_fail(err, HP_ERR_FORMAT, "%s: not a symlink to a model version (%s<id>)", link, MODEL_DIR_PREFIX);
+        return hp_fail(err, HP_ERR_FORMAT, "%s: not a symlink to a model version (%s<id>)", link, MFILE_DIR_PREFIX);
     if (n < 0) return hp_fail(err, HP_ERR_IO, "%s: cannot read the link: %s", link, strerror(errno));
     target[n] = 0;
     if (!is_version_name(target))
         return hp_fail(err, HP_ERR_FORMAT, "%s points to '%s', not to a model version (%s<id>) in %s", link, target,
-                       MODEL_DIR_PREFIX, dir);
+                       MFILE_DIR_PREFIX, dir);
     if (snprintf(version, vcap, "%s", target) >= (int)vcap) return hp_fail(err, HP_ERR_INVAL, "%s: name too long", link);
     return join(base, cap, dir, target, err);
 }
 
-int model_dir_begin(const char *dir, char *vdir, size_t cap, char *version, size_t vcap, hp_error *err)
+int mfile_dir_begin(const char *dir, char *vdir, size_t cap, char *version, size_t vcap, hp_error *err)
 {
     int rc = hp_mkdirs(dir, err);
     if (rc) return rc;
@@ -74,7 +74,7 @@ int model_dir_begin(const char *dir, char *vdir, size_t cap, char *version, size
     clock_gettime(CLOCK_REALTIME, &ts);
     for (int k = 0; k < 1000; k++) {
         /* time, then pid and a counter: sorts by age, never reuses a name */
-        snprintf(version, vcap, MODEL_DIR_PREFIX "%lld.%09ld-%ld-%d", (long long)ts.tv_sec, (long)ts.tv_nsec,
+        snprintf(version, vcap, MFILE_DIR_PREFIX "%lld.%09ld-%ld-%d", (long long)ts.tv_sec, (long)ts.tv_nsec,
                  (long)getpid(), k);
         if ((rc = join(vdir, cap, dir, version, err))) return rc;
         if (mkdir(vdir, 0777) == 0) return HP_OK;
@@ -150,21 +150,21 @@ static void clean_up(const char *dir, const char *keep)
     close(dfd);
 }
 
-int model_dir_commit(const char *dir, const char *version, hp_error *err)
+int mfile_dir_commit(const char *dir, const char *version, hp_error *err)
 {
     char vdir[4096];
     int rc = join(vdir, sizeof vdir, dir, version, err);
     /* the version's files and its own name must be on disk before anything points at it */
     if (!rc) rc = sync_dir(vdir, err);
     if (!rc) rc = sync_dir(dir, err);
-    if (!rc) rc = switch_link(dir, MODEL_DIR_CURRENT, version, CURRENT_TMP, err); /* the switch */
+    if (!rc) rc = switch_link(dir, MFILE_DIR_CURRENT, version, CURRENT_TMP, err); /* the switch */
     if (!rc) rc = sync_dir(dir, err);
     if (rc) return rc;
     /* DIR/model.json and DIR/model.safetensors follow DIR/current from now on (over the files
      * of an unversioned directory, which the switch has just made stale) */
     for (size_t i = 0; i < HP_ARRAY_LEN(k_linked) && !rc; i++) {
         char target[64], tmp[64];
-        snprintf(target, sizeof target, MODEL_DIR_CURRENT "/%s", k_linked[i]);
+        snprintf(target, sizeof target, MFILE_DIR_CURRENT "/%s", k_linked[i]);
         snprintf(tmp, sizeof tmp, ".%s.lnk", k_linked[i]);
         rc = switch_link(dir, k_linked[i], target, tmp, err);
     }
@@ -176,7 +176,7 @@ int model_dir_commit(const char *dir, const char *version, hp_error *err)
     return HP_OK;
 }
 
-void model_dir_discard(const char *vdir)
+void mfile_dir_discard(const char *vdir)
 {
     const char *slash = strrchr(vdir, '/');
     char parent[4096];

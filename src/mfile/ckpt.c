@@ -1,5 +1,5 @@
 /* Model files: safetensors weights and atomically written JSON (see ckpt.h). */
-#include "model/ckpt.h"
+#include "mfile/ckpt.h"
 
 #include <errno.h>
 #include <fcntl.h>
