@@ -1,7 +1,8 @@
-/* Training: examples from the split, minibatches with sampled negatives, AdamW with a
- * warmup+cosine schedule, early stopping on the validation metric, checkpoints of the
- * best model, and a clean stop (with a saved model) when asked to. */
+/* Training the recommender: examples from the split, minibatches with sampled negatives,
+ * their gradients and the validation metric; the loop itself (AdamW, schedule, clipping,
+ * early stopping, checkpoints of the best model, a clean stop) is nn_fit's. */
 #include "model/model.h"
+#include "nn/nn_fit.h"
 #include "rank/rank.h"
 #include "eval/eval.h"
 
@@ -26,11 +27,10 @@ typedef struct {
     int32_t *rows, *skip, *cand;
     float *scores, *dscores, *du, *dv, *dbias, *targets;
     uint8_t *id_keep;
-    float *best;             /* copy of the best parameters */
     int K1;                  /* candidates per example */
     double *popularity;      /* (P) training positives per product: the non-personalised ranking */
     hp_rng rng_shuffle, rng_neg, rng_drop;
-    size_t *order;
+    const char *metric;      /* "ndcg" or "auc" */
 } trainer;
 
 /* ------------------------------------------------------------------ examples */
@@ -47,8 +47,7 @@ static int build_examples(trainer *t)
     t->ex_c = hp_malloc((n + 1) * sizeof *t->ex_c);
     t->ex_p = hp_malloc((n + 1) * sizeof *t->ex_p);
     t->ex_y = hp_malloc((n + 1) * sizeof *t->ex_y);
-    t->order = hp_malloc((n + 1) * sizeof *t->order);
-    if (!t->ex_c || !t->ex_p || !t->ex_y || !t->order) return HP_ERR_NOMEM;
+    if (!t->ex_c || !t->ex_p || !t->ex_y) return HP_ERR_NOMEM;
     size_t k = 0;
     for (int c = 0; c < s->ncust; c++) {
         if (!model_split_trains(s, c)) continue;
@@ -61,7 +60,6 @@ static int build_examples(trainer *t)
         }
     }
     t->nex = k;
-    for (size_t i = 0; i < k; i++) t->order[i] = i;
     /* popularity: the positive examples of each product */
     uint8_t *positive = hp_malloc(k + 1);
     if (!positive || !(t->popularity = hp_calloc((size_t)s->P + 1, sizeof *t->popularity))) {
@@ -137,9 +135,8 @@ static int alloc_step_buffers(trainer *t, hp_error *err)
     t->dv = hp_malloc((size_t)P * (size_t)d * sizeof *t->dv);
     t->dbias = hp_malloc((size_t)P * sizeof *t->dbias);
     t->id_keep = hp_malloc((size_t)P);
-    t->best = hp_malloc(t->su.net.params.total * sizeof *t->best);
     if (!t->rows || !t->skip || !t->cand || !t->scores || !t->dscores || !t->targets || !t->du || !t->dv ||
-        !t->dbias || !t->id_keep || !t->best)
+        !t->dbias || !t->id_keep)
         return hp_fail(err, HP_ERR_NOMEM, "training: out of memory");
     return HP_OK;
 }
@@ -149,8 +146,8 @@ static void trainer_free(trainer *t)
     model_setup_free(&t->su);
     model_batchbuf_free(&t->bb);
     nn_arena_free(&t->arena);
-    void *bufs[] = { t->popularity, t->ex_c, t->ex_p, t->ex_y, t->order, t->rows, t->skip, t->cand, t->scores, t->dscores,
-                     t->targets, t->du, t->dv, t->dbias, t->id_keep, t->best };
+    void *bufs[] = { t->popularity, t->ex_c, t->ex_p, t->ex_y, t->rows, t->skip, t->cand, t->scores, t->dscores,
+                     t->targets, t->du, t->dv, t->dbias, t->id_keep };
     for (size_t i = 0; i < HP_ARRAY_LEN(bufs); i++) hp_free(bufs[i]);
 }
 
@@ -206,11 +203,11 @@ static float step_loss(trainer *t, int B)
     return 0;
 }
 
-/* One optimiser step on examples idx[0..B): loss into *loss; HP_ERR_NOMEM (no step taken)
- * when the arena cannot hold the pass. */
-static int train_step(trainer *t, const size_t *idx, int B, long global_step, const nn_lr_schedule *sched,
-                      double *loss_out)
+/* nn_fit's gradient hook: the loss of examples idx[0..B) and its gradient in the net's
+ * parameters. HP_ERR_NOMEM when the arena cannot hold the pass. */
+static int train_grad(void *ctx, const size_t *idx, int B, double *loss, hp_error *err)
 {
+    trainer *t = ctx;
     const model_train_cfg *tc = &t->cfg->train;
     int P = t->su.net.P, d = t->su.net.arch.dim;
     nn_arena_reset(&t->arena);
@@ -218,25 +215,16 @@ static int train_step(trainer *t, const size_t *idx, int B, long global_step, co
     model_gather(&t->bb, &t->su.cust, &t->vis, t->rows, t->skip, B);
     for (int p = 0; p < P; p++) t->id_keep[p] = hp_rng_uniform(&t->rng_drop) >= tc->id_dropout;
     model_fwd *f = model_forward(&t->su.net, &t->arena, &t->bb.b, t->id_keep, 1, tc->dropout, &t->rng_drop);
-    if (!f) return HP_ERR_NOMEM;
+    if (!f) return hp_fail(err, HP_ERR_NOMEM, "training: out of memory for the activations of a batch of %d", B);
     const float *u = model_fwd_u(f), *v = model_fwd_v(f);
     nn_score_gather_forward(t->scores, u, v, t->cand, model_fwd_bias(f), NULL, B, t->K1, d);
-    float loss = step_loss(t, B);
+    *loss = step_loss(t, B);
     memset(t->du, 0, (size_t)B * (size_t)d * sizeof *t->du);
     memset(t->dv, 0, (size_t)P * (size_t)d * sizeof *t->dv);
     memset(t->dbias, 0, (size_t)P * sizeof *t->dbias);
-    /* gradients are zero here: AdamW clears them as it uses them (and they start at zero) */
     nn_score_gather_backward(t->du, t->dv, t->dbias, NULL, t->dscores, u, v, t->cand, B, t->K1, d);
-    if (model_backward(&t->su.net, f, t->du, t->dv, t->dbias)) {
-        nn_params_zero_grad(&t->su.net.params); /* partial gradients: this step is skipped */
-        return HP_ERR_NOMEM;
-    }
-    nn_clip_grad_norm(&t->su.net.params, tc->clip);
-    nn_adamw_config ac = nn_adamw_defaults();
-    ac.weight_decay = tc->weight_decay;
-    ac.zero_grad = 1;
-    nn_adamw_step(&t->su.net.params, &ac, nn_lr_at(sched, global_step), global_step + 1);
-    *loss_out = loss;
+    if (model_backward(&t->su.net, f, t->du, t->dv, t->dbias))
+        return hp_fail(err, HP_ERR_NOMEM, "training: out of memory for the gradients of a batch of %d", B);
     return HP_OK;
 }
 
@@ -290,103 +278,54 @@ static int validate(trainer *t, int phase, double *metric, hp_error *err)
     return rc;
 }
 
-/* ------------------------------------------------------------------ the loop */
+/* ------------------------------------------------------------------ the loop's hooks */
 
-static void shuffle(trainer *t)
-{
-    for (size_t i = t->nex; i > 1; i--) {
-        size_t j = (size_t)hp_rng_below(&t->rng_shuffle, i);
-        size_t tmp = t->order[i - 1];
-        t->order[i - 1] = t->order[j];
-        t->order[j] = tmp;
-    }
-}
+static int train_validate(void *ctx, double *metric, hp_error *err) { return validate(ctx, 0, metric, err); }
 
-static int save_best(trainer *t, model_train_report *rep, hp_error *err)
+/* Saves the net (nn_fit has put the best weights in it) with the facts of the training. */
+static int train_save(void *ctx, const nn_fit_report *rep, hp_error *err)
 {
-    float *cur = t->su.net.params.data;
-    t->su.net.params.data = t->best; /* save the best weights without copying the block twice */
+    trainer *t = ctx;
     json_t *pop = json_array();
     for (int p = 0; p < t->su.net.P; p++) json_array_append_new(pop, json_integer((json_int_t)t->popularity[p]));
     json_t *extra = json_pack("{s:i, s:o, s:s, s:I, s:I, s:o}", "best_epoch", rep->best_epoch, "best_valid",
-                              isfinite(rep->best_valid) ? json_real(rep->best_valid) : json_null(), "metric", rep->metric,
+                              isfinite(rep->best_valid) ? json_real(rep->best_valid) : json_null(), "metric", t->metric,
                               "steps", (json_int_t)rep->steps, "examples", (json_int_t)rep->examples,
                               "popularity", pop);
     int rc = extra ? model_save(t->opts->out_dir, &t->su.net, t->cfg, &t->ds->t[DATA_T_PRODUCTS], extra, err)
                    : hp_fail(err, HP_ERR_NOMEM, "%s: cannot build the training summary", t->opts->out_dir);
     json_decref(extra);
-    t->su.net.params.data = cur;
     return rc;
 }
 
-static void report_progress(trainer *t, model_progress *p, double t0, long done_examples, long total_examples)
+static void train_progress(void *ctx, const nn_fit_progress *fp)
 {
+    trainer *t = ctx;
     if (!t->opts->progress) return;
-    double el = hp_now() - t0;
-    p->examples_per_s = el > 0 ? (double)done_examples / el : 0;
-    p->eta_s = p->examples_per_s > 0 ? (double)(total_examples - done_examples) / p->examples_per_s : 0;
-    t->opts->progress(t->opts->ctx, p);
+    model_progress p = { .epoch = fp->epoch, .epochs = fp->epochs, .step = fp->step, .steps = fp->steps,
+                         .loss = fp->loss, .valid = fp->valid, .best = fp->best, .metric = t->metric,
+                         .examples_per_s = fp->examples_per_s, .eta_s = fp->eta_s, .end_of_epoch = fp->end_of_epoch };
+    t->opts->progress(t->opts->ctx, &p);
 }
 
 static int run_epochs(trainer *t, model_train_report *rep, hp_error *err)
 {
     const model_train_cfg *tc = &t->cfg->train;
-    long steps = (long)((t->nex + (size_t)tc->batch - 1) / (size_t)tc->batch);
-    nn_lr_schedule sched = { tc->lr, tc->lr_min, HP_MIN(tc->warmup, steps), steps * tc->epochs };
-    model_progress p = { .epochs = tc->epochs, .steps = steps, .valid = NAN, .best = NAN, .metric = rep->metric };
-    double t0 = hp_now();
-    long total = (long)t->nex * tc->epochs, since_best = 0;
-    rep->best_valid = -INFINITY;
-    memcpy(t->best, t->su.net.params.data, t->su.net.params.total * sizeof(float));
-    int rc = HP_OK;
-    for (int ep = 1; ep <= tc->epochs && !rc; ep++) {
-        shuffle(t);
-        double sum = 0;
-        p.epoch = ep;
-        p.end_of_epoch = 0;
-        for (long s = 0; s < steps; s++) {
-            if (t->opts->stop && *t->opts->stop) { rep->interrupted = 1; break; }
-            size_t start = (size_t)s * (size_t)tc->batch;
-            int B = (int)HP_MIN((size_t)tc->batch, t->nex - start);
-            double ts = hp_now();
-            double loss = 0;
-            if ((rc = train_step(t, t->order + start, B, rep->steps, &sched, &loss))) {
-                rc = hp_fail(err, rc, "training step %ld: out of memory for the activations of a batch of %d", s + 1, B);
-                break;
-            }
-            sum += loss;
-            rep->step_seconds += hp_now() - ts;
-            rep->steps++;
-            rep->examples += B;
-            p.step = s + 1;
-            p.loss = sum / (double)(s + 1);
-            if (s % 20 == 0 || s + 1 == steps) report_progress(t, &p, t0, rep->examples, total);
-        }
-        if (rep->interrupted) break;
-        rep->epochs_run = ep;
-        double metric;
-        if ((rc = validate(t, 0, &metric, err))) break;
-        p.valid = metric;
-        if (isnan(metric) || metric > rep->best_valid) {
-            rep->best_valid = isnan(metric) ? rep->best_valid : metric;
-            rep->best_epoch = ep;
-            since_best = 0;
-            memcpy(t->best, t->su.net.params.data, t->su.net.params.total * sizeof(float));
-            rc = save_best(t, rep, err);
-        } else {
-            since_best++;
-        }
-        p.best = rep->best_valid;
-        p.end_of_epoch = 1;
-        report_progress(t, &p, t0, rep->examples, total);
-        if (since_best >= tc->patience) break;
-    }
-    rep->seconds = hp_now() - t0;
-    rep->examples_per_s = rep->step_seconds > 0 ? (double)rep->examples / rep->step_seconds : 0;
-    if (!rc && rep->best_epoch == 0) /* stopped before the first validation: keep what we have */
-        memcpy(t->best, t->su.net.params.data, t->su.net.params.total * sizeof(float));
-    if (!rc && (rep->interrupted || rep->best_epoch == 0)) rc = save_best(t, rep, err);
-    memcpy(t->su.net.params.data, t->best, t->su.net.params.total * sizeof(float));
+    nn_fit_cfg fc = { .epochs = tc->epochs, .batch = tc->batch, .patience = tc->patience, .warmup = tc->warmup,
+                      .lr = tc->lr, .lr_min = tc->lr_min, .weight_decay = tc->weight_decay, .clip = tc->clip };
+    nn_fit_hooks h = { .grad = train_grad, .validate = train_validate, .save = train_save,
+                       .progress = train_progress, .ctx = t, .stop = t->opts->stop, .rng = &t->rng_shuffle };
+    nn_fit_report fr;
+    int rc = nn_fit(&t->su.net.params, t->nex, &fc, &h, &fr, err);
+    rep->epochs_run = fr.epochs_run;
+    rep->best_epoch = fr.best_epoch;
+    rep->best_valid = fr.best_valid;
+    rep->steps = fr.steps;
+    rep->examples = fr.examples;
+    rep->seconds = fr.seconds;
+    rep->step_seconds = fr.step_seconds;
+    rep->examples_per_s = fr.examples_per_s;
+    rep->interrupted = fr.interrupted;
     return rc;
 }
 
@@ -424,7 +363,7 @@ int model_train(const data_dataset *ds, const model_config *cfg, const model_tra
     if (!rc && (rc = build_examples(&t))) hp_fail(err, rc, "training: out of memory");
     if (!rc && t.nex == 0) rc = hp_fail(err, HP_ERR_EMPTY, "no training examples: no training customer has a positive interaction%s",
                                         t.su.split.label_product >= 0 ? " (for label data set train.loss to \"bce\")" : "");
-    rep->metric = t.explicit_labels ? "auc" : "ndcg";
+    rep->metric = t.metric = t.explicit_labels ? "auc" : "ndcg";
     if (!rc) rc = alloc_step_buffers(&t, err);
     if (!rc) rc = run_epochs(&t, rep, err);
     trainer_free(&t);
