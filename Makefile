@@ -83,7 +83,7 @@ build/test/bin/test_%: tests/test_%.c build/test/libhyperp.a $(HDRS)
 
 # Every source must also compile warning-free under clang (gcc builds the test binaries).
 clang-check:
-	@for f in $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(FUZZ_SRC); do \
+	@for f in $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) $(FUZZ_SRC) $(wildcard bench/*.c); do \
 	  clang $(CPPFLAGS) $(WARN) -Werror $(PKG_CFLAGS) -fsyntax-only $$f || exit 1; done
 	@echo "clang: warning-free"
 	@for h in $(wildcard src/*/*.h); do \

@@ -17,10 +17,7 @@ typedef struct {
     data_dataset ds;
     model_config cfg;
     model_setup su;           /* su.split, su.net (featspecs, encoded catalogue, initial weights), su.cust */
-    int explicit_labels;      /* BCE over the label product's 0/1 labels (propensity configs) */
-    int32_t *ex_c, *ex_p;     /* training examples */
-    float *ex_y;              /* their targets (1 for positives) */
-    size_t nex;
+    model_examples ex;        /* training examples (model.h) */
 } bm_data;
 
 static inline int bm_fail(const char *what, const hp_error *err)
@@ -43,23 +40,7 @@ static inline int bm_load_fold(bm_data *b, const char *src, int test_fold)
         return bm_fail("load", &err);
     if (test_fold >= 0) b->cfg.split.test_fold = test_fold;
     if (model_setup_make(&b->su, &b->ds, &b->cfg, NULL, &err)) return bm_fail("setup", &err);
-    const model_split *s = &b->su.split;
-    b->explicit_labels = b->cfg.train.loss == MODEL_LOSS_BCE && s->label_product >= 0;
-    size_t n = 0;
-    for (int c = 0; c < s->ncust; c++)
-        if (model_split_trains(s, c)) n += b->explicit_labels ? !isnan(s->label[c]) : (size_t)(s->vis_off[c + 1] - s->vis_off[c]);
-    b->ex_c = hp_malloc((n + 1) * sizeof *b->ex_c);
-    b->ex_p = hp_malloc((n + 1) * sizeof *b->ex_p);
-    b->ex_y = hp_malloc((n + 1) * sizeof *b->ex_y);
-    for (int c = 0; c < s->ncust; c++) {
-        if (!model_split_trains(s, c)) continue;
-        if (b->explicit_labels) {
-            if (!isnan(s->label[c])) b->ex_c[b->nex] = c, b->ex_p[b->nex] = s->label_product, b->ex_y[b->nex++] = s->label[c];
-        } else {
-            for (int64_t i = s->vis_off[c]; i < s->vis_off[c + 1]; i++)
-                b->ex_c[b->nex] = c, b->ex_p[b->nex] = s->vis[i], b->ex_y[b->nex++] = 1.0f;
-        }
-    }
+    if (model_examples_make(&b->ex, &b->su.split, &b->cfg)) return bm_fail("examples", &(hp_error){ .msg = "out of memory" });
     return 0;
 }
 
@@ -70,9 +51,7 @@ static inline void bm_free(bm_data *b)
     model_setup_free(&b->su);
     model_config_free(&b->cfg);
     data_dataset_free(&b->ds);
-    hp_free(b->ex_c);
-    hp_free(b->ex_p);
-    hp_free(b->ex_y);
+    model_examples_free(&b->ex);
 }
 
 /* Mean list lengths over the training examples (the inputs one example's forward reads). */
@@ -83,14 +62,14 @@ static inline bm_means bm_example_means(const bm_data *b)
     bm_means m = { 0 };
     const feat_enc *e = &b->su.cust;
     const model_split *s = &b->su.split;
-    for (size_t i = 0; i < b->nex; i++) {
-        int c = b->ex_c[i];
+    for (size_t i = 0; i < b->ex.n; i++) {
+        int c = b->ex.c[i];
         double t = (double)(e->text_off[c + 1] - e->text_off[c]), mu = (double)(e->multi_off[c + 1] - e->multi_off[c]);
-        double h = (double)(s->vis_off[c + 1] - s->vis_off[c]) - model_split_visible(s, c, b->ex_p[i]); /* the target is skipped */
+        double h = (double)(s->vis_off[c + 1] - s->vis_off[c]) - model_split_visible(s, c, b->ex.p[i]); /* the target is skipped */
         m.text += t, m.multi += mu, m.hist += h;
         m.rows += 2 + (mu > 0) + (t > 0) + (h > 0); /* fused rows: numeric, categorical + present lists */
     }
-    double n = b->nex ? (double)b->nex : 1;
+    double n = b->ex.n ? (double)b->ex.n : 1;
     m.text /= n, m.multi /= n, m.hist /= n, m.rows /= n;
     return m;
 }

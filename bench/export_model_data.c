@@ -98,8 +98,8 @@ int main(int argc, char **argv)
     const model_config *c = &b.cfg;
     const model_split *sp = &b.su.split;
     const model_net *net = &b.su.net;
-    if (c->train.loss == MODEL_LOSS_BPR || (c->train.loss == MODEL_LOSS_BCE && !b.explicit_labels) ||
-        (sp->label_product >= 0 && !b.explicit_labels)) {
+    if (c->train.loss == MODEL_LOSS_BPR || (c->train.loss == MODEL_LOSS_BCE && !b.ex.explicit_labels) ||
+        (sp->label_product >= 0 && !b.ex.explicit_labels)) {
         fprintf(stderr, "export_model_data: only sampled-softmax ranking and BCE label (propensity) configs are exported\n");
         return 1;
     }
@@ -117,7 +117,7 @@ int main(int argc, char **argv)
                         net->cust_fs.ntext > 0 && c->arch.enabled[MODEL_MOD_TEXT],
                         c->arch.enabled[MODEL_MOD_HISTORY],
                         net->prod_fs.ntext > 0 && c->arch.enabled[MODEL_MOD_TEXT],
-                        c->train.loss, b.explicit_labels, sp->label_product, (int64_t)c->train.seed,
+                        c->train.loss, b.ex.explicit_labels, sp->label_product, (int64_t)c->train.seed,
                         c->split.test_fold };
     double cfg_f[] = { c->train.lr, c->train.lr_min, c->train.weight_decay, c->train.clip, c->train.id_dropout,
                        c->train.dropout };
@@ -127,10 +127,10 @@ int main(int argc, char **argv)
     put_enc(&net->prod, "prod");
     put1("vis_off", 2, sp->ncust + 1, sp->vis_off);
     put1("vis", 1, sp->vis_off[sp->ncust], sp->vis);
-    put1("ex_c", 1, (int64_t)b.nex, b.ex_c);
-    put1("ex_p", 1, (int64_t)b.nex, b.ex_p);
-    put1("ex_y", 0, (int64_t)b.nex, b.ex_y);
-    if (b.explicit_labels) {
+    put1("ex_c", 1, (int64_t)b.ex.n, b.ex.c);
+    put1("ex_p", 1, (int64_t)b.ex.n, b.ex.p);
+    put1("ex_y", 0, (int64_t)b.ex.n, b.ex.y);
+    if (b.ex.explicit_labels) {
         put_label_phase(sp, 0, "valid");
         put_label_phase(sp, 1, "test");
     } else {
@@ -146,8 +146,8 @@ int main(int argc, char **argv)
         put(nm, 0, (int)t->flags, t->ndim, shape, net->params.data + t->offset);
     }
     int bad = fclose(g_out) != 0;
-    fprintf(stderr, "exported %zu %s examples, %d customers, %d products, %zu parameters (test fold %d) to %s\n", b.nex,
-            b.explicit_labels ? "label" : "positive", b.su.cust.n, sp->P, net->params.total, c->split.test_fold, argv[2]);
+    fprintf(stderr, "exported %zu %s examples, %d customers, %d products, %zu parameters (test fold %d) to %s\n", b.ex.n,
+            b.ex.explicit_labels ? "label" : "positive", b.su.cust.n, sp->P, net->params.total, c->split.test_fold, argv[2]);
     bm_free(&b);
     return bad;
 }

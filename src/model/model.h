@@ -245,6 +245,19 @@ typedef struct {
     feat_enc cust;
 } model_setup;
 
+/* Training examples of a split: one per visible positive of each training customer (target
+ * 1), or for label data with BCE one per labelled training customer (the 0/1 label of the
+ * label product). The one definition training and every peer implementation use. */
+typedef struct {
+    int32_t *c, *p;          /* (n) customer row, product */
+    float *y;                /* (n) target */
+    size_t n;
+    int explicit_labels;     /* 1: BCE over label examples (known negatives) */
+} model_examples;
+
+int model_examples_make(model_examples *ex, const model_split *s, const model_config *cfg); /* HP_ERR_NOMEM */
+void model_examples_free(model_examples *ex);
+
 int model_setup_make(model_setup *su, const data_dataset *ds, const model_config *cfg, const uint8_t *allowed,
                      hp_error *err);
 void model_setup_free(model_setup *su);

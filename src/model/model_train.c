@@ -16,11 +16,7 @@ typedef struct {
     const model_train_opts *opts;
     model_setup su;          /* split, features, encoded rows, net */
     model_lists vis;
-    /* examples: (customer, product, target) */
-    int32_t *ex_c, *ex_p;
-    float *ex_y;
-    size_t nex;
-    int explicit_labels;     /* bce over label examples (known negatives) */
+    model_examples ex;       /* (customer, product, target) */
     /* per-step buffers */
     model_batchbuf bb;
     nn_arena arena;
@@ -35,39 +31,55 @@ typedef struct {
 
 /* ------------------------------------------------------------------ examples */
 
-static int build_examples(trainer *t)
+int model_examples_make(model_examples *ex, const model_split *s, const model_config *cfg)
 {
-    const model_split *s = &t->su.split;
-    t->explicit_labels = t->cfg->train.loss == MODEL_LOSS_BCE && s->label_product >= 0;
+    memset(ex, 0, sizeof *ex);
+    ex->explicit_labels = cfg->train.loss == MODEL_LOSS_BCE && s->label_product >= 0;
     size_t n = 0;
     for (int c = 0; c < s->ncust; c++) {
         if (!model_split_trains(s, c)) continue;
-        n += t->explicit_labels ? !isnan(s->label[c]) : (size_t)(s->vis_off[c + 1] - s->vis_off[c]);
+        n += ex->explicit_labels ? !isnan(s->label[c]) : (size_t)(s->vis_off[c + 1] - s->vis_off[c]);
     }
-    t->ex_c = hp_malloc((n + 1) * sizeof *t->ex_c);
-    t->ex_p = hp_malloc((n + 1) * sizeof *t->ex_p);
-    t->ex_y = hp_malloc((n + 1) * sizeof *t->ex_y);
-    if (!t->ex_c || !t->ex_p || !t->ex_y) return HP_ERR_NOMEM;
-    size_t k = 0;
+    ex->c = hp_malloc((n + 1) * sizeof *ex->c);
+    ex->p = hp_malloc((n + 1) * sizeof *ex->p);
+    ex->y = hp_malloc((n + 1) * sizeof *ex->y);
+    if (!ex->c || !ex->p || !ex->y) {
+        model_examples_free(ex);
+        return HP_ERR_NOMEM;
+    }
     for (int c = 0; c < s->ncust; c++) {
         if (!model_split_trains(s, c)) continue;
-        if (t->explicit_labels) {
-            if (isnan(s->label[c])) continue;
-            t->ex_c[k] = c, t->ex_p[k] = s->label_product, t->ex_y[k++] = s->label[c];
+        if (ex->explicit_labels) {
+            if (!isnan(s->label[c])) ex->c[ex->n] = c, ex->p[ex->n] = s->label_product, ex->y[ex->n++] = s->label[c];
         } else {
             for (int64_t i = s->vis_off[c]; i < s->vis_off[c + 1]; i++)
-                t->ex_c[k] = c, t->ex_p[k] = s->vis[i], t->ex_y[k++] = 1.0f;
+                ex->c[ex->n] = c, ex->p[ex->n] = s->vis[i], ex->y[ex->n++] = 1.0f;
         }
     }
-    t->nex = k;
-    /* popularity: the positive examples of each product */
+    return HP_OK;
+}
+
+void model_examples_free(model_examples *ex)
+{
+    hp_free(ex->c);
+    hp_free(ex->p);
+    hp_free(ex->y);
+    memset(ex, 0, sizeof *ex);
+}
+
+/* The examples, and popularity: the positive examples of each product. */
+static int build_examples(trainer *t)
+{
+    const model_split *s = &t->su.split;
+    if (model_examples_make(&t->ex, s, t->cfg)) return HP_ERR_NOMEM;
+    size_t k = t->ex.n;
     uint8_t *positive = hp_malloc(k + 1);
     if (!positive || !(t->popularity = hp_calloc((size_t)s->P + 1, sizeof *t->popularity))) {
         hp_free(positive);
         return HP_ERR_NOMEM;
     }
-    for (size_t i = 0; i < k; i++) positive[i] = t->ex_y[i] > 0;
-    rank_popularity_add(t->popularity, s->P, t->ex_p, k, positive);
+    for (size_t i = 0; i < k; i++) positive[i] = t->ex.y[i] > 0;
+    rank_popularity_add(t->popularity, s->P, t->ex.p, k, positive);
     hp_free(positive);
     return HP_OK;
 }
@@ -118,7 +130,7 @@ static int alloc_step_buffers(trainer *t, hp_error *err)
     const model_train_cfg *tc = &t->cfg->train;
     int B = tc->batch, P = t->su.net.P, d = t->su.net.arch.dim;
     int negatives = HP_MIN(tc->negatives, P - 1);
-    t->K1 = tc->loss == MODEL_LOSS_BCE ? 1 + (t->explicit_labels ? 0 : HP_MAX(negatives, 1))
+    t->K1 = tc->loss == MODEL_LOSS_BCE ? 1 + (t->ex.explicit_labels ? 0 : HP_MAX(negatives, 1))
             : tc->loss == MODEL_LOSS_BPR ? 2 : 1 + HP_MAX(negatives, 1);
     int rc = model_batchbuf_init(&t->bb, &t->su.cust, &t->vis, B);
     if (rc) return hp_fail(err, rc, "training: out of memory for batches");
@@ -146,7 +158,8 @@ static void trainer_free(trainer *t)
     model_setup_free(&t->su);
     model_batchbuf_free(&t->bb);
     nn_arena_free(&t->arena);
-    void *bufs[] = { t->popularity, t->ex_c, t->ex_p, t->ex_y, t->rows, t->skip, t->cand, t->scores, t->dscores,
+    model_examples_free(&t->ex);
+    void *bufs[] = { t->popularity, t->rows, t->skip, t->cand, t->scores, t->dscores,
                      t->targets, t->du, t->dv, t->dbias, t->id_keep };
     for (size_t i = 0; i < HP_ARRAY_LEN(bufs); i++) hp_free(bufs[i]);
 }
@@ -170,15 +183,15 @@ static void make_candidates(trainer *t, const size_t *idx, int B)
 {
     for (int i = 0; i < B; i++) {
         size_t e = idx[i];
-        int c = t->ex_c[e];
+        int c = t->ex.c[e];
         int32_t *cand = t->cand + (size_t)i * (size_t)t->K1;
         float *y = t->targets + (size_t)i * (size_t)t->K1;
         t->rows[i] = c;
-        t->skip[i] = t->ex_p[e];
-        cand[0] = t->ex_p[e];
-        y[0] = t->ex_y[e];
+        t->skip[i] = t->ex.p[e];
+        cand[0] = t->ex.p[e];
+        y[0] = t->ex.y[e];
         for (int k = 1; k < t->K1; k++) {
-            cand[k] = sample_negative(t, c, t->ex_p[e]);
+            cand[k] = sample_negative(t, c, t->ex.p[e]);
             y[k] = 0.0f;
         }
     }
@@ -240,14 +253,14 @@ static int validate(trainer *t, int phase, double *metric, hp_error *err)
     int want_role = phase == 0 ? MODEL_ROLE_VALID : MODEL_ROLE_TEST;
     for (int c = 0; c < s->ncust; c++) {
         int evaluated = s->all_train || s->role[c] == want_role;
-        int has = t->explicit_labels ? !isnan(s->label[c]) : s->tgt_off[phase][c + 1] > s->tgt_off[phase][c];
+        int has = t->ex.explicit_labels ? !isnan(s->label[c]) : s->tgt_off[phase][c + 1] > s->tgt_off[phase][c];
         if (evaluated && has) rows[n++] = c;
     }
     *metric = NAN;
     float *scores = n ? hp_malloc((size_t)n * (size_t)P * sizeof *scores) : NULL;
     int rc = n && !scores ? HP_ERR_NOMEM : HP_OK;
     if (!rc && n) rc = model_score(&t->su.net, &t->su.cust, &t->vis, rows, n, NULL, scores, NULL, err);
-    if (!rc && n && t->explicit_labels) {
+    if (!rc && n && t->ex.explicit_labels) {
         double *sc = hp_malloc((size_t)n * sizeof *sc);
         int *lab = hp_malloc((size_t)n * sizeof *lab);
         if (!sc || !lab) rc = HP_ERR_NOMEM;
@@ -316,7 +329,7 @@ static int run_epochs(trainer *t, model_train_report *rep, hp_error *err)
     nn_fit_hooks h = { .grad = train_grad, .validate = train_validate, .save = train_save,
                        .progress = train_progress, .ctx = t, .stop = t->opts->stop, .rng = &t->rng_shuffle };
     nn_fit_report fr;
-    int rc = nn_fit(&t->su.net.params, t->nex, &fc, &h, &fr, err);
+    int rc = nn_fit(&t->su.net.params, t->ex.n, &fc, &h, &fr, err);
     rep->epochs_run = fr.epochs_run;
     rep->best_epoch = fr.best_epoch;
     rep->best_valid = fr.best_valid;
@@ -361,9 +374,9 @@ int model_train(const data_dataset *ds, const model_config *cfg, const model_tra
         count_roles(&t.su.split, rep);
     }
     if (!rc && (rc = build_examples(&t))) hp_fail(err, rc, "training: out of memory");
-    if (!rc && t.nex == 0) rc = hp_fail(err, HP_ERR_EMPTY, "no training examples: no training customer has a positive interaction%s",
+    if (!rc && t.ex.n == 0) rc = hp_fail(err, HP_ERR_EMPTY, "no training examples: no training customer has a positive interaction%s",
                                         t.su.split.label_product >= 0 ? " (for label data set train.loss to \"bce\")" : "");
-    rep->metric = t.metric = t.explicit_labels ? "auc" : "ndcg";
+    rep->metric = t.metric = t.ex.explicit_labels ? "auc" : "ndcg";
     if (!rc) rc = alloc_step_buffers(&t, err);
     if (!rc) rc = run_epochs(&t, rep, err);
     trainer_free(&t);
