@@ -241,6 +241,67 @@ TEST(a_model_is_due_when_an_erasure_lands_while_it_trains)
     privacy_close(&ctx);
 }
 
+/* T1 was last active 400 days ago (past the default 365-day customer retention), T2 now. */
+static void customers_t1_old_t2(privacy_ctx *ctx)
+{
+    ctx->now = NOW - 400 * 86400;
+    CHECK_EQ_INT(event_at(ctx, "T1", PRIVACY_PERSONALISATION, PRIVACY_GIVE, -60, 0), HP_OK);
+    ctx->now = NOW;
+    CHECK_EQ_INT(event_at(ctx, "T2", PRIVACY_PERSONALISATION, PRIVACY_GIVE, -60, 0), HP_OK);
+}
+
+static int64_t g_purged_customers;
+
+static void purge(privacy_ctx *ctx)
+{
+    hp_error err = { 0 };
+    privacy_purge_result pr;
+    CHECKF(privacy_purge(ctx, 0, &pr, &err) == HP_OK, "%s", err.msg);
+    g_purged_customers = pr.rows[STORE_CAT_CUSTOMER];
+}
+
+/* A retention purge that deletes a customer is an erasure for the models: one registered
+ * before it is marked, one whose training gate ran before it registers as due; a purge that
+ * deletes no customer (or a dry run) marks nothing. */
+TEST(a_retention_purge_marks_models_like_an_erasure)
+{
+    privacy_ctx ctx;
+    hp_error err = { 0 };
+    int due = -1;
+    /* registered, then purged */
+    open_ctx(&ctx);
+    customers_t1_old_t2(&ctx);
+    train_around(&ctx, NULL, &due);
+    CHECK_EQ_INT(due, 0);
+    privacy_purge_result dry;
+    CHECK_EQ_INT(privacy_purge(&ctx, 1, &dry, &err), HP_OK);
+    CHECK_EQ_INT(dry.rows[STORE_CAT_CUSTOMER], 1);
+    CHECK_EQ_INT(models_due(&ctx), 0);
+    purge(&ctx);
+    CHECK_EQ_INT(g_purged_customers, 1);
+    CHECK_EQ_INT(models_due(&ctx), 1);
+    privacy_close(&ctx);
+    /* purged while training: the snapshot check sees it */
+    open_ctx(&ctx);
+    customers_t1_old_t2(&ctx);
+    due = -1;
+    train_around(&ctx, purge, &due);
+    CHECK_EQ_INT(g_purged_customers, 1);
+    CHECK_EQ_INT(due, 1);
+    CHECK_EQ_INT(models_due(&ctx), 1);
+    privacy_close(&ctx);
+    /* nobody past retention: neither path marks */
+    open_ctx(&ctx);
+    customers_t1_t2(&ctx);
+    due = -1;
+    train_around(&ctx, purge, &due);
+    CHECK_EQ_INT(g_purged_customers, 0);
+    CHECK_EQ_INT(due, 0);
+    purge(&ctx);
+    CHECK_EQ_INT(models_due(&ctx), 0);
+    privacy_close(&ctx);
+}
+
 /* ------------------------------------------------------------------ defect 11: audit */
 
 static void build_chain(privacy_ctx *ctx, int n)
@@ -523,6 +584,7 @@ int main(void)
     RUN(recording_order_and_dates_both_have_to_agree_for_a_give);
     RUN(suppression_records_keep_the_effective_date);
     RUN(a_model_is_due_when_an_erasure_lands_while_it_trains);
+    RUN(a_retention_purge_marks_models_like_an_erasure);
     RUN(audit_verify_reads_the_tables_exact_bytes_and_its_kept_head);
     RUN(truncation_is_caught_against_a_head_kept_elsewhere);
     RUN(audit_exports_hold_their_head_and_every_byte);

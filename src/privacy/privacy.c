@@ -369,15 +369,17 @@ int privacy_consent_snapshot(privacy_ctx *ctx, int64_t *seq, hp_error *err)
 }
 
 /* What landed after the snapshot that the model may not hold: erasures (finished or still
- * pending) and opt-outs of the purpose training is gated on. */
+ * pending), customers deleted past retention and opt-outs of the purpose training is gated on
+ * (the actions after the first two are counted for that purpose only). */
 static int revoked_since(privacy_ctx *ctx, int64_t snapshot, int64_t *n, hp_error *err)
 {
-    static const char *const actions[] = { "erase", "consent.withdraw", "consent.object", "consent.gpc" };
+    static const char *const actions[] = { "erase", PRIVACY_RETENTION_ERASE_ACTION, "consent.withdraw",
+                                           "consent.object", "consent.gpc" };
     const char *purpose = privacy_purpose_name(PRIVACY_PERSONALISATION);
     int64_t k = 0;
     int rc = store_erasure_pending_count(ctx->st, n, err);
     for (size_t i = 0; !rc && i < HP_ARRAY_LEN(actions); i++) {
-        rc = store_audit_count_after(ctx->st, snapshot, actions[i], i ? purpose : NULL, &k, err);
+        rc = store_audit_count_after(ctx->st, snapshot, actions[i], i > 1 ? purpose : NULL, &k, err);
         *n += k;
     }
     return rc;
@@ -388,7 +390,7 @@ int privacy_register_model(privacy_ctx *ctx, const char *name, const char *versi
 {
     int64_t revoked = 0;
     char reason[128], outcome[192];
-    snprintf(reason, sizeof reason, "erasure or withdrawal after its consent snapshot (audit seq %lld)",
+    snprintf(reason, sizeof reason, "erasure, retention deletion or withdrawal after its consent snapshot (audit seq %lld)",
              (long long)snapshot);
     int rc = store_begin(ctx->st, err);
     if (rc) return rc;
@@ -396,7 +398,7 @@ int privacy_register_model(privacy_ctx *ctx, const char *name, const char *versi
     if (!rc) rc = store_model_register_due(ctx->st, name, version, path, privacy_now(ctx),
                                            revoked > 0, reason, err);
     snprintf(outcome, sizeof outcome, "registered; consent snapshot at audit seq %lld%s",
-             (long long)snapshot, revoked ? "; due for retraining: erasure or withdrawal since" : "");
+             (long long)snapshot, revoked ? "; due for retraining: erasure, retention deletion or withdrawal since" : "");
     audit_event e = { .actor = ctx->actor, .action = "train", .purpose = privacy_purpose_name(PRIVACY_PERSONALISATION),
                       .model_version = version, .inputs_hash = inputs_hash, .outcome = outcome };
     if (!rc) rc = audit_append(ctx->st, privacy_now(ctx), &e, err);

@@ -208,7 +208,9 @@ typedef struct {
     int64_t erasures;                /* pending erasure requests carried out */
 } privacy_purge_result;
 
-/* Deletes what is past its period (dry_run: only counts) and carries out queued erasures. */
+/* Deletes what is past its period (dry_run: only counts) and carries out queued erasures.
+ * Customers deleted past retention count as erased for the model registry: registered models
+ * are marked due, and a model whose consent snapshot is older registers as due. */
 int privacy_purge(privacy_ctx *ctx, int dry_run, privacy_purge_result *res, hp_error *err);
 
 /* ------------------------------------------------------------------ k-anonymity */
@@ -239,11 +241,11 @@ int privacy_consent_snapshot(privacy_ctx *ctx, int64_t *seq, hp_error *err);
 
 /* Records a trained model in the registry (so an erasure can mark it as due for retraining)
  * and audits the training run: inputs_hash identifies the training data without holding it.
- * snapshot is the privacy_consent_snapshot its training gate used: when an erasure or an
- * opt-out of personalisation landed after it (or an erasure is still unfinished), the model
- * may hold a customer it must not and is registered as due for retraining at once (*due,
- * may be NULL, says so). One transaction: an erasure lands before it (and is seen) or after
- * it (and marks the registered model). */
+ * snapshot is the privacy_consent_snapshot its training gate used: when an erasure, a retention
+ * purge that deleted customers or an opt-out of personalisation landed after it (or an erasure
+ * is still unfinished), the model may hold a customer it must not and is registered as due for
+ * retraining at once (*due, may be NULL, says so). One transaction: an erasure lands before it
+ * (and is seen) or after it (and marks the registered model). */
 int privacy_register_model(privacy_ctx *ctx, const char *name, const char *version, const char *path,
                            const char *inputs_hash, int64_t snapshot, int *due, hp_error *err);
 
