@@ -576,6 +576,46 @@ TEST(a_missing_privacy_config_names_the_file_without_a_line)
     CHECKF(strstr(err.msg, "cut.json:2:") != NULL, "%s", err.msg);
 }
 
+/* Writes buf with text inserted at offset at. */
+static void write_with(const char *path, const char *buf, size_t n, size_t at, const char *text)
+{
+    static char out[1 << 16];
+    size_t k = strlen(text);
+    CHECK(n + k <= sizeof out && at <= n);
+    memcpy(out, buf, at);
+    memcpy(out + at, text, k);
+    memcpy(out + at + k, buf + at, n - at);
+    write_file(path, out, n + k, 0600);
+}
+
+/* A key given twice in an exported line: the chain was hashed over the value jansson keeps
+ * (the last), a reader that takes the first sees the forged one. Refused, naming file:line. */
+TEST(audit_verify_refuses_a_key_given_twice)
+{
+    privacy_ctx ctx;
+    open_ctx(&ctx);
+    build_chain(&ctx, 3);
+    hp_error err = { 0 };
+    audit_report ar;
+    const char *p = tmp_path("dupkey.jsonl"), *dup = tmp_path("dup.jsonl"), *duph = tmp_path("duphead.jsonl");
+    CHECK_EQ_INT(audit_export_file(ctx.st, p, NOW, &err), HP_OK);
+    static char buf[1 << 16];
+    size_t n = slurp(p, buf, sizeof buf);
+    CHECK_EQ_INT(audit_verify_file(p, &ar, &err), HP_OK);
+    const char *line3 = strchr(strchr(buf, '\n') + 1, '\n') + 1;
+    const char *outcome = strstr(line3, "\"outcome\":");
+    CHECK(outcome != NULL && outcome < strchr(line3, '\n'));
+    write_with(dup, buf, n, (size_t)(outcome - buf), "\"outcome\":\"denied: forged\",");
+    CHECK_EQ_INT(audit_verify_file(dup, &ar, &err), HP_ERR_FORMAT);
+    CHECKF(strstr(ar.problem, "dup.jsonl:3: a key appears twice in the entry") != NULL, "%s", ar.problem);
+    CHECK_EQ_INT(ar.bad_seq, 2);
+    /* the header too: its anchor is read once */
+    write_with(duph, buf, n, 1, "\"anchor_seq\":7,");
+    CHECK_EQ_INT(audit_verify_file(duph, &ar, &err), HP_ERR_FORMAT);
+    CHECKF(strstr(err.msg, "duphead.jsonl:1: not a hyperp audit export") != NULL, "%s", err.msg);
+    privacy_close(&ctx);
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/hyperp_consent_XXXXXX");
@@ -588,6 +628,7 @@ int main(void)
     RUN(audit_verify_reads_the_tables_exact_bytes_and_its_kept_head);
     RUN(truncation_is_caught_against_a_head_kept_elsewhere);
     RUN(audit_exports_hold_their_head_and_every_byte);
+    RUN(audit_verify_refuses_a_key_given_twice);
     RUN(a_store_that_does_not_exist_is_not_created_by_reading);
     RUN(scan_text_decodes_utf16_and_refuses_what_is_not_text);
     RUN(key_files_with_a_nul_are_refused_and_readable_ones_warned_about);
