@@ -17,6 +17,14 @@ expect give 0 "recorded: give personalisation for C-100" -- "$H" privacy consent
 expect give2 0 "recorded" -- "$H" privacy consent give C-200 --purpose personalization --notice v3 --at 2024-05-01
 expect created_on_first_use 0 "" -- test -f "$HYPERP_DB"
 expect bad_id 2 "customer id 'C 1!'" -- "$H" privacy consent give "C 1!" --purpose marketing --notice v1
+# ids are stored in clear: a card number (PCI-DSS), an e-mail address is refused before
+# anything is stored, without being quoted
+expect pan_id 2 "customer id looks like a card number \(PCI-DSS.*use a pseudonymous id" -- "$H" privacy consent give 4111111111111111 --purpose personalisation --notice v1 --source web
+expect email_id 2 "customer id looks like an e-mail address.*use a pseudonymous id" -- "$H" privacy consent withdraw alice@example.com --purpose marketing
+out=$("$H" privacy consent give 4111111111111111 --purpose marketing --notice v1 --db "$tmp/pan.db" 2>&1)
+if [ $? -eq 2 ] && ! grep -q 4111111111111111 <<<"$out" && [ ! -e "$tmp/pan.db" ]; then ok pan_not_quoted_no_store; else fail "pan_not_quoted_no_store: $out"; fi
+held=$(sqlite3 "$HYPERP_DB" "SELECT count(*) FROM customers WHERE id IN ('4111111111111111', 'alice@example.com'); SELECT count(*) FROM consent WHERE customer_id LIKE '%4111%' OR customer_id LIKE '%@example.com'")
+if [ "$held" = $'0\n0' ] && ! grep -qa -e 4111111111111111 -e alice@example.com "$HYPERP_DB" "$HYPERP_DB-wal" 2>/dev/null; then ok pan_email_not_stored; else fail "pan_email_not_stored: $held"; fi
 expect bad_purpose 2 "unknown purpose 'spam'" -- "$H" privacy consent give C-100 --purpose spam --notice v1
 expect future_date 2 "consent dated in the future" -- "$H" privacy consent give C-100 --purpose marketing --notice v1 --at 2999-01-01
 expect bad_date 2 "--at '2024-02-30'" -- "$H" privacy consent give C-100 --purpose marketing --notice v1 --at 2024-02-30

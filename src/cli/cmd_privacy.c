@@ -207,7 +207,8 @@ static int cmd_consent(const privacy_args *a)
     }
     privacy_ctx ctx;
     hp_error err = { 0 };
-    int rc = privacy_id_check(a->pos[2], &err);
+    /* before the store is opened (a give creates it): an id that may not be stored leaves no trace */
+    int rc = show ? privacy_id_check(a->pos[2], &err) : privacy_id_check_storable(a->pos[2], &err);
     if (!rc) rc = open_ctx(&ctx, a, 1, &err);
     if (rc) return cli_error(rc, err.msg);
     rc = show ? consent_show(&ctx, a->pos[2], &err) : consent_record(&ctx, a, ev, &err);

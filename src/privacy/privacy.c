@@ -362,6 +362,12 @@ int privacy_id_check(const char *id, hp_error *err)
     return HP_OK;
 }
 
+int privacy_id_check_storable(const char *id, hp_error *err)
+{
+    int rc = privacy_id_check(id, err);
+    return rc ? rc : store_id_check_pii(id, err);
+}
+
 int privacy_consent_snapshot(privacy_ctx *ctx, int64_t *seq, hp_error *err)
 {
     char hash[65];

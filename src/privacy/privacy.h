@@ -101,6 +101,11 @@ int privacy_pseudonym(const privacy_ctx *ctx, const char *id, char out[PRIVACY_P
 /* A customer id: 1-64 bytes of [A-Za-z0-9_.:@-], starting with a letter or digit.
  * HP_ERR_INVAL with a sentence quoting (a printable cut of) the bad id. */
 int privacy_id_check(const char *id, hp_error *err);
+/* privacy_id_check, and for an id about to be stored (consent events, and through them erasure
+ * requests): refuses one that holds a card number, an e-mail address or an IBAN
+ * (store_id_check_pii), without quoting it. Export and erase take such an id still, so that one
+ * stored before can be removed. */
+int privacy_id_check_storable(const char *id, hp_error *err);
 
 /* ------------------------------------------------------------------ consent */
 
