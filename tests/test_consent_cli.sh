@@ -44,6 +44,10 @@ expect race_model_due 0 "models due for retraining: 1$" -- "$H" privacy report -
 # a model trained after the erasure is not due
 expect train_after_erase 0 "registered in" -- "$H" train --data "$tmp/syn" --out "$tmp/after" --epochs 1 --quiet --consent-db "$db8"
 expect after_model_not_due 0 "models due for retraining: 1$" -- "$H" privacy report --db "$db8"
+# a retention purge that deletes a customer marks the registered models like an erasure
+sqlite3 "$db8" "UPDATE customers SET last_activity = 1000000000 WHERE id = 'ORG_US_000010'"
+expect purge_old_customer 0 "customer +1 rows older than" -- "$H" privacy purge --db "$db8"
+expect purge_marks_models 0 "models due for retraining: 2$" -- "$H" privacy report --db "$db8"
 
 # ---------------------------------------------------------------- defect 11: audit verification
 sql() { sqlite3 "$1" "$2"; }  # the sqlite3 shell (make deps installs it)
