@@ -72,6 +72,15 @@ if [ "$n" -eq 300 ]; then ok topk_one_gives_one_each; else fail "topk_one_gives_
 n=$(rec --top-k 100000 2>/dev/null | head -1 | grep -o '"product_id"' | wc -l)
 if [ "$n" -ge 30 ]; then ok topk_max_gives_whole_catalogue; else fail "topk_max_gives_whole_catalogue ($n)"; fi
 expect k_max_accepted 0 "@1000" -- ev --k 1000
+# a value flag given twice is refused (exit 2, both values named), not read as the last one
+expect epochs_twice 2 "^hyperp: flag --epochs given twice \('3', then '5'\): it takes one value" -- tr --epochs 3 --epochs 5
+if [ ! -e "$tmp/never" ]; then ok epochs_twice_trains_nothing; else fail epochs_twice_trains_nothing; fi
+expect topk_twice 2 "^hyperp: flag --top-k given twice \('5', then '10'\)" -- rec --top-k 5 --top-k=10
+expect k_twice 2 "^hyperp: flag --k given twice \('5', then '10'\)" -- ev --k 5 --k 10
+expect synth_seed_twice 2 "^hyperp: flag --seed given twice \('1', then '2'\)" -- sy --seed 1 --seed 2
+expect ingest_rejects_twice 2 "^hyperp: flag --rejects given twice" -- "$H" ingest --data "$tmp/syn" --rejects "$tmp/r1.csv" --rejects "$tmp/r2.csv"
+expect audit_db_twice 2 "^hyperp: flag --db given twice \('a.db', then 'b.db'\)" -- "$H" audit verify --db a.db --db b.db
+expect quiet_twice_is_fine 0 "best validation" -- "$H" train --data "$tmp/syn" --out "$tmp/m2" --epochs 1 --quiet --quiet --no-consent-check
 
 # ------------------------------------------------------------------ hand-edited model.json
 # an unversioned copy (the layout earlier builds wrote), edited

@@ -51,7 +51,8 @@ static int parse_args(int argc, char **argv, ingest_args *a)
     a->rejects = "artifacts/rejects.csv";
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_given given = { 0 }; /* a value flag given twice is refused */
+    while ((c = cli_getopt(argc, argv, opts, &given)) != -1) {
         switch (c) {
         case 'c': a->config = optarg; break;
         case 'd': a->data_dir = optarg; break;

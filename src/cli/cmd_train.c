@@ -62,7 +62,8 @@ static int parse_train_args(int argc, char **argv, train_args *a)
     long long v; /* ranges as in the config's train and split sections (docs/config.md) */
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_given given = { 0 }; /* a value flag given twice is refused */
+    while ((c = cli_getopt(argc, argv, opts, &given)) != -1) {
         switch (c) {
         case 'c': a->config = optarg; break;
         case 'd': a->data_dir = optarg; break;
