@@ -76,7 +76,8 @@ int cli_audit(int argc, char **argv)
     if (!rc && s && export) cli_print_audit_head(s);
     store_close(s);
     if (rc == HP_ERR_FORMAT && rep.problem[0]) {
-        fprintf(stderr, "hyperp: audit chain BROKEN at %s\n", rep.problem);
+        /* the problem is a clause: "entry 3 (after 2): ..." or "the log ends at seq 5 but ..." */
+        fprintf(stderr, "hyperp: audit chain BROKEN: %s\n", rep.problem);
         return CLI_EXIT_FAIL;
     }
     if (rc) return cli_error(rc, err.msg);
