@@ -28,6 +28,12 @@ expect withdraw 0 "recorded: withdraw" -- "$H" privacy consent withdraw C-100 --
 expect show_denied 0 "personalisation +denied +consent withdrawn" -- "$H" privacy consent show C-100
 expect export 0 "\"customer_id\": \"C-100\"" -- "$H" privacy export C-100
 expect export_unknown 2 "nothing is held" -- "$H" privacy export C-999
+# a privacy config saved with a UTF-8 BOM is read (its k_anonymity 7 is the report's required k); UTF-16 is
+# refused with what to do
+printf '\xEF\xBB\xBF{"hyperp_privacy": 1, "k_anonymity": 7}' > "$tmp/bom.json"
+expect privacy_config_bom 0 "required k 7:" -- "$H" privacy report --config "$tmp/bom.json"
+printf '\xFF\xFE{\0}\0' > "$tmp/u16.json"
+expect privacy_config_utf16 2 "^hyperp: $tmp/u16.json: file is UTF-16; save it as UTF-8\$" -- "$H" privacy report --config "$tmp/u16.json"
 expect audit_ok 0 "audit chain intact" -- "$H" audit verify
 expect audit_export 0 "wrote the audit log" -- "$H" audit export --out "$tmp/audit.jsonl"
 expect audit_file_ok 0 "audit chain intact" -- "$H" audit verify --file "$tmp/audit.jsonl"

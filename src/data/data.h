@@ -155,8 +155,8 @@ const char *data_section_name(data_section s);
 /* Parses a dataset config (JSON text). base_dir resolves relative file paths. Unknown keys,
  * unknown roles, role/table mismatches and missing required parts are errors whose message
  * names the JSON path, as do values of the wrong JSON type ("c.json: customers.missing:
- * expected an array of strings"); a leading UTF-8 BOM is skipped. On failure ds is left
- * empty (nothing to free). */
+ * expected an array of strings"); a leading UTF-8 BOM is skipped and UTF-16 text refused
+ * (io_config_text). On failure ds is left empty (nothing to free). */
 int data_config_parse(data_dataset *ds, const char *json, size_t len, const char *name,
                       const char *base_dir, hp_error *err);
 int data_config_load(data_dataset *ds, const char *path, hp_error *err);
