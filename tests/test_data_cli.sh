@@ -36,4 +36,17 @@ n=$(head -1 "$tmp/dup.csv" | tr ',' '\n' | wc -l)
 expect duplicate_header 2 "dup.csv:1: columns 2 and $n are both named 'industry'" -- \
     "$H" ingest --customers "$tmp/dup.csv" --rejects "$tmp/r4.csv"
 
+# an optional products file that is not there is reported once, as skipped: no "products: 0 rows
+# from products.csv" on stdout after the note, as if it had been read
+mkdir -p "$tmp/noprod" && cp "$tmp/syn/customers.csv" "$tmp/noprod/"
+out=$("$H" ingest --data "$tmp/noprod" --rejects "$tmp/r5.csv" 2>"$tmp/noprod.err")
+rc=$?
+if [ "$rc" -eq 0 ] && grep -qF "note: products: $tmp/noprod/products.csv not found, skipped (optional)" "$tmp/noprod.err" \
+   && ! grep -q "^products" <<<"$out" && grep -q "^customers: 100 rows from" <<<"$out"; then ok skipped_products_not_summarised
+else fail "skipped_products_not_summarised (exit $rc): $out $(cat "$tmp/noprod.err")"; fi
+# without its file, the catalogue is the product ids the interactions name, and says so
+cp "$tmp/syn/interactions.csv" "$tmp/noprod/"
+expect implied_products_named 0 "^products: [0-9]+ product ids seen in the data \($tmp/noprod/products.csv not found\)\$" -- \
+    "$H" ingest --data "$tmp/noprod" --rejects "$tmp/r6.csv"
+
 cli_summary test_data_cli.sh

@@ -94,7 +94,8 @@ typedef struct {
     data_table_kind kind;
     char *file;            /* path as resolved (relative to the config's folder) */
     int configured;        /* the config has this table */
-    int loaded;            /* a file was read */
+    int loaded;            /* a file was read (or, for products, the catalogue implied) */
+    int implied;           /* products without a file: the product ids seen in the data */
     int optional;          /* config: a missing file is skipped with a note */
     int keep_pii;          /* config "mask_pii": false keeps card numbers, IBANs, e-mails, ...
                               in text columns; by default they are masked before storage */

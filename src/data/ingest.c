@@ -441,6 +441,7 @@ static int make_implicit_products(ingest_ctx *cx)
     if (!data_table_add_column(p, &spec, "product_id")) return HP_ERR_NOMEM;
     p->id_col = 0;
     p->loaded = 1;
+    p->implied = 1;
     cx->implicit_products = p;
     return HP_OK;
 }
