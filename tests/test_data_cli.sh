@@ -49,4 +49,11 @@ cp "$tmp/syn/interactions.csv" "$tmp/noprod/"
 expect implied_products_named 0 "^products: [0-9]+ product ids seen in the data \($tmp/noprod/products.csv not found\)\$" -- \
     "$H" ingest --data "$tmp/noprod" --rejects "$tmp/r6.csv"
 
+# a full disk is the environment's failure (exit 1, naming the file), not bad input (exit 2)
+if [ -w /dev/full ]; then
+    mkdir -p "$tmp/full" && ln -s /dev/full "$tmp/full/customers.csv"
+    expect synth_disk_full 1 "^hyperp: $tmp/full/customers.csv: write failed: No space left on device\$" -- \
+        "$H" synth --customers 2000 --out "$tmp/full"
+fi
+
 cli_summary test_data_cli.sh
