@@ -56,4 +56,14 @@ if [ -w /dev/full ]; then
         "$H" synth --customers 2000 --out "$tmp/full"
 fi
 
+# ingest checks the whole config as train reads it: a bad train section, or a split kind the
+# interactions do not have, is refused here (exit 2, naming the JSON path), not first by train
+sed 's/"epochs": 20/"epochs": 0/' examples/synthetic.json > "$tmp/syn/badtrain.json"
+grep -q '"epochs": 0' "$tmp/syn/badtrain.json" || fail "badtrain_config_made"
+expect ingest_bad_train_section 2 "^hyperp: $tmp/syn/badtrain.json: train.epochs: expected an integer in 1\.\.100000\$" -- \
+    "$H" ingest --config "$tmp/syn/badtrain.json" --rejects "$tmp/r7.csv"
+sed 's/"target_kinds": \["adopted"\]/"target_kinds": ["purchse"]/' examples/synthetic.json > "$tmp/syn/typo.json"
+expect ingest_unknown_target_kind 2 "^hyperp: $tmp/syn/typo.json: split.target_kinds\[0\]: 'purchse' is not a kind in the interactions \(their kinds: [a-z, ]*adopted" -- \
+    "$H" ingest --config "$tmp/syn/typo.json" --rejects "$tmp/r8.csv"
+
 cli_summary test_data_cli.sh
