@@ -66,4 +66,18 @@ sed 's/"target_kinds": \["adopted"\]/"target_kinds": ["purchse"]/' examples/synt
 expect ingest_unknown_target_kind 2 "^hyperp: $tmp/syn/typo.json: split.target_kinds\[0\]: 'purchse' is not a kind in the interactions \(their kinds: [a-z, ]*adopted" -- \
     "$H" ingest --config "$tmp/syn/typo.json" --rejects "$tmp/r8.csv"
 
+# a JSON array written on one line: each reject is named by its element's index (a JSON path),
+# not all as customers.json:1
+mkdir -p "$tmp/js"
+printf '[{"customer_id":"C1","industry":"A"},{"customer_id":"","industry":"B"},{"customer_id":"C3","industry":{"x":1}},{"customer_id":"C1","industry":"A"}]' \
+    > "$tmp/js/customers.json"
+printf '{"hyperp_dataset":1,"customers":{"file":"customers.json","columns":{"customer_id":"id","industry":"categorical"}}}' \
+    > "$tmp/js/c.json"
+"$H" ingest --config "$tmp/js/c.json" --rejects "$tmp/js/r.csv" > /dev/null 2> "$tmp/js/err"
+want="rejected: $tmp/js/customers.json[1] (line 1): column 'customer_id': missing value (required)
+rejected: $tmp/js/customers.json[2] (line 1): column 'industry': key 'industry' holds a nested object; only strings, numbers, booleans, null and lists of them can be read
+rejected: $tmp/js/customers.json[3] (line 1): column 'customer_id': duplicate id 'C1' (first at [0], line 1)"
+if [ "$(grep '^rejected: ' "$tmp/js/err")" = "$want" ]; then ok json_array_rejects_by_index
+else fail "json_array_rejects_by_index: $(cat "$tmp/js/err")"; fi
+
 cli_summary test_data_cli.sh
