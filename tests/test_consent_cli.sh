@@ -79,11 +79,11 @@ expect file_truncated 1 "BROKEN.*truncated" -- "$H" audit verify --file "$tmp/a1
 # tampering inside the DB
 cp "$db11" "$tmp/t1.db"
 sql "$tmp/t1.db" "UPDATE audit SET outcome = outcome || char(0) || 'x'"
-expect tamper_nul 1 "BROKEN at entry 1 .*contents altered" -- "$H" audit verify --db "$tmp/t1.db"
+expect tamper_nul 1 "audit chain BROKEN: entry 1 .*contents altered" -- "$H" audit verify --db "$tmp/t1.db"
 expect tamper_nul_report 0 "audit chain: BROKEN" -- "$H" privacy report --db "$tmp/t1.db"
 cp "$db11" "$tmp/t2.db"
 sql "$tmp/t2.db" "DELETE FROM audit"
-expect tamper_delete_all 1 "BROKEN.*ends at seq 0 but its kept head is seq 5" -- "$H" audit verify --db "$tmp/t2.db"
+expect tamper_delete_all 1 "audit chain BROKEN: the log ends at seq 0 but its kept head is seq 5" -- "$H" audit verify --db "$tmp/t2.db"
 cp "$db11" "$tmp/t3.db"
 sql "$tmp/t3.db" "DELETE FROM audit WHERE seq >= 4; DELETE FROM meta WHERE key LIKE 'audit_head_%'"
 expect tamper_meta_too 0 "intact: 3 entries" -- "$H" audit verify --db "$tmp/t3.db"

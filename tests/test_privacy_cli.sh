@@ -36,6 +36,12 @@ expect withdraw 0 "recorded: withdraw" -- "$H" privacy consent withdraw C-100 --
 expect show_denied 0 "personalisation +denied +consent withdrawn" -- "$H" privacy consent show C-100
 expect export 0 "\"customer_id\": \"C-100\"" -- "$H" privacy export C-100
 expect export_unknown 2 "nothing is held" -- "$H" privacy export C-999
+# a privacy config saved with a UTF-8 BOM is read (its k_anonymity 7 is the report's required k); UTF-16 is
+# refused with what to do
+printf '\xEF\xBB\xBF{"hyperp_privacy": 1, "k_anonymity": 7}' > "$tmp/bom.json"
+expect privacy_config_bom 0 "required k 7:" -- "$H" privacy report --config "$tmp/bom.json"
+printf '\xFF\xFE{\0}\0' > "$tmp/u16.json"
+expect privacy_config_utf16 2 "^hyperp: $tmp/u16.json: file is UTF-16; save it as UTF-8\$" -- "$H" privacy report --config "$tmp/u16.json"
 expect audit_ok 0 "audit chain intact" -- "$H" audit verify
 expect audit_export 0 "wrote the audit log" -- "$H" audit export --out "$tmp/audit.jsonl"
 expect audit_file_ok 0 "audit chain intact" -- "$H" audit verify --file "$tmp/audit.jsonl"
@@ -49,7 +55,7 @@ if [ -n "$ps" ] && [ "$leak" -eq 0 ]; then ok erase_no_trace; else fail "erase_n
 expect audit_ok_after_erase 0 "with erased subjects" -- "$H" audit verify
 expect audit_file_ok_after_erase 0 "audit chain intact" -- "$H" audit verify --file "$tmp/audit.jsonl"
 sed '3s/"recorded/"Recorded/' "$tmp/audit.jsonl" > "$tmp/flip.jsonl"
-expect audit_flip 1 "BROKEN at entry" -- "$H" audit verify --file "$tmp/flip.jsonl"
+expect audit_flip 1 "audit chain BROKEN: entry [0-9]+ " -- "$H" audit verify --file "$tmp/flip.jsonl"
 sed '3d' "$tmp/audit.jsonl" > "$tmp/del.jsonl"
 expect audit_deleted 1 "BROKEN" -- "$H" audit verify --file "$tmp/del.jsonl"
 awk 'NR==2{held=$0; next} NR==3{print; print held; next} {print}' "$tmp/audit.jsonl" > "$tmp/swap.jsonl"

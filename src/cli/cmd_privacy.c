@@ -60,7 +60,6 @@ static int parse_args(int argc, char **argv, privacy_args *a)
         { "first6", no_argument, 0, 'f' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     memset(a, 0, sizeof *a);
-    uint64_t seen = 0; /* flags given so far: a value flag given twice is refused */
     a->db = getenv("HYPERP_DB") && *getenv("HYPERP_DB") ? getenv("HYPERP_DB") : STORE_DEFAULT_PATH;
     a->config = getenv("HYPERP_PRIVACY_CONFIG");
     a->level = 1;
@@ -68,7 +67,8 @@ static int parse_args(int argc, char **argv, privacy_args *a)
     int c;
     uint64_t v;
     const char **dst;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_given given = { 0 }; /* a value flag given twice is refused */
+    while ((c = cli_getopt(argc, argv, opts, &given)) != -1) {
         dst = NULL;
         switch (c) {
         case 'd': dst = &a->db; break;
@@ -91,7 +91,7 @@ static int parse_args(int argc, char **argv, privacy_args *a)
         case 'h': privacy_usage(stdout); return 1;
         default: privacy_usage(stderr); return -1;
         }
-        if (dst && cli_set_once(dst, &seen, c, opts, optarg)) return -1;
+        if (dst) *dst = optarg;
     }
     a->pos = argv + optind;
     a->npos = argc - optind;

@@ -1,6 +1,7 @@
 /* privacy: purposes, config, context, keys, pseudonyms, id checks. */
 #include "privacy/privacy.h"
 #include "privacy/privacy_internal.h"
+#include "io/io.h"
 #include "io/io_out.h"
 
 #include <ctype.h>
@@ -125,15 +126,26 @@ static int load_key(privacy_config *c, const char *key, json_t *v, const char *p
 
 int privacy_config_load(privacy_config *c, const char *path, hp_error *err)
 {
+    char *buf;
+    size_t len;
+    int rc = io_read_file(path, &buf, &len, err);
+    if (rc) {
+        char why[HP_ERROR_MAX];
+        snprintf(why, sizeof why, "%s", err ? err->msg : "");
+        return hp_fail(err, rc, "privacy config %s", why); /* "privacy config P: cannot open: ..." */
+    }
+    const char *text = buf;
+    /* the same text rules as the dataset config: a UTF-8 BOM skipped, UTF-16 refused */
+    if ((rc = io_config_text(path, &text, &len, err))) {
+        hp_free(buf);
+        return rc;
+    }
     json_error_t je;
-    FILE *f = fopen(path, "r");
-    if (!f) return hp_fail(err, HP_ERR_IO, "privacy config %s: cannot open: %s", path, strerror(errno));
-    json_t *root = json_loadf(f, 0, &je);
-    fclose(f);
+    json_t *root = json_loadb(text, len, 0, &je);
+    hp_free(buf);
     if (!root && je.line > 0)
         return hp_fail(err, HP_ERR_FORMAT, "%s:%d:%d: %s", path, je.line, je.column, je.text);
     if (!root) return hp_fail(err, HP_ERR_FORMAT, "%s: %s", path, je.text); /* no position: a read error */
-    int rc = HP_OK;
     if (!json_is_object(root)) rc = hp_fail(err, HP_ERR_FORMAT, "%s: expected a JSON object", path);
     const char *key;
     json_t *v;

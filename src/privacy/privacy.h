@@ -50,7 +50,8 @@ typedef struct {
  * never erase on withdrawal; QIs industry, region, employees, revenue. */
 void privacy_config_default(privacy_config *c);
 /* Reads a JSON config (docs/privacy.md) over the defaults; unknown keys are errors that name
- * the JSON path. */
+ * the JSON path. Its text is read as the dataset config's: a UTF-8 BOM skipped, UTF-16
+ * refused (io_config_text). */
 int privacy_config_load(privacy_config *c, const char *path, hp_error *err);
 
 /* ------------------------------------------------------------------ context */
