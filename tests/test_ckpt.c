@@ -1,4 +1,4 @@
-/* Model files (src/model/ckpt.h): safetensors round trips, every way a file can be broken,
+/* Model files (src/mfile/ckpt.h): safetensors round trips, every way a file can be broken,
  * atomic writes, allocation failures, and a file PyTorch wrote
  * (tests/fixtures/ckpt_ref.safetensors, from tests/fixtures/gen_ckpt_ref.py).
  *
@@ -561,19 +561,29 @@ TEST(atomic_write)
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     CHECK(mkdir(tmp, 0700) == 0);
     a.data[0] = 42.0f;
-    CHECK_EQ_INT(ckpt_save(path, &a, NULL, NULL, 0, &err), HP_ERR_IO);
+    CHECK_EQ_INT(ckpt_save(path, &a, NULL, NULL, 0, &err), HP_ERR_WRITE);
     CHECKF(starts_with(err.msg, path) && strstr(err.msg, "cannot create"), "%s", err.msg);
     unsigned char *after = read_all(path, &n1);
     CHECK(before && after && n0 == n1 && memcmp(before, after, n0) == 0);
     CHECK(rmdir(tmp) == 0);
+    /* a full disk (PATH.tmp a link to /dev/full): HP_ERR_WRITE naming the path, PATH as it was */
+    if (access("/dev/full", W_OK) == 0 && symlink("/dev/full", tmp) == 0) {
+        CHECK_EQ_INT(ckpt_save(path, &a, NULL, NULL, 0, &err), HP_ERR_WRITE);
+        snprintf(msg, sizeof msg, "%s: cannot write %s: No space left on device", path, tmp);
+        CHECKF(strcmp(err.msg, msg) == 0, "%s", err.msg);
+        unsigned char *kept = read_all(path, &n1);
+        CHECK(kept && n0 == n1 && memcmp(before, kept, n0) == 0);
+        free(kept);
+        unlink(tmp); /* a failed save removes it already; the link must not stay either way */
+    }
     /* overwriting replaces the file */
     CHECK_EQ_INT(ckpt_save(path, &a, NULL, NULL, 0, &err), HP_OK);
     CHECK(!tmp_exists(path));
     CHECK_EQ_INT(ckpt_load(path, &b, 0, &err), HP_OK);
     CHECK(b.data[0] == 42.0f);
-    /* no directory: IO error, nothing created */
+    /* no directory: cannot write, nothing created */
     snprintf(tmp, sizeof tmp, "%s/no/such/dir/w.safetensors", g_dir);
-    CHECK_EQ_INT(ckpt_save(tmp, &a, NULL, NULL, 0, &err), HP_ERR_IO);
+    CHECK_EQ_INT(ckpt_save(tmp, &a, NULL, NULL, 0, &err), HP_ERR_WRITE);
     snprintf(msg, sizeof msg, "%s: cannot create %s.tmp: ", tmp, tmp);
     CHECKF(starts_with(err.msg, msg), "%s", err.msg);
     CHECK_EQ_INT(ckpt_load(tmp, &b, 0, &err), HP_ERR_IO);

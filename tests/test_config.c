@@ -11,6 +11,7 @@
 #include "data/data.h"
 #include "io/io.h"
 #include "model/model.h"
+#include "privacy/privacy.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -284,6 +285,45 @@ TEST(config_with_a_utf8_bom_loads)
     CHECKF(rc == HP_ERR_INVAL && strstr(err.msg, "c.json:1:") != NULL, "rc %d: %s", rc, err.msg);
 }
 
+/* The privacy config (privacy --config) reads its text as the dataset config does: a BOM was
+ * refused there, with the BOM quoted in the message ("'[' or '{' expected near '...'"). */
+TEST(privacy_config_with_a_utf8_bom_loads)
+{
+    const char *text = "\xEF\xBB\xBF{\"hyperp_privacy\": 1, \"k_anonymity\": 7}";
+    write_bytes(path_in("privacy_bom.json"), text, strlen(text));
+    privacy_config pc;
+    privacy_config_default(&pc);
+    hp_error err = { 0 };
+    int rc = privacy_config_load(&pc, path_in("privacy_bom.json"), &err);
+    CHECKF(rc == HP_OK, "%s", err.msg);
+    CHECK_EQ_INT(pc.k_anonymity, 7);
+}
+
+/* A config saved as UTF-16 (with or without its byte-order mark) gets one sentence saying
+ * what to do, from both loaders alike, where jansson said "unable to decode byte 0xff". */
+TEST(utf16_configs_are_refused_alike)
+{
+    static const char le_bom[] = "\xFF\xFE{\0}\0", be_bom[] = "\xFE\xFF\0{\0}", le[] = "{\0}\0";
+    const struct { const char *bytes; size_t len; } cases[] = {
+        { le_bom, sizeof le_bom - 1 }, { be_bom, sizeof be_bom - 1 }, { le, sizeof le - 1 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *file = path_in("utf16.json");
+        write_bytes(file, cases[i].bytes, cases[i].len);
+        char want[600];
+        snprintf(want, sizeof want, "%s: file is UTF-16; save it as UTF-8", file);
+        data_dataset ds;
+        hp_error err = { 0 };
+        int rc = data_config_load(&ds, file, &err);
+        CHECKF(rc == HP_ERR_ENCODING && strcmp(err.msg, want) == 0, "case %zu: rc %d: %s", i, rc, err.msg);
+        if (rc == HP_OK) data_dataset_free(&ds);
+        privacy_config pc;
+        privacy_config_default(&pc);
+        rc = privacy_config_load(&pc, file, &err);
+        CHECKF(rc == HP_ERR_ENCODING && strcmp(err.msg, want) == 0, "case %zu: rc %d: %s", i, rc, err.msg);
+    }
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/hyperp_test_config_XXXXXX");
@@ -292,6 +332,8 @@ int main(void)
     RUN(each_table_option_names_its_path);
     RUN(each_column_option_names_its_path);
     RUN(config_with_a_utf8_bom_loads);
+    RUN(privacy_config_with_a_utf8_bom_loads);
+    RUN(utf16_configs_are_refused_alike);
     RUN(every_field_of_the_wrong_type_names_its_path);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);

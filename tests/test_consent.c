@@ -241,6 +241,67 @@ TEST(a_model_is_due_when_an_erasure_lands_while_it_trains)
     privacy_close(&ctx);
 }
 
+/* T1 was last active 400 days ago (past the default 365-day customer retention), T2 now. */
+static void customers_t1_old_t2(privacy_ctx *ctx)
+{
+    ctx->now = NOW - 400 * 86400;
+    CHECK_EQ_INT(event_at(ctx, "T1", PRIVACY_PERSONALISATION, PRIVACY_GIVE, -60, 0), HP_OK);
+    ctx->now = NOW;
+    CHECK_EQ_INT(event_at(ctx, "T2", PRIVACY_PERSONALISATION, PRIVACY_GIVE, -60, 0), HP_OK);
+}
+
+static int64_t g_purged_customers;
+
+static void purge(privacy_ctx *ctx)
+{
+    hp_error err = { 0 };
+    privacy_purge_result pr;
+    CHECKF(privacy_purge(ctx, 0, &pr, &err) == HP_OK, "%s", err.msg);
+    g_purged_customers = pr.rows[STORE_CAT_CUSTOMER];
+}
+
+/* A retention purge that deletes a customer is an erasure for the models: one registered
+ * before it is marked, one whose training gate ran before it registers as due; a purge that
+ * deletes no customer (or a dry run) marks nothing. */
+TEST(a_retention_purge_marks_models_like_an_erasure)
+{
+    privacy_ctx ctx;
+    hp_error err = { 0 };
+    int due = -1;
+    /* registered, then purged */
+    open_ctx(&ctx);
+    customers_t1_old_t2(&ctx);
+    train_around(&ctx, NULL, &due);
+    CHECK_EQ_INT(due, 0);
+    privacy_purge_result dry;
+    CHECK_EQ_INT(privacy_purge(&ctx, 1, &dry, &err), HP_OK);
+    CHECK_EQ_INT(dry.rows[STORE_CAT_CUSTOMER], 1);
+    CHECK_EQ_INT(models_due(&ctx), 0);
+    purge(&ctx);
+    CHECK_EQ_INT(g_purged_customers, 1);
+    CHECK_EQ_INT(models_due(&ctx), 1);
+    privacy_close(&ctx);
+    /* purged while training: the snapshot check sees it */
+    open_ctx(&ctx);
+    customers_t1_old_t2(&ctx);
+    due = -1;
+    train_around(&ctx, purge, &due);
+    CHECK_EQ_INT(g_purged_customers, 1);
+    CHECK_EQ_INT(due, 1);
+    CHECK_EQ_INT(models_due(&ctx), 1);
+    privacy_close(&ctx);
+    /* nobody past retention: neither path marks */
+    open_ctx(&ctx);
+    customers_t1_t2(&ctx);
+    due = -1;
+    train_around(&ctx, purge, &due);
+    CHECK_EQ_INT(g_purged_customers, 0);
+    CHECK_EQ_INT(due, 0);
+    purge(&ctx);
+    CHECK_EQ_INT(models_due(&ctx), 0);
+    privacy_close(&ctx);
+}
+
 /* ------------------------------------------------------------------ defect 11: audit */
 
 static void build_chain(privacy_ctx *ctx, int n)
@@ -515,6 +576,46 @@ TEST(a_missing_privacy_config_names_the_file_without_a_line)
     CHECKF(strstr(err.msg, "cut.json:2:") != NULL, "%s", err.msg);
 }
 
+/* Writes buf with text inserted at offset at. */
+static void write_with(const char *path, const char *buf, size_t n, size_t at, const char *text)
+{
+    static char out[1 << 16];
+    size_t k = strlen(text);
+    CHECK(n + k <= sizeof out && at <= n);
+    memcpy(out, buf, at);
+    memcpy(out + at, text, k);
+    memcpy(out + at + k, buf + at, n - at);
+    write_file(path, out, n + k, 0600);
+}
+
+/* A key given twice in an exported line: the chain was hashed over the value jansson keeps
+ * (the last), a reader that takes the first sees the forged one. Refused, naming file:line. */
+TEST(audit_verify_refuses_a_key_given_twice)
+{
+    privacy_ctx ctx;
+    open_ctx(&ctx);
+    build_chain(&ctx, 3);
+    hp_error err = { 0 };
+    audit_report ar;
+    const char *p = tmp_path("dupkey.jsonl"), *dup = tmp_path("dup.jsonl"), *duph = tmp_path("duphead.jsonl");
+    CHECK_EQ_INT(audit_export_file(ctx.st, p, NOW, &err), HP_OK);
+    static char buf[1 << 16];
+    size_t n = slurp(p, buf, sizeof buf);
+    CHECK_EQ_INT(audit_verify_file(p, &ar, &err), HP_OK);
+    const char *line3 = strchr(strchr(buf, '\n') + 1, '\n') + 1;
+    const char *outcome = strstr(line3, "\"outcome\":");
+    CHECK(outcome != NULL && outcome < strchr(line3, '\n'));
+    write_with(dup, buf, n, (size_t)(outcome - buf), "\"outcome\":\"denied: forged\",");
+    CHECK_EQ_INT(audit_verify_file(dup, &ar, &err), HP_ERR_FORMAT);
+    CHECKF(strstr(ar.problem, "dup.jsonl:3: a key appears twice in the entry") != NULL, "%s", ar.problem);
+    CHECK_EQ_INT(ar.bad_seq, 2);
+    /* the header too: its anchor is read once */
+    write_with(duph, buf, n, 1, "\"anchor_seq\":7,");
+    CHECK_EQ_INT(audit_verify_file(duph, &ar, &err), HP_ERR_FORMAT);
+    CHECKF(strstr(err.msg, "duphead.jsonl:1: not a hyperp audit export") != NULL, "%s", err.msg);
+    privacy_close(&ctx);
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/hyperp_consent_XXXXXX");
@@ -523,9 +624,11 @@ int main(void)
     RUN(recording_order_and_dates_both_have_to_agree_for_a_give);
     RUN(suppression_records_keep_the_effective_date);
     RUN(a_model_is_due_when_an_erasure_lands_while_it_trains);
+    RUN(a_retention_purge_marks_models_like_an_erasure);
     RUN(audit_verify_reads_the_tables_exact_bytes_and_its_kept_head);
     RUN(truncation_is_caught_against_a_head_kept_elsewhere);
     RUN(audit_exports_hold_their_head_and_every_byte);
+    RUN(audit_verify_refuses_a_key_given_twice);
     RUN(a_store_that_does_not_exist_is_not_created_by_reading);
     RUN(scan_text_decodes_utf16_and_refuses_what_is_not_text);
     RUN(key_files_with_a_nul_are_refused_and_readable_ones_warned_about);

@@ -44,6 +44,10 @@ expect race_model_due 0 "models due for retraining: 1$" -- "$H" privacy report -
 # a model trained after the erasure is not due
 expect train_after_erase 0 "registered in" -- "$H" train --data "$tmp/syn" --out "$tmp/after" --epochs 1 --quiet --consent-db "$db8"
 expect after_model_not_due 0 "models due for retraining: 1$" -- "$H" privacy report --db "$db8"
+# a retention purge that deletes a customer marks the registered models like an erasure
+sqlite3 "$db8" "UPDATE customers SET last_activity = 1000000000 WHERE id = 'ORG_US_000010'"
+expect purge_old_customer 0 "customer +1 rows older than" -- "$H" privacy purge --db "$db8"
+expect purge_marks_models 0 "models due for retraining: 2$" -- "$H" privacy report --db "$db8"
 
 # ---------------------------------------------------------------- defect 11: audit verification
 sql() { sqlite3 "$1" "$2"; }  # the sqlite3 shell (make deps installs it)
@@ -75,11 +79,11 @@ expect file_truncated 1 "BROKEN.*truncated" -- "$H" audit verify --file "$tmp/a1
 # tampering inside the DB
 cp "$db11" "$tmp/t1.db"
 sql "$tmp/t1.db" "UPDATE audit SET outcome = outcome || char(0) || 'x'"
-expect tamper_nul 1 "BROKEN at entry 1 .*contents altered" -- "$H" audit verify --db "$tmp/t1.db"
+expect tamper_nul 1 "audit chain BROKEN: entry 1 .*contents altered" -- "$H" audit verify --db "$tmp/t1.db"
 expect tamper_nul_report 0 "audit chain: BROKEN" -- "$H" privacy report --db "$tmp/t1.db"
 cp "$db11" "$tmp/t2.db"
 sql "$tmp/t2.db" "DELETE FROM audit"
-expect tamper_delete_all 1 "BROKEN.*ends at seq 0 but its kept head is seq 5" -- "$H" audit verify --db "$tmp/t2.db"
+expect tamper_delete_all 1 "audit chain BROKEN: the log ends at seq 0 but its kept head is seq 5" -- "$H" audit verify --db "$tmp/t2.db"
 cp "$db11" "$tmp/t3.db"
 sql "$tmp/t3.db" "DELETE FROM audit WHERE seq >= 4; DELETE FROM meta WHERE key LIKE 'audit_head_%'"
 expect tamper_meta_too 0 "intact: 3 entries" -- "$H" audit verify --db "$tmp/t3.db"

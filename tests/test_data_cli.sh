@@ -36,4 +36,48 @@ n=$(head -1 "$tmp/dup.csv" | tr ',' '\n' | wc -l)
 expect duplicate_header 2 "dup.csv:1: columns 2 and $n are both named 'industry'" -- \
     "$H" ingest --customers "$tmp/dup.csv" --rejects "$tmp/r4.csv"
 
+# an optional products file that is not there is reported once, as skipped: no "products: 0 rows
+# from products.csv" on stdout after the note, as if it had been read
+mkdir -p "$tmp/noprod" && cp "$tmp/syn/customers.csv" "$tmp/noprod/"
+out=$("$H" ingest --data "$tmp/noprod" --rejects "$tmp/r5.csv" 2>"$tmp/noprod.err")
+rc=$?
+if [ "$rc" -eq 0 ] && grep -qF "note: products: $tmp/noprod/products.csv not found, skipped (optional)" "$tmp/noprod.err" \
+   && ! grep -q "^products" <<<"$out" && grep -q "^customers: 100 rows from" <<<"$out"; then ok skipped_products_not_summarised
+else fail "skipped_products_not_summarised (exit $rc): $out $(cat "$tmp/noprod.err")"; fi
+# without its file, the catalogue is the product ids the interactions name, and says so
+cp "$tmp/syn/interactions.csv" "$tmp/noprod/"
+expect implied_products_named 0 "^products: [0-9]+ product ids seen in the data \($tmp/noprod/products.csv not found\)\$" -- \
+    "$H" ingest --data "$tmp/noprod" --rejects "$tmp/r6.csv"
+
+# a full disk is the environment's failure (exit 1, naming the file), not bad input (exit 2)
+if [ -w /dev/full ]; then
+    mkdir -p "$tmp/full" && ln -s /dev/full "$tmp/full/customers.csv"
+    expect synth_disk_full 1 "^hyperp: $tmp/full/customers.csv: write failed: No space left on device\$" -- \
+        "$H" synth --customers 2000 --out "$tmp/full"
+fi
+
+# ingest checks the whole config as train reads it: a bad train section, or a split kind the
+# interactions do not have, is refused here (exit 2, naming the JSON path), not first by train
+sed 's/"epochs": 20/"epochs": 0/' examples/synthetic.json > "$tmp/syn/badtrain.json"
+grep -q '"epochs": 0' "$tmp/syn/badtrain.json" || fail "badtrain_config_made"
+expect ingest_bad_train_section 2 "^hyperp: $tmp/syn/badtrain.json: train.epochs: expected an integer in 1\.\.100000\$" -- \
+    "$H" ingest --config "$tmp/syn/badtrain.json" --rejects "$tmp/r7.csv"
+sed 's/"target_kinds": \["adopted"\]/"target_kinds": ["purchse"]/' examples/synthetic.json > "$tmp/syn/typo.json"
+expect ingest_unknown_target_kind 2 "^hyperp: $tmp/syn/typo.json: split.target_kinds\[0\]: 'purchse' is not a kind in the interactions \(their kinds: [a-z, ]*adopted" -- \
+    "$H" ingest --config "$tmp/syn/typo.json" --rejects "$tmp/r8.csv"
+
+# a JSON array written on one line: each reject is named by its element's index (a JSON path),
+# not all as customers.json:1
+mkdir -p "$tmp/js"
+printf '[{"customer_id":"C1","industry":"A"},{"customer_id":"","industry":"B"},{"customer_id":"C3","industry":{"x":1}},{"customer_id":"C1","industry":"A"}]' \
+    > "$tmp/js/customers.json"
+printf '{"hyperp_dataset":1,"customers":{"file":"customers.json","columns":{"customer_id":"id","industry":"categorical"}}}' \
+    > "$tmp/js/c.json"
+"$H" ingest --config "$tmp/js/c.json" --rejects "$tmp/js/r.csv" > /dev/null 2> "$tmp/js/err"
+want="rejected: $tmp/js/customers.json[1] (line 1): column 'customer_id': missing value (required)
+rejected: $tmp/js/customers.json[2] (line 1): column 'industry': key 'industry' holds a nested object; only strings, numbers, booleans, null and lists of them can be read
+rejected: $tmp/js/customers.json[3] (line 1): column 'customer_id': duplicate id 'C1' (first at [0], line 1)"
+if [ "$(grep '^rejected: ' "$tmp/js/err")" = "$want" ]; then ok json_array_rejects_by_index
+else fail "json_array_rejects_by_index: $(cat "$tmp/js/err")"; fi
+
 cli_summary test_data_cli.sh

@@ -72,6 +72,39 @@ if [ "$n" -eq 300 ]; then ok topk_one_gives_one_each; else fail "topk_one_gives_
 n=$(rec --top-k 100000 2>/dev/null | head -1 | grep -o '"product_id"' | wc -l)
 if [ "$n" -ge 30 ]; then ok topk_max_gives_whole_catalogue; else fail "topk_max_gives_whole_catalogue ($n)"; fi
 expect k_max_accepted 0 "@1000" -- ev --k 1000
+# a value flag given twice is refused (exit 2, both values named), not read as the last one
+expect epochs_twice 2 "^hyperp: flag --epochs given twice \('3', then '5'\): it takes one value" -- tr --epochs 3 --epochs 5
+if [ ! -e "$tmp/never" ]; then ok epochs_twice_trains_nothing; else fail epochs_twice_trains_nothing; fi
+expect topk_twice 2 "^hyperp: flag --top-k given twice \('5', then '10'\)" -- rec --top-k 5 --top-k=10
+expect k_twice 2 "^hyperp: flag --k given twice \('5', then '10'\)" -- ev --k 5 --k 10
+expect synth_seed_twice 2 "^hyperp: flag --seed given twice \('1', then '2'\)" -- sy --seed 1 --seed 2
+expect ingest_rejects_twice 2 "^hyperp: flag --rejects given twice" -- "$H" ingest --data "$tmp/syn" --rejects "$tmp/r1.csv" --rejects "$tmp/r2.csv"
+expect audit_db_twice 2 "^hyperp: flag --db given twice \('a.db', then 'b.db'\)" -- "$H" audit verify --db a.db --db b.db
+expect quiet_twice_is_fine 0 "best validation" -- "$H" train --data "$tmp/syn" --out "$tmp/m2" --epochs 1 --quiet --quiet --no-consent-check
+
+# ------------------------------------------------------------------ kinds the config names
+# a kind that is not in the interactions matched nothing: training ran on NaN validation and
+# exited 0. Now refused before training (exit 2), naming the config path and the kinds there are.
+kinds() { sed "s/$1/$2/" examples/synthetic.json > "$tmp/syn/$3.json" && grep -qF "$2" "$tmp/syn/$3.json" || fail "$3_config_made"; }
+kinds '"target_kinds": \["adopted"\]' '"target_kinds": ["purchse"]' typo
+expect target_kind_misspelt 2 "^hyperp: $tmp/syn/typo.json: split.target_kinds\[0\]: 'purchse' is not a kind in the interactions \(their kinds: clicked, adopted, rated, held\)\$" -- \
+    "$H" train --config "$tmp/syn/typo.json" --out "$tmp/never3" --epochs 1 --quiet --no-consent-check
+if [ ! -e "$tmp/never3" ]; then ok misspelt_kind_trains_nothing; else fail misspelt_kind_trains_nothing; fi
+kinds '"positive_kinds": \["held", "adopted"\]' '"positive_kinds": ["NA"]' na
+expect positive_kind_na 2 "^hyperp: $tmp/syn/na.json: train.positive_kinds\[0\]: 'NA' is not a kind in the interactions" -- \
+    "$H" train --config "$tmp/syn/na.json" --out "$tmp/never3" --epochs 1 --quiet --no-consent-check
+kinds '"target_kinds": \["adopted"\]' '"target_kinds": [""]' empty_kind
+expect target_kind_empty 2 "^hyperp: $tmp/syn/empty_kind.json: split.target_kinds: \[0\] is not a non-empty string" -- \
+    "$H" train --config "$tmp/syn/empty_kind.json" --out "$tmp/never3" --epochs 1 --quiet --no-consent-check
+# a kind that is in the data but only for a training customer leaves the validation set without
+# targets: refused (exit 1) rather than trained with a NaN metric
+mkdir -p "$tmp/special" && cp "$tmp/syn"/*.csv "$tmp/special/"
+echo "ORG_US_000001,P007,special,1,2023-04-19T21:06:26Z" >> "$tmp/special/interactions.csv"
+sed 's/"target_kinds": \["adopted"\]/"target_kinds": ["special"]/' examples/synthetic.json > "$tmp/special/special.json"
+expect validation_without_targets 1 "^hyperp: no validation customer has a target to validate on \([0-9]+ validation customers; split.valid_fraction 0.1\)" -- \
+    "$H" train --config "$tmp/special/special.json" --out "$tmp/never3" --epochs 1 --quiet --no-consent-check
+out=$("$H" train --config "$tmp/special/special.json" --out "$tmp/never3" --epochs 1 --no-consent-check 2>&1)
+if ! grep -qi "nan" <<<"$out"; then ok no_nan_reported; else fail "no_nan_reported: $out"; fi
 
 # ------------------------------------------------------------------ hand-edited model.json
 # an unversioned copy (the layout earlier builds wrote), edited

@@ -1141,6 +1141,53 @@ TEST(audit_verify_catches_added_subjects_moved_anchors_and_retyped_fields)
     privacy_close(&ctx);
 }
 
+/* Customer ids are stored in clear: one that is a card number (PCI-DSS), an e-mail address or
+ * an IBAN is refused wherever it would enter the store (a consent event, the erasure request a
+ * withdrawal queues, the store's own upsert), and nothing of it is stored or quoted. */
+TEST(ids_that_are_card_numbers_or_emails_are_never_stored)
+{
+    privacy_config cfg;
+    privacy_config_default(&cfg);
+    cfg.erase_on_withdrawal = PRIVACY_ERASE_QUEUE;
+    privacy_ctx ctx;
+    open_ctx(&ctx, &cfg);
+    hp_error err = { 0 };
+    struct { const char *id, *why; } bad[] = {
+        { "4111111111111111", "customer id looks like a card number (PCI-DSS" },
+        { "cust-5555555555554444", "customer id looks like a card number (PCI-DSS" },
+        { "alice@example.com", "customer id looks like an e-mail address" },
+        { "DE89370400440532013000", "customer id looks like an IBAN" },
+    };
+    for (size_t i = 0; i < HP_ARRAY_LEN(bad); i++) {
+        for (int ev = PRIVACY_GIVE; ev <= PRIVACY_WITHDRAW; ev++) {
+            privacy_consent_req r = { bad[i].id, PRIVACY_PERSONALISATION, (privacy_event)ev, NULL, "web", "v1", 0, 0 };
+            CHECK_EQ_INT(privacy_consent_record(&ctx, &r, &err), HP_ERR_INVAL);
+            CHECKF(strstr(err.msg, bad[i].why) && strstr(err.msg, "use a pseudonymous id"), "%s", err.msg);
+            CHECKF(!strstr(err.msg, bad[i].id), "the message quotes the id: %s", err.msg);
+        }
+        CHECK_EQ_INT(privacy_id_check_storable(bad[i].id, &err), HP_ERR_INVAL);
+        CHECK_EQ_INT(privacy_id_check(bad[i].id, &err), HP_OK); /* erase and export still take it */
+        CHECK_EQ_INT(store_customer_upsert(ctx.st, bad[i].id, NULL, NOW, &err), HP_ERR_INVAL);
+    }
+    /* pseudonymous ids and near misses (a failed Luhn check, no domain) are stored */
+    CHECK_EQ_INT(record(&ctx, "C-100", PRIVACY_PERSONALISATION, PRIVACY_GIVE, NULL), HP_OK);
+    CHECK_EQ_INT(record(&ctx, "4111111111111112", PRIVACY_PERSONALISATION, PRIVACY_GIVE, NULL), HP_OK);
+    CHECK_EQ_INT(record(&ctx, "C1@crm", PRIVACY_PERSONALISATION, PRIVACY_GIVE, NULL), HP_OK);
+    CHECK_EQ_INT(record(&ctx, "C-100", PRIVACY_PERSONALISATION, PRIVACY_WITHDRAW, NULL), HP_OK);
+    int64_t n = -1;
+    CHECK_EQ_INT(store_customer_count(ctx.st, &n, &err), HP_OK);
+    CHECK_EQ_INT(n, 3);
+    CHECK_EQ_INT(store_erasure_count(ctx.st, &n, &err), HP_OK);
+    CHECK_EQ_INT(n, 1); /* C-100's: the refused withdrawals queued none */
+    needle_scan s = { { "4111111111111111", "example.com" }, 0 };
+    CHECK_EQ_INT(store_each_value(ctx.st, scan_value, &s, &err), HP_OK);
+    CHECK_EQ_INT(s.hits, 0);
+    needle_scan s2 = { { "5555555555554444", "DE89370400440532013000" }, 0 };
+    CHECK_EQ_INT(store_each_value(ctx.st, scan_value, &s2, &err), HP_OK);
+    CHECK_EQ_INT(s2.hits, 0);
+    privacy_close(&ctx);
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/hyperp_privacy_XXXXXX");
@@ -1162,6 +1209,7 @@ int main(void)
     RUN(audit_verify_catches_changes_in_the_store);
     RUN(audit_verify_catches_flipped_byte_deleted_line_swapped_pair);
     RUN(audit_verify_catches_added_subjects_moved_anchors_and_retyped_fields);
+    RUN(ids_that_are_card_numbers_or_emails_are_never_stored);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
     if (system(cmd)) fprintf(stderr, "could not remove %s\n", g_dir);

@@ -44,13 +44,18 @@ int cli_parse_u64(const char *flag, const char *s, uint64_t *out);
  * too) and returns -1. */
 int cli_parse_range(const char *flag, const char *s, long long lo, long long hi, long long *out);
 
+/* getopt_long over opts (long options, plus -h), refusing a value flag given twice: getopt
+ * alone would silently keep the last one (train --epochs 3 --epochs 5 trains 5 epochs).
+ * given holds the values seen so far (zero it before the first call). On a repeat prints
+ * "hyperp: flag --NAME given twice ('A', then 'B'): it takes one value" and returns '?', as
+ * getopt_long does for an unknown flag (so the caller's default branch prints its usage). */
+struct option;
+#define CLI_MAX_FLAGS 64
+typedef struct { const char *value[CLI_MAX_FLAGS]; } cli_given;
+int cli_getopt(int argc, char **argv, const struct option *opts, cli_given *given);
+
 /* privacy_load_key, printing its warning (a key file others can read) to stderr once. */
 int cli_load_key(privacy_ctx *ctx, hp_error *err);
-/* Sets *dst to value for the flag whose getopt_long value is c, unless it was given before in
- * this run (bit in *seen): a repeated value flag would otherwise silently keep the last one,
- * so it is refused with a message naming it. */
-struct option;
-int cli_set_once(const char **dst, uint64_t *seen, int c, const struct option *opts, const char *value);
 /* Parses --expect-head's 64 hex digits into out (lower case); prints why and returns -1 if not. */
 int cli_parse_head(const char *flag, const char *s, char out[65]);
 /* Prints the audit log's head to stderr ("audit head: HASH (seq N); keep it ..."): every command

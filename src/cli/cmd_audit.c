@@ -38,9 +38,9 @@ int cli_audit(int argc, char **argv)
     const char *file = NULL, *out = NULL;
     optind = 1;
     int c;
-    uint64_t seen = 0;
     const char *head = NULL, **dst;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_given given = { 0 }; /* a value flag given twice is refused */
+    while ((c = cli_getopt(argc, argv, opts, &given)) != -1) {
         dst = NULL;
         switch (c) {
         case 'd': dst = &db; break;
@@ -50,7 +50,7 @@ int cli_audit(int argc, char **argv)
         case 'h': audit_usage(stdout); return CLI_EXIT_OK;
         default: audit_usage(stderr); return CLI_EXIT_USAGE;
         }
-        if (dst && cli_set_once(dst, &seen, c, opts, optarg)) return CLI_EXIT_USAGE;
+        if (dst) *dst = optarg;
     }
     if (head && cli_parse_head("--expect-head", head, expect)) return CLI_EXIT_USAGE;
     int verify = optind + 1 == argc && !strcmp(argv[optind], "verify");
@@ -76,7 +76,8 @@ int cli_audit(int argc, char **argv)
     if (!rc && s && export) cli_print_audit_head(s);
     store_close(s);
     if (rc == HP_ERR_FORMAT && rep.problem[0]) {
-        fprintf(stderr, "hyperp: audit chain BROKEN at %s\n", rep.problem);
+        /* the problem is a clause: "entry 3 (after 2): ..." or "the log ends at seq 5 but ..." */
+        fprintf(stderr, "hyperp: audit chain BROKEN: %s\n", rep.problem);
         return CLI_EXIT_FAIL;
     }
     if (rc) return cli_error(rc, err.msg);
@@ -122,21 +123,4 @@ void cli_print_audit_head_of(const char *db)
     hp_error err = { 0 };
     if (store_open_existing(&s, db, &err) == HP_OK) cli_print_audit_head(s);
     store_close(s);
-}
-
-int cli_set_once(const char **dst, uint64_t *seen, int c, const struct option *opts, const char *value)
-{
-    uint64_t bit = 1ull << (c & 63);
-    const char *name = "?";
-    for (int i = 0; opts[i].name; i++)
-        if (opts[i].val == c) name = opts[i].name;
-    if (*seen & bit) {
-        fprintf(stderr, "hyperp: --%s given twice ('%s', then '%s'): it takes one value%s\n", name,
-                *dst, value, strcmp(name, "purpose") ? ""
-                : " (a consent event is for one purpose: record each purpose with its own command)");
-        return -1;
-    }
-    *seen |= bit;
-    *dst = value;
-    return 0;
 }

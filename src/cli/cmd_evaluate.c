@@ -58,7 +58,8 @@ int cli_evaluate(int argc, char **argv)
     int no_consent = 0;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_given given = { 0 }; /* a value flag given twice is refused */
+    while ((c = cli_getopt(argc, argv, opts, &given)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
         case 'c': config = optarg; break;

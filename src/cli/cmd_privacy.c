@@ -60,7 +60,6 @@ static int parse_args(int argc, char **argv, privacy_args *a)
         { "first6", no_argument, 0, 'f' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     memset(a, 0, sizeof *a);
-    uint64_t seen = 0; /* flags given so far: a value flag given twice is refused */
     a->db = getenv("HYPERP_DB") && *getenv("HYPERP_DB") ? getenv("HYPERP_DB") : STORE_DEFAULT_PATH;
     a->config = getenv("HYPERP_PRIVACY_CONFIG");
     a->level = 1;
@@ -68,7 +67,8 @@ static int parse_args(int argc, char **argv, privacy_args *a)
     int c;
     uint64_t v;
     const char **dst;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_given given = { 0 }; /* a value flag given twice is refused */
+    while ((c = cli_getopt(argc, argv, opts, &given)) != -1) {
         dst = NULL;
         switch (c) {
         case 'd': dst = &a->db; break;
@@ -91,7 +91,7 @@ static int parse_args(int argc, char **argv, privacy_args *a)
         case 'h': privacy_usage(stdout); return 1;
         default: privacy_usage(stderr); return -1;
         }
-        if (dst && cli_set_once(dst, &seen, c, opts, optarg)) return -1;
+        if (dst) *dst = optarg;
     }
     a->pos = argv + optind;
     a->npos = argc - optind;
@@ -207,7 +207,8 @@ static int cmd_consent(const privacy_args *a)
     }
     privacy_ctx ctx;
     hp_error err = { 0 };
-    int rc = privacy_id_check(a->pos[2], &err);
+    /* before the store is opened (a give creates it): an id that may not be stored leaves no trace */
+    int rc = show ? privacy_id_check(a->pos[2], &err) : privacy_id_check_storable(a->pos[2], &err);
     if (!rc) rc = open_ctx(&ctx, a, 1, &err);
     if (rc) return cli_error(rc, err.msg);
     rc = show ? consent_show(&ctx, a->pos[2], &err) : consent_record(&ctx, a, ev, &err);

@@ -54,7 +54,8 @@ static int parse_rec_args(int argc, char **argv, rec_args *a)
     long long v;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_given given = { 0 }; /* a value flag given twice is refused */
+    while ((c = cli_getopt(argc, argv, opts, &given)) != -1) {
         switch (c) {
         case 'm': a->model = optarg; break;
         case 'C': a->files[DATA_T_CUSTOMERS] = optarg; break;

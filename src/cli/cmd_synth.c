@@ -51,7 +51,8 @@ static int parse_synth_args(int argc, char **argv, data_synth_opts *o, const cha
     long long v;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_given given = { 0 }; /* a value flag given twice is refused */
+    while ((c = cli_getopt(argc, argv, opts, &given)) != -1) {
         switch (c) {
         case 'n': if (cli_parse_range("--customers", optarg, DATA_SYNTH_MIN_CUSTOMERS, DATA_SYNTH_MAX_CUSTOMERS, &v))
                       return -1;

@@ -62,7 +62,8 @@ static int parse_train_args(int argc, char **argv, train_args *a)
     long long v; /* ranges as in the config's train and split sections (docs/config.md) */
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    cli_given given = { 0 }; /* a value flag given twice is refused */
+    while ((c = cli_getopt(argc, argv, opts, &given)) != -1) {
         switch (c) {
         case 'c': a->config = optarg; break;
         case 'd': a->data_dir = optarg; break;
@@ -153,11 +154,14 @@ int cli_train(int argc, char **argv)
     if (!(rc = data_ingest(&ds, NULL, &irep, &err)) && irep.total_rejected)
         fprintf(stderr, "note: %zu rows rejected while loading (run hyperp ingest to see them)\n", irep.total_rejected);
     if (!rc) rc = model_config_from_dataset(&cfg, &ds, &err);
+    /* before --out is created: a misspelt kind is the config's fault (ingest checks the same) */
+    if (!rc && (rc = model_config_check_kinds(&cfg, &ds, &err))) model_config_free(&cfg);
     if (rc) {
         data_dataset_free(&ds);
         return cli_error(rc, err.msg);
     }
     apply_overrides(&cfg, &a);
+    int nothing_to_learn = 0;
     if ((rc = cli_mkdirs(a.out, &err))) goto done;
     uint8_t *allowed = NULL;
     int64_t snapshot = 0;
@@ -174,6 +178,9 @@ int cli_train(int argc, char **argv)
     model_train_report rep;
     rc = model_train(&ds, &cfg, &o, &rep, &err);
     signal(SIGINT, SIG_DFL);
+    /* the data loaded but leaves nothing to train or validate on: this run failed (exit 1);
+     * exit 2 is for inputs that cannot be read or used at all */
+    nothing_to_learn = rc == HP_ERR_EMPTY;
     if (rc && !a.quiet && isatty(STDERR_FILENO)) fputc('\n', stderr); /* end the progress line */
     if (!rc || rc == HP_ERR_INTERRUPTED) print_report(&rep, a.out);
     if ((!rc || rc == HP_ERR_INTERRUPTED) && allowed) { /* an interrupted run saved a usable model too */
@@ -190,5 +197,7 @@ int cli_train(int argc, char **argv)
 done:
     model_config_free(&cfg);
     data_dataset_free(&ds);
-    return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;
+    if (!rc) return CLI_EXIT_OK;
+    int code = cli_error(rc, err.msg);
+    return nothing_to_learn ? CLI_EXIT_FAIL : code;
 }

@@ -3,6 +3,7 @@
 #include "data/parse.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +119,24 @@ int cli_parse_range(const char *flag, const char *s, long long lo, long long hi,
     }
     *out = v;
     return 0;
+}
+
+int cli_getopt(int argc, char **argv, const struct option *opts, cli_given *given)
+{
+    int idx = -1;
+    int c = getopt_long(argc, argv, "h", opts, &idx);
+    if (c == -1 || idx < 0 || idx >= CLI_MAX_FLAGS || opts[idx].has_arg != required_argument) return c;
+    const char *name = opts[idx].name, *first = given->value[idx];
+    if (first) {
+        /* a consent event is for one purpose, however the two were meant */
+        int purpose = strcmp(name, "purpose") == 0;
+        fprintf(stderr, "hyperp: flag --%s given twice ('%s', then '%s'): it takes one value%s\n", name,
+                first, optarg, purpose ? " (a consent event is for one purpose: record each purpose with its own "
+                "command)" : "");
+        return '?';
+    }
+    given->value[idx] = optarg;
+    return c;
 }
 
 int main(int argc, char **argv)

@@ -375,15 +375,15 @@ int data_config_parse(data_dataset *ds, const char *json, size_t len, const char
 {
     init_tables(ds);
     cfg_ctx c = { name, err };
-    /* Editors on Windows save a UTF-8 BOM; data files may have one too, and both are skipped. */
-    if (json && len >= 3 && memcmp(json, "\xEF\xBB\xBF", 3) == 0) json += 3, len -= 3;
+    /* a UTF-8 BOM (editors on Windows save one) is skipped, UTF-16 refused: io_config_text */
+    int rc = io_config_text(name, &json, &len, err);
+    if (rc) return rc;
     json_error_t je;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
     if (!root) return hp_fail(err, HP_ERR_INVAL, "%s:%d:%d: %s", name, je.line, je.column, je.text);
     static const char *const keys[] = { "hyperp_dataset", "name", "customers", "products",
                                         "interactions", "transactions", "model", "train",
                                         "split", "evaluate", NULL };
-    int rc = HP_OK;
     json_t *ver = json_is_object(root) ? json_object_get(root, "hyperp_dataset") : NULL;
     if (!json_is_object(root)) rc = cfg_fail(&c, "(top)", "expected a JSON object%s", "");
     else if ((rc = check_keys(&c, "", root, keys))) {}

@@ -94,7 +94,8 @@ typedef struct {
     data_table_kind kind;
     char *file;            /* path as resolved (relative to the config's folder) */
     int configured;        /* the config has this table */
-    int loaded;            /* a file was read */
+    int loaded;            /* a file was read (or, for products, the catalogue implied) */
+    int implied;           /* products without a file: the product ids seen in the data */
     int optional;          /* config: a missing file is skipped with a note */
     int keep_pii;          /* config "mask_pii": false keeps card numbers, IBANs, e-mails, ...
                               in text columns; by default they are masked before storage */
@@ -155,8 +156,8 @@ const char *data_section_name(data_section s);
 /* Parses a dataset config (JSON text). base_dir resolves relative file paths. Unknown keys,
  * unknown roles, role/table mismatches and missing required parts are errors whose message
  * names the JSON path, as do values of the wrong JSON type ("c.json: customers.missing:
- * expected an array of strings"); a leading UTF-8 BOM is skipped. On failure ds is left
- * empty (nothing to free). */
+ * expected an array of strings"); a leading UTF-8 BOM is skipped and UTF-16 text refused
+ * (io_config_text). On failure ds is left empty (nothing to free). */
 int data_config_parse(data_dataset *ds, const char *json, size_t len, const char *name,
                       const char *base_dir, hp_error *err);
 int data_config_load(data_dataset *ds, const char *path, hp_error *err);

@@ -43,6 +43,8 @@ typedef struct {
     uint64_t *seen_in;     /* multi: per dict code, the number of the last list that had it */
     size_t seen_cap;
     uint64_t list_no;      /* number of the list being appended (never 0) */
+    int json_array;        /* the table being read is a JSON array: a record is named by its
+                              index, since a whole array is often written on one line */
 } ingest_ctx;
 
 #define ROW_NUMBER_COLUMN "@row"
@@ -113,6 +115,16 @@ static void row_subject(const ingest_ctx *cx, const data_table *t, const io_reco
     }
 }
 
+/* Where a record is, for messages: "customers.csv:12", or in a JSON array its JSON path and
+ * the line it starts on, "customers.json[3] (line 1)". */
+static const char *record_where(const ingest_ctx *cx, const data_table *t, long line, long record, char *buf,
+                                size_t size)
+{
+    if (cx->json_array) snprintf(buf, size, "%s[%ld] (line %ld)", t->file, record, line);
+    else snprintf(buf, size, "%s:%ld", t->file, line);
+    return buf;
+}
+
 /* A sample for the user, cut to HP_ERROR_MAX when long. */
 static void sample_line(char *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sample_line(char *m, const char *fmt, ...)
@@ -134,9 +146,10 @@ static void reject(ingest_ctx *cx, data_table *t, const io_record *rec, long rec
     rep->rejected[t->kind]++;
     rep->total_rejected++;
     if (rep->nsamples < DATA_REJECT_SAMPLES) {
-        char *m = rep->samples[rep->nsamples++];
-        if (column) sample_line(m, "%s:%ld: column '%s': %s", t->file, rec->line, column, why);
-        else sample_line(m, "%s:%ld: %s", t->file, rec->line, why);
+        char *m = rep->samples[rep->nsamples++], where[HP_ERROR_MAX];
+        record_where(cx, t, rec->line, record, where, sizeof where);
+        if (column) sample_line(m, "%s: column '%s': %s", where, column, why);
+        else sample_line(m, "%s: %s", where, why);
     }
     if (!cx->rejects) return;
     FILE *f = cx->rejects;
@@ -226,20 +239,22 @@ static int stage_ref(ingest_ctx *cx, const data_column *c, staged *st, hp_error 
     return HP_OK;
 }
 
-static int stage_id(const data_table *t, const data_column *c, staged *st, hp_error *err)
+static int stage_id(const ingest_ctx *cx, const data_table *t, const data_column *c, staged *st, hp_error *err)
 {
     int32_t prev = data_dict_find(&c->dict, st->s, st->len);
-    char q[128];
-    if (prev >= 0)
-        return hp_fail(err, HP_ERR_FORMAT, "duplicate id '%s' (first at line %ld)",
-                       (data_quote_value(st->s, st->len, 60, q, sizeof q), q), t->line[prev]);
-    return HP_OK;
+    if (prev < 0) return HP_OK;
+    char q[128], first[HP_ERROR_MAX];
+    /* in a JSON array the first one is named by its index: the array may be a single line */
+    if (cx->json_array) snprintf(first, sizeof first, "[%ld], line %ld", t->record[prev], t->line[prev]);
+    else snprintf(first, sizeof first, "line %ld", t->line[prev]);
+    return hp_fail(err, HP_ERR_FORMAT, "duplicate id '%s' (first at %s)",
+                   (data_quote_value(st->s, st->len, 60, q, sizeof q), q), first);
 }
 
 static int stage_value(ingest_ctx *cx, const data_table *t, const data_column *c, staged *st, hp_error *err)
 {
     switch (c->role) {
-    case DATA_ROLE_ID: return stage_id(t, c, st, err);
+    case DATA_ROLE_ID: return stage_id(cx, t, c, st, err);
     case DATA_ROLE_NUMERIC: case DATA_ROLE_VALUE: case DATA_ROLE_AMOUNT:
         return data_parse_number(st->s, st->len, &st->v, err);
     case DATA_ROLE_HELD: {
@@ -441,6 +456,7 @@ static int make_implicit_products(ingest_ctx *cx)
     if (!data_table_add_column(p, &spec, "product_id")) return HP_ERR_NOMEM;
     p->id_col = 0;
     p->loaded = 1;
+    p->implied = 1;
     cx->implicit_products = p;
     return HP_OK;
 }
@@ -654,7 +670,8 @@ static int read_records(ingest_ctx *cx, data_table *t, io_source *src, hp_error 
             reject(cx, t, &rec, record, col, rerr.msg);
             continue;
         }
-        if (rc < 0) return hp_fail(err, rc, "%s:%ld: %s", t->file, rec.line, rerr.msg);
+        char where[HP_ERROR_MAX];
+        if (rc < 0) return hp_fail(err, rc, "%s: %s", record_where(cx, t, rec.line, record, where, sizeof where), rerr.msg);
         int bad = -1;
         if (stage_row(cx, t, &rec, record, &bad, &rerr)) {
             reject(cx, t, &rec, record, t->cols[bad].name, rerr.msg);
@@ -672,6 +689,7 @@ static int load_table(ingest_ctx *cx, data_table *t, hp_error *err)
     int rc = prepare_missing(cx, t);
     cx->table = t;
     if (!rc) rc = open_source(t, &src, err);
+    cx->json_array = src && io_source_format(src) == IO_FMT_JSON;
     if (!rc) rc = map_columns(cx, t, src, err);
     if (!rc) rc = read_records(cx, t, src, err);
     io_source_free(src);

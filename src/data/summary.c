@@ -165,16 +165,28 @@ static int write_json(const data_dataset *ds, const data_ingest_report *rep, FIL
     return rc;
 }
 
+/* "customers: 300 rows from customers.csv, 2 rejected" */
+static void print_table_line(FILE *f, const data_table *t, const data_ingest_report *rep)
+{
+    const char *name = data_table_name(t->kind);
+    if (t->implied && t->configured) /* its file was not found (noted as skipped) */
+        fprintf(f, "%s: %zu product ids seen in the data (%s not found)", name, t->nrows, t->file);
+    else
+        fprintf(f, "%s: %zu rows from %s", name, t->nrows, t->file);
+    if (rep && rep->rejected[t->kind]) fprintf(f, ", %zu rejected", rep->rejected[t->kind]);
+    fputc('\n', f);
+}
+
 int data_summary_write(const data_dataset *ds, const data_ingest_report *rep, void *file, int json)
 {
     FILE *f = file;
     if (json) return write_json(ds, rep, f);
     for (int k = 0; k < DATA_T_COUNT; k++) {
         const data_table *t = &ds->t[k];
-        if (!t->loaded) continue;
-        fprintf(f, "%s: %zu rows from %s", data_table_name((data_table_kind)k), t->nrows, t->file);
-        if (rep && rep->rejected[k]) fprintf(f, ", %zu rejected", rep->rejected[k]);
-        fputc('\n', f);
+        /* an implied catalogue of no ids is the skipped products file: its note says so, and
+         * "products: 0 rows from products.csv" after it would claim the file was read */
+        if (!t->loaded || (t->implied && !t->nrows)) continue;
+        print_table_line(f, t, rep);
         for (int i = 0; i < t->ncols; i++)
             if (t->cols[i].role != DATA_ROLE_IGNORE) print_column(f, t, &t->cols[i]);
     }

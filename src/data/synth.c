@@ -1285,7 +1285,7 @@ static int files_open(synth_ctx *g, const char *dir, hp_error *err)
         snprintf(o->path, n, "%s/%s", dir, FILE_NAME[i]);
         o->f = fopen(o->path, "wb");
         if (!o->f)
-            return hp_fail(err, HP_ERR_IO, "%s: cannot create: %s", o->path, strerror(errno));
+            return hp_fail(err, HP_ERR_WRITE, "%s: cannot create: %s", o->path, strerror(errno));
     }
     return HP_OK;
 }
@@ -1294,7 +1294,7 @@ static int file_error(const synth_ctx *g, hp_error *err)
 {
     for (int i = 0; i < F_COUNT; i++)
         if (g->out[i].err)
-            return hp_fail(err, HP_ERR_IO, "%s: write failed: %s", g->out[i].path,
+            return hp_fail(err, HP_ERR_WRITE, "%s: write failed: %s", g->out[i].path,
                            strerror(g->out[i].err));
     return HP_OK;
 }
@@ -1461,7 +1461,7 @@ static int write_truth_json(const synth_ctx *g, const char *dir, hp_error *err)
     snprintf(path, n, "%s/truth.json", dir);
     FILE *f = fopen(path, "wb");
     if (!f) {
-        int rc = hp_fail(err, HP_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+        int rc = hp_fail(err, HP_ERR_WRITE, "%s: cannot create: %s", path, strerror(errno));
         hp_free(path);
         return rc;
     }
@@ -1494,7 +1494,7 @@ static int write_truth_json(const synth_ctx *g, const char *dir, hp_error *err)
     int bad = ferror(f);
     errno = 0;
     if (fclose(f) != 0) bad = 1;
-    int rc = bad ? hp_fail(err, HP_ERR_IO, "%s: write failed: %s", path,
+    int rc = bad ? hp_fail(err, HP_ERR_WRITE, "%s: write failed: %s", path,
                            errno ? strerror(errno) : "I/O error")
                  : HP_OK;
     hp_free(path);

@@ -74,7 +74,8 @@ int data_synth_check(const data_synth_opts *o, hp_error *err);
 /* Generates the data set into out_dir (created with its parents when missing; existing files
  * of the same names are replaced). opts NULL means the defaults. Returns HP_OK; HP_ERR_RANGE
  * for bad options; HP_ERR_INVAL for a NULL out_dir; HP_ERR_NOMEM; HP_ERR_IO when a directory
- * or file cannot be created or written (disk full), with the path in err. After a failure
+ * cannot be created (or out_dir is not one); HP_ERR_WRITE when a file cannot be created or
+ * written (disk full: the environment, exit 1), with the path in err. After a failure
  * the files may be partly written. Memory use does not grow with N. */
 int data_synth_run(const data_synth_opts *opts, const char *out_dir, hp_error *err);
 

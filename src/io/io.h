@@ -108,6 +108,13 @@ int io_read_file(const char *path, char **buf, size_t *len, hp_error *err);
  * (overlongs, surrogates and code points above U+10FFFF are invalid). */
 long io_utf8_invalid_at(const char *s, size_t len);
 
+/* Readies the whole text of a JSON config file (text, len bytes) for the parser, so that every
+ * config reads alike: a leading UTF-8 BOM (editors on Windows save one) is skipped, and
+ * UTF-16 text (a UTF-16 byte-order mark, or a NUL beside the first character) is refused
+ * with HP_ERR_ENCODING and "NAME: file is UTF-16; save it as UTF-8", where the parser
+ * would only say it cannot decode byte 0xff. */
+int io_config_text(const char *name, const char **text, size_t *len, hp_error *err);
+
 /* Converts Latin-1 bytes to a new NUL-terminated UTF-8 buffer (caller frees). */
 int io_latin1_to_utf8(const char *in, size_t len, char **out, size_t *outlen);
 

@@ -87,3 +87,22 @@ int io_latin1_to_utf8(const char *in, size_t len, char **out, size_t *outlen)
     if (outlen) *outlen = j;
     return HP_OK;
 }
+
+/* ------------------------------------------------------------------ config files */
+
+int io_config_text(const char *name, const char **text, size_t *len, hp_error *err)
+{
+    const unsigned char *p = (const unsigned char *)*text;
+    size_t n = *text ? *len : 0;
+    if (n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) {
+        *text += 3;
+        *len -= 3;
+        return HP_OK;
+    }
+    /* a byte-order mark, or JSON's first ASCII character with a NUL beside it */
+    int bom16 = n >= 2 && ((p[0] == 0xFF && p[1] == 0xFE) || (p[0] == 0xFE && p[1] == 0xFF));
+    int nul16 = n >= 2 && (p[0] == 0) != (p[1] == 0);
+    if (bom16 || nul16)
+        return hp_fail(err, HP_ERR_ENCODING, "%s: file is UTF-16; save it as UTF-8", name);
+    return HP_OK;
+}

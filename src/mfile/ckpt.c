@@ -681,13 +681,14 @@ static void sync_dir(const char *path)
     hp_free(dir);
 }
 
-/* Flushes, fsyncs and closes f (always closed); any error is an HP_ERR_IO. */
+/* Flushes, fsyncs and closes f (always closed); any error is an HP_ERR_WRITE: a full disk or
+ * a failing device is the environment's problem (exit 1), not bad input (exit 2). */
 static int finish_file(FILE *f, const char *tmp, hp_error *err)
 {
     int bad = fflush(f) != 0 || fsync(fileno(f)) != 0 || ferror(f);
     int e = errno;
     if (fclose(f) != 0 && !bad) bad = 1, e = errno;
-    if (bad) return hp_fail(err, HP_ERR_IO, "cannot write %s: %s", tmp, strerror(e ? e : EIO));
+    if (bad) return hp_fail(err, HP_ERR_WRITE, "cannot write %s: %s", tmp, strerror(e ? e : EIO));
     return HP_OK;
 }
 
@@ -701,13 +702,13 @@ static int atomic_write(const char *path, emit_fn emit, const void *ctx, hp_erro
     memcpy(tmp + n, ".tmp", 5);
     FILE *f = fopen(tmp, "wb");
     int rc = HP_OK;
-    if (!f) rc = hp_fail(err, HP_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+    if (!f) rc = hp_fail(err, HP_ERR_WRITE, "cannot create %s: %s", tmp, strerror(errno));
     if (f) {
         rc = emit(f, ctx, err);
         if (rc) fclose(f);
         else rc = finish_file(f, tmp, err);
         if (!rc && rename(tmp, path) != 0)
-            rc = hp_fail(err, HP_ERR_IO, "cannot rename %s over it: %s", tmp, strerror(errno));
+            rc = hp_fail(err, HP_ERR_WRITE, "cannot rename %s over it: %s", tmp, strerror(errno));
         if (rc) remove(tmp);
     }
     hp_free(tmp);
@@ -885,7 +886,7 @@ static int emit_safetensors(FILE *f, const void *ctx, hp_error *err)
     for (int k = 0; k < (c->with_opt ? KIND_COUNT : 1) && !bad; k++)
         for (int i = 0; i < c->p->n && !bad; i++)
             bad = write_f32_le(f, kind_block(c->p, k) + c->p->t[i].offset, c->p->t[i].size);
-    if (bad) return hp_fail(err, HP_ERR_IO, "cannot write: %s", strerror(errno ? errno : EIO));
+    if (bad) return hp_fail(err, HP_ERR_WRITE, "cannot write: %s", strerror(errno ? errno : EIO));
     return HP_OK;
 }
 
@@ -928,7 +929,7 @@ static int emit_json(FILE *f, const void *ctx, hp_error *err)
     const json_t *doc = ctx;
     errno = 0;
     if (json_dumpf(doc, f, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0 || fputc('\n', f) == EOF)
-        return hp_fail(err, HP_ERR_IO, "cannot write JSON: %s", strerror(errno ? errno : EIO));
+        return hp_fail(err, HP_ERR_WRITE, "cannot write JSON: %s", strerror(errno ? errno : EIO));
     return HP_OK;
 }
 

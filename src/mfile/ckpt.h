@@ -26,7 +26,9 @@
  *
  * Errors: every function returns HP_OK or a negative hp_status and writes one sentence in
  * err that starts with the path (or buffer name):
- *   HP_ERR_IO       cannot open/read/write/rename the file
+ *   HP_ERR_IO       cannot open or read the file
+ *   HP_ERR_WRITE    cannot create, write or rename it (a full disk: the environment, not bad
+ *                   input)
  *   HP_ERR_FORMAT   not a well-formed safetensors file, or tensors that do not fit the model
  *                   (wrong dtype or shape, a tensor the model does not have)
  *   HP_ERR_NOTFOUND a tensor the model needs is not in the file

@@ -31,7 +31,7 @@ static int sync_dir(const char *path, hp_error *err)
     int ok = fd >= 0 && (fsync(fd) == 0 || errno == EINVAL);
     int e = errno;
     if (fd >= 0) close(fd);
-    return ok ? HP_OK : hp_fail(err, HP_ERR_IO, "%s: cannot sync the directory: %s", path, strerror(e));
+    return ok ? HP_OK : hp_fail(err, HP_ERR_WRITE, "%s: cannot sync the directory: %s", path, strerror(e));
 }
 
 /* "v-" followed by a name of our own making: no '/', not "." or "..", short. */
@@ -78,7 +78,7 @@ int mfile_dir_begin(const char *dir, char *vdir, size_t cap, char *version, size
                  (long)getpid(), k);
         if ((rc = join(vdir, cap, dir, version, err))) return rc;
         if (mkdir(vdir, 0777) == 0) return HP_OK;
-        if (errno != EEXIST) return hp_fail(err, HP_ERR_IO, "%s: cannot create directory: %s", vdir, strerror(errno));
+        if (errno != EEXIST) return hp_fail(err, HP_ERR_WRITE, "%s: cannot create directory: %s", vdir, strerror(errno));
     }
     return hp_fail(err, HP_ERR_IO, "%s: cannot find a free name for a new model version", dir);
 }
@@ -94,12 +94,12 @@ static int switch_link(const char *dir, const char *name, const char *target, co
     ssize_t n = readlink(path, now, sizeof now - 1);
     if (n >= 0 && (now[n] = 0, strcmp(now, target) == 0)) return HP_OK;
     if (unlink(tmp) != 0 && errno != ENOENT)
-        return hp_fail(err, HP_ERR_IO, "%s: cannot remove a stale link: %s", tmp, strerror(errno));
-    if (symlink(target, tmp) != 0) return hp_fail(err, HP_ERR_IO, "%s: cannot create a link: %s", tmp, strerror(errno));
+        return hp_fail(err, HP_ERR_WRITE, "%s: cannot remove a stale link: %s", tmp, strerror(errno));
+    if (symlink(target, tmp) != 0) return hp_fail(err, HP_ERR_WRITE, "%s: cannot create a link: %s", tmp, strerror(errno));
     if (rename(tmp, path) != 0) {
         int e = errno;
         unlink(tmp);
-        return hp_fail(err, HP_ERR_IO, "cannot rename %s over %s: %s", tmp, path, strerror(e));
+        return hp_fail(err, HP_ERR_WRITE, "cannot rename %s over %s: %s", tmp, path, strerror(e));
     }
     return HP_OK;
 }

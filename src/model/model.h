@@ -102,6 +102,11 @@ void model_config_defaults(model_config *c);
 void model_config_free(model_config *c);
 json_t *model_config_to_json(const model_config *c);
 int model_config_from_json(model_config *c, json_t *j, const char *where, const char *base_dir, hp_error *err);
+/* Every kind train.positive_kinds and split.target_kinds name must occur in the loaded
+ * interactions: a misspelt one ("purchse") matches nothing, and training went on with no
+ * targets (NaN validation). HP_ERR_INVAL naming the config path ("c.json:
+ * split.target_kinds[0]: 'purchse' is not a kind in the interactions (their kinds: ...)"). */
+int model_config_check_kinds(const model_config *c, const data_dataset *ds, hp_error *err);
 
 /* ------------------------------------------------------------------ features */
 

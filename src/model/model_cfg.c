@@ -362,3 +362,43 @@ json_t *model_config_to_json(const model_config *c)
     if (c->eval.out_dir) json_object_set_new(eval, "out_dir", json_string(c->eval.out_dir));
     return json_pack("{s:o, s:o, s:o, s:o}", "model", model, "train", train, "split", split, "evaluate", eval);
 }
+
+/* ------------------------------------------------------------------ against the data */
+
+/* "adopted, clicked, held" (the kinds in the interactions, as many as fit). */
+static void list_kinds(const data_column *kind, char *out, size_t size)
+{
+    out[0] = 0;
+    for (uint32_t k = 0; k < kind->dict.n; k++) {
+        size_t used = strlen(out);
+        if (used + strlen(kind->dict.str[k]) + 8 >= size) {
+            snprintf(out + used, size - used, ", ...");
+            return;
+        }
+        snprintf(out + used, size - used, "%s%s", k ? ", " : "", kind->dict.str[k]);
+    }
+}
+
+/* Fails on the first name of list (the config's path.key) that is not a kind in the data. */
+static int check_kind_list(const char *where, const char *path, char **list, int n, const data_column *kind,
+                           hp_error *err)
+{
+    for (int i = 0; i < n; i++) {
+        if (data_dict_find(&kind->dict, list[i], strlen(list[i])) >= 0) continue;
+        char kinds[256];
+        list_kinds(kind, kinds, sizeof kinds);
+        return hp_fail(err, HP_ERR_INVAL, "%s: %s[%d]: '%.80s' is not a kind in the interactions (their kinds: %s)",
+                       where, path, i, list[i], kinds[0] ? kinds : "none");
+    }
+    return HP_OK;
+}
+
+int model_config_check_kinds(const model_config *c, const data_dataset *ds, hp_error *err)
+{
+    const data_column *kind = data_table_col_role(&ds->t[DATA_T_INTERACTIONS], DATA_ROLE_KIND);
+    if (!kind) return HP_OK; /* no interactions at all: the split says so */
+    const char *where = ds->config_path ? ds->config_path : "built-in config";
+    int rc = check_kind_list(where, "train.positive_kinds", c->train.positive_kinds, c->train.npositive_kinds, kind, err);
+    if (!rc) rc = check_kind_list(where, "split.target_kinds", c->split.target_kinds, c->split.ntarget_kinds, kind, err);
+    return rc;
+}

@@ -423,6 +423,7 @@ int model_split_make(model_split *s, const data_dataset *ds, const model_config 
     s->P = (int)ds->t[DATA_T_PRODUCTS].nrows;
     ix_view v = { 0 };
     int rc = make_view(&v, ds, cfg);
+    if (!rc) rc = model_config_check_kinds(cfg, ds, err); /* a misspelt kind would match nothing */
     size_t n = v.it->nrows;
     uint8_t *tag = hp_calloc(n + 1, 1);
     s->role = hp_calloc((size_t)s->ncust + 1, 1);

@@ -243,19 +243,31 @@ static int train_grad(void *ctx, const size_t *idx, int B, double *loss, hp_erro
 
 /* ------------------------------------------------------------------ validation */
 
+/* The customers phase (0 validation, 1 test) evaluates that have something to be evaluated
+ * on (targets, or a label), into rows when not NULL; returns how many. */
+static int evaluated_rows(const trainer *t, int phase, int32_t *rows)
+{
+    const model_split *s = &t->su.split;
+    int want_role = phase == 0 ? MODEL_ROLE_VALID : MODEL_ROLE_TEST, n = 0;
+    for (int c = 0; c < s->ncust; c++) {
+        int evaluated = s->all_train || s->role[c] == want_role;
+        int has = t->ex.explicit_labels ? !isnan(s->label[c]) : s->tgt_off[phase][c + 1] > s->tgt_off[phase][c];
+        if (evaluated && has) {
+            if (rows) rows[n] = c;
+            n++;
+        }
+    }
+    return n;
+}
+
 /* NDCG@k over validation customers' targets, or AUC of the label product for label data. */
 static int validate(trainer *t, int phase, double *metric, hp_error *err)
 {
     const model_split *s = &t->su.split;
-    int P = t->su.net.P, n = 0;
+    int P = t->su.net.P;
     int32_t *rows = hp_malloc(((size_t)s->ncust + 1) * sizeof *rows);
     if (!rows) return HP_ERR_NOMEM;
-    int want_role = phase == 0 ? MODEL_ROLE_VALID : MODEL_ROLE_TEST;
-    for (int c = 0; c < s->ncust; c++) {
-        int evaluated = s->all_train || s->role[c] == want_role;
-        int has = t->ex.explicit_labels ? !isnan(s->label[c]) : s->tgt_off[phase][c + 1] > s->tgt_off[phase][c];
-        if (evaluated && has) rows[n++] = c;
-    }
+    int n = evaluated_rows(t, phase, rows);
     *metric = NAN;
     float *scores = n ? hp_malloc((size_t)n * (size_t)P * sizeof *scores) : NULL;
     int rc = n && !scores ? HP_ERR_NOMEM : HP_OK;
@@ -342,6 +354,19 @@ static int run_epochs(trainer *t, model_train_report *rep, hp_error *err)
     return rc;
 }
 
+/* A validation set was asked for (split.valid_fraction) or made, but no customer in it has a
+ * target or label: the metric would be NaN every epoch and early stopping blind, so training
+ * is refused before it starts (a target kind the data holds only for training customers, say). */
+static int check_validation(const trainer *t, const model_train_report *rep, hp_error *err)
+{
+    if (t->cfg->split.valid_fraction <= 0 && rep->n_valid_customers == 0) return HP_OK;
+    if (evaluated_rows(t, 0, NULL) > 0) return HP_OK;
+    return hp_fail(err, HP_ERR_EMPTY, "no validation customer has %s to validate on (%ld validation customers; "
+                   "split.valid_fraction %g): check split.target_kinds against the data, or set "
+                   "split.valid_fraction to 0 to train without validation", t->ex.explicit_labels ? "a label" : "a target",
+                   rep->n_valid_customers, (double)t->cfg->split.valid_fraction);
+}
+
 static void count_roles(const model_split *s, model_train_report *rep)
 {
     for (int c = 0; c < s->ncust; c++) {
@@ -377,6 +402,7 @@ int model_train(const data_dataset *ds, const model_config *cfg, const model_tra
     if (!rc && t.ex.n == 0) rc = hp_fail(err, HP_ERR_EMPTY, "no training examples: no training customer has a positive interaction%s",
                                         t.su.split.label_product >= 0 ? " (for label data set train.loss to \"bce\")" : "");
     rep->metric = t.metric = t.ex.explicit_labels ? "auc" : "ndcg";
+    if (!rc) rc = check_validation(&t, rep, err);
     if (!rc) rc = alloc_step_buffers(&t, err);
     if (!rc) rc = run_epochs(&t, rep, err);
     trainer_free(&t);

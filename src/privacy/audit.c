@@ -498,7 +498,7 @@ static int seq_field(json_t *h, const char *key)
 static int read_header(const char *line, size_t n, const char *path, chain *c, int64_t *aseq,
                        char ahash[65], hp_error *err)
 {
-    json_t *h = line ? json_loadb(line, n, 0, NULL) : NULL;
+    json_t *h = line ? json_loadb(line, n, JSON_REJECT_DUPLICATES, NULL) : NULL; /* one value a key */
     json_t *version = json_object_get(h, "hyperp_audit");
     size_t keys = json_object_size(h);
     int with_head = keys == 5 && seq_field(h, "head_seq") && hex_field(h, "head_hash");
@@ -533,11 +533,19 @@ static int verify_stream(FILE *f, const char *name, const char *expect_head, aud
     c.end_seq = hc.end_seq;
     memcpy(c.end_hash, hc.end_hash, sizeof c.end_hash);
     for (long ln = 2; !rc && (n = getline(&line, &cap, f)) > 0; ln++) {
-        json_t *o = json_loadb(line, (size_t)n, 0, NULL);
+        json_error_t je;
+        /* a key given twice is an alteration: the chain covers one value, and readers differ
+         * on which one they take (jansson the last, others the first) */
+        json_t *o = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &je);
         store_audit_bytes a;
-        if (!o || entry_from_json(o, &a)) {
+        if (!o && json_error_code(&je) == json_error_duplicate_key) {
             rep->bad_seq = c.last_seq + 1;
-            snprintf(rep->problem, sizeof rep->problem, "line %ld: not a valid entry (altered)", ln);
+            snprintf(rep->problem, sizeof rep->problem, "%.160s:%ld: a key appears twice in the entry "
+                     "(column %d; altered)", name, ln, je.column);
+            rc = 1;
+        } else if (!o || entry_from_json(o, &a)) {
+            rep->bad_seq = c.last_seq + 1;
+            snprintf(rep->problem, sizeof rep->problem, "%.160s:%ld: not a valid entry (altered)", name, ln);
             rc = 1;
         } else rc = chain_step(&c, &a);
         json_decref(o);

@@ -62,7 +62,7 @@ static int check_time(const privacy_ctx *ctx, int64_t at, hp_error *err)
 
 static int check_request(const privacy_ctx *ctx, const privacy_consent_req *r, hp_error *err)
 {
-    int rc = privacy_id_check(r->customer_id, err);
+    int rc = privacy_id_check_storable(r->customer_id, err);
     if (!rc && (unsigned)r->purpose >= PRIVACY_PURPOSE_COUNT) rc = hp_fail(err, HP_ERR_INVAL, "unknown purpose");
     if (!rc && (unsigned)r->event > PRIVACY_GPC) rc = hp_fail(err, HP_ERR_INVAL, "unknown consent event");
     if (!rc && r->event == PRIVACY_GPC && r->purpose != PRIVACY_SALE_SHARING)

@@ -1,6 +1,7 @@
 /* privacy: purposes, config, context, keys, pseudonyms, id checks. */
 #include "privacy/privacy.h"
 #include "privacy/privacy_internal.h"
+#include "io/io.h"
 #include "io/io_out.h"
 
 #include <ctype.h>
@@ -125,15 +126,26 @@ static int load_key(privacy_config *c, const char *key, json_t *v, const char *p
 
 int privacy_config_load(privacy_config *c, const char *path, hp_error *err)
 {
+    char *buf;
+    size_t len;
+    int rc = io_read_file(path, &buf, &len, err);
+    if (rc) {
+        char why[HP_ERROR_MAX];
+        snprintf(why, sizeof why, "%s", err ? err->msg : "");
+        return hp_fail(err, rc, "privacy config %s", why); /* "privacy config P: cannot open: ..." */
+    }
+    const char *text = buf;
+    /* the same text rules as the dataset config: a UTF-8 BOM skipped, UTF-16 refused */
+    if ((rc = io_config_text(path, &text, &len, err))) {
+        hp_free(buf);
+        return rc;
+    }
     json_error_t je;
-    FILE *f = fopen(path, "r");
-    if (!f) return hp_fail(err, HP_ERR_IO, "privacy config %s: cannot open: %s", path, strerror(errno));
-    json_t *root = json_loadf(f, 0, &je);
-    fclose(f);
+    json_t *root = json_loadb(text, len, 0, &je);
+    hp_free(buf);
     if (!root && je.line > 0)
         return hp_fail(err, HP_ERR_FORMAT, "%s:%d:%d: %s", path, je.line, je.column, je.text);
     if (!root) return hp_fail(err, HP_ERR_FORMAT, "%s: %s", path, je.text); /* no position: a read error */
-    int rc = HP_OK;
     if (!json_is_object(root)) rc = hp_fail(err, HP_ERR_FORMAT, "%s: expected a JSON object", path);
     const char *key;
     json_t *v;
@@ -362,6 +374,12 @@ int privacy_id_check(const char *id, hp_error *err)
     return HP_OK;
 }
 
+int privacy_id_check_storable(const char *id, hp_error *err)
+{
+    int rc = privacy_id_check(id, err);
+    return rc ? rc : store_id_check_pii(id, err);
+}
+
 int privacy_consent_snapshot(privacy_ctx *ctx, int64_t *seq, hp_error *err)
 {
     char hash[65];
@@ -369,15 +387,17 @@ int privacy_consent_snapshot(privacy_ctx *ctx, int64_t *seq, hp_error *err)
 }
 
 /* What landed after the snapshot that the model may not hold: erasures (finished or still
- * pending) and opt-outs of the purpose training is gated on. */
+ * pending), customers deleted past retention and opt-outs of the purpose training is gated on
+ * (the actions after the first two are counted for that purpose only). */
 static int revoked_since(privacy_ctx *ctx, int64_t snapshot, int64_t *n, hp_error *err)
 {
-    static const char *const actions[] = { "erase", "consent.withdraw", "consent.object", "consent.gpc" };
+    static const char *const actions[] = { "erase", PRIVACY_RETENTION_ERASE_ACTION, "consent.withdraw",
+                                           "consent.object", "consent.gpc" };
     const char *purpose = privacy_purpose_name(PRIVACY_PERSONALISATION);
     int64_t k = 0;
     int rc = store_erasure_pending_count(ctx->st, n, err);
     for (size_t i = 0; !rc && i < HP_ARRAY_LEN(actions); i++) {
-        rc = store_audit_count_after(ctx->st, snapshot, actions[i], i ? purpose : NULL, &k, err);
+        rc = store_audit_count_after(ctx->st, snapshot, actions[i], i > 1 ? purpose : NULL, &k, err);
         *n += k;
     }
     return rc;
@@ -388,7 +408,7 @@ int privacy_register_model(privacy_ctx *ctx, const char *name, const char *versi
 {
     int64_t revoked = 0;
     char reason[128], outcome[192];
-    snprintf(reason, sizeof reason, "erasure or withdrawal after its consent snapshot (audit seq %lld)",
+    snprintf(reason, sizeof reason, "erasure, retention deletion or withdrawal after its consent snapshot (audit seq %lld)",
              (long long)snapshot);
     int rc = store_begin(ctx->st, err);
     if (rc) return rc;
@@ -396,7 +416,7 @@ int privacy_register_model(privacy_ctx *ctx, const char *name, const char *versi
     if (!rc) rc = store_model_register_due(ctx->st, name, version, path, privacy_now(ctx),
                                            revoked > 0, reason, err);
     snprintf(outcome, sizeof outcome, "registered; consent snapshot at audit seq %lld%s",
-             (long long)snapshot, revoked ? "; due for retraining: erasure or withdrawal since" : "");
+             (long long)snapshot, revoked ? "; due for retraining: erasure, retention deletion or withdrawal since" : "");
     audit_event e = { .actor = ctx->actor, .action = "train", .purpose = privacy_purpose_name(PRIVACY_PERSONALISATION),
                       .model_version = version, .inputs_hash = inputs_hash, .outcome = outcome };
     if (!rc) rc = audit_append(ctx->st, privacy_now(ctx), &e, err);

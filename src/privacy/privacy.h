@@ -50,7 +50,8 @@ typedef struct {
  * never erase on withdrawal; QIs industry, region, employees, revenue. */
 void privacy_config_default(privacy_config *c);
 /* Reads a JSON config (docs/privacy.md) over the defaults; unknown keys are errors that name
- * the JSON path. */
+ * the JSON path. Its text is read as the dataset config's: a UTF-8 BOM skipped, UTF-16
+ * refused (io_config_text). */
 int privacy_config_load(privacy_config *c, const char *path, hp_error *err);
 
 /* ------------------------------------------------------------------ context */
@@ -101,6 +102,11 @@ int privacy_pseudonym(const privacy_ctx *ctx, const char *id, char out[PRIVACY_P
 /* A customer id: 1-64 bytes of [A-Za-z0-9_.:@-], starting with a letter or digit.
  * HP_ERR_INVAL with a sentence quoting (a printable cut of) the bad id. */
 int privacy_id_check(const char *id, hp_error *err);
+/* privacy_id_check, and for an id about to be stored (consent events, and through them erasure
+ * requests): refuses one that holds a card number, an e-mail address or an IBAN
+ * (store_id_check_pii), without quoting it. Export and erase take such an id still, so that one
+ * stored before can be removed. */
+int privacy_id_check_storable(const char *id, hp_error *err);
 
 /* ------------------------------------------------------------------ consent */
 
@@ -208,7 +214,9 @@ typedef struct {
     int64_t erasures;                /* pending erasure requests carried out */
 } privacy_purge_result;
 
-/* Deletes what is past its period (dry_run: only counts) and carries out queued erasures. */
+/* Deletes what is past its period (dry_run: only counts) and carries out queued erasures.
+ * Customers deleted past retention count as erased for the model registry: registered models
+ * are marked due, and a model whose consent snapshot is older registers as due. */
 int privacy_purge(privacy_ctx *ctx, int dry_run, privacy_purge_result *res, hp_error *err);
 
 /* ------------------------------------------------------------------ k-anonymity */
@@ -239,11 +247,11 @@ int privacy_consent_snapshot(privacy_ctx *ctx, int64_t *seq, hp_error *err);
 
 /* Records a trained model in the registry (so an erasure can mark it as due for retraining)
  * and audits the training run: inputs_hash identifies the training data without holding it.
- * snapshot is the privacy_consent_snapshot its training gate used: when an erasure or an
- * opt-out of personalisation landed after it (or an erasure is still unfinished), the model
- * may hold a customer it must not and is registered as due for retraining at once (*due,
- * may be NULL, says so). One transaction: an erasure lands before it (and is seen) or after
- * it (and marks the registered model). */
+ * snapshot is the privacy_consent_snapshot its training gate used: when an erasure, a retention
+ * purge that deleted customers or an opt-out of personalisation landed after it (or an erasure
+ * is still unfinished), the model may hold a customer it must not and is registered as due for
+ * retraining at once (*due, may be NULL, says so). One transaction: an erasure lands before it
+ * (and is seen) or after it (and marks the registered model). */
 int privacy_register_model(privacy_ctx *ctx, const char *name, const char *version, const char *path,
                            const char *inputs_hash, int64_t snapshot, int *due, hp_error *err);
 

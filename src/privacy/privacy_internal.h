@@ -19,6 +19,10 @@ int privacy_audit(privacy_ctx *ctx, const char *action, const char *purpose, con
 int privacy_erase_one(privacy_ctx *ctx, const char *customer_id, privacy_erase_result *res,
                       hp_error *err);
 
+/* The audit action of a retention purge that deleted customers (in the delete's transaction):
+ * like "erase", a model whose consent snapshot is older is due for retraining. */
+#define PRIVACY_RETENTION_ERASE_ACTION "retention.erase"
+
 /* Suppression token of id under key k: "sx_" + 32 hex of HMAC-SHA256(key, "hyperp-suppression"
  * NUL id). Unlinkable to the pseudonym; needs k < nkeys. */
 void privacy_suppression_token(const privacy_ctx *ctx, int k, const char *id,

@@ -660,6 +660,18 @@ static int purge_logs(privacy_ctx *ctx, int64_t cutoff, int64_t *n, hp_error *er
     return store_commit(ctx->st, err);
 }
 
+/* A retention deletion is an erasure for the models: those registered encode the deleted
+ * customers (marked here), and one in training registers after this entry, which its snapshot
+ * check counts (privacy_register_model). Both in the caller's transaction with the delete. */
+static int purge_marks_models(privacy_ctx *ctx, int64_t n, hp_error *err)
+{
+    char outcome[128];
+    snprintf(outcome, sizeof outcome, "customers past retention deleted %lld; models marked for retraining",
+             (long long)n);
+    int rc = store_model_mark_retrain(ctx->st, "retention deletion", privacy_now(ctx), err);
+    return rc ? rc : privacy_audit(ctx, PRIVACY_RETENTION_ERASE_ACTION, NULL, NULL, NULL, outcome, err);
+}
+
 /* Customers past retention go with their consent history; the opt-outs in force stay as
  * suppression records (as on erasure), in the same transaction as the delete. */
 static int purge_customers(privacy_ctx *ctx, int64_t cutoff, int64_t *n, hp_error *err)
@@ -671,6 +683,7 @@ static int purge_customers(privacy_ctx *ctx, int64_t cutoff, int64_t *n, hp_erro
     if (rc > 0) rc = hp_fail(err, HP_ERR_NOMEM, "out of memory listing customers past retention");
     for (size_t i = 0; !rc && i < l.n; i++) rc = privacy_suppress_opt_outs(ctx, l.ids[i], err);
     if (!rc) rc = store_delete_older(ctx->st, STORE_CAT_CUSTOMER, cutoff, n, err);
+    if (!rc && *n > 0) rc = purge_marks_models(ctx, *n, err);
     id_list_free(&l);
     if (rc) {
         store_rollback(ctx->st);

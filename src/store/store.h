@@ -48,8 +48,13 @@ int store_checkpoint_truncate(store *s, hp_error *err);
 
 /* ------------------------------------------------------------------ customers */
 
+/* HP_ERR_INVAL when the id holds a card number, an e-mail address or an IBAN (pii_scan): ids
+ * are stored in clear, so they must be pseudonymous (PCI-DSS: no card number in clear). The
+ * message does not quote the id. */
+int store_id_check_pii(const char *id, hp_error *err);
 /* attrs_json: a JSON object of quasi-identifiers (may be NULL); last_activity drives
- * retention of the customer category. Inserts or updates. */
+ * retention of the customer category. Inserts or updates; refuses an id store_id_check_pii
+ * refuses (the rows of every other table reference a customer row). */
 int store_customer_upsert(store *s, const char *id, const char *attrs_json, int64_t now,
                           hp_error *err);
 /* Sets *found to 1 when the customer exists. */

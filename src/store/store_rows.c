@@ -1,5 +1,6 @@
 /* store rows: customers, consent, feedback, transactions, features, notes, erasure. */
 #include "store/store_internal.h"
+#include "text/pii.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -20,9 +21,31 @@ int store_each_row(store *s, sqlite3_stmt *st, row_fn row, void *ctx, hp_error *
 
 /* ------------------------------------------------------------------ customers */
 
+/* Customer ids are stored in clear in every table (the key of the rows erasure finds), so an
+ * id must be pseudonymous: a card number there breaks PCI-DSS (no PAN stored in clear), an
+ * e-mail address or an IBAN is a direct identifier. The message never quotes the id. */
+int store_id_check_pii(const char *id, hp_error *err)
+{
+    pii_match m[8];
+    size_t n = id ? pii_scan(id, strlen(id), m, HP_ARRAY_LEN(m)) : 0;
+    if (n == PII_SCAN_NOMEM) return hp_fail(err, HP_ERR_NOMEM, "out of memory checking a customer id");
+    for (size_t i = 0; i < n && i < HP_ARRAY_LEN(m); i++) {
+        pii_type t = m[i].type;
+        const char *what = t == PII_CARD ? "a card number (PCI-DSS: a card number must not be stored in clear)"
+                         : t == PII_EMAIL ? "an e-mail address (a direct identifier)"
+                         : t == PII_IBAN ? "an IBAN (a direct identifier)" : NULL;
+        if (what)
+            return hp_fail(err, HP_ERR_INVAL, "customer id looks like %s: not stored; use a "
+                           "pseudonymous id (your own customer number) instead", what);
+    }
+    return HP_OK;
+}
+
 int store_customer_upsert(store *s, const char *id, const char *attrs_json, int64_t now,
                           hp_error *err)
 {
+    int rc = store_id_check_pii(id, err); /* every other table's rows reference this one */
+    if (rc) return rc;
     return store_run(s, err, NULL,
         "INSERT INTO customers(id, attrs, created_at, last_activity) VALUES(?1, ?2, ?3, ?3)"
         " ON CONFLICT(id) DO UPDATE SET attrs = coalesce(?2, attrs), last_activity = ?3",

@@ -1,4 +1,4 @@
-/* libFuzzer target: the safetensors reader (src/model/ckpt.h) over arbitrary bytes. The
+/* libFuzzer target: the safetensors reader (src/mfile/ckpt.h) over arbitrary bytes. The
  * bytes are loaded into a fixed two-tensor model, weights only and with optimizer state,
  * and listed with ckpt_inspect_buffer; a success must have produced what it claims. */
 #include "mfile/ckpt.h"
