@@ -62,7 +62,7 @@ awk 'NR==2{held=$0; next} NR==3{print; print held; next} {print}' "$tmp/audit.js
 expect audit_swapped 1 "BROKEN" -- "$H" audit verify --file "$tmp/swap.jsonl"
 # a key given twice: jansson keeps the last value (the hashed one), other readers the first
 sed '3s/"outcome":/"outcome":"denied: forged","outcome":/' "$tmp/audit.jsonl" > "$tmp/dup.jsonl"
-expect audit_duplicate_key 1 "BROKEN at .*/dup.jsonl:3: a key appears twice in the entry" -- "$H" audit verify --file "$tmp/dup.jsonl"
+expect audit_duplicate_key 1 "audit chain BROKEN: .*/dup.jsonl:3: a key appears twice in the entry" -- "$H" audit verify --file "$tmp/dup.jsonl"
 # purge: a queued erasure is counted by the dry run and carried out by the purge (the counts,
 # not the heading, which purge always prints)
 printf '{"hyperp_privacy":1,"erase_on_withdrawal":"queue"}' > "$tmp/queue.json"
