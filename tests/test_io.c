@@ -8,7 +8,11 @@
 #include "io/io_out.h"
 #include "check.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char logbuf[16384];
@@ -565,6 +569,107 @@ TEST(rewrites_rename_only_over_regular_files)
     rmdir(dir);
 }
 
+/* The file's content (at most 255 bytes), "" when it cannot be read. */
+static const char *content_of(const char *path)
+{
+    static char buf[256];
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f) fclose(f);
+    buf[n] = 0;
+    return buf;
+}
+
+static int entries_in(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));) n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    if (d) closedir(d);
+    return n;
+}
+
+/* A new output is written whole or not at all: nothing at the path after a failure (an earlier
+ * file kept as it was), no temporary file left; a device is written directly, its write error
+ * reported naming it, and never replaced. */
+TEST(new_outputs_whole_or_not_at_all)
+{
+    char dir[] = "/tmp/hyperp_io_new_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    io_out_file o;
+    hp_error err = { 0 };
+    const char *out = check_path(dir, "out.jsonl");
+    CHECK_EQ_INT(io_out_start(&o, out, NULL, NULL, 0, &err), HP_OK);
+    if (o.f) fputs("partial\n", o.f);
+    CHECK_EQ_INT(access(out, F_OK), -1); /* nothing at the path while it is written */
+    CHECK_EQ_INT(io_out_finish(&o, HP_ERR_NOMEM, &err), HP_ERR_NOMEM);
+    CHECK_EQ_INT(entries_in(dir), 0);
+    CHECK_EQ_INT(io_out_is_file(&o), 0);
+    FILE *f = fopen(out, "w");
+    if (f) fputs("earlier\n", f), fclose(f);
+    CHECK_EQ_INT(io_out_start(&o, out, NULL, NULL, 0, &err), HP_OK);
+    if (o.f) fputs("partial\n", o.f);
+    CHECK_EQ_INT(io_out_finish(&o, HP_ERR_WRITE, &err), HP_ERR_WRITE);
+    CHECK_STR(content_of(out), "earlier\n");
+    CHECK_EQ_INT(entries_in(dir), 1);
+    CHECK_EQ_INT(io_out_start(&o, out, NULL, NULL, 0, &err), HP_OK);
+    if (o.f) fputs("whole\n", o.f);
+    CHECK_EQ_INT(io_out_finish(&o, HP_OK, &err), HP_OK);
+    CHECK_STR(content_of(out), "whole\n");
+    CHECK_EQ_INT(io_out_is_file(&o), 1);
+    struct stat st;
+    CHECK(stat(out, &st) == 0 && (st.st_mode & 0777) == 0600);
+    /* through a link: the target gets the content, the link stays a link */
+    CHECK_EQ_INT(symlink("out.jsonl", check_path(dir, "link")), 0);
+    CHECK_EQ_INT(io_out_start(&o, check_path(dir, "link"), NULL, NULL, 0, &err), HP_OK);
+    if (o.f) fputs("via link\n", o.f);
+    CHECK_EQ_INT(io_out_finish(&o, HP_OK, &err), HP_OK);
+    CHECK(lstat(check_path(dir, "link"), &st) == 0 && S_ISLNK(st.st_mode));
+    CHECK_STR(content_of(out), "via link\n");
+    /* a full device */
+    CHECK_EQ_INT(io_out_start(&o, "/dev/full", NULL, NULL, 0, &err), HP_OK);
+    for (int i = 0; o.f && i < 1000; i++) fputs("a line of recommendations\n", o.f);
+    CHECK_EQ_INT(io_out_finish(&o, HP_OK, &err), HP_ERR_WRITE);
+    CHECKF(strcmp(err.msg, "/dev/full: write failed: No space left on device") == 0, "%s", err.msg);
+    CHECK_EQ_INT(io_out_is_file(&o), 0);
+    CHECK(stat("/dev/full", &st) == 0 && S_ISCHR(st.st_mode));
+    /* a folder that does not exist: the same words as before */
+    CHECK_EQ_INT(io_out_start(&o, check_path(dir, "no/such/out"), NULL, NULL, 0, &err), HP_ERR_WRITE);
+    CHECKF(strstr(err.msg, "no/such/out: cannot write: No such file or directory") != NULL, "%s", err.msg);
+    unlink(check_path(dir, "link"));
+    unlink(out);
+    rmdir(dir);
+}
+
+/* A rewrite in place keeps the inode: every hard link has the new content. */
+TEST(rewrite_in_place_keeps_every_name)
+{
+    char dir[] = "/tmp/hyperp_io_inplace_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    const char *a = check_path(dir, "a"), *b = check_path(dir, "b");
+    FILE *f = fopen(a, "w");
+    if (f) fputs("keep\ndrop C1\nkeep too\n", f), fclose(f);
+    CHECK_EQ_INT(link(a, b), 0);
+    struct stat before, after;
+    CHECK(stat(a, &before) == 0);
+    char tmp[600];
+    hp_error err = { 0 };
+    FILE *t = io_out_tmp(a, tmp, sizeof tmp, &err);
+    CHECK(t != NULL);
+    if (t) fputs("keep\nkeep too\n", t);
+    int fd = open(a, O_RDWR);
+    CHECK(fd >= 0);
+    if (t && fd >= 0) CHECK_EQ_INT(io_out_commit_into(t, tmp, fd, a, &err), HP_OK);
+    if (fd >= 0) close(fd);
+    CHECK_STR(content_of(a), "keep\nkeep too\n");
+    CHECK_STR(content_of(b), "keep\nkeep too\n");
+    CHECK(stat(b, &after) == 0 && after.st_ino == before.st_ino && after.st_nlink == 2);
+    CHECK_EQ_INT(access(tmp, F_OK), -1);
+    unlink(a);
+    unlink(b);
+    rmdir(dir);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test_io.XXXXXX");
@@ -598,6 +703,8 @@ int main(void)
     RUN(api_edges);
     RUN(allocation_failures);
     RUN(rewrites_rename_only_over_regular_files);
+    RUN(new_outputs_whole_or_not_at_all);
+    RUN(rewrite_in_place_keeps_every_name);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);

@@ -133,4 +133,31 @@ check summary_masks_values masked_summary
 : > "$tmp/empty.db"
 expect empty_store_refused 2 "not a store \(an empty file\)" -- "$H" audit verify --db "$tmp/empty.db"
 check empty_store_untouched [ ! -s "$tmp/empty.db" ]
+
+# ------------------------------------------------------------------ a failed output leaves no partial file
+# every write is checked: a full device fails the command, naming it, and is never replaced
+recs_args=(--model "$tmp/model" --customers "$tmp/syn/customers.csv" --top-k 2)
+expect recommend_dev_full 1 "^hyperp: /dev/full: write failed: No space left on device" -- "$H" recommend "${recs_args[@]}" --out /dev/full
+expect audit_export_dev_full 1 "^hyperp: /dev/full: write failed" -- "$H" audit export --out /dev/full
+expect scan_mask_dev_full 1 "^hyperp: /dev/full: write failed: No space left on device" -- "$H" privacy scan "$tmp/notes.txt" --mask /dev/full
+expect export_dev_full 1 "^hyperp: /dev/full: writing the export failed" -- "$H" privacy export ORG_US_000050 --out /dev/full
+check dev_full_still_device [ -c /dev/full ]
+# a write that fails midway (file size limit: EFBIG; no store, which the limit would stop first):
+# no partial file, an earlier one kept as it was
+printf 'earlier\n' > "$tmp/out/keep.jsonl"
+out=$(trap '' XFSZ; ulimit -f 8; "$H" recommend "${recs_args[@]}" --no-consent-check --out "$tmp/out/part.jsonl" 2>&1; echo "rc=$?")
+check recommend_midway_fails grep -q "^hyperp: $tmp/out/part.jsonl: write failed: File too large" <<<"$out"
+check recommend_midway_exit grep -qx "rc=1" <<<"$out"
+out=$(trap '' XFSZ; ulimit -f 8; "$H" recommend "${recs_args[@]}" --no-consent-check --out "$tmp/out/keep.jsonl" 2>&1; echo "rc=$?")
+check recommend_midway_exit_again grep -qx "rc=1" <<<"$out"
+check recommend_midway_kept_earlier [ "$(cat "$tmp/out/keep.jsonl")" = earlier ]
+# an error after the file was written: the masked text is not left unregistered
+echo "not a store" > "$tmp/junk.db"
+expect scan_mask_store_fails 2 "^hyperp: removed $tmp/out/unreg.masked again: $tmp/junk.db: .*not a database" -- "$H" privacy scan "$tmp/notes.txt" --mask "$tmp/out/unreg.masked" --db "$tmp/junk.db"
+# an altered audit row stops the export midway
+sqlite3 "$HYPERP_DB" ".backup '$tmp/altered.db'"
+sqlite3 "$tmp/altered.db" "UPDATE audit SET outcome = CAST(X'C328' AS TEXT) WHERE seq = (SELECT max(seq) FROM audit)"
+expect audit_export_altered 2 "audit entry [0-9]+ holds bytes that are not UTF-8 text" -- "$H" audit export --db "$tmp/altered.db" --out "$tmp/out/altered.audit"
+partial=$(ls "$tmp/out" | grep -e '^part\.jsonl' -e '^keep\.jsonl\.' -e '^unreg\.masked' -e '^altered\.audit')
+check no_partial_files [ -z "$partial" ]
 cli_summary test_outputs_cli.sh

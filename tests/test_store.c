@@ -187,7 +187,7 @@ TEST(version_1_file_is_migrated)
     CHECK_EQ_INT(n, 0);
     CHECK_EQ_INT(store_erasure_pending_count(s, &n, &err), HP_OK);
     CHECK_EQ_INT(n, 0);
-    CHECK_EQ_INT(store_output_record(s, "/tmp/x.jsonl", "recommendations", 1, &err), HP_OK); /* version 3 */
+    CHECK_EQ_INT(store_output_record(s, "/tmp/x.jsonl", "recommendations", 1, (store_file_id){ 1, 2 }, &err), HP_OK); /* versions 3, 4 */
     store_close(s);
     CHECK_EQ_INT(sql_int(p, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
 }

@@ -6,6 +6,7 @@
 
 #include "core/hp.h"
 #include "data/data.h"
+#include "io/io_out.h"
 #include "privacy/privacy.h"
 #include "store/store.h"
 
@@ -94,6 +95,16 @@ int cli_refuse_outputs_in(const char *flag, const char *dir, const char *const *
  * with err set (HP_ERR_INVAL refused, HP_ERR_WRITE cannot write). */
 void *cli_open_output(const char *flag, const char *out, const char *db, const char *const *inputs,
                       size_t n, hp_error *err);
+/* Checks out as cli_refuse_output and starts writing it (io_out_start: a regular file is
+ * written to a temporary file renamed over it only when complete, so that a command that
+ * fails leaves no partial file). */
+int cli_start_output(io_out_file *o, const char *flag, const char *out, const char *db,
+                     const char *const *inputs, size_t n, hp_error *err);
+/* Finishes o (io_out_finish with rc: every write checked, the message naming the path), then,
+ * when db is set, registers it there as an output of kind (a privacy_output_kind). A file that
+ * cannot be registered is removed again: no new file holding customer ids is left where
+ * erasure cannot find it. */
+int cli_finish_output(io_out_file *o, int rc, const char *db, int kind, hp_error *err);
 /* The files a dataset reads (its config first when given); returns how many (at most max). */
 size_t cli_dataset_inputs(const data_dataset *ds, const char *config, const char **out, size_t max);
 /* Registers an output file holding customer ids (a privacy_output_kind) in the store db. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Every store a command could be using: the one named, $HYPERP_DB, the default. */
 static size_t known_stores(const char *named, const char *stores[3])
@@ -78,5 +79,22 @@ int cli_register_output(const char *db, const char *path, int kind, hp_error *er
     rc = privacy_register_output(&ctx, path, (privacy_output_kind)kind, err);
     privacy_close(&ctx);
     if (rc) hp_error_prefix(err, "%s was written but could not be registered in %s (erasure would miss it)", path, db);
+    return rc;
+}
+
+int cli_start_output(io_out_file *o, const char *flag, const char *out, const char *db,
+                     const char *const *inputs, size_t n, hp_error *err)
+{
+    int rc = cli_refuse_output(flag, out, db, inputs, n, err);
+    if (!rc && (rc = io_out_start(o, out, db, inputs, n, err))) hp_error_prefix(err, "%s", flag);
+    return rc;
+}
+
+int cli_finish_output(io_out_file *o, int rc, const char *db, int kind, hp_error *err)
+{
+    rc = io_out_finish(o, rc, err);
+    if (rc || !db) return rc;
+    if ((rc = cli_register_output(db, o->path, kind, err)) && io_out_is_file(o) && unlink(o->target) == 0)
+        hp_error_prefix(err, "removed %s again", o->path);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void privacy_usage(FILE *f)
 {
@@ -228,13 +229,15 @@ static int cmd_export(const privacy_args *a)
     if (!rc && a->out) rc = cli_refuse_output("--out", a->out, a->db, inputs, 1, &err);
     if (!rc) rc = open_ctx(&ctx, a, 1, &err);
     if (rc) return cli_error(rc, err.msg);
-    FILE *f = a->out ? cli_open_output("--out", a->out, a->db, inputs, 1, &err) : stdout;
-    if (!f) rc = err.status;
-    if (!rc) rc = privacy_export(&ctx, a->pos[1], f, &err);
-    if (f && f != stdout && fclose(f) && !rc) rc = hp_fail(&err, HP_ERR_WRITE, "%s: write failed", a->out);
-    if (rc && f && a->out) remove(a->out);
+    /* whole or not at all (a failed export leaves no partial file; a device is never removed) */
+    io_out_file out = { 0 };
+    if (a->out) rc = cli_start_output(&out, "--out", a->out, a->db, inputs, 1, &err);
+    if (!rc) rc = privacy_export(&ctx, a->pos[1], a->out ? out.f : stdout, &err);
+    if (rc == HP_ERR_WRITE) hp_error_prefix(&err, "%s", a->out ? a->out : "standard output");
+    if (a->out) rc = io_out_finish(&out, rc, &err);
     /* the file holds the raw id: registered, so that erasing the customer deletes it */
     if (!rc && a->out) rc = privacy_register_output(&ctx, a->out, PRIVACY_OUT_SUBJECT_EXPORT, &err);
+    if (rc && io_out_is_file(&out)) unlink(out.target);
     privacy_close(&ctx);
     return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;
 }
@@ -388,12 +391,12 @@ static int cmd_scan(const privacy_args *a)
     int rc = scan_text_read(a->pos[1], &text, &len, &enc, &err);
     if (rc) return cli_error(rc, err.msg);
     const char *inputs[] = { a->pos[1], a->config }; /* scan F --mask F would empty F */
-    FILE *mask = a->mask ? cli_open_output("--mask", a->mask, a->db, inputs, 2, &err) : NULL;
+    io_out_file mask = { 0 }; /* whole or not at all: no partial masked text is left */
     size_t counts[PII_TYPE_COUNT];
-    rc = a->mask && !mask ? err.status : HP_OK;
-    if (!rc) rc = scan_lines(text, len, enc, mask, a->first6, counts, &err);
+    rc = a->mask ? cli_start_output(&mask, "--mask", a->mask, a->db, inputs, 2, &err) : HP_OK;
+    if (!rc) rc = scan_lines(text, len, enc, mask.f, a->first6, counts, &err);
     hp_free(text);
-    if (mask && (ferror(mask) | fclose(mask)) && !rc) rc = hp_fail(&err, HP_ERR_WRITE, "%s: write failed", a->mask);
+    if (a->mask) rc = io_out_finish(&mask, rc, &err);
     if (rc) return cli_error(rc, err.msg);
     char json[256];
     size_t used = 0, total = 0;
@@ -413,6 +416,8 @@ static int cmd_scan(const privacy_args *a)
         if (!rc && a->mask) rc = privacy_register_output(&ctx, a->mask, PRIVACY_OUT_MASKED_TEXT, &err);
         privacy_close(&ctx);
     }
+    /* a masked file the store does not list would escape erasure: it goes again */
+    if (rc && io_out_is_file(&mask) && unlink(mask.target) == 0) hp_error_prefix(&err, "removed %s again", a->mask);
     return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;
 }
 

@@ -288,17 +288,19 @@ int cli_recommend(int argc, char **argv)
         if (!rc && allowed)
             fprintf(stderr, "consent: %zu of %zu customers personalised; the others get popular products\n", nallowed,
                     ds.t[DATA_T_CUSTOMERS].nrows);
-        FILE *f = stdout;
+        io_out_file out = { 0 };
         const char *inputs[DATA_T_COUNT + 1];
         size_t ninputs = cli_dataset_inputs(&ds, a.config, inputs, HP_ARRAY_LEN(inputs));
-        if (!rc && a.out && !(f = cli_open_output("--out", a.out, a.consent_db, inputs, ninputs, &err))) rc = err.status;
+        /* a file is written whole or not at all: a failure midway leaves no partial file of
+         * customer ids that the store does not know about */
+        if (!rc && a.out) rc = cli_start_output(&out, "--out", a.out, a.consent_db, inputs, ninputs, &err);
+        FILE *f = a.out ? out.f : stdout;
         if (!rc) rc = recommend_all(&a, &ds, &m, allowed, f, &err);
-        if (!rc && f && (fflush(f) != 0 || ferror(f)))
-            rc = hp_fail(&err, HP_ERR_WRITE, "%s: write failed", a.out ? a.out : "standard output");
+        if (!rc && !a.out && (fflush(f) != 0 || ferror(f)))
+            rc = hp_fail(&err, HP_ERR_WRITE, "standard output: write failed");
         hp_free(allowed);
-        if (f && f != stdout && fclose(f) != 0 && !rc) rc = hp_fail(&err, HP_ERR_WRITE, "%s: write failed", a.out);
         /* every line names a customer: registered, so that erasure drops the customer's line */
-        if (!rc && a.out && a.consent_db) rc = cli_register_output(a.consent_db, a.out, PRIVACY_OUT_RECOMMENDATIONS, &err);
+        if (a.out) rc = cli_finish_output(&out, rc, a.consent_db, PRIVACY_OUT_RECOMMENDATIONS, &err);
         data_dataset_free(&ds);
     }
     model_file_free(&m);

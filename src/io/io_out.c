@@ -276,3 +276,115 @@ void io_out_abort(FILE *f, const char *tmp)
     if (f) fclose(f);
     unlink(tmp);
 }
+
+/* ------------------------------------------------------------------ new outputs, whole or not at all */
+
+int io_out_start(io_out_file *o, const char *path, const char *store, const char *const *inputs, size_t n,
+                 hp_error *err)
+{
+    hp_error local = { 0 };
+    if (!err) err = &local;
+    memset(o, 0, sizeof *o);
+    o->path = path;
+    int rc = io_out_refuse_store(path, store, err);
+    if (!rc) rc = io_out_refuse_same(path, inputs, n, err);
+    if (rc) return rc;
+    struct stat st;
+    snprintf(o->target, sizeof o->target, "%s", path);
+    /* a link to a regular file: the target is replaced (renaming over the link would leave
+     * the target as it was and turn the link into a file) */
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) &&
+        io_out_canonical(path, o->target, sizeof o->target, NULL) != HP_OK)
+        snprintf(o->target, sizeof o->target, "%s", path);
+    if (!io_out_renamable(o->target)) { /* a device or a pipe: nothing to replace */
+        o->f = io_out_fopen(path, store, inputs, n, err);
+        return o->f ? HP_OK : (err->status ? err->status : HP_ERR_WRITE);
+    }
+    o->f = io_out_tmp(o->target, o->tmp, sizeof o->tmp, NULL);
+    if (o->f) return HP_OK;
+    o->tmp[0] = 0; /* the folder is missing or not writable: the same words as a direct open */
+    return hp_fail(err, HP_ERR_WRITE, "%s: cannot write: %s", path, strerror(errno));
+}
+
+int io_out_is_file(const io_out_file *o)
+{
+    return o->renamed;
+}
+
+int io_out_finish(io_out_file *o, int rc, hp_error *err)
+{
+    FILE *f = o->f;
+    o->f = NULL;
+    if (!f) return rc;
+    if (rc) {
+        if (o->tmp[0]) io_out_abort(f, o->tmp);
+        else fclose(f);
+        return rc;
+    }
+    errno = 0;
+    int bad = ferror(f) | (fflush(f) != 0);
+    bad |= o->tmp[0] && fsync(fileno(f)) != 0; /* a device cannot be synced (EINVAL) */
+    int e = errno;
+    bad |= fclose(f) != 0;
+    if (!e) e = errno;
+    if (bad) {
+        if (o->tmp[0]) unlink(o->tmp);
+        return hp_fail(err, HP_ERR_WRITE, "%s: write failed: %s", o->path, strerror(e ? e : EIO));
+    }
+    if (!o->tmp[0]) return HP_OK;
+    if (!io_out_renamable(o->target)) {
+        unlink(o->tmp);
+        return hp_fail(err, HP_ERR_WRITE, "%s: became a device, a directory or a link while being written: not "
+                       "written", o->path);
+    }
+    if (rename(o->tmp, o->target)) {
+        e = errno;
+        unlink(o->tmp);
+        return hp_fail(err, HP_ERR_WRITE, "%s: write failed: %s", o->path, strerror(e));
+    }
+    sync_dir_of(o->target);
+    o->renamed = 1;
+    return HP_OK;
+}
+
+/* ------------------------------------------------------------------ rewrite in place */
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int io_out_commit_into(FILE *f, const char *tmp, int fd, const char *path, hp_error *err)
+{
+    errno = 0;
+    int bad = ferror(f) | (fflush(f) != 0) | (fsync(fileno(f)) != 0);
+    int e = errno;
+    if (bad) { /* the new content is not complete: the file is left as it is */
+        io_out_abort(f, tmp);
+        return hp_fail(err, HP_ERR_WRITE, "%s: rewrite failed (file unchanged): %s", path, strerror(e ? e : EIO));
+    }
+    char buf[1 << 16];
+    off_t off = 0;
+    ssize_t r = 0;
+    if (ftruncate(fd, 0) || lseek(fd, 0, SEEK_SET) < 0) bad = 1;
+    /* the temporary file's descriptor is read-write (mkstemp) though its stream only writes */
+    while (!bad && (r = pread(fileno(f), buf, sizeof buf, off)) > 0) {
+        bad = write_all(fd, buf, (size_t)r) != 0;
+        off += r;
+    }
+    bad |= r < 0 || fsync(fd) != 0;
+    e = errno;
+    fclose(f);
+    if (bad)
+        return hp_fail(err, HP_ERR_WRITE, "%s: rewrite in place failed midway: %s; its complete new content is "
+                       "in %s", path, strerror(e ? e : EIO), tmp);
+    unlink(tmp);
+    return HP_OK;
+}

@@ -47,6 +47,38 @@ int io_out_renamable(const char *path);
 int io_out_commit(FILE *f, const char *tmp, const char *path, hp_error *err);
 void io_out_abort(FILE *f, const char *tmp);
 
+/* A new output written whole or not at all. For a path that is absent or a regular file (a
+ * symbolic link is followed to its target first), the data goes to a private temporary file
+ * beside it and io_out_finish renames it over the path only once every byte is written and
+ * synced: a failure at any point leaves no partial file (and an earlier file at the path as
+ * it was). A device or a pipe (/dev/stdout, /dev/full) is written directly. Either way
+ * io_out_finish checks ferror, fflush and fclose and fails with HP_ERR_WRITE naming the
+ * path. */
+typedef struct {
+    FILE *f;
+    const char *path;        /* as given (messages) */
+    char target[4096];       /* what is renamed over: path, or its link's target */
+    char tmp[4096 + 32];     /* "" when written directly */
+    int renamed;             /* io_out_finish renamed tmp over target */
+} io_out_file;
+
+/* Refuses and opens as io_out_fopen does (err set, HP_ERR_INVAL or HP_ERR_WRITE). */
+int io_out_start(io_out_file *o, const char *path, const char *store, const char *const *inputs, size_t n,
+                 hp_error *err);
+/* rc != HP_OK: the output is abandoned (the temporary file removed) and rc returned.
+ * Otherwise it is completed; HP_ERR_WRITE "PATH: write failed: ..." when any write failed.
+ * Closes o->f either way. */
+int io_out_finish(io_out_file *o, int rc, hp_error *err);
+/* 1 once io_out_finish has renamed the temporary file over the target: the file there is
+ * new, and the caller removes it (unlink(o->target)) when a later step fails. */
+int io_out_is_file(const io_out_file *o);
+
+/* In-place variant of io_out_commit for a file that must keep its inode (hard links, a
+ * file reached through a symbolic link): copies the finished temporary file f into the open
+ * file fd (truncated first; it stays open), syncs it, then removes tmp. Closes f. Not atomic:
+ * a failure midway leaves the complete new content in tmp, and says so. */
+int io_out_commit_into(FILE *f, const char *tmp, int fd, const char *path, hp_error *err);
+
 /* Sets an existing regular file owned by this user to 0600 when group or others have any
  * access. A missing file, or one owned by another user (a deliberate shared setup), is left
  * alone: HP_OK. HP_ERR_WRITE when chmod fails. */

@@ -404,27 +404,24 @@ static int write_header(store *s, FILE *f, hp_error *err)
 
 int audit_export_file(store *s, const char *path, int64_t at, hp_error *err)
 {
-    FILE *f = privacy_fopen_private(path);
-    if (!f) return hp_fail(err, HP_ERR_WRITE, "%s: cannot write: %s", path, strerror(errno));
-    int rc = store_begin(s, err);
-    if (rc) {
-        fclose(f);
-        return rc;
-    }
-    export_ctx x = { f, -1 };
-    rc = write_header(s, f, err);
+    /* whole or not at all: a failure midway leaves no partial, unregistered file */
+    io_out_file o;
+    int rc = io_out_start(&o, path, NULL, NULL, 0, err);
+    if (rc) return rc;
+    if ((rc = store_begin(s, err))) return io_out_finish(&o, rc, err);
+    export_ctx x = { o.f, -1 };
+    rc = write_header(s, o.f, err);
     if (!rc) rc = store_audit_each_bytes(s, export_row, &x, err);
     if (rc > 0 && x.bad_seq >= 0)
         rc = hp_fail(err, HP_ERR_FORMAT, "%s: audit entry %lld holds bytes that are not UTF-8 text: "
                      "the log was altered (run hyperp audit verify)", store_path(s), (long long)x.bad_seq);
     else if (rc > 0) rc = hp_fail(err, HP_ERR_WRITE, "%s: write failed", path);
-    rc = close_file(f, path, rc, err);
+    rc = io_out_finish(&o, rc, err);
     if (!rc) rc = store_export_record(s, path, "audit", 0, at, err);
-    if (rc) {
-        store_rollback(s);
-        return rc;
-    }
-    return store_commit(s, err);
+    if (rc) store_rollback(s);
+    else rc = store_commit(s, err);
+    if (rc && io_out_is_file(&o)) unlink(o.target); /* written, but not registered */
+    return rc;
 }
 
 /* Text fields are strings (subject and nonce: null when there is none, else non-empty): a

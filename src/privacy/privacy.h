@@ -186,10 +186,10 @@ typedef enum {
 } privacy_output_kind;
 
 const char *privacy_output_kind_name(privacy_output_kind k);
-/* Records an output file (by its absolute path; it must exist) in the store, so that erasure
- * removes the customer from it: lines of rejects, recommendations and masked text that name
- * the customer are dropped (the file rewritten atomically, 0600), the customer's own export is
- * deleted. Never the file's contents. */
+/* Records an output file (by its absolute path, with its device and inode) in the store, so
+ * that erasure removes the customer from it: lines of rejects, recommendations and masked
+ * text that name the customer are dropped (the file rewritten atomically, 0600; in place when
+ * it has other hard links), the customer's own export is deleted. Never the file's contents. */
 int privacy_register_output(privacy_ctx *ctx, const char *path, privacy_output_kind kind, hp_error *err);
 
 /* Art. 17: removes the customer from every table and every registered export file, redacts
@@ -198,6 +198,10 @@ int privacy_register_output(privacy_ctx *ctx, const char *path, privacy_output_k
  * Registered output files are rewritten first, before any row goes (a failure there stops the
  * erasure with nothing erased); the ones that cannot be reached are listed in res and counted
  * in the audit entry. A customer held only in registered output files is erased from them.
+ * A registered file with other hard links is rewritten in place (every name loses the
+ * customer); a registered path that became a symbolic link is followed only to the file that
+ * was registered (device and inode), otherwise left alone and listed as unreachable (a warning,
+ * not a failure: the erasure goes on).
  * The rows go in one transaction that also records the erasure as pending; the file,
  * registry and audit steps then finish it. When they fail (an export file cannot be
  * rewritten), running privacy_erase or privacy_purge again finishes it (res->resumed).

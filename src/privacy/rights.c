@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -109,9 +110,12 @@ int privacy_register_output(privacy_ctx *ctx, const char *path, privacy_output_k
     char canon[PATH_MAX];
     if ((unsigned)kind >= PRIVACY_OUT_KIND_COUNT) return hp_fail(err, HP_ERR_INVAL, "unknown output kind %d", (int)kind);
     struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) return HP_OK; /* a pipe or a terminal keeps nothing */
+    int exists = stat(path, &st) == 0;
+    if (exists && !S_ISREG(st.st_mode)) return HP_OK; /* a pipe or a terminal keeps nothing */
+    /* the file itself too: erasure follows a link put at the path later only to this file */
+    store_file_id id = { exists ? (int64_t)st.st_dev : 0, exists ? (int64_t)st.st_ino : 0 };
     int rc = io_out_canonical(path, canon, sizeof canon, err);
-    return rc ? rc : store_output_record(ctx->st, canon, k_output_kinds[kind], privacy_now(ctx), err);
+    return rc ? rc : store_output_record(ctx->st, canon, k_output_kinds[kind], privacy_now(ctx), id, err);
 }
 
 static void note_unreachable(privacy_erase_result *res, const char *path, const char *why)
@@ -229,16 +233,76 @@ typedef struct {
     const char *why;    /* set when the file cannot be handled: left as it is */
 } rewrite_result;
 
-/* Copies path to a private temporary file without the records keep() drops and renames it
- * over path when any was dropped. A file not in the expected format is left untouched. */
-static int rewrite_records(const char *path, int csv, keep_fn keep, void *kctx, rewrite_result *r,
-                           hp_error *err)
+/* A registered file as erasure reaches it: opened once, so that the file checked is the file
+ * rewritten. */
+typedef struct {
+    int fd;          /* read-write when it could be opened so; -1 when not reached */
+    int writable;
+    struct stat st;  /* of fd */
+    int in_place;    /* rewrite the inode itself: it has other hard links (a rename would leave
+                        them holding the customer), or the path is now a link to it */
+} output_file;
+
+static const char k_link_elsewhere[] = "replaced by a symbolic link since it was registered, to a file that is "
+                                       "not the one registered: not followed, the link's target not checked";
+
+/* Opens the file at path. A symbolic link there (the path registered was canonical, so it
+ * came later) is followed only to the very file registered (id); anything else is reported
+ * (*why) and left alone: rewriting the link would replace it by a file and leave its target
+ * as it was. */
+static void open_output(const char *path, store_file_id id, output_file *o, const char **why)
+{
+    struct stat l;
+    o->fd = -1;
+    if (lstat(path, &l) != 0) {
+        *why = errno == ENOENT ? "missing: moved or deleted" : "cannot be read";
+        return;
+    }
+    int link = S_ISLNK(l.st_mode);
+    if (!link && !S_ISREG(l.st_mode)) {
+        *why = "not a regular file";
+        return;
+    }
+    int flags = O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (link ? 0 : O_NOFOLLOW); /* no wait on a fifo */
+    o->writable = (o->fd = open(path, O_RDWR | flags)) >= 0;
+    if (o->fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM)) o->fd = open(path, O_RDONLY | flags);
+    if (o->fd < 0) {
+        *why = link ? k_link_elsewhere : "cannot be read";
+        return;
+    }
+    if (fstat(o->fd, &o->st) != 0 || !S_ISREG(o->st.st_mode)) *why = link ? k_link_elsewhere : "not a regular file";
+    else if (link && !(id.ino && o->st.st_dev == (dev_t)id.dev && o->st.st_ino == (ino_t)id.ino)) *why = k_link_elsewhere;
+    else if (!link && (o->st.st_dev != l.st_dev || o->st.st_ino != l.st_ino)) *why = "changed while being checked";
+    o->in_place = link || o->st.st_nlink > 1;
+    if (!*why && o->in_place && !o->writable) *why = "has other names (hard links) but cannot be written in place";
+    if (*why) {
+        close(o->fd);
+        o->fd = -1;
+    }
+}
+
+/* Keeps an in-place rewrite owner-only, as a renamed one is (0600), when this user owns it. */
+static void make_fd_private(const output_file *o)
+{
+    if (o->st.st_uid == geteuid() && (o->st.st_mode & 077)) (void)fchmod(o->fd, 0600);
+}
+
+/* Copies the file to a private temporary file without the records keep() drops and, when any
+ * was dropped, renames it over path, or, for o->in_place, copies it back into the file itself
+ * (every hard link, and a link's target, then lose the records too). A file not in the
+ * expected format is left untouched. */
+static int rewrite_records(const char *path, const output_file *o, int csv, keep_fn keep, void *kctx,
+                           rewrite_result *r, hp_error *err)
 {
     char tmp[PATH_MAX + 16], *line = NULL, *rec = NULL;
     size_t cap = 0, rlen = 0, rcap = 0;
     ssize_t n;
-    FILE *in = fopen(path, "r");
-    if (!in) return r->why = "cannot be read", HP_OK;
+    int dupfd = dup(o->fd);
+    FILE *in = dupfd >= 0 ? fdopen(dupfd, "r") : NULL;
+    if (!in) {
+        if (dupfd >= 0) close(dupfd);
+        return r->why = "cannot be read", HP_OK;
+    }
     FILE *out = io_out_tmp(path, tmp, sizeof tmp, err);
     int rc = out ? HP_OK : HP_ERR_WRITE;
     long ln = 0, first = 1;
@@ -263,33 +327,47 @@ static int rewrite_records(const char *path, int csv, keep_fn keep, void *kctx, 
         io_out_abort(out, tmp);
         return rc;
     }
-    return io_out_commit(out, tmp, path, err);
+    if (!o->in_place) return io_out_commit(out, tmp, path, err);
+    make_fd_private(o);
+    return io_out_commit_into(out, tmp, o->fd, path, err);
 }
 
-/* The customer's own export is deleted (it is all about them); another customer's stays. */
-static int remove_subject_export(const char *path, const char *id, int *removed, const char **why)
+/* The customer's own export is deleted (it is all about them); another customer's stays. A
+ * file with other names (hard links), or reached through a link, is emptied first, so that
+ * none of its names keeps the customer. */
+static int remove_subject_export(const char *path, const output_file *o, const char *id, int *removed,
+                                 const char **why)
 {
-    json_t *doc = json_load_file(path, 0, NULL);
+    int dupfd = dup(o->fd);
+    FILE *in = dupfd >= 0 ? fdopen(dupfd, "r") : NULL;
+    json_t *doc = in ? json_loadf(in, 0, NULL) : NULL;
+    if (in) fclose(in);
+    else if (dupfd >= 0) close(dupfd);
     const char *cid = json_string_value(json_object_get(doc, "customer_id"));
+    int mine = cid && !strcmp(cid, id);
     if (!cid) *why = "not a hyperp export";
-    else if (!strcmp(cid, id) && unlink(path) == 0) *removed = 1;
-    else if (!strcmp(cid, id)) *why = "cannot be deleted";
+    else if (mine && o->in_place && (ftruncate(o->fd, 0) != 0 || fsync(o->fd) != 0)) *why = "cannot be emptied";
+    else if (mine && unlink(path) == 0) *removed = 1;
+    else if (mine) *why = "cannot be deleted";
     json_decref(doc);
     return HP_OK;
 }
 
 typedef struct {
     char **paths, **kinds;
-    size_t n, cap, kcap;
+    store_file_id *ids;
+    size_t n, cap, kcap, icap;
 } output_list;
 
-static int collect_output(void *ctx, const char *path, const char *kind, int64_t at)
+static int collect_output(void *ctx, const char *path, const char *kind, int64_t at, store_file_id id)
 {
     output_list *l = ctx;
     (void)at;
     if (hp_grow((void **)&l->paths, &l->cap, l->n + 1, sizeof *l->paths) ||
-        hp_grow((void **)&l->kinds, &l->kcap, l->n + 1, sizeof *l->kinds))
+        hp_grow((void **)&l->kinds, &l->kcap, l->n + 1, sizeof *l->kinds) ||
+        hp_grow((void **)&l->ids, &l->icap, l->n + 1, sizeof *l->ids))
         return 1;
+    l->ids[l->n] = id;
     l->paths[l->n] = hp_strdup(path ? path : "");
     l->kinds[l->n] = hp_strdup(kind ? kind : "");
     if (!l->paths[l->n] || !l->kinds[l->n]) {
@@ -306,24 +384,33 @@ static void output_list_free(output_list *l)
     for (size_t i = 0; i < l->n; i++) hp_free(l->paths[i]), hp_free(l->kinds[i]);
     hp_free(l->paths);
     hp_free(l->kinds);
+    hp_free(l->ids);
 }
 
-/* Removes the customer from one registered output file. */
-static int erase_from_output(privacy_ctx *ctx, const char *path, const char *kind, const char *id,
-                             privacy_erase_result *res, hp_error *err)
+/* Drops the customer's records from the opened file o, by the format its kind names. */
+static int erase_by_kind(const char *path, const output_file *o, const char *kind, const char *id,
+                         rewrite_result *r, int *removed, hp_error *err)
 {
-    struct stat st;
     keep_ctx k = { id, 0 };
+    if (!strcmp(kind, k_output_kinds[PRIVACY_OUT_REJECTS])) return rewrite_records(path, o, 1, keep_reject, &k, r, err);
+    if (!strcmp(kind, k_output_kinds[PRIVACY_OUT_RECOMMENDATIONS]))
+        return rewrite_records(path, o, 0, keep_recommendation, &k, r, err);
+    if (!strcmp(kind, k_output_kinds[PRIVACY_OUT_MASKED_TEXT])) return rewrite_records(path, o, 0, keep_text_line, &k, r, err);
+    if (!strcmp(kind, k_output_kinds[PRIVACY_OUT_SUBJECT_EXPORT])) return remove_subject_export(path, o, id, removed, &r->why);
+    r->why = "unknown kind of file";
+    return HP_OK;
+}
+
+/* Removes the customer from one registered output file (file: what it was when registered). */
+static int erase_from_output(privacy_ctx *ctx, const char *path, const char *kind, store_file_id file,
+                             const char *id, privacy_erase_result *res, hp_error *err)
+{
+    output_file o;
     rewrite_result r = { 0, NULL };
     int removed = 0, rc = HP_OK;
-    if (stat(path, &st) != 0) r.why = errno == ENOENT ? "missing: moved or deleted" : "cannot be read";
-    else if (!S_ISREG(st.st_mode)) r.why = "not a regular file";
-    else if (!strcmp(kind, k_output_kinds[PRIVACY_OUT_REJECTS])) rc = rewrite_records(path, 1, keep_reject, &k, &r, err);
-    else if (!strcmp(kind, k_output_kinds[PRIVACY_OUT_RECOMMENDATIONS]))
-        rc = rewrite_records(path, 0, keep_recommendation, &k, &r, err);
-    else if (!strcmp(kind, k_output_kinds[PRIVACY_OUT_MASKED_TEXT])) rc = rewrite_records(path, 0, keep_text_line, &k, &r, err);
-    else if (!strcmp(kind, k_output_kinds[PRIVACY_OUT_SUBJECT_EXPORT])) rc = remove_subject_export(path, id, &removed, &r.why);
-    else r.why = "unknown kind of file";
+    open_output(path, file, &o, &r.why);
+    if (!r.why) rc = erase_by_kind(path, &o, kind, id, &r, &removed, err);
+    if (o.fd >= 0) close(o.fd);
     if (rc) return rc;
     if (r.why) note_unreachable(res, path, r.why);
     res->output_files_rewritten += r.dropped > 0;
@@ -338,7 +425,7 @@ static int erase_outputs(privacy_ctx *ctx, const char *id, privacy_erase_result 
     output_list l = { 0 };
     int rc = store_output_each(ctx->st, collect_output, &l, err);
     if (rc > 0) rc = hp_fail(err, HP_ERR_NOMEM, "out of memory listing registered output files");
-    for (size_t i = 0; !rc && i < l.n; i++) rc = erase_from_output(ctx, l.paths[i], l.kinds[i], id, res, err);
+    for (size_t i = 0; !rc && i < l.n; i++) rc = erase_from_output(ctx, l.paths[i], l.kinds[i], l.ids[i], id, res, err);
     if (rc) hp_error_prefix(err, "erasure stopped before erasing anything: a registered output file "
                             "cannot be rewritten; fix this and run erase again");
     output_list_free(&l);

@@ -71,6 +71,9 @@ static const char *const k_migrations[] = {
     /* 3: output files holding raw customer ids (rejects, recommendations, subject exports,
      * masked text), so that erasure can rewrite them; paths only, never their contents */
     "CREATE TABLE outputs(path TEXT PRIMARY KEY, kind TEXT NOT NULL, at INTEGER NOT NULL);",
+    /* 4: the device and inode an output had when registered, so that erasure rewrites a path
+     * replaced by a symbolic link only when the link leads to that same file */
+    "ALTER TABLE outputs ADD COLUMN dev INTEGER; ALTER TABLE outputs ADD COLUMN ino INTEGER;",
 };
 
 /* ------------------------------------------------------------------ statement helpers */

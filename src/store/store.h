@@ -19,7 +19,7 @@
 #include "core/hp.h"
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_DEFAULT_PATH "artifacts/hyperp.db"
 
 typedef struct store store;
@@ -253,9 +253,13 @@ int store_export_each(store *s, store_export_fn fn, void *ctx, hp_error *err);
 
 /* Output files the project wrote that hold raw customer ids (rejects, recommendations, a
  * subject's export, masked text): erasure rewrites or removes them. kind names the format;
- * path is absolute. Recording a path again replaces its row. */
-int store_output_record(store *s, const char *path, const char *kind, int64_t at, hp_error *err);
-typedef int (*store_output_fn)(void *ctx, const char *path, const char *kind, int64_t at);
+ * path is absolute. Recording a path again replaces its row. id: the file the path was when
+ * recorded (st_dev, st_ino), so that erasure can tell whether a path now leads elsewhere;
+ * { 0, 0 } when unknown (a row of an older store, a path not written yet). */
+typedef struct { int64_t dev, ino; } store_file_id;
+int store_output_record(store *s, const char *path, const char *kind, int64_t at, store_file_id id,
+                        hp_error *err);
+typedef int (*store_output_fn)(void *ctx, const char *path, const char *kind, int64_t at, store_file_id id);
 int store_output_each(store *s, store_output_fn fn, void *ctx, hp_error *err);
 /* Drops the record of a file that erasure removed. */
 int store_output_forget(store *s, const char *path, hp_error *err);
