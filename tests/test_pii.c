@@ -1,10 +1,12 @@
 /* PII detection: unit cases, masking, and recall/precision per type on the labelled set
  * tests/fixtures/pii_labelled.tsv (written by tests/fixtures/pii_gen.py: the original generated
- * lines and an extension built from published test vectors, each line naming its source). Fails
- * below recall 0.99 for cards and IBANs, 0.95 for the other types, or precision 0.99 for any
- * type. A detection is a true positive when it has the gold type and the exact gold span. */
+ * lines, an extension built from published test vectors and the held-out gap classes, each
+ * extension line naming its source). Fails below recall 0.99 for cards and IBANs, 0.98 for the
+ * other types, or precision 0.995 for any type, and on any miss or false match among the gap
+ * classes. A detection is a true positive when it has the gold type and the exact gold span. */
 #include "check.h"
 #include "core/hp.h"
+#include "data/parse.h"
 #include "text/pii.h"
 
 #include <stdlib.h>
@@ -435,6 +437,30 @@ TEST(held_out_gap_classes)
     CHECK_EQ_INT(count("a@b.abcdefghijklmnopqrstuvwxy and \"\"@ex.com and x\"y\"@ex.com"), 0);
 }
 
+/* Messages show the user's own arguments (paths, flag values) as given and mask the rest; a
+ * clear argument never uncovers a match that reaches beyond it. */
+TEST(messages_keep_the_users_arguments)
+{
+    char out[256];
+    const char *path[] = { "in/anna@bank-ops.com.csv" };
+    const char *msg = "in/anna@bank-ops.com.csv:3: unknown customer 'bob@ex.com'";
+    data_quote_message(msg, strlen(msg), path, 1, 200, out, sizeof out);
+    CHECK_STR(out, "in/anna@bank-ops.com.csv:3: unknown customer '[EMAIL]'");
+    data_quote_message(msg, strlen(msg), NULL, 0, 200, out, sizeof out);
+    CHECK_STR(out, "in/[EMAIL].csv:3: unknown customer '[EMAIL]'");
+    /* the same address elsewhere in the message is not the argument: masked */
+    const char *twice = "in/anna@bank-ops.com.csv: anna@bank-ops.com is not a customer";
+    data_quote_message(twice, strlen(twice), path, 1, 200, out, sizeof out);
+    CHECK_STR(out, "in/anna@bank-ops.com.csv: [EMAIL] is not a customer");
+    /* an argument inside a longer match protects nothing */
+    const char *part[] = { "4111" }, *card = "card 4111 1111 1111 1111 refused";
+    data_quote_message(card, strlen(card), part, 1, 200, out, sizeof out);
+    CHECK_STR(out, "card [CARD] refused");
+    const char *at[] = { "+44 20 7946 0958" }, *when = "--at '+44 20 7946 0958': not a timestamp, call +44 20 7946 0959";
+    data_quote_message(when, strlen(when), at, 1, 200, out, sizeof out);
+    CHECK_STR(out, "--at '+44 20 7946 0958': not a timestamp, call [PHONE]");
+}
+
 /* ------------------------------------------------------------------ the labelled set */
 
 typedef struct { int type; size_t start, end; } span;
@@ -505,16 +531,20 @@ static void print_prf(const char *title, long lines, const prf *s)
                s[t].fn, prf_precision(&s[t]), prf_recall(&s[t]));
 }
 
-/* Targets (issue 8): recall >= 0.99 for cards and IBANs, >= 0.95 for the other types, precision
- * >= 0.99 for every type; each type must occur. */
+/* Targets: recall >= 0.99 for cards and IBANs, >= 0.98 for the other types (0.95 until the
+ * held-out gap classes), precision >= 0.995 for every type (was 0.99); each type must occur. */
+#define PII_RECALL_CARD_IBAN 0.99
+#define PII_RECALL_OTHER 0.98
+#define PII_PRECISION 0.995
 static void check_targets(const char *title, const prf *s)
 {
     for (int t = 0; t < PII_TYPE_COUNT; t++) {
         double p = prf_precision(&s[t]), r = prf_recall(&s[t]);
-        double want_r = t == PII_CARD || t == PII_IBAN ? 0.99 : 0.95;
+        double want_r = t == PII_CARD || t == PII_IBAN ? PII_RECALL_CARD_IBAN : PII_RECALL_OTHER;
         CHECKF(s[t].tp > 0, "%s: no %s in the set", title, pii_type_name((pii_type)t));
-        CHECKF(r >= want_r, "%s: %s recall %.3f < %.2f", title, pii_type_name((pii_type)t), r, want_r);
-        CHECKF(p >= 0.99, "%s: %s precision %.3f < 0.99", title, pii_type_name((pii_type)t), p);
+        CHECKF(r >= want_r, "%s: %s recall %.3f < %.3f", title, pii_type_name((pii_type)t), r, want_r);
+        CHECKF(p >= PII_PRECISION, "%s: %s precision %.3f < %.3f", title, pii_type_name((pii_type)t), p,
+               PII_PRECISION);
     }
 }
 
@@ -566,8 +596,8 @@ TEST(labelled_set_recall_precision)
     /* the extension has no EIN or account classes of its own: check the types it holds */
     for (int t = PII_CARD; t <= PII_SSN; t++) {
         CHECKF(ext_set[t].tp > 0, "extension: no %s", pii_type_name((pii_type)t));
-        double want_r = t == PII_CARD || t == PII_IBAN ? 0.99 : 0.95;
-        CHECKF(prf_recall(&ext_set[t]) >= want_r && prf_precision(&ext_set[t]) >= 0.99,
+        double want_r = t == PII_CARD || t == PII_IBAN ? PII_RECALL_CARD_IBAN : PII_RECALL_OTHER;
+        CHECKF(prf_recall(&ext_set[t]) >= want_r && prf_precision(&ext_set[t]) >= PII_PRECISION,
                "extension: %s precision %.3f recall %.3f", pii_type_name((pii_type)t),
                prf_precision(&ext_set[t]), prf_recall(&ext_set[t]));
     }
@@ -594,6 +624,7 @@ int main(void)
     RUN(ssn_keyword_further_before);
     RUN(new_layouts_scan_in_linear_steps);
     RUN(held_out_gap_classes);
+    RUN(messages_keep_the_users_arguments);
     RUN(labelled_set_recall_precision);
     return check_summary("test_pii");
 }
