@@ -414,6 +414,9 @@ TEST(held_out_gap_classes)
     CHECK(has("ring 133-0000-1234 today", PII_PHONE, "133-0000-1234"));
     CHECK(has("ring 8 (495) 123-45-67 today", PII_PHONE, "8 (495) 123-45-67"));
     CHECK(has("ring 712 34 56 78 today", PII_PHONE, "712 34 56 78"));
+    CHECK(has("reached at 0639984567 today", PII_PHONE, "0639984567"));      /* bare, trunk 0 */
+    CHECK_EQ_INT(count("order 0639984567, 0639984567 12, 0639984567-3"), 0);
+    CHECK(has("account ending 0639984567", PII_ACCOUNT, "0639984567"));
     CHECK_EQ_INT(count("invoice 98765-43210, ref 139 1234 5678, codes 12345-67890"), 0);
     CHECK_EQ_INT(count("items (10) 2345-6789 and (19) 2019-2020 and 139 1234 5678-9"), 0);
     CHECK_EQ_INT(count("98765 432101 and 5 139 1234 5678 1 and 912 34 56 78 90"), 0);
@@ -456,6 +459,10 @@ TEST(messages_keep_the_users_arguments)
     const char *part[] = { "4111" }, *card = "card 4111 1111 1111 1111 refused";
     data_quote_message(card, strlen(card), part, 1, 200, out, sizeof out);
     CHECK_STR(out, "card [CARD] refused");
+    /* a card is never shown, not even in the user's own argument */
+    const char *own_card[] = { "4111 1111 1111 1111" }, *refused = "--at '4111 1111 1111 1111': not a timestamp";
+    data_quote_message(refused, strlen(refused), own_card, 1, 200, out, sizeof out);
+    CHECK_STR(out, "--at '[CARD]': not a timestamp");
     const char *at[] = { "+44 20 7946 0958" }, *when = "--at '+44 20 7946 0958': not a timestamp, call +44 20 7946 0959";
     data_quote_message(when, strlen(when), at, 1, 200, out, sizeof out);
     CHECK_STR(out, "--at '+44 20 7946 0958': not a timestamp, call [PHONE]");

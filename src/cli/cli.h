@@ -29,7 +29,8 @@ int cli_load_dataset(data_dataset *ds, const char *config, const char *data_dir,
 
 
 /* Prints "hyperp: <msg>" to stderr and returns the exit code that fits status. PII in msg is
- * masked (data_quote_message), except inside the arguments given to cli_user_arg. */
+ * masked (data_quote_message), except inside the arguments given to cli_user_arg (a card
+ * number is masked even there). */
 int cli_error(int status, const char *msg);
 /* An argument of the user's own that messages may echo in clear: a path or a flag value given
  * on the command line (no flag takes customer data; customer ids are positional operands and

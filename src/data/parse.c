@@ -65,7 +65,14 @@ static int inside_clear(const char *s, size_t len, size_t a, size_t b, const cha
     return 0;
 }
 
-/* Every PII match in s lies inside an occurrence of one of clear[] (0 when out of memory). */
+/* The match may be shown because it lies inside one of the user's own arguments; never a card
+ * (PCI DSS: a full card number is not displayed, whoever typed it). */
+static int shown_clear(const char *s, size_t len, const pii_match *m, const char *const *clear, size_t nclear)
+{
+    return m->type != PII_CARD && inside_clear(s, len, m->start, m->end, clear, nclear);
+}
+
+/* Every PII match in s may be shown (shown_clear; 0 when out of memory). */
 static int only_clear_matches(const char *s, size_t len, const char *const *clear, size_t nclear)
 {
     size_t n = pii_scan(s, len, NULL, 0);
@@ -73,13 +80,13 @@ static int only_clear_matches(const char *s, size_t len, const char *const *clea
     pii_match *m = n != PII_SCAN_NOMEM ? hp_malloc(n * sizeof *m) : NULL;
     int ok = m != NULL;
     if (m) pii_scan(s, len, m, n);
-    for (size_t i = 0; ok && i < n; i++) ok = inside_clear(s, len, m[i].start, m[i].end, clear, nclear);
+    for (size_t i = 0; ok && i < n; i++) ok = shown_clear(s, len, &m[i], clear, nclear);
     hp_free(m);
     return ok;
 }
 
-/* msg with every match outside clear[] replaced by its tag ("[EMAIL]"), into out (cut to max
- * bytes); 0 when out of memory. */
+/* msg with every match that may not be shown replaced by its tag ("[EMAIL]"), into out (cut to
+ * max bytes); 0 when out of memory. */
 static int tag_unclear(const char *msg, size_t len, const char *const *clear, size_t nclear, size_t max,
                        char *out, size_t size)
 {
@@ -96,7 +103,7 @@ static int tag_unclear(const char *msg, size_t len, const char *const *clear, si
         memcpy(buf + o, msg + pos, m[i].start - pos);
         o += m[i].start - pos;
         pos = m[i].start;
-        if (inside_clear(msg, len, m[i].start, m[i].end, clear, nclear)) continue; /* copied with the rest */
+        if (shown_clear(msg, len, &m[i], clear, nclear)) continue; /* copied with the rest */
         const char *name = pii_type_name(m[i].type);
         buf[o++] = '[';
         for (const char *c = name; *c; c++) buf[o++] = (char)toupper((unsigned char)*c);

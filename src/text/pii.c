@@ -862,12 +862,25 @@ static size_t phone_at(const scan *s, size_t i, size_t *run_end)
     return 0;
 }
 
+/* Another group of digits is joined to [a, b) by one separator ("5 139 1234 5678 1"): the
+ * number is part of a longer run, not one on its own. */
+static int joined_to_digits(const scan *s, size_t a, size_t b)
+{
+    if (a > 1 && in_set(s->t[a - 1], " -./") && isdigit((unsigned char)s->t[a - 2])) return 1;
+    return b + 1 < s->n && in_set(s->t[b], " -./") && isdigit((unsigned char)s->t[b + 1]);
+}
+
 /* Digits without separators after a phone keyword ("tel 02079460958", "call 2125550147"):
- * North American (10 digits, or 11 with its leading 1) or national with a trunk 0 (10 to 12). */
+ * North American (10 digits, or 11 with its leading 1) or national with a trunk 0 (10 to 12).
+ * Without a keyword, a national number of 10 or 11 digits with its trunk 0 ("reached at
+ * 0639984567"), standing alone and not labelled as another kind of number ("order 0123456789",
+ * "customer number 00012345678" has no trunk 0). */
 #define PHONE_KEYWORD_WINDOW 32
 
 static const kw_set phone_labels[] = { KW_SET(k_phone_kw, PHONE_KEYWORD_WINDOW),
                                        KW_ADJACENT(k_label_kw) };
+
+static int account_keyword_before(const scan *s, size_t i);
 
 static size_t keyword_phone(const scan *s, size_t i)
 {
@@ -879,7 +892,11 @@ static size_t keyword_phone(const scan *s, size_t i)
     int nanp10 = nd <= 11 && d[nd - 10] >= '2' && d[nd - 7] >= '2' && (nd == 10 || d[0] == '1');
     int national = d[0] == '0' && d[1] != '0';
     if (!nanp10 && !national) return 0;
-    return label_before(s, i, phone_labels, 2) == 0 ? e : 0;
+    int label = label_before(s, i, phone_labels, 2);
+    if (label == 0) return e;
+    return label < 0 && national && nd <= 11 && !joined_to_digits(s, i, e) && !account_keyword_before(s, i)
+               ? e
+               : 0;
 }
 
 /* Four digits at d and four after them are both years (1900-2099): "(12) 2023-2024" is a
@@ -921,14 +938,6 @@ static size_t russia_phone(const scan *s, size_t i)
     if (paren && (j >= s->n || s->t[j++] != ')')) return 0;
     if (j >= s->n || !in_set(s->t[j], " -")) return 0;
     return grouped(s, j + 1, rest, 3, " -", d);
-}
-
-/* Another group of digits is joined to [a, b) by one separator ("5 139 1234 5678 1"): the
- * number is part of a longer run, not one on its own. */
-static int joined_to_digits(const scan *s, size_t a, size_t b)
-{
-    if (a > 1 && in_set(s->t[a - 1], " -./") && isdigit((unsigned char)s->t[a - 2])) return 1;
-    return b + 1 < s->n && in_set(s->t[b], " -./") && isdigit((unsigned char)s->t[b + 1]);
 }
 
 /* National numbers that people write without a trunk prefix, in their countries' usual
