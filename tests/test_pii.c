@@ -1,10 +1,12 @@
 /* PII detection: unit cases, masking, and recall/precision per type on the labelled set
  * tests/fixtures/pii_labelled.tsv (written by tests/fixtures/pii_gen.py: the original generated
- * lines and an extension built from published test vectors, each line naming its source). Fails
- * below recall 0.99 for cards and IBANs, 0.95 for the other types, or precision 0.99 for any
- * type. A detection is a true positive when it has the gold type and the exact gold span. */
+ * lines, an extension built from published test vectors and the held-out gap classes, each
+ * extension line naming its source). Fails below recall 0.99 for cards and IBANs, 0.98 for the
+ * other types, or precision 0.995 for any type, and on any miss or false match among the gap
+ * classes. A detection is a true positive when it has the gold type and the exact gold span. */
 #include "check.h"
 #include "core/hp.h"
+#include "data/parse.h"
 #include "text/pii.h"
 
 #include <stdlib.h>
@@ -385,6 +387,7 @@ TEST(new_layouts_scan_in_linear_steps)
         "0216 123 45 67 ", "(0", "+44 (", "+4 (0)", "DE96 5555 5555 5555 4444 50 ", "no 0571 ",
         "ssn xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx 123456789 ",
         "phone W-2 Q3 x1 ", "call on 0123456789 ", "order 01 02 ", "a@b.xn--", "NL91 ABNA ",
+        "\"x y\"@", "\"\\\"@", "(11) 9", "8 (912) ", "98765 4321 ", "SSN 123.45.", "a@b.c.png.",
     };
     size_t n = 200000;
     char *buf = hp_malloc(n + 128);
@@ -399,6 +402,71 @@ TEST(new_layouts_scan_in_linear_steps)
     hp_free(buf);
 }
 
+
+/* Classes an independent held-out evaluation (December 2026) found missed or over-flagged; the
+ * labelled set's lines 3000 on hold more of each. */
+TEST(held_out_gap_classes)
+{
+    /* national layouts written without a trunk prefix */
+    CHECK(has("ring 98765-43210 today", PII_PHONE, "98765-43210"));
+    CHECK(has("ring (11) 91234-5678 today", PII_PHONE, "(11) 91234-5678"));
+    CHECK(has("ring (48)3222-1100 today", PII_PHONE, "(48)3222-1100"));
+    CHECK(has("ring 133-0000-1234 today", PII_PHONE, "133-0000-1234"));
+    CHECK(has("ring 8 (495) 123-45-67 today", PII_PHONE, "8 (495) 123-45-67"));
+    CHECK(has("ring 712 34 56 78 today", PII_PHONE, "712 34 56 78"));
+    CHECK(has("reached at 0639984567 today", PII_PHONE, "0639984567"));      /* bare, trunk 0 */
+    CHECK_EQ_INT(count("order 0639984567, 0639984567 12, 0639984567-3"), 0);
+    CHECK(has("account ending 0639984567", PII_ACCOUNT, "0639984567"));
+    CHECK_EQ_INT(count("invoice 98765-43210, ref 139 1234 5678, codes 12345-67890"), 0);
+    CHECK_EQ_INT(count("items (10) 2345-6789 and (19) 2019-2020 and 139 1234 5678-9"), 0);
+    CHECK_EQ_INT(count("98765 432101 and 5 139 1234 5678 1 and 912 34 56 78 90"), 0);
+    /* SSN and EIN shapes only alone or after a keyword */
+    CHECK_EQ_INT(count("part 234-56-7890-C, PN-234-56-7890, budget code 12-3456789-01"), 0);
+    CHECK_EQ_INT(count("lot 2023-45-6789012 and 45-1234567-A and X9-12-3456789"), 0);
+    CHECK(has("SSN: 234-56-7890-C", PII_SSN, "234-56-7890"));            /* a keyword says so */
+    CHECK(has("(234-56-7890)", PII_SSN, "234-56-7890"));
+    CHECK(has("soc sec 234.56.7890.", PII_SSN, "234.56.7890"));
+    CHECK_EQ_INT(count("version 234.56.7890 released"), 0);              /* dotted needs a keyword */
+    CHECK(has("fein#45-1234567", PII_EIN, "45-1234567"));
+    CHECK_EQ_INT(count("ticket #45-1234567 and #234-56-7890"), 0);       /* "#" after no keyword */
+    /* a card run into an SSN shape by a dash is still masked whole */
+    CHECK(has("4111 1111 1111 1111-123 45 6789", PII_SSN, "123 45 6789"));
+    /* e-mail: quoted local parts; file names are not addresses */
+    CHECK(has("to \"ana maria\"@bank.example.", PII_EMAIL, "\"ana maria\"@bank.example"));
+    CHECK(has("to \"a\\\"b\"@ex.com", PII_EMAIL, "\"a\\\"b\"@ex.com"));
+    CHECK(has("file ops@bank.co.uk.xlsx", PII_EMAIL, "ops@bank.co.uk"));
+    CHECK(has("to dev@tools.py and x@y.zip", PII_EMAIL, "dev@tools.py"));  /* real TLDs stay */
+    CHECK_EQ_INT(count("logo@2x.png, hero@4x.JPEG, a@b.c@1x.svg, x@3x.min.js, \"q\"@2x.gif"), 0);
+    CHECK_EQ_INT(count("a@b.abcdefghijklmnopqrstuvwxy and \"\"@ex.com and x\"y\"@ex.com"), 0);
+}
+
+/* Messages show the user's own arguments (paths, flag values) as given and mask the rest; a
+ * clear argument never uncovers a match that reaches beyond it. */
+TEST(messages_keep_the_users_arguments)
+{
+    char out[256];
+    const char *path[] = { "in/anna@bank-ops.com.csv" };
+    const char *msg = "in/anna@bank-ops.com.csv:3: unknown customer 'bob@ex.com'";
+    data_quote_message(msg, strlen(msg), path, 1, 200, out, sizeof out);
+    CHECK_STR(out, "in/anna@bank-ops.com.csv:3: unknown customer '[EMAIL]'");
+    data_quote_message(msg, strlen(msg), NULL, 0, 200, out, sizeof out);
+    CHECK_STR(out, "in/[EMAIL].csv:3: unknown customer '[EMAIL]'");
+    /* the same address elsewhere in the message is not the argument: masked */
+    const char *twice = "in/anna@bank-ops.com.csv: anna@bank-ops.com is not a customer";
+    data_quote_message(twice, strlen(twice), path, 1, 200, out, sizeof out);
+    CHECK_STR(out, "in/anna@bank-ops.com.csv: [EMAIL] is not a customer");
+    /* an argument inside a longer match protects nothing */
+    const char *part[] = { "4111" }, *card = "card 4111 1111 1111 1111 refused";
+    data_quote_message(card, strlen(card), part, 1, 200, out, sizeof out);
+    CHECK_STR(out, "card [CARD] refused");
+    /* a card is never shown, not even in the user's own argument */
+    const char *own_card[] = { "4111 1111 1111 1111" }, *refused = "--at '4111 1111 1111 1111': not a timestamp";
+    data_quote_message(refused, strlen(refused), own_card, 1, 200, out, sizeof out);
+    CHECK_STR(out, "--at '[CARD]': not a timestamp");
+    const char *at[] = { "+44 20 7946 0958" }, *when = "--at '+44 20 7946 0958': not a timestamp, call +44 20 7946 0959";
+    data_quote_message(when, strlen(when), at, 1, 200, out, sizeof out);
+    CHECK_STR(out, "--at '+44 20 7946 0958': not a timestamp, call [PHONE]");
+}
 
 /* ------------------------------------------------------------------ the labelled set */
 
@@ -455,9 +523,11 @@ static void score_line(const char *text, size_t len, const span *g, size_t ng, p
         }
 }
 
-/* Lines from 2000 on are the extension built from published vectors (issue 8); the ones before
- * are the original generated set. Both are scored, separately and together. */
+/* Lines from 2000 on are the extension built from published vectors (issue 8), lines from 3000
+ * on the classes an independent held-out evaluation found missed or over-flagged; the ones
+ * before are the original generated set. Each is scored on its own, and all together. */
 #define PII_EXT_FIRST_ID 2000
+#define PII_GAP_FIRST_ID 3000
 
 static void print_prf(const char *title, long lines, const prf *s)
 {
@@ -468,16 +538,20 @@ static void print_prf(const char *title, long lines, const prf *s)
                s[t].fn, prf_precision(&s[t]), prf_recall(&s[t]));
 }
 
-/* Targets (issue 8): recall >= 0.99 for cards and IBANs, >= 0.95 for the other types, precision
- * >= 0.99 for every type; each type must occur. */
+/* Targets: recall >= 0.99 for cards and IBANs, >= 0.98 for the other types (0.95 until the
+ * held-out gap classes), precision >= 0.995 for every type (was 0.99); each type must occur. */
+#define PII_RECALL_CARD_IBAN 0.99
+#define PII_RECALL_OTHER 0.98
+#define PII_PRECISION 0.995
 static void check_targets(const char *title, const prf *s)
 {
     for (int t = 0; t < PII_TYPE_COUNT; t++) {
         double p = prf_precision(&s[t]), r = prf_recall(&s[t]);
-        double want_r = t == PII_CARD || t == PII_IBAN ? 0.99 : 0.95;
+        double want_r = t == PII_CARD || t == PII_IBAN ? PII_RECALL_CARD_IBAN : PII_RECALL_OTHER;
         CHECKF(s[t].tp > 0, "%s: no %s in the set", title, pii_type_name((pii_type)t));
-        CHECKF(r >= want_r, "%s: %s recall %.3f < %.2f", title, pii_type_name((pii_type)t), r, want_r);
-        CHECKF(p >= 0.99, "%s: %s precision %.3f < 0.99", title, pii_type_name((pii_type)t), p);
+        CHECKF(r >= want_r, "%s: %s recall %.3f < %.3f", title, pii_type_name((pii_type)t), r, want_r);
+        CHECKF(p >= PII_PRECISION, "%s: %s precision %.3f < %.3f", title, pii_type_name((pii_type)t), p,
+               PII_PRECISION);
     }
 }
 
@@ -486,37 +560,51 @@ TEST(labelled_set_recall_precision)
     FILE *f = fopen(PII_SET, "r");
     CHECKF(f != NULL, "cannot open %s (run from the repository root)", PII_SET);
     if (!f) return;
-    prf old_set[PII_TYPE_COUNT], ext_set[PII_TYPE_COUNT], all[PII_TYPE_COUNT];
+    prf old_set[PII_TYPE_COUNT], ext_set[PII_TYPE_COUNT], gap_set[PII_TYPE_COUNT], all[PII_TYPE_COUNT];
     memset(old_set, 0, sizeof old_set);
     memset(ext_set, 0, sizeof ext_set);
+    memset(gap_set, 0, sizeof gap_set);
     char line[2048], text[2048];
     span g[16];
-    long old_lines = 0, ext_lines = 0;
+    long old_lines = 0, ext_lines = 0, gap_lines = 0;
     int verbose = getenv("PII_VERBOSE") != NULL;
     while (fgets(line, sizeof line, f)) {
         const char *tab = strchr(line, '\t');
         if (line[0] == '#' || !tab) continue;
-        int ext = atol(line) >= PII_EXT_FIRST_ID;
+        long id = atol(line);
+        int gap = id >= PII_GAP_FIRST_ID, ext = !gap && id >= PII_EXT_FIRST_ID;
         size_t ng, len = parse_marked(tab + 1, text, g, &ng);
-        score_line(text, len, g, ng, ext ? ext_set : old_set, verbose);
-        ++*(ext ? &ext_lines : &old_lines);
+        score_line(text, len, g, ng, gap ? gap_set : ext ? ext_set : old_set, verbose);
+        ++*(gap ? &gap_lines : ext ? &ext_lines : &old_lines);
     }
     fclose(f);
     for (int t = 0; t < PII_TYPE_COUNT; t++)
-        all[t] = (prf){ old_set[t].tp + ext_set[t].tp, old_set[t].fp + ext_set[t].fp,
-                        old_set[t].fn + ext_set[t].fn };
+        all[t] = (prf){ old_set[t].tp + ext_set[t].tp + gap_set[t].tp, old_set[t].fp + ext_set[t].fp + gap_set[t].fp,
+                        old_set[t].fn + ext_set[t].fn + gap_set[t].fn };
     CHECK(old_lines >= 400);
     CHECK(ext_lines >= 400);
+    CHECK(gap_lines >= 60);
     print_prf("original set", old_lines, old_set);
     print_prf("extension from published vectors", ext_lines, ext_set);
-    print_prf("both", old_lines + ext_lines, all);
+    print_prf("held-out gap classes", gap_lines, gap_set);
+    print_prf("all", old_lines + ext_lines + gap_lines, all);
     check_targets("original set", old_set);
-    check_targets("both", all);
+    check_targets("all", all);
+    /* the gap classes hold phones, e-mails, SSNs and EINs, each with hard negatives beside them:
+     * every one found with its exact span and none of the look-alikes flagged */
+    static const pii_type gap_types[] = { PII_EMAIL, PII_PHONE, PII_SSN, PII_EIN };
+    for (size_t k = 0; k < HP_ARRAY_LEN(gap_types); k++) {
+        const prf *p = &gap_set[gap_types[k]];
+        CHECKF(p->tp >= 5 && p->fp == 0 && p->fn == 0, "held-out gap classes: %s tp %ld fp %ld fn %ld",
+               pii_type_name(gap_types[k]), p->tp, p->fp, p->fn);
+    }
+    for (int t = 0; t < PII_TYPE_COUNT; t++)
+        CHECKF(gap_set[t].fp == 0, "held-out gap classes: %ld false %s", gap_set[t].fp, pii_type_name((pii_type)t));
     /* the extension has no EIN or account classes of its own: check the types it holds */
     for (int t = PII_CARD; t <= PII_SSN; t++) {
         CHECKF(ext_set[t].tp > 0, "extension: no %s", pii_type_name((pii_type)t));
-        double want_r = t == PII_CARD || t == PII_IBAN ? 0.99 : 0.95;
-        CHECKF(prf_recall(&ext_set[t]) >= want_r && prf_precision(&ext_set[t]) >= 0.99,
+        double want_r = t == PII_CARD || t == PII_IBAN ? PII_RECALL_CARD_IBAN : PII_RECALL_OTHER;
+        CHECKF(prf_recall(&ext_set[t]) >= want_r && prf_precision(&ext_set[t]) >= PII_PRECISION,
                "extension: %s precision %.3f recall %.3f", pii_type_name((pii_type)t),
                prf_precision(&ext_set[t]), prf_recall(&ext_set[t]));
     }
@@ -542,6 +630,8 @@ int main(void)
     RUN(internationalised_email_domains);
     RUN(ssn_keyword_further_before);
     RUN(new_layouts_scan_in_linear_steps);
+    RUN(held_out_gap_classes);
+    RUN(messages_keep_the_users_arguments);
     RUN(labelled_set_recall_precision);
     return check_summary("test_pii");
 }

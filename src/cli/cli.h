@@ -28,8 +28,14 @@ int cli_load_dataset(data_dataset *ds, const char *config, const char *data_dir,
                      const char *const files[DATA_T_COUNT], hp_error *err);
 
 
-/* Prints "hyperp: <msg>" to stderr and returns the exit code that fits status. */
+/* Prints "hyperp: <msg>" to stderr and returns the exit code that fits status. PII in msg is
+ * masked (data_quote_message), except inside the arguments given to cli_user_arg (a card
+ * number is masked even there). */
 int cli_error(int status, const char *msg);
+/* An argument of the user's own that messages may echo in clear: a path or a flag value given
+ * on the command line (no flag takes customer data; customer ids are positional operands and
+ * stay masked). arg must live as long as the run (an argv string). */
+void cli_user_arg(const char *arg);
 /* Exit code for a library status: input problems are 2, the rest 1. */
 int cli_exit_code(int status);
 /* Creates a directory and its parents (like mkdir -p). */

@@ -387,6 +387,7 @@ static int cmd_scan(const privacy_args *a)
     char *text;
     size_t len;
     scan_text_encoding enc;
+    cli_user_arg(a->pos[1]); /* the file operand is a path, not a customer id */
     /* a directory, a binary file or undecodable text is refused, never "0 PII findings" */
     int rc = scan_text_read(a->pos[1], &text, &len, &enc, &err);
     if (rc) return cli_error(rc, err.msg);

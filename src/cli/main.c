@@ -47,12 +47,23 @@ int cli_exit_code(int status)
     }
 }
 
+/* The user's own arguments (argv strings, so they live as long as the run). */
+static const char *g_user_args[64];
+static size_t g_nuser_args;
+
+void cli_user_arg(const char *arg)
+{
+    if (arg && *arg && g_nuser_args < HP_ARRAY_LEN(g_user_args)) g_user_args[g_nuser_args++] = arg;
+}
+
 int cli_error(int status, const char *msg)
 {
     cli_progress_done();
-    /* a message may quote a value from the data: PII never reaches the terminal or a log */
+    /* a message may quote a value from the data: PII never reaches the terminal or a log; the
+     * user's own arguments (the file that failed, the flag value refused) are shown as given */
     char safe[HP_ERROR_MAX + 64];
-    if (msg && *msg) data_quote_value(msg, strlen(msg), sizeof safe - 1, safe, sizeof safe);
+    if (msg && *msg)
+        data_quote_message(msg, strlen(msg), g_user_args, g_nuser_args, sizeof safe - 1, safe, sizeof safe);
     fprintf(stderr, "hyperp: %s\n", msg && *msg ? safe : hp_strerror(status));
     return cli_exit_code(status);
 }
@@ -125,6 +136,7 @@ int cli_getopt(int argc, char **argv, const struct option *opts, cli_given *give
 {
     int idx = -1;
     int c = getopt_long(argc, argv, "h", opts, &idx);
+    cli_user_arg(optarg); /* a flag value is the user's own: messages echo it in clear (cli.h) */
     if (c == -1 || idx < 0 || idx >= CLI_MAX_FLAGS || opts[idx].has_arg != required_argument) return c;
     const char *name = opts[idx].name, *first = given->value[idx];
     if (first) {

@@ -53,6 +53,83 @@ void data_quote_value(const char *s, size_t len, size_t max, char *out, size_t s
     copy_cut("(value withheld)", 16, max, out, size);
 }
 
+/* [a, b) lies inside an occurrence in s of one of clear[]. */
+static int inside_clear(const char *s, size_t len, size_t a, size_t b, const char *const *clear, size_t nclear)
+{
+    for (size_t k = 0; k < nclear; k++) {
+        size_t n = strlen(clear[k]);
+        if (!n || n > len || b - a > n) continue;
+        for (size_t o = b > n ? b - n : 0; o <= a && o + n <= len; o++)
+            if (!memcmp(s + o, clear[k], n)) return 1;
+    }
+    return 0;
+}
+
+/* The match may be shown because it lies inside one of the user's own arguments; never a card
+ * (PCI DSS: a full card number is not displayed, whoever typed it). */
+static int shown_clear(const char *s, size_t len, const pii_match *m, const char *const *clear, size_t nclear)
+{
+    return m->type != PII_CARD && inside_clear(s, len, m->start, m->end, clear, nclear);
+}
+
+/* Every PII match in s may be shown (shown_clear; 0 when out of memory). */
+static int only_clear_matches(const char *s, size_t len, const char *const *clear, size_t nclear)
+{
+    size_t n = pii_scan(s, len, NULL, 0);
+    if (n == 0) return 1;
+    pii_match *m = n != PII_SCAN_NOMEM ? hp_malloc(n * sizeof *m) : NULL;
+    int ok = m != NULL;
+    if (m) pii_scan(s, len, m, n);
+    for (size_t i = 0; ok && i < n; i++) ok = shown_clear(s, len, &m[i], clear, nclear);
+    hp_free(m);
+    return ok;
+}
+
+/* msg with every match that may not be shown replaced by its tag ("[EMAIL]"), into out (cut to
+ * max bytes); 0 when out of memory. */
+static int tag_unclear(const char *msg, size_t len, const char *const *clear, size_t nclear, size_t max,
+                       char *out, size_t size)
+{
+    size_t n = pii_scan(msg, len, NULL, 0);
+    pii_match *m = n && n != PII_SCAN_NOMEM && n <= (SIZE_MAX - len - 1) / 12 ? hp_malloc(n * sizeof *m) : NULL;
+    char *buf = m ? hp_malloc(len + 12 * n + 1) : NULL; /* a tag is at most 11 bytes longer */
+    if (!buf) {
+        hp_free(m);
+        return 0;
+    }
+    pii_scan(msg, len, m, n);
+    size_t o = 0, pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(buf + o, msg + pos, m[i].start - pos);
+        o += m[i].start - pos;
+        pos = m[i].start;
+        if (shown_clear(msg, len, &m[i], clear, nclear)) continue; /* copied with the rest */
+        const char *name = pii_type_name(m[i].type);
+        buf[o++] = '[';
+        for (const char *c = name; *c; c++) buf[o++] = (char)toupper((unsigned char)*c);
+        buf[o++] = ']';
+        pos = m[i].end;
+    }
+    memcpy(buf + o, msg + pos, len - pos);
+    o += len - pos;
+    copy_cut(buf, o, max, out, size);
+    hp_free(buf);
+    hp_free(m);
+    return 1;
+}
+
+void data_quote_message(const char *msg, size_t len, const char *const *clear, size_t nclear, size_t max,
+                        char *out, size_t size)
+{
+    if (!msg) msg = "", len = 0;
+    /* the clear arguments' own matches stay; if the result shows any other (a tag freed a card,
+     * the cut split an argument), the whole message is masked as a value is */
+    if (nclear && size > 0 && pii_scan(msg, len, NULL, 0) != 0 &&
+        tag_unclear(msg, len, clear, nclear, max, out, size) && only_clear_matches(out, strlen(out), clear, nclear))
+        return;
+    data_quote_value(msg, len, max, out, size);
+}
+
 /* The value for a message (nothing is computed when the caller wants no message). */
 static const char *quoted(const hp_error *err, const char *s, size_t len, size_t max, char *q, size_t size)
 {

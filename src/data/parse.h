@@ -40,5 +40,13 @@ double data_band_value(double lo, double hi);
  * when out of memory it says "(value withheld)". Messages that quote a field use this:
  * error texts reach terminals, logs and the rejects file, which erasure cannot reach. */
 void data_quote_value(const char *s, size_t len, size_t max, char *out, size_t size);
+/* A message made safe to show as data_quote_value makes a value, except where it quotes one of
+ * clear[] (the user's own arguments: paths and flag values given on the command line, not
+ * customer data): a match lying wholly inside an occurrence of one of them is shown as written
+ * ("cannot open 'exports/anna@bank.com.csv'"), except a card number, which is never shown
+ * (PCI DSS). The result holds no other match; when it would
+ * (a cut, a card freed by a tag), the whole message is masked as a value is. */
+void data_quote_message(const char *msg, size_t len, const char *const *clear, size_t nclear, size_t max,
+                        char *out, size_t size);
 
 #endif

@@ -178,7 +178,8 @@ static const char *const k_label_kw[] = {
     "order", "invoice", "inv", "ref", "reference", "ticket", "case", "routing", "aba",
     "sort code", "account", "acct", "a/c", "iban", "card", "zip", "postcode", "policy", "member",
     "customer", "client", "loan", "tracking", "imei", "passport", "licence", "license",
-    "employee", "po", "isbn", "serial", "batch",
+    "employee", "po", "isbn", "serial", "batch", "code", "budget", "part", "sku", "cost centre",
+    "cost center",
 };
 static const char *const k_phone_kw[] = {
     "phone", "telephone", "tel", "mobile", "mob", "cell", "cellphone", "call", "fax", "ph",
@@ -508,7 +509,7 @@ static void find_ibans(scan *s)
 static int local_ch(int c) { return isalnum(c) || in_set(c, "._%+-'"); }
 static int domain_ch(int c) { return isalnum(c) || c == '.' || c == '-'; }
 
-/* A top-level domain: two or more letters, or an internationalised one in its ASCII form
+/* A top-level domain: 2 to 24 letters, or an internationalised one in its ASCII form
  * ("xn--p1ai"). */
 static int tld_ok(const char *p, size_t n)
 {
@@ -519,24 +520,85 @@ static int tld_ok(const char *p, size_t n)
     }
     for (size_t k = 0; k < n; k++)
         if (!isalpha((unsigned char)p[k])) return 0;
-    return n >= 2;
+    return n >= 2 && n <= 24;
+}
+
+/* File extensions that are no top-level domain (so ".py", ".sh", ".md", ".zip" are not here):
+ * after one of them the text is a file name ("logo@2x.png", "anna@bank.com.csv"). */
+static int file_extension(const char *p, size_t n)
+{
+    static const char *const ext[] = {
+        "png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico", "tif", "tiff", "heic",
+        "css", "js", "mjs", "json", "map", "html", "htm", "xml", "csv", "tsv", "txt", "log",
+        "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "yaml", "yml", "toml", "ini", "cfg",
+        "conf", "sql", "db", "sqlite", "gz", "tgz", "tar", "bz2", "xz", "rar", "7z", "exe", "dll",
+        "bak", "tmp", "wav", "ogg", "woff", "woff2", "ttf", "otf", "eot", "parquet", "jsonl",
+        "min", /* "app.min.js" */
+    };
+    for (size_t k = 0; k < HP_ARRAY_LEN(ext); k++)
+        if (strlen(ext[k]) == n && !strncasecmp(p, ext[k], n)) return 1;
+    return 0;
+}
+
+/* The domain of an address: labels of letters, digits and dashes from at + 1, the last a
+ * top-level domain after at least one other. Last labels that are file extensions (up to
+ * three: "app.min.js.map") end a file name, not a domain: the domain is what comes before
+ * them, if that is still one ("anna@bank-ops.com.csv"; "logo@2x.png" has none). Returns the
+ * end, 0 when there is none. */
+#define EMAIL_MAX_EXTENSIONS 3
+
+static size_t email_domain_end(const scan *s, size_t at)
+{
+    size_t e = at + 1;
+    while (e < s->n && domain_ch((unsigned char)s->t[e])) e++;
+    while (e > at + 1 && (s->t[e - 1] == '.' || s->t[e - 1] == '-')) e--;
+    for (int round = 0; round <= EMAIL_MAX_EXTENSIONS; round++) {
+        size_t dot = 0;
+        for (size_t k = at + 1; k < e; k++)
+            if (s->t[k] == '.') dot = k;
+        if (!dot || dot == at + 1 || s->t[dot - 1] == '.') return 0;
+        const char *tld = s->t + dot + 1;
+        size_t n = e - dot - 1;
+        if (round < EMAIL_MAX_EXTENSIONS && file_extension(tld, n)) {
+            e = dot;
+            continue;
+        }
+        return tld_ok(tld, n) ? e : 0;
+    }
+    return 0;
+}
+
+/* Where a quoted local part ending just before at starts ("\"john doe\"@example.com"):
+ * printable ASCII with backslash escapes, at most 64 bytes (RFC 5321), its opening quote at
+ * the start of a token. at when there is none. */
+static size_t quoted_local_start(const scan *s, size_t at)
+{
+    if (at < 3 || s->t[at - 1] != '"') return at;
+    size_t lo = at > 66 ? at - 66 : 0;
+    for (size_t k = at - 1; k-- > lo;) {
+        unsigned char c = (unsigned char)s->t[k];
+        (*s->steps)++;
+        if (c < 0x20 || c > 0x7e) return at;
+        if (c != '"') continue;
+        size_t bs = 0; /* an odd count of backslashes before it escapes it */
+        while (k - bs > 0 && s->t[k - bs - 1] == '\\') bs++;
+        if (bs % 2) continue;
+        return k + 1 < at - 1 && starts(s, k) ? k : at;
+    }
+    return at;
 }
 
 static void find_emails(scan *s)
 {
     for (size_t at = 1; at + 1 < s->n; at++) {
         if (s->t[at] != '@') continue;
-        size_t a = at, e = at + 1;
-        while (a > 0 && local_ch((unsigned char)s->t[a - 1])) a--;
-        while (a < at && !isalnum((unsigned char)s->t[a])) a++; /* no leading punctuation */
-        while (e < s->n && domain_ch((unsigned char)s->t[e])) e++;
-        while (e > at + 1 && (s->t[e - 1] == '.' || s->t[e - 1] == '-')) e--;
-        const char *dot = NULL;
-        for (size_t k = at + 1; k < e; k++)
-            if (s->t[k] == '.') dot = s->t + k;
-        if (a < at && dot && (size_t)(dot - s->t) > at + 1 &&
-            tld_ok(dot + 1, (size_t)(s->t + e - dot - 1)))
-            add(s, PII_EMAIL, a, e);
+        size_t a = quoted_local_start(s, at);
+        if (a == at) {
+            while (a > 0 && local_ch((unsigned char)s->t[a - 1])) a--;
+            while (a < at && !isalnum((unsigned char)s->t[a])) a++; /* no leading punctuation */
+        }
+        size_t e = email_domain_end(s, at);
+        if (a < at && e) add(s, PII_EMAIL, a, e);
     }
 }
 
@@ -595,24 +657,58 @@ static size_t grouped(const scan *s, size_t i, const int *sizes, int ngroups, co
  * this many bytes decides, with no digit or sentence end between. */
 #define SSN_KEYWORD_WINDOW 80
 
+/* A hyphen at h joins the shape [a, b) to the group on its other side (at k): the group is a
+ * word ("PN-123-45-6789", "456-78-9012-XL"), or a number and the shape is hyphenated too, so
+ * the hyphens chain one code ("01-12-3456789"). A dash between a spaced shape and a number is
+ * a boundary ("4111 1111 1111 1111-123 45 6789": a card and an SSN run together). */
+static int hyphen_joins(const scan *s, size_t h, size_t k, size_t a, size_t b)
+{
+    if (s->t[h] != '-' || k >= s->n || !isalnum((unsigned char)s->t[k])) return 0;
+    return isalpha((unsigned char)s->t[k]) || memchr(s->t + a, '-', b - a) != NULL;
+}
+
+/* [a, b) stands alone: no letter or digit touches it, nor a group that a hyphen chains to it
+ * ("part 123-45-6789-B", "budget code 01-12-3456789"): an SSN or EIN is the whole code. */
+static int stands_alone(const scan *s, size_t a, size_t b)
+{
+    if (a > 0 && (isalnum((unsigned char)s->t[a - 1]) || (a > 1 && hyphen_joins(s, a - 1, a - 2, a, b))))
+        return 0;
+    return !(b < s->n && (isalnum((unsigned char)s->t[b]) || hyphen_joins(s, b, b + 1, a, b)));
+}
+
+static const char *const k_ssn_kw[] = { "ssn", "social security", "social security number",
+                                        "soc sec", "ss#", "ss no" };
+static const char *const k_ein_kw[] = { "ein", "employer identification", "tax id", "fein", "tin" };
+static const kw_set ssn_labels[] = { KW_SET(k_ssn_kw, SSN_KEYWORD_WINDOW), KW_SET(k_ein_kw, SSN_KEYWORD_WINDOW),
+                                     KW_ADJACENT(k_label_kw) };
+
+/* The label of the number at i: 0 SSN, 1 EIN, 2 another kind, -1 none; looked up once per
+ * number (*label is -2 until then) and only for numbers of an SSN or EIN shape. */
+static int ssn_label(const scan *s, size_t i, int *label)
+{
+    if (*label == -2) *label = label_before(s, i, ssn_labels, (int)HP_ARRAY_LEN(ssn_labels));
+    return *label;
+}
+
 static void find_ssn_ein(scan *s)
 {
-    static const char *const ssn_kw[] = { "ssn", "social security", "social security number",
-                                          "soc sec", "ss#", "ss no" };
-    static const char *const ein_kw[] = { "ein", "employer identification", "tax id", "fein", "tin" };
-    static const kw_set labels[] = { KW_SET(ssn_kw, SSN_KEYWORD_WINDOW), KW_SET(ein_kw, SSN_KEYWORD_WINDOW),
-                                     KW_ADJACENT(k_label_kw) };
     static const int ssn_g[] = { 3, 2, 4 }, ein_g[] = { 2, 7 }, nine[] = { 9 };
     char d[16];
     for (size_t i = 0; i < s->n; i++) {
-        if (!dig(s, i) || !starts(s, i) || (i > 0 && in_set(s->t[i - 1], "+$#"))) continue;
+        if (!dig(s, i) || !starts(s, i) || (i > 0 && in_set(s->t[i - 1], "+$"))) continue;
+        /* "EIN#36-1234567": a "#" right before the number counts only after a keyword */
+        int hash = i > 0 && s->t[i - 1] == '#';
         size_t e;
-        if ((e = grouped(s, i, ssn_g, 3, "- ", d)) && ssn_ok(d)) add(s, PII_SSN, i, e);
-        else if ((e = grouped(s, i, ein_g, 2, "-", d)) && ein_ok(d)) add(s, PII_EIN, i, e);
-        else if ((e = grouped(s, i, nine, 1, "", d))) {
-            int label = label_before(s, i, labels, (int)HP_ARRAY_LEN(labels));
-            if (label == 0 && ssn_ok(d)) add(s, PII_SSN, i, e);
-            else if (label == 1 && ein_ok(d)) add(s, PII_EIN, i, e);
+        int label = -2;
+        if ((e = grouped(s, i, ssn_g, 3, "- ", d)) && ssn_ok(d)) {
+            if ((!hash && stands_alone(s, i, e)) || ssn_label(s, i, &label) == 0) add(s, PII_SSN, i, e);
+        } else if ((e = grouped(s, i, ssn_g, 3, ".", d)) && ssn_ok(d)) {
+            if (ssn_label(s, i, &label) == 0) add(s, PII_SSN, i, e); /* dotted: "SSN 123.45.6789" */
+        } else if ((e = grouped(s, i, ein_g, 2, "-", d)) && ein_ok(d)) {
+            if ((!hash && stands_alone(s, i, e)) || ssn_label(s, i, &label) == 1) add(s, PII_EIN, i, e);
+        } else if ((e = grouped(s, i, nine, 1, "", d))) {
+            if (ssn_label(s, i, &label) == 0 && ssn_ok(d)) add(s, PII_SSN, i, e);
+            else if (ssn_label(s, i, &label) == 1 && ein_ok(d)) add(s, PII_EIN, i, e);
         }
     }
 }
@@ -766,12 +862,25 @@ static size_t phone_at(const scan *s, size_t i, size_t *run_end)
     return 0;
 }
 
+/* Another group of digits is joined to [a, b) by one separator ("5 139 1234 5678 1"): the
+ * number is part of a longer run, not one on its own. */
+static int joined_to_digits(const scan *s, size_t a, size_t b)
+{
+    if (a > 1 && in_set(s->t[a - 1], " -./") && isdigit((unsigned char)s->t[a - 2])) return 1;
+    return b + 1 < s->n && in_set(s->t[b], " -./") && isdigit((unsigned char)s->t[b + 1]);
+}
+
 /* Digits without separators after a phone keyword ("tel 02079460958", "call 2125550147"):
- * North American (10 digits, or 11 with its leading 1) or national with a trunk 0 (10 to 12). */
+ * North American (10 digits, or 11 with its leading 1) or national with a trunk 0 (10 to 12).
+ * Without a keyword, a national number of 10 or 11 digits with its trunk 0 ("reached at
+ * 0639984567"), standing alone and not labelled as another kind of number ("order 0123456789",
+ * "customer number 00012345678" has no trunk 0). */
 #define PHONE_KEYWORD_WINDOW 32
 
 static const kw_set phone_labels[] = { KW_SET(k_phone_kw, PHONE_KEYWORD_WINDOW),
                                        KW_ADJACENT(k_label_kw) };
+
+static int account_keyword_before(const scan *s, size_t i);
 
 static size_t keyword_phone(const scan *s, size_t i)
 {
@@ -783,7 +892,70 @@ static size_t keyword_phone(const scan *s, size_t i)
     int nanp10 = nd <= 11 && d[nd - 10] >= '2' && d[nd - 7] >= '2' && (nd == 10 || d[0] == '1');
     int national = d[0] == '0' && d[1] != '0';
     if (!nanp10 && !national) return 0;
-    return label_before(s, i, phone_labels, 2) == 0 ? e : 0;
+    int label = label_before(s, i, phone_labels, 2);
+    if (label == 0) return e;
+    return label < 0 && national && nd <= 11 && !joined_to_digits(s, i, e) && !account_keyword_before(s, i)
+               ? e
+               : 0;
+}
+
+/* Four digits at d and four after them are both years (1900-2099): "(12) 2023-2024" is a
+ * range of years, not a landline. */
+static int year_range(const char *d)
+{
+    for (int k = 0; k < 8; k += 4)
+        if (!((d[k] == '1' && d[k + 1] == '9') || (d[k] == '2' && d[k + 1] == '0'))) return 0;
+    return 1;
+}
+
+/* A Brazilian number at i: a 2-digit area code (1-9 each: no code holds a 0) in brackets,
+ * then a mobile 9NNNN-NNNN or a landline [2-5]NNN-NNNN ("(11) 91234-5678", "(21) 3456-7890"). */
+static size_t brazil_phone(const scan *s, size_t i)
+{
+    static const int mobile[] = { 5, 4 }, landline[] = { 4, 4 };
+    char d[16];
+    if (i + 4 >= s->n || s->t[i] != '(' || s->t[i + 3] != ')') return 0;
+    for (size_t k = i + 1; k < i + 3; k++)
+        if (!dig(s, k) || s->t[k] == '0') return 0;
+    size_t j = i + 4 + (s->t[i + 4] == ' '), e;
+    if ((e = grouped(s, j, mobile, 2, "- ", d)) && d[0] == '9') return e;
+    if ((e = grouped(s, j, landline, 2, "- ", d)) && d[0] >= '2' && d[0] <= '5' && !year_range(d)) return e;
+    return 0;
+}
+
+/* A Russian number in national format at i: trunk 8, a 3-digit area code (3, 4, 8 or 9
+ * first), bracketed or not, then 3+2+2 ("8 (912) 345-67-89", "8 912 345 67 89"). */
+static size_t russia_phone(const scan *s, size_t i)
+{
+    static const int rest[] = { 3, 2, 2 };
+    char d[16];
+    if (i + 2 >= s->n || s->t[i] != '8' || !in_set(s->t[i + 1], " -")) return 0;
+    size_t j = i + 2;
+    int paren = s->t[j] == '(';
+    j += (size_t)paren;
+    if (!dig(s, j) || !in_set(s->t[j], "3489") || !dig(s, j + 1) || !dig(s, j + 2)) return 0;
+    j += 3;
+    if (paren && (j >= s->n || s->t[j++] != ')')) return 0;
+    if (j >= s->n || !in_set(s->t[j], " -")) return 0;
+    return grouped(s, j + 1, rest, 3, " -", d);
+}
+
+/* National numbers that people write without a trunk prefix, in their countries' usual
+ * layouts: Indian mobiles (10 digits from 6-9) as 5+5 ("98765 43210", "98765-43210"),
+ * Chinese mobiles 1[3-9]N NNNN NNNN ("139 1234 5678", "186-2100-3344"), Spanish numbers of 9
+ * digits from 6-9 as 3+2+2+2 ("612 34 56 78"), Brazilian and Russian ones as above. Each
+ * stands alone (grouped() checks the end; the caller the start and other labels). */
+static size_t regional_phone(const scan *s, size_t i)
+{
+    static const int india[] = { 5, 5 }, china[] = { 3, 4, 4 }, spain[] = { 3, 2, 2, 2 };
+    char d[16];
+    size_t e = 0;
+    if (s->t[i] == '(') e = brazil_phone(s, i);
+    else if (!(e = russia_phone(s, i)) && !((e = grouped(s, i, india, 2, " -", d)) && d[0] >= '6') &&
+             !((e = grouped(s, i, china, 3, " -", d)) && d[0] == '1' && d[1] >= '3') &&
+             !((e = grouped(s, i, spain, 4, " ", d)) && d[0] >= '6'))
+        e = 0;
+    return e && !joined_to_digits(s, i, e) ? e : 0;
 }
 
 /* The alphanumeric token ending just before a single separator at k - 1: its start, or k
@@ -827,8 +999,11 @@ static void find_phones(scan *s)
         int trunk = c == '0' || (c == '(' && i + 1 < s->n && s->t[i + 1] == '0');
         if (trunk && !(last_end && last_end == i - 1) && inside_group_run(s, i)) trunk = 0;
         if (!e && (c == '+' || trunk) && i >= skip) e = phone_at(s, i, &run_end);
-        /* "order 0123 4567 89": a national-looking number labelled as something else */
-        if (e && trunk && label_before(s, i, phone_labels, 2) == 1) e = 0;
+        int regional = 0;
+        if (!e && !trunk && i >= skip) regional = (e = regional_phone(s, i)) != 0;
+        /* "order 0123 4567 89", "invoice 91234-56780": a national-looking number labelled as
+         * something else */
+        if (e && (trunk || regional) && label_before(s, i, phone_labels, 2) == 1) e = 0;
         if (run_end) skip = run_end;
         if (!e && isdigit((unsigned char)c)) e = keyword_phone(s, i);
         if (e) {

@@ -5,13 +5,18 @@
  * issuer range allows: Visa, Mastercard, Amex, Diners, JCB, Discover, UnionPay, Maestro,
  * Dankort, Verve, Elo, RuPay, Hipercard, Bancontact, BC Card, Mir, UATP), IBANs (every country
  * of the SWIFT registry with its length and BBAN structure, ISO 13616 mod-97; any grouping),
- * e-mail addresses (also internationalised domains in xn-- form), phone numbers (North
- * American, "+"/"00" international with a bracketed area, national with a trunk 0 in any usual
- * grouping, two side by side, bare digits after a phone keyword), US SSNs and EINs (dashed, or
- * 9 digits labelled by an "SSN"/"EIN" keyword up to 80 bytes before) and account numbers (6-17
- * digits after an "account"/"acct"/"a/c" keyword). Near-misses (invalid Luhn or checksum,
- * dates, amounts, ZIP codes, order and invoice numbers, IMEIs) are left alone. Measured on
- * tests/fixtures/pii_labelled.tsv (see docs/privacy.md for the numbers).
+ * e-mail addresses (also internationalised domains in xn-- form and quoted local parts
+ * "\"john doe\"@example.com"; not file names such as "logo@2x.png": a last label that is a file
+ * extension is no top-level domain), phone numbers (North American, "+"/"00" international with
+ * a bracketed area, national with a trunk 0 in any usual grouping, national layouts written
+ * without one: Indian 5+5, Brazilian "(11) 91234-5678", Chinese 3+4+4, Spanish 3+2+2+2, Russian
+ * "8 (912) 345-67-89"; two side by side, bare digits after a phone keyword), US SSNs and EINs
+ * (dashed and standing alone, not inside a longer hyphenated code such as "123-45-6789-B"; or
+ * labelled by an "SSN"/"EIN" keyword up to 80 bytes before: 9 digits, dotted "123.45.6789",
+ * "EIN#12-3456789") and account numbers (6-17 digits after an "account"/"acct"/"a/c" keyword).
+ * Near-misses (invalid Luhn or checksum, dates, amounts, ZIP codes, order and invoice numbers,
+ * part and budget codes, IMEIs) are left alone. Measured on tests/fixtures/pii_labelled.tsv
+ * (see docs/privacy.md for the numbers).
  *
  * pii_scan and pii_mask allocate scratch space for the matches (nothing when a text has none);
  * all functions take (text, len) and never read past len, so they work on slices of CSV
