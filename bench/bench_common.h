@@ -1,12 +1,12 @@
 /* Shared by bench_model.c and export_model_data.c: loads a dataset and builds what
- * model_train starts from with the public model_setup_make (split, features fitted on
+ * rec_train starts from with the public rec_setup_make (split, features fitted on
  * training customers, encoded customers and catalogue, net with initial weights), then the
- * training examples model_train builds from it: (customer, label product, 0/1 label) for
+ * training examples rec_train builds from it: (customer, label product, 0/1 label) for
  * label data trained with BCE, else (customer, visible positive, 1). */
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H
 
-#include "model/model.h"
+#include "rec/rec.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -15,9 +15,9 @@
 
 typedef struct {
     data_dataset ds;
-    model_config cfg;
-    model_setup su;           /* su.split, su.net (featspecs, encoded catalogue, initial weights), su.cust */
-    model_examples ex;        /* training examples (model.h) */
+    rec_config cfg;
+    rec_setup su;           /* su.split, su.net (featspecs, encoded catalogue, initial weights), su.cust */
+    rec_examples ex;        /* training examples (model.h) */
 } bm_data;
 
 static inline int bm_fail(const char *what, const hp_error *err)
@@ -36,11 +36,11 @@ static inline int bm_load_fold(bm_data *b, const char *src, int test_fold)
     memset(b, 0, sizeof *b);
     int is_dir = stat(src, &st) == 0 && S_ISDIR(st.st_mode);
     if ((is_dir ? data_config_default(&b->ds, src, &err) : data_config_load(&b->ds, src, &err)) ||
-        data_ingest(&b->ds, NULL, NULL, &err) || model_config_from_dataset(&b->cfg, &b->ds, &err))
+        data_ingest(&b->ds, NULL, NULL, &err) || rec_config_from_dataset(&b->cfg, &b->ds, &err))
         return bm_fail("load", &err);
     if (test_fold >= 0) b->cfg.split.test_fold = test_fold;
-    if (model_setup_make(&b->su, &b->ds, &b->cfg, NULL, &err)) return bm_fail("setup", &err);
-    if (model_examples_make(&b->ex, &b->su.split, &b->cfg)) return bm_fail("examples", &(hp_error){ .msg = "out of memory" });
+    if (rec_setup_make(&b->su, &b->ds, &b->cfg, NULL, &err)) return bm_fail("setup", &err);
+    if (rec_examples_make(&b->ex, &b->su.split, &b->cfg)) return bm_fail("examples", &(hp_error){ .msg = "out of memory" });
     return 0;
 }
 
@@ -48,10 +48,10 @@ static inline int bm_load(bm_data *b, const char *src) { return bm_load_fold(b, 
 
 static inline void bm_free(bm_data *b)
 {
-    model_setup_free(&b->su);
-    model_config_free(&b->cfg);
+    rec_setup_free(&b->su);
+    rec_config_free(&b->cfg);
     data_dataset_free(&b->ds);
-    model_examples_free(&b->ex);
+    rec_examples_free(&b->ex);
 }
 
 /* Mean list lengths over the training examples (the inputs one example's forward reads). */
@@ -61,11 +61,11 @@ static inline bm_means bm_example_means(const bm_data *b)
 {
     bm_means m = { 0 };
     const feat_enc *e = &b->su.cust;
-    const model_split *s = &b->su.split;
+    const rec_split *s = &b->su.split;
     for (size_t i = 0; i < b->ex.n; i++) {
         int c = b->ex.c[i];
         double t = (double)(e->text_off[c + 1] - e->text_off[c]), mu = (double)(e->multi_off[c + 1] - e->multi_off[c]);
-        double h = (double)(s->vis_off[c + 1] - s->vis_off[c]) - model_split_visible(s, c, b->ex.p[i]); /* the target is skipped */
+        double h = (double)(s->vis_off[c + 1] - s->vis_off[c]) - rec_split_visible(s, c, b->ex.p[i]); /* the target is skipped */
         m.text += t, m.multi += mu, m.hist += h;
         m.rows += 2 + (mu > 0) + (t > 0) + (h > 0); /* fused rows: numeric, categorical + present lists */
     }

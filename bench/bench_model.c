@@ -1,10 +1,10 @@
 /* Recommender benchmarks, in process, through the public model.h API.
  *   bench_model train DATA_DIR THREADS EPOCHS OUT_DIR
- *       model_train on the built-in config over DATA_DIR (EPOCHS 0: the config's, with its
+ *       rec_train on the built-in config over DATA_DIR (EPOCHS 0: the config's, with its
  *       early stopping); prints rep.examples_per_s (time inside training steps only) and,
- *       when EPOCHS is 0, the test NDCG@10 / HR@10 of the saved best model (model_evaluate).
+ *       when EPOCHS is 0, the test NDCG@10 / HR@10 of the saved best model (rec_evaluate).
  *   bench_model serve DATA_DIR THREADS CALLS
- *       model_scorer_topk(k=10) latency for one customer per call on a 1000-product
+ *       rec_scorer_topk(k=10) latency for one customer per call on a 1000-product
  *       catalogue (random product features and weights; customers and their held products
  *       from DATA_DIR); p50/p99 over CALLS calls after CALLS/10 warm-up calls.
  *   bench_model flops DATA_DIR      analytic FLOPs per training example
@@ -30,27 +30,27 @@ static double now_ns(void)
 static int cmd_train(const char *dir, int threads, int epochs, const char *out)
 {
     data_dataset ds;
-    model_config cfg;
+    rec_config cfg;
     hp_error err = { 0 };
     if (data_config_default(&ds, dir, &err) || data_ingest(&ds, NULL, NULL, &err) ||
-        model_config_from_dataset(&cfg, &ds, &err))
+        rec_config_from_dataset(&cfg, &ds, &err))
         return bm_fail("load", &err);
     cfg.train.threads = threads;
     if (epochs > 0) cfg.train.epochs = epochs, cfg.train.patience = epochs; /* throughput only */
-    model_train_opts o = { .out_dir = out };
-    model_train_report rep;
-    if (model_train(&ds, &cfg, &o, &rep, &err)) return bm_fail("train", &err);
+    rec_train_opts o = { .out_dir = out };
+    rec_train_report rep;
+    if (rec_train(&ds, &cfg, &o, &rep, &err)) return bm_fail("train", &err);
     printf("threads %d\nepochs_run %d\nbest_epoch %d\nexamples %ld\nstep_seconds %.3f\nexamples_per_s %.0f\n", threads,
            rep.epochs_run, rep.best_epoch, rep.examples, rep.step_seconds, rep.examples_per_s);
     if (epochs == 0) {
-        model_file m;
-        model_eval_result r;
-        if (model_load(out, &m, &err) || model_evaluate(&m, &ds, NULL, NULL, &r, &err)) return bm_fail("evaluate", &err);
-        printf("test_customers %ld\nndcg10 %.4f\nhr10 %.4f\n", r.n_customers, r.rank[MODEL_SYS_MODEL].ndcg,
-               r.rank[MODEL_SYS_MODEL].hit_rate);
-        model_file_free(&m);
+        rec_model m;
+        rec_eval_result r;
+        if (rec_load(out, &m, &err) || rec_evaluate(&m, &ds, NULL, NULL, &r, &err)) return bm_fail("evaluate", &err);
+        printf("test_customers %ld\nndcg10 %.4f\nhr10 %.4f\n", r.n_customers, r.rank[REC_SYS_MODEL].ndcg,
+               r.rank[REC_SYS_MODEL].hit_rate);
+        rec_model_free(&m);
     }
-    model_config_free(&cfg);
+    rec_config_free(&cfg);
     data_dataset_free(&ds);
     return 0;
 }
@@ -94,18 +94,18 @@ static int cmd_serve(const char *dir, int threads, int calls)
     hp_error err = { 0 };
     hp_rng r;
     hp_rng_seed(&r, 1234);
-    model_net net;
+    rec_net net;
     memset(&net, 0, sizeof net);
     net.cust_fs = b.su.net.cust_fs; /* moved: b.su.net must not free them */
     net.prod_fs = b.su.net.prod_fs;
     memset(&b.su.net.cust_fs, 0, sizeof b.su.net.cust_fs);
     memset(&b.su.net.prod_fs, 0, sizeof b.su.net.prod_fs);
     random_catalogue(&net.prod, &net.prod_fs, &b.su.net.prod, P, b.cfg.arch.text_buckets, &r);
-    if (model_net_init(&net, &b.cfg.arch, P, &err)) return bm_fail("net", &err);
-    model_net_init_weights(&net, 99);
-    model_lists vis = { b.su.split.vis_off, b.su.split.vis };
-    model_scorer *s;
-    if (model_scorer_new(&s, &net, &b.su.cust, &vis, NULL, &err)) return bm_fail("scorer", &err);
+    if (rec_net_init(&net, &b.cfg.arch, P, &err)) return bm_fail("net", &err);
+    rec_net_init_weights(&net, 99);
+    rec_lists vis = { b.su.split.vis_off, b.su.split.vis };
+    rec_scorer *s;
+    if (rec_scorer_new(&s, &net, &b.su.cust, &vis, NULL, &err)) return bm_fail("scorer", &err);
     int warm = calls / 10, n = b.su.cust.n;
     double *lat = hp_malloc((size_t)calls * sizeof *lat), sink = 0;
     int32_t items[K];
@@ -115,7 +115,7 @@ static int cmd_serve(const char *dir, int threads, int calls)
         const int32_t *ex = b.su.split.vis + b.su.split.vis_off[row];
         int nex = (int)(b.su.split.vis_off[row + 1] - b.su.split.vis_off[row]);
         double t0 = now_ns();
-        int got = model_scorer_topk(s, row, ex, nex, K, items, scores, NULL);
+        int got = rec_scorer_topk(s, row, ex, nex, K, items, scores, NULL);
         double t1 = now_ns();
         sink += got ? scores[0] : 0;
         if (i >= warm) lat[i - warm] = (t1 - t0) / 1e3;
@@ -124,8 +124,8 @@ static int cmd_serve(const char *dir, int threads, int calls)
     printf("threads %d\nproducts %d\ncalls %d\np50_us %.2f\np99_us %.2f\nsink %g\n", threads, P, calls,
            lat[calls / 2], lat[(size_t)(0.99 * calls)], sink);
     hp_free(lat);
-    model_scorer_free(s);
-    model_net_free(&net);
+    rec_scorer_free(s);
+    rec_net_free(&net);
     bm_free(&b);
     return 0;
 }
@@ -141,7 +141,7 @@ static int cmd_flops(const char *dir)
     bm_data b;
     if (bm_load(&b, dir)) return 1;
     bm_means m = bm_example_means(&b);
-    const model_net *net = &b.su.net;
+    const rec_net *net = &b.su.net;
     double d = b.cfg.arch.dim, H = b.cfg.arch.hidden, F = net->cust_fs.nnum, C = net->cust_fs.ncat;
     double K1 = 1 + HP_MIN(b.cfg.train.negatives, b.su.split.P - 1), Bt = b.cfg.train.batch, P = b.su.split.P;
     double Fp = net->prod_fs.nnum, Cp = net->prod_fs.ncat;

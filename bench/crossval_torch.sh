@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Cross-validation of the PyTorch twin (bench/torch_model.py) over the same fixed folds as
-# scripts/crossval.sh: for each test fold, bench/export_model_data writes what model_train
+# scripts/crossval.sh: for each test fold, bench/export_model_data writes what rec_train
 # starts from for that fold (split, encoded customers/catalogue, training examples, C initial
 # weights, the config's hyper-parameters), torch trains with the config's early stopping and
 # evaluates the test customers. Prints the same aggregate as scripts/crossval.sh: ranking

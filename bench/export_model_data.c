@@ -1,4 +1,4 @@
-/* Exports exactly the tensors model_train trains on, for bench/torch_model.py.
+/* Exports exactly the tensors rec_train trains on, for bench/torch_model.py.
  * usage: export_model_data (DATA_DIR | CONFIG.json) OUT.bin [TEST_FOLD]
  *   DATA_DIR: the built-in config (examples/synthetic.json) over that directory; CONFIG.json:
  *   a dataset config (examples/santander.json, examples/bank_marketing.json). TEST_FOLD
@@ -10,7 +10,7 @@
  * Format: "HPX1", then records: name (48 bytes, NUL padded), dtype (int32: 0 f32, 1 i32,
  * 2 i64, 3 f64), flags (int32: NN_PARAM_* for parameters), ndim (int32), shape (ndim x
  * int64), data (little-endian, C order). Parameters are named "param:<tensor name>" and hold
- * model_net_init_weights(train.seed): the torch side starts from the same weights. */
+ * rec_net_init_weights(train.seed): the torch side starts from the same weights. */
 #include "bench_common.h"
 
 #include <stdlib.h>
@@ -38,11 +38,11 @@ static void put2(const char *name, int dtype, int64_t r, int64_t c, const void *
     put(name, dtype, 0, 2, s, data);
 }
 
-/* Evaluated customers of one phase (0 validation, 1 test) as model_train/model_evaluate pick
+/* Evaluated customers of one phase (0 validation, 1 test) as rec_train/rec_evaluate pick
  * them: that role, with at least one target. Targets as CSR; exclusions are vis lists. */
-static void put_phase(const model_split *s, int phase, const char *prefix)
+static void put_phase(const rec_split *s, int phase, const char *prefix)
 {
-    int want = phase == 0 ? MODEL_ROLE_VALID : MODEL_ROLE_TEST, n = 0;
+    int want = phase == 0 ? REC_ROLE_VALID : REC_ROLE_TEST, n = 0;
     int32_t *rows = hp_malloc(((size_t)s->ncust + 1) * sizeof *rows);
     int64_t *off = hp_malloc(((size_t)s->ncust + 1) * sizeof *off);
     int32_t *ids = hp_malloc(((size_t)s->tgt_off[phase][s->ncust] + 1) * sizeof *ids);
@@ -61,11 +61,11 @@ static void put_phase(const model_split *s, int phase, const char *prefix)
     hp_free(rows), hp_free(off), hp_free(ids);
 }
 
-/* Label data: the customers of one phase that have a label (model_train's validate,
- * model_evaluate's pick_rows), and their 0/1 labels. */
-static void put_label_phase(const model_split *s, int phase, const char *prefix)
+/* Label data: the customers of one phase that have a label (rec_train's validate,
+ * rec_evaluate's pick_rows), and their 0/1 labels. */
+static void put_label_phase(const rec_split *s, int phase, const char *prefix)
 {
-    int want = phase == 0 ? MODEL_ROLE_VALID : MODEL_ROLE_TEST, n = 0;
+    int want = phase == 0 ? REC_ROLE_VALID : REC_ROLE_TEST, n = 0;
     int32_t *rows = hp_malloc(((size_t)s->ncust + 1) * sizeof *rows);
     float *lab = hp_malloc(((size_t)s->ncust + 1) * sizeof *lab);
     for (int c = 0; c < s->ncust; c++)
@@ -95,10 +95,10 @@ int main(int argc, char **argv)
     }
     bm_data b;
     if (bm_load_fold(&b, argv[1], argc == 4 ? atoi(argv[3]) : -1)) return 1;
-    const model_config *c = &b.cfg;
-    const model_split *sp = &b.su.split;
-    const model_net *net = &b.su.net;
-    if (c->train.loss == MODEL_LOSS_BPR || (c->train.loss == MODEL_LOSS_BCE && !b.ex.explicit_labels) ||
+    const rec_config *c = &b.cfg;
+    const rec_split *sp = &b.su.split;
+    const rec_net *net = &b.su.net;
+    if (c->train.loss == REC_LOSS_BPR || (c->train.loss == REC_LOSS_BCE && !b.ex.explicit_labels) ||
         (sp->label_product >= 0 && !b.ex.explicit_labels)) {
         fprintf(stderr, "export_model_data: only sampled-softmax ranking and BCE label (propensity) configs are exported\n");
         return 1;
@@ -111,12 +111,12 @@ int main(int argc, char **argv)
     /* cfg_i[16..]: appended after the original 16 so older readers keep their indices */
     int64_t cfg_i[] = { c->arch.dim, c->arch.hidden, c->arch.text_buckets, c->train.negatives, c->train.epochs,
                         c->train.batch, c->train.warmup, c->train.patience, c->eval.k, sp->P,
-                        net->cust_fs.ncat > 0 && c->arch.enabled[MODEL_MOD_CATEGORICAL],
-                        net->cust_fs.nnum > 0 && c->arch.enabled[MODEL_MOD_NUMERIC],
-                        net->cust_fs.nmulti > 0 && c->arch.enabled[MODEL_MOD_INTERESTS],
-                        net->cust_fs.ntext > 0 && c->arch.enabled[MODEL_MOD_TEXT],
-                        c->arch.enabled[MODEL_MOD_HISTORY],
-                        net->prod_fs.ntext > 0 && c->arch.enabled[MODEL_MOD_TEXT],
+                        net->cust_fs.ncat > 0 && c->arch.enabled[REC_MOD_CATEGORICAL],
+                        net->cust_fs.nnum > 0 && c->arch.enabled[REC_MOD_NUMERIC],
+                        net->cust_fs.nmulti > 0 && c->arch.enabled[REC_MOD_INTERESTS],
+                        net->cust_fs.ntext > 0 && c->arch.enabled[REC_MOD_TEXT],
+                        c->arch.enabled[REC_MOD_HISTORY],
+                        net->prod_fs.ntext > 0 && c->arch.enabled[REC_MOD_TEXT],
                         c->train.loss, b.ex.explicit_labels, sp->label_product, (int64_t)c->train.seed,
                         c->split.test_fold };
     double cfg_f[] = { c->train.lr, c->train.lr_min, c->train.weight_decay, c->train.clip, c->train.id_dropout,

@@ -1,8 +1,8 @@
-"""PyTorch baseline of hyperp's recommender (src/model/model_net.c, model_train.c): the same
+"""PyTorch baseline of hyperp's recommender (src/rec/rec_net.c, rec_train.c): the same
 towers, the same tensors (bench/export_model_data.c), the same initial weights, batch,
 sampled negatives, AdamW / clip / warmup+cosine, early stopping, and the same metrics.
 
-Two losses, as model_train picks them from the exported config:
+Two losses, as rec_train picks them from the exported config:
 - sampled softmax (ranking configs): positive + uniform negatives avoiding the customer's
   positives, validation NDCG@k, test NDCG@k / HR@k / HR@1 / MRR (src/eval definitions) of the
   model and of popularity among training customers;
@@ -12,7 +12,7 @@ Two losses, as model_train picks them from the exported config:
 
 usage: torch_model.py DATA.bin THREADS train EPOCHS [TEST_K]
                       (EPOCHS 0: the config's, early stopping, test metrics at TEST_K, default evaluate.k;
-                       validation always uses evaluate.k, as model_train does)
+                       validation always uses evaluate.k, as rec_train does)
        torch_model.py DATA.bin THREADS serve CALLS    (top-10 latency, 1000 random products)
 Prints "key value" lines like bench_model."""
 import math, sys, time
@@ -48,7 +48,7 @@ def padded(off, ids, rows=None):
 
 
 class Net(torch.nn.Module):
-    """Parameters named and shaped as the C net's (model_net.c), initialised from its export."""
+    """Parameters named and shaped as the C net's (rec_net.c), initialised from its export."""
 
     def __init__(self, A, flags, cfg_i):
         super().__init__()
@@ -185,7 +185,7 @@ def lr_at(step, lr_max, lr_min, warmup, total):
 
 
 def score_rows(net, D, rows):
-    """Eval-mode scores (n, P) with full history and every product id kept (model_score)."""
+    """Eval-mode scores (n, P) with full history and every product id kept (rec_score)."""
     net.eval()
     with torch.no_grad():
         v, b = net.products(D.prod, None)
@@ -203,7 +203,7 @@ def train(A, flags, epochs_override, test_k=0):
     if epochs_override > 0: epochs, patience = epochs_override, epochs_override
     D, net = Data(A), Net(A, flags, ci)
     net.drop = drop
-    K1 = 1 if labels else 1 + max(min(K, P - 1), 1)               # model_train's alloc_step_buffers
+    K1 = 1 if labels else 1 + max(min(K, P - 1), 1)               # rec_train's alloc_step_buffers
     groups = [{'params': [p for n, p in net.p.items() if n not in net.no_decay], 'weight_decay': wd},
               {'params': [p for n, p in net.p.items() if n in net.no_decay], 'weight_decay': 0.0}]
     opt = torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.999), eps=1e-8, foreach=True)
@@ -270,14 +270,14 @@ def train(A, flags, epochs_override, test_k=0):
             for n, p in net.p.items(): p.copy_(best_state[n])
         tr = A['test_rows']
         S = score_rows(net, D, tr)
-        if labels:                                               # model_evaluate: AUC of sigmoid(score)
+        if labels:                                               # rec_evaluate: AUC of sigmoid(score)
             prob = 1.0 / (1.0 + np.exp(-S[:, label_p].astype(np.float64)))
             print(f"test_customers {len(tr)}\ntest_positives {int(A['test_label'].sum())}\nauc {roc_auc(prob, A['test_label']):.6f}")
             return
         k = test_k if test_k > 0 else k
         args = (tr, A['test_tgt_off'], A['test_tgt'], D.vis_off, D.vis, k)
         nd, hr, hr1, mrr, n = rank_metrics(S, *args)
-        # popularity among training customers (model_evaluate's count_popularity: their positives)
+        # popularity among training customers (rec_evaluate's count_popularity: their positives)
         pop = np.bincount(ex_p[ex_y > 0], minlength=P).astype(np.float32)
         pnd, phr, phr1, pmrr, _ = rank_metrics(np.broadcast_to(pop, (len(tr), P)), *args)
         print(f"test_customers {n}\nk {k}\nndcg_at_k {nd:.6f}\nhr_at_k {hr:.6f}\nhr1 {hr1:.6f}\nmrr {mrr:.6f}")

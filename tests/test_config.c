@@ -10,7 +10,7 @@
 #include "check.h"
 #include "data/data.h"
 #include "io/io.h"
-#include "model/model.h"
+#include "rec/rec.h"
 #include "privacy/privacy.h"
 
 #include <jansson.h>
@@ -42,9 +42,9 @@ static int load_config_text(const char *text, size_t len, hp_error *err)
     data_dataset ds;
     int rc = data_config_load(&ds, file, err);
     if (rc) return rc;
-    model_config mc;
-    rc = model_config_from_dataset(&mc, &ds, err);
-    if (!rc) model_config_free(&mc);
+    rec_config mc;
+    rc = rec_config_from_dataset(&mc, &ds, err);
+    if (!rc) rec_config_free(&mc);
     data_dataset_free(&ds);
     return rc;
 }

@@ -229,7 +229,7 @@ static int acts_carve(acts *a, nn_arena *ar, const dims *d)
 #define G(i) (p->grad + p->t[i].offset)
 
 /* Forward to the loss; returns it. */
-static float model_forward(acts *a, const nn_params *p, const inputs *in, const dims *d)
+static float rec_forward(acts *a, const nn_params *p, const inputs *in, const dims *d)
 {
     nn_embedding_bag_forward(a->bag, in->items, in->bag_off, NULL, W(P_ITEM_EMB), d->R, d->C,
                              NN_BAG_MEAN);
@@ -251,8 +251,8 @@ static float model_forward(acts *a, const nn_params *p, const inputs *in, const 
     return ssm + in->hp[6] * bce;
 }
 
-/* Backward from the loss gradients that model_forward already added into dlogits/dscores. */
-static void model_backward(acts *a, nn_params *p, const inputs *in, const dims *d)
+/* Backward from the loss gradients that rec_forward already added into dlogits/dscores. */
+static void rec_backward(acts *a, nn_params *p, const inputs *in, const dims *d)
 {
     nn_score_gather_backward(a->du, G(P_P), G(P_PBIAS), NULL, a->dlogits, a->u, W(P_P),
                              in->cand, d->B, d->K1, d->C);
@@ -391,8 +391,8 @@ static int run_reference(const ref_file *f, ref_errors *e)
     }
     int bad = 0;
     nn_params_zero_grad(&p);
-    float loss = model_forward(&a, &p, &in, &d);
-    model_backward(&a, &p, &in, &d);
+    float loss = rec_forward(&a, &p, &in, &d);
+    rec_backward(&a, &p, &in, &d);
     bad += compare("loss", &loss, ref_get(f, "loss", REF_F32, 1), 1, &e->fwd_abs, &e->fwd_rel);
     bad += compare("attn_w", a.attn_w, ref_get(f, "attn_w", REF_F32, d.R), d.R, &e->fwd_abs,
                    &e->fwd_rel);

@@ -7,7 +7,7 @@
 #include "data/synth.h"
 #include "io/io.h"
 #include "io/io_out.h"
-#include "model/model.h"
+#include "rec/rec.h"
 #include "privacy/audit.h"
 #include "privacy/privacy.h"
 
@@ -424,18 +424,18 @@ TEST(erasure_leaves_no_trace_in_any_table_or_file)
     CHECK_EQ_INT(irep.total_rejected, 2);
     CHECK_EQ_INT(privacy_register_output(&ctx, io.rejects_path, PRIVACY_OUT_REJECTS, &err), HP_OK);
     /* a real model, trained on the victim too, and registered */
-    model_config mc;
-    model_train_report tr;
-    CHECK_EQ_INT(model_config_from_dataset(&mc, &ds, &err), HP_OK);
+    rec_config mc;
+    rec_train_report tr;
+    CHECK_EQ_INT(rec_config_from_dataset(&mc, &ds, &err), HP_OK);
     mc.arch.dim = 4, mc.arch.hidden = 4, mc.arch.text_buckets = 64, mc.train.epochs = 1;
     char model_dir[200];
     snprintf(model_dir, sizeof model_dir, "%s", tmp_path("trace/model"));
-    model_train_opts to = { .out_dir = model_dir };
+    rec_train_opts to = { .out_dir = model_dir };
     int64_t snapshot = 0;
     CHECK_EQ_INT(privacy_consent_snapshot(&ctx, &snapshot, &err), HP_OK);
-    CHECKF(model_train(&ds, &mc, &to, &tr, &err) == HP_OK, "%s", err.msg);
+    CHECKF(rec_train(&ds, &mc, &to, &tr, &err) == HP_OK, "%s", err.msg);
     CHECK_EQ_INT(privacy_register_model(&ctx, "recommender", "1", to.out_dir, "inputs", snapshot, NULL, &err), HP_OK);
-    model_config_free(&mc);
+    rec_config_free(&mc);
     /* recommendations as hyperp recommend --out writes them: one line per customer */
     const data_table *cu = &ds.t[DATA_T_CUSTOMERS];
     FILE *f = io_out_fopen(recs, store_path(ctx.st), NULL, 0, &err);

@@ -1,7 +1,7 @@
 /* hyperp evaluate: a trained model on the test split, beside popularity and the oracle. */
 #include "cli/cli.h"
 #include "io/io_out.h"
-#include "model/model.h"
+#include "rec/rec.h"
 #include "privacy/privacy.h"
 
 #include <getopt.h>
@@ -79,36 +79,36 @@ int cli_evaluate(int argc, char **argv)
     }
     hp_error err = { 0 };
     data_dataset ds;
-    model_config dcfg;
-    model_file m;
+    rec_config dcfg;
+    rec_model m;
     const char *none[DATA_T_COUNT] = { 0 };
-    int rc = model_load(model, &m, &err);
+    int rc = rec_load(model, &m, &err);
     if (rc) return cli_error(rc, err.msg);
     if (!(rc = cli_load_dataset(&ds, config, data, none, &err))) {
         rc = data_ingest(&ds, NULL, NULL, &err);
-        if (!rc && !(rc = model_config_from_dataset(&dcfg, &ds, &err))) {
+        if (!rc && !(rc = rec_config_from_dataset(&dcfg, &ds, &err))) {
             m.cfg.eval.k = kval ? (int)kval : dcfg.eval.k;
             if (!oracle) oracle = dcfg.eval.oracle_file;
             if (!out) out = dcfg.eval.out_dir;
-            model_eval_result r;
+            rec_eval_result r;
             uint8_t *allowed = NULL;
             size_t nallowed = 0;
             rc = refuse_results(out, model, config, oracle, consent_db, &ds, &err);
             consent_db = cli_consent_db(consent_db, no_consent);
             if (!rc && consent_db)
                 rc = cli_consent_gate(consent_db, &ds.t[DATA_T_CUSTOMERS], PRIVACY_ANALYTICS, &allowed, &nallowed, &err);
-            if (!rc) rc = model_evaluate(&m, &ds, oracle, allowed, &r, &err);
+            if (!rc) rc = rec_evaluate(&m, &ds, oracle, allowed, &r, &err);
             hp_free(allowed);
             if (!rc) rc = cli_mkdirs(out, &err);
-            if (!rc) rc = model_eval_write(&r, out, &err);
+            if (!rc) rc = rec_eval_write(&r, out, &err);
             if (!rc) {
-                model_eval_print(&r, stdout);
+                rec_eval_print(&r, stdout);
                 printf("results: %s/metrics.json, %s/metrics.csv, %s/summary.txt\n", out, out, out);
             }
-            model_config_free(&dcfg);
+            rec_config_free(&dcfg);
         }
         data_dataset_free(&ds);
     }
-    model_file_free(&m);
+    rec_model_free(&m);
     return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;
 }

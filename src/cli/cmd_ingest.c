@@ -1,7 +1,7 @@
 /* hyperp ingest: load a data set through its config, report rejects, print a summary. */
 #include "cli/cli.h"
 #include "data/data.h"
-#include "model/model.h"
+#include "rec/rec.h"
 #include "privacy/privacy.h"
 
 #include <getopt.h>
@@ -129,13 +129,13 @@ int cli_ingest(int argc, char **argv)
     int rc = cli_load_dataset(&ds, a.config, a.data_dir, a.files, &err);
     /* the whole config is checked as train reads it (model/train/split/evaluate sections), so
      * a bad train section is found here and not only by the next command */
-    model_config mc;
-    if (!rc && (rc = model_config_from_dataset(&mc, &ds, &err))) data_dataset_free(&ds);
+    rec_config mc;
+    if (!rc && (rc = rec_config_from_dataset(&mc, &ds, &err))) data_dataset_free(&ds);
     if (rc) return cli_error(rc, err.msg);
     const char *db = cli_consent_db(a.db, 0), *inputs[DATA_T_COUNT + 1];
     size_t ninputs = cli_dataset_inputs(&ds, a.config, inputs, HP_ARRAY_LEN(inputs));
     if ((rc = cli_refuse_output("--rejects", a.rejects, db, inputs, ninputs, &err)) || (rc = mkdir_for(a.rejects, &err))) {
-        model_config_free(&mc);
+        rec_config_free(&mc);
         data_dataset_free(&ds);
         return cli_error(rc, err.msg);
     }
@@ -146,8 +146,8 @@ int cli_ingest(int argc, char **argv)
     /* the rejects file holds customers' rows: registered, so that erasure removes them */
     if (!rc && db) rc = cli_register_output(db, a.rejects, PRIVACY_OUT_REJECTS, &err);
     /* the kinds the config names, against the interactions loaded (as train checks them) */
-    if (!rc) rc = model_config_check_kinds(&mc, &ds, &err);
-    model_config_free(&mc);
+    if (!rc) rc = rec_config_check_kinds(&mc, &ds, &err);
+    rec_config_free(&mc);
     if (!rc) {
         report_rejects(&rep, a.rejects);
         if (!a.quiet) {

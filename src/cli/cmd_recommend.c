@@ -1,7 +1,7 @@
 /* hyperp recommend: top-k products per customer as JSONL, with scores and the attention
  * weight of each data modality (which data mattered). */
 #include "cli/cli.h"
-#include "model/model.h"
+#include "rec/rec.h"
 #include "io/io_out.h"
 #include "privacy/privacy.h"
 
@@ -90,7 +90,7 @@ static int cmp_i32(const void *a, const void *b)
 
 /* Whether an interaction kind is one the model learnt from (and so counts as held): the
  * model's training positive kinds, or every kind but "label" when it named none. */
-static int kind_held(const model_file *m, const char *kind)
+static int kind_held(const rec_model *m, const char *kind)
 {
     if (!m->cfg.train.npositive_kinds) return strcmp(kind, "label") != 0;
     for (int i = 0; i < m->cfg.train.npositive_kinds; i++)
@@ -102,7 +102,7 @@ static int kind_held(const model_file *m, const char *kind)
  * kinds, each product once), as codes of `known`: the training catalogue for the history
  * encoder, the catalogue being scored for the products to leave out. Products not in
  * `known` are dropped. */
-static int held_lists(const data_dataset *ds, const model_file *m, const data_dict *known, int64_t **off_out,
+static int held_lists(const data_dataset *ds, const rec_model *m, const data_dict *known, int64_t **off_out,
                       int32_t **ids_out)
 {
     const data_table *cu = &ds->t[DATA_T_CUSTOMERS], *it = &ds->t[DATA_T_INTERACTIONS], *pr = &ds->t[DATA_T_PRODUCTS];
@@ -148,14 +148,14 @@ static int held_lists(const data_dataset *ds, const model_file *m, const data_di
     return HP_OK;
 }
 
-static void write_line(FILE *f, const data_dataset *ds, const model_file *m, size_t row, const int32_t *items,
+static void write_line(FILE *f, const data_dataset *ds, const rec_model *m, size_t row, const int32_t *items,
                        const float *scores, int n, const float *w, int personalised)
 {
     const data_table *cu = &ds->t[DATA_T_CUSTOMERS];
     json_t *recs = json_array(), *mods = json_object();
     for (int i = 0; i < n; i++)
         json_array_append_new(recs, json_pack("{s:s, s:f}", "product_id", m->product_ids[items[i]], "score", (double)scores[i]));
-    for (int k = 0; k < MODEL_MOD_COUNT; k++) json_object_set_new(mods, model_modality_name(k), json_real(w[k]));
+    for (int k = 0; k < REC_MOD_COUNT; k++) json_object_set_new(mods, rec_modality_name(k), json_real(w[k]));
     json_t *o = json_pack("{s:s, s:b, s:o, s:o}", "customer_id", data_col_str(&cu->cols[cu->id_col], row),
                           "personalised", personalised, "recommendations", recs, "modality_weights", mods);
     json_dumpf(o, f, JSON_COMPACT | JSON_REAL_PRECISION(6));
@@ -165,7 +165,7 @@ static void write_line(FILE *f, const data_dataset *ds, const model_file *m, siz
 
 /* Non-personalised ranking: training popularity (0 for products new since), held products
  * left out. */
-static int popular_topk(const model_file *m, const int32_t *held, int nheld, int k, int32_t *items, float *scores)
+static int popular_topk(const rec_model *m, const int32_t *held, int nheld, int k, int32_t *items, float *scores)
 {
     int n = 0;
     for (int p = 0; p < m->nproducts; p++) {
@@ -183,7 +183,7 @@ static int popular_topk(const model_file *m, const int32_t *held, int nheld, int
     return n;
 }
 
-static int catalogue_dict(const model_file *m, data_dict *d)
+static int catalogue_dict(const rec_model *m, data_dict *d)
 {
     data_dict_init(d);
     for (int p = 0; p < m->nproducts; p++)
@@ -191,31 +191,31 @@ static int catalogue_dict(const model_file *m, data_dict *d)
     return HP_OK;
 }
 
-static int recommend_all(const rec_args *a, data_dataset *ds, model_file *m, const uint8_t *allowed, FILE *f,
+static int recommend_all(const rec_args *a, data_dataset *ds, rec_model *m, const uint8_t *allowed, FILE *f,
                          hp_error *err)
 {
     feat_enc enc = { 0 };
     int64_t *off = NULL, *hoff = NULL;
     int32_t *ids = NULL, *hids = NULL;
-    model_scorer *sc = NULL;
+    rec_scorer *sc = NULL;
     data_dict cat;
     int rc = catalogue_dict(m, &cat);
-    if (!rc) rc = model_encode_customers(&m->net, &ds->t[DATA_T_CUSTOMERS], &enc, err);
+    if (!rc) rc = rec_encode_customers(&m->net, &ds->t[DATA_T_CUSTOMERS], &enc, err);
     if (!rc && (rc = held_lists(ds, m, &cat, &off, &ids))) hp_fail(err, rc, "out of memory");
     if (!rc && (rc = held_lists(ds, m, &m->trained, &hoff, &hids))) hp_fail(err, rc, "out of memory");
     data_dict_free(&cat);
-    model_lists hist = { hoff, hids };
-    if (!rc) rc = model_scorer_new(&sc, &m->net, &enc, &hist, NULL, err);
+    rec_lists hist = { hoff, hids };
+    if (!rc) rc = rec_scorer_new(&sc, &m->net, &enc, &hist, NULL, err);
     int k = HP_MIN(a->k, m->nproducts);
     int32_t *items = hp_malloc((size_t)k * sizeof *items);
-    float *scores = hp_malloc((size_t)k * sizeof *scores), w[MODEL_MOD_COUNT];
+    float *scores = hp_malloc((size_t)k * sizeof *scores), w[REC_MOD_COUNT];
     if (!rc && (!items || !scores)) rc = hp_fail(err, HP_ERR_NOMEM, "out of memory");
     for (int row = 0; !rc && row < enc.n; row++) {
         int nex = a->include_held ? 0 : (int)(off[row + 1] - off[row]);
         int personalised = !allowed || allowed[row];
         int n;
         if (personalised) {
-            n = model_scorer_topk(sc, row, ids + off[row], nex, k, items, scores, w);
+            n = rec_scorer_topk(sc, row, ids + off[row], nex, k, items, scores, w);
             if (n < 0) { /* never a silently empty or short list */
                 rc = hp_fail(err, n, "model %s: the scores of customer '%s' are NaN or infinite: the model's weights "
                              "or fitted features (or this customer's numbers) are out of the range it can compute "
@@ -224,11 +224,11 @@ static int recommend_all(const rec_args *a, data_dataset *ds, model_file *m, con
             }
         } else { /* no consent: nothing of this customer's data is used but what it already holds */
             n = popular_topk(m, ids + off[row], nex, k, items, scores);
-            for (int i = 0; i < MODEL_MOD_COUNT; i++) w[i] = 0;
+            for (int i = 0; i < REC_MOD_COUNT; i++) w[i] = 0;
         }
         write_line(f, ds, m, (size_t)row, items, scores, n, w, personalised);
     }
-    model_scorer_free(sc);
+    rec_scorer_free(sc);
     feat_enc_free(&enc);
     hp_free(off);
     hp_free(ids);
@@ -256,11 +256,11 @@ int cli_recommend(int argc, char **argv)
     int p = parse_rec_args(argc, argv, &a);
     if (p) return p > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     hp_error err = { 0 };
-    model_file m;
+    rec_model m;
     data_dataset ds;
     int rc = refuse_out(&a, &err);
     if (rc) return cli_error(rc, err.msg);
-    if ((rc = model_load(a.model, &m, &err))) return cli_error(rc, err.msg);
+    if ((rc = rec_load(a.model, &m, &err))) return cli_error(rc, err.msg);
     if (!(rc = cli_load_dataset(&ds, a.config, ".", a.files, &err))) {
         /* only the files asked for: the built-in config's other tables are not wanted here */
         for (int k = 0; k < DATA_T_COUNT; k++)
@@ -269,7 +269,7 @@ int cli_recommend(int argc, char **argv)
         data_ingest_opts o = { .rejects_path = NULL };
         rc = data_ingest(&ds, &o, &rep, &err);
         if (!rc && a.files[DATA_T_PRODUCTS]) {
-            int fresh = model_set_catalogue(&m, &ds.t[DATA_T_PRODUCTS], &err);
+            int fresh = rec_set_catalogue(&m, &ds.t[DATA_T_PRODUCTS], &err);
             rc = fresh < 0 ? fresh : HP_OK;
             if (fresh > 0)
                 fprintf(stderr, "note: %d product%s new to the model, scored from %s features%s\n", fresh,
@@ -303,6 +303,6 @@ int cli_recommend(int argc, char **argv)
         if (a.out) rc = cli_finish_output(&out, rc, a.consent_db, PRIVACY_OUT_RECOMMENDATIONS, &err);
         data_dataset_free(&ds);
     }
-    model_file_free(&m);
+    rec_model_free(&m);
     return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;
 }

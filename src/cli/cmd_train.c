@@ -1,7 +1,7 @@
 /* hyperp train: fit the recommender on a data set, with progress, early stopping and a
  * model saved even when interrupted (Ctrl-C). */
 #include "cli/cli.h"
-#include "model/model.h"
+#include "rec/rec.h"
 #include "privacy/privacy.h"
 
 #include <getopt.h>
@@ -92,7 +92,7 @@ static void fmt_eta(double s, char *buf, size_t n)
     snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
 }
 
-static void train_progress(void *ctx, const model_progress *p)
+static void train_progress(void *ctx, const rec_progress *p)
 {
     const train_args *a = ctx;
     if (a->quiet) return;
@@ -111,7 +111,7 @@ static void train_progress(void *ctx, const model_progress *p)
     }
 }
 
-static void apply_overrides(model_config *cfg, const train_args *a)
+static void apply_overrides(rec_config *cfg, const train_args *a)
 {
     if (a->epochs > 0) cfg->train.epochs = (int)a->epochs;
     if (a->seed >= 0) cfg->train.seed = (uint64_t)a->seed;
@@ -119,7 +119,7 @@ static void apply_overrides(model_config *cfg, const train_args *a)
     if (a->test_fold >= 0) cfg->split.test_fold = (int)a->test_fold;
 }
 
-static void print_report(const model_train_report *r, const char *out)
+static void print_report(const rec_train_report *r, const char *out)
 {
     if (!isfinite(r->best_valid))
         printf("note: no validation customers (split.valid_fraction), so no early stopping: the last epoch is kept\n");
@@ -137,7 +137,7 @@ int cli_train(int argc, char **argv)
     int p = parse_train_args(argc, argv, &a);
     if (p) return p > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     data_dataset ds;
-    model_config cfg;
+    rec_config cfg;
     hp_error err = { 0 };
     const char *none[DATA_T_COUNT] = { 0 };
     int rc = cli_load_dataset(&ds, a.config, a.data_dir, none, &err);
@@ -153,9 +153,9 @@ int cli_train(int argc, char **argv)
     data_ingest_report irep;
     if (!(rc = data_ingest(&ds, NULL, &irep, &err)) && irep.total_rejected)
         fprintf(stderr, "note: %zu rows rejected while loading (run hyperp ingest to see them)\n", irep.total_rejected);
-    if (!rc) rc = model_config_from_dataset(&cfg, &ds, &err);
+    if (!rc) rc = rec_config_from_dataset(&cfg, &ds, &err);
     /* before --out is created: a misspelt kind is the config's fault (ingest checks the same) */
-    if (!rc && (rc = model_config_check_kinds(&cfg, &ds, &err))) model_config_free(&cfg);
+    if (!rc && (rc = rec_config_check_kinds(&cfg, &ds, &err))) rec_config_free(&cfg);
     if (rc) {
         data_dataset_free(&ds);
         return cli_error(rc, err.msg);
@@ -174,9 +174,9 @@ int cli_train(int argc, char **argv)
                 nallowed, ds.t[DATA_T_CUSTOMERS].nrows);
     }
     signal(SIGINT, on_sigint);
-    model_train_opts o = { .out_dir = a.out, .stop = &g_stop, .progress = train_progress, .ctx = &a, .allowed = allowed };
-    model_train_report rep;
-    rc = model_train(&ds, &cfg, &o, &rep, &err);
+    rec_train_opts o = { .out_dir = a.out, .stop = &g_stop, .progress = train_progress, .ctx = &a, .allowed = allowed };
+    rec_train_report rep;
+    rc = rec_train(&ds, &cfg, &o, &rep, &err);
     signal(SIGINT, SIG_DFL);
     /* the data loaded but leaves nothing to train or validate on: this run failed (exit 1);
      * exit 2 is for inputs that cannot be read or used at all */
@@ -195,7 +195,7 @@ int cli_train(int argc, char **argv)
     }
     hp_free(allowed);
 done:
-    model_config_free(&cfg);
+    rec_config_free(&cfg);
     data_dataset_free(&ds);
     if (!rc) return CLI_EXIT_OK;
     int code = cli_error(rc, err.msg);

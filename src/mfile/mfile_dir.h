@@ -13,7 +13,7 @@
  * files side by side) is read as it is, and becomes versioned on the next save.
  *
  * Two processes must not save into the same DIR at once (the later one's clean-up may remove
- * the other's version in progress). Readers may run during a save: model_load resolves
+ * the other's version in progress). Readers may run during a save: rec_load resolves
  * DIR/current once, and retries when a save switched it in the middle of the load. */
 #ifndef MFILE_DIR_H
 #define MFILE_DIR_H

@@ -4,7 +4,7 @@
  * shipped configs and small variants. */
 #include "data/data.h"
 #include "io/io.h"
-#include "model/model.h"
+#include "rec/rec.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -47,8 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (!ds.t[DATA_T_CUSTOMERS].configured) __builtin_trap();
     for (int k = 0; k < DATA_T_COUNT; k++) check_table(&ds.t[k]);
-    model_config mc;
-    if (model_config_from_dataset(&mc, &ds, &err) == HP_OK) model_config_free(&mc);
+    rec_config mc;
+    if (rec_config_from_dataset(&mc, &ds, &err) == HP_OK) rec_config_free(&mc);
     else if (!err.msg[0]) __builtin_trap();
     if (data_config_set_file(&ds, DATA_T_CUSTOMERS, "other.csv", &err) != HP_OK) __builtin_trap();
     data_dataset_free(&ds);

@@ -1,9 +1,9 @@
-/* libFuzzer target: model.json loading (model_meta_load, everything model_load checks but
+/* libFuzzer target: model.json loading (rec_meta_load, everything rec_load checks but
  * the weights file) over arbitrary bytes. Every refusal must name the file; every acceptance
  * must hold what loading promises (indices inside their tables, finite scaling, a usable
  * configuration), and then the product tower runs over the accepted catalogue with zero
  * weights, so ASan sees any index the validation let through. */
-#include "model/model.h"
+#include "rec/rec.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -28,11 +28,11 @@ static void check_featspec(const feat_spec *fs)
     if (rows != fs->cat_rows) __builtin_trap();
 }
 
-static void check_accepted(const model_file *m)
+static void check_accepted(const rec_model *m)
 {
-    const model_config *c = &m->cfg;
+    const rec_config *c = &m->cfg;
     int encoders = 0;
-    for (int k = 0; k < MODEL_MOD_COUNT; k++) encoders += c->arch.enabled[k];
+    for (int k = 0; k < REC_MOD_COUNT; k++) encoders += c->arch.enabled[k];
     if (!encoders || c->train.lr_min > c->train.lr || c->eval.k < 1) __builtin_trap();
     const feat_enc *e = &m->net.prod;
     if (m->nproducts < 1 || e->n != m->nproducts || e->F != m->net.prod_fs.nnum || e->C != m->net.prod_fs.ncat)
@@ -55,17 +55,17 @@ static void check_accepted(const model_file *m)
 
 /* The product tower over the accepted catalogue (small architectures only: the fuzzer must
  * not spend its memory on a 2^24-bucket text table). */
-static void run_products(model_file *m)
+static void run_products(rec_model *m)
 {
-    const model_arch *a = &m->cfg.arch;
+    const rec_arch *a = &m->cfg.arch;
     double cells = (double)a->text_buckets * a->dim + (double)(m->net.cust_fs.cat_rows + m->net.prod_fs.cat_rows +
                    m->net.cust_fs.multi_rows + m->nproducts) * a->dim;
     if (cells > (1 << 20) || a->hidden * (double)(m->net.cust_fs.nnum + 1) > (1 << 20)) return;
     hp_error err;
-    if (model_net_init(&m->net, a, m->nproducts, &err) != HP_OK) return;
+    if (rec_net_init(&m->net, a, m->nproducts, &err) != HP_OK) return;
     size_t P = (size_t)m->nproducts, d = (size_t)a->dim;
     float *v = hp_malloc(P * d * sizeof *v), *bias = hp_malloc(P * sizeof *bias);
-    if (v && bias && model_product_vectors(&m->net, NULL, v, bias, &err) == HP_OK)
+    if (v && bias && rec_product_vectors(&m->net, NULL, v, bias, &err) == HP_OK)
         for (size_t i = 0; i < P * d; i++)
             if (!isfinite(v[i])) __builtin_trap(); /* zero weights: every vector is finite */
     hp_free(v);
@@ -77,15 +77,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_error_t je;
     json_t *doc = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &je);
     if (!doc) return 0;
-    model_file m;
+    rec_model m;
     hp_error err = { 0 };
-    int rc = model_meta_load(&m, doc, NAME, &err);
+    int rc = rec_meta_load(&m, doc, NAME, &err);
     if (rc && strncmp(err.msg, NAME, strlen(NAME)) != 0) __builtin_trap(); /* every refusal names the file */
     if (rc == HP_OK) {
         check_accepted(&m);
         run_products(&m);
     }
-    model_file_free(&m);
+    rec_model_free(&m);
     json_decref(doc);
     return 0;
 }

@@ -1,6 +1,6 @@
 /* Offline evaluation on the test split: the model beside popularity and, on synthetic data,
  * the oracle (the generator's true adoption probabilities). */
-#include "model/model.h"
+#include "rec/rec.h"
 #include "rank/rank.h"
 #include "io/io.h"
 
@@ -9,14 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *k_sys_names[MODEL_SYS_COUNT] = { "model", "popularity", "oracle" };
+static const char *k_sys_names[REC_SYS_COUNT] = { "model", "popularity", "oracle" };
 
-const char *model_system_name(int sys) { return sys >= 0 && sys < MODEL_SYS_COUNT ? k_sys_names[sys] : "?"; }
+const char *rec_system_name(int sys) { return sys >= 0 && sys < REC_SYS_COUNT ? k_sys_names[sys] : "?"; }
 
 typedef struct {
-    model_file *m;
+    rec_model *m;
     const data_dataset *ds;
-    model_split split;
+    rec_split split;
     feat_enc cust;
     int32_t *rows;           /* evaluated customers */
     int n;
@@ -28,7 +28,7 @@ typedef struct {
 
 /* ------------------------------------------------------------------ inputs */
 
-static int check_catalogue(const model_file *m, const data_dataset *ds, hp_error *err)
+static int check_catalogue(const rec_model *m, const data_dataset *ds, hp_error *err)
 {
     const data_table *pr = &ds->t[DATA_T_PRODUCTS];
     if ((int)pr->nrows != m->nproducts)
@@ -42,12 +42,12 @@ static int check_catalogue(const model_file *m, const data_dataset *ds, hp_error
 
 static int pick_rows(evaluator *ev)
 {
-    const model_split *s = &ev->split;
+    const rec_split *s = &ev->split;
     ev->rows = hp_malloc(((size_t)s->ncust + 1) * sizeof *ev->rows);
     if (!ev->rows) return HP_ERR_NOMEM;
-    int label = ev->m->cfg.train.loss == MODEL_LOSS_BCE && s->label_product >= 0;
+    int label = ev->m->cfg.train.loss == REC_LOSS_BCE && s->label_product >= 0;
     for (int c = 0; c < s->ncust; c++) {
-        int tested = s->all_train || s->role[c] == MODEL_ROLE_TEST;
+        int tested = s->all_train || s->role[c] == REC_ROLE_TEST;
         int has = label ? !isnan(s->label[c]) : s->tgt_off[1][c + 1] > s->tgt_off[1][c];
         if (tested && has) ev->rows[ev->n++] = c;
     }
@@ -58,7 +58,7 @@ static int pick_rows(evaluator *ev)
  * positive kind when the split has none). */
 static int count_popularity(evaluator *ev)
 {
-    const model_config *cfg = &ev->m->cfg;
+    const rec_config *cfg = &ev->m->cfg;
     const data_table *it = &ev->ds->t[DATA_T_INTERACTIONS];
     const data_column *cu = data_table_col_role(it, DATA_ROLE_CUSTOMER), *pr = data_table_col_role(it, DATA_ROLE_PRODUCT);
     const data_column *kind = data_table_col_role(it, DATA_ROLE_KIND);
@@ -71,7 +71,7 @@ static int count_popularity(evaluator *ev)
     int nk = cfg->split.ntarget_kinds ? cfg->split.ntarget_kinds : cfg->train.npositive_kinds;
     for (size_t r = 0; cu && r < it->nrows; r++) {
         /* only what training could see: never a test period's or a test customer's targets */
-        if (!model_split_trains(&ev->split, cu->code[r]) || ev->split.tag[r] != MODEL_TAG_VISIBLE) continue;
+        if (!rec_split_trains(&ev->split, cu->code[r]) || ev->split.tag[r] != REC_TAG_VISIBLE) continue;
         const char *k = data_col_str(kind, r);
         int ok = nk == 0 ? strcmp(k, "label") != 0 : 0;
         for (int i = 0; i < nk; i++) ok |= strcmp(kinds[i], k) == 0;
@@ -128,7 +128,7 @@ static int read_oracle(evaluator *ev, const char *path, hp_error *err)
 
 static int rank_system(evaluator *ev, const float *scores, eval_rank_result *out, hp_error *err)
 {
-    const model_split *s = &ev->split;
+    const rec_split *s = &ev->split;
     int P = s->P;
     eval_rank *acc = NULL;
     eval_rank_opts eo = { .k = ev->m->cfg.eval.k, .n_items = P, .item_vecs = ev->v, .dim = ev->m->net.arch.dim,
@@ -168,35 +168,35 @@ static int name_model(const evaluator *ev, int rc, hp_error *err)
     return rc;
 }
 
-static int score_model(evaluator *ev, model_eval_result *r, hp_error *err)
+static int score_model(evaluator *ev, rec_eval_result *r, hp_error *err)
 {
     int P = ev->split.P;
-    float *w = hp_malloc(((size_t)ev->n * MODEL_MOD_COUNT + 1) * sizeof *w);
+    float *w = hp_malloc(((size_t)ev->n * REC_MOD_COUNT + 1) * sizeof *w);
     if (!w) return HP_ERR_NOMEM;
-    model_lists vis = { ev->split.vis_off, ev->split.vis };
-    int rc = name_model(ev, model_score(&ev->m->net, &ev->cust, &vis, ev->rows, ev->n, NULL, ev->scores, w, err), err);
+    rec_lists vis = { ev->split.vis_off, ev->split.vis };
+    int rc = name_model(ev, rec_score(&ev->m->net, &ev->cust, &vis, ev->rows, ev->n, NULL, ev->scores, w, err), err);
     for (int i = 0; !rc && i < ev->n; i++)
-        for (int m = 0; m < MODEL_MOD_COUNT; m++) r->modality_weight[m] += w[i * MODEL_MOD_COUNT + m] / ev->n;
+        for (int m = 0; m < REC_MOD_COUNT; m++) r->modality_weight[m] += w[i * REC_MOD_COUNT + m] / ev->n;
     hp_free(w);
-    if (!rc) rc = model_product_vectors(&ev->m->net, NULL, ev->v, ev->bias, err);
+    if (!rc) rc = rec_product_vectors(&ev->m->net, NULL, ev->v, ev->bias, err);
     (void)P;
     return rc;
 }
 
-static int evaluate_systems(evaluator *ev, model_eval_result *r, hp_error *err)
+static int evaluate_systems(evaluator *ev, rec_eval_result *r, hp_error *err)
 {
     int P = ev->split.P;
     int rc = score_model(ev, r, err);
     if (!rc && r->label_mode) return binary_model(ev, ev->scores, &r->binary, err);
-    if (!rc) rc = rank_system(ev, ev->scores, &r->rank[MODEL_SYS_MODEL], err);
-    r->has[MODEL_SYS_MODEL] = !rc;
+    if (!rc) rc = rank_system(ev, ev->scores, &r->rank[REC_SYS_MODEL], err);
+    r->has[REC_SYS_MODEL] = !rc;
     for (int i = 0; !rc && i < ev->n; i++)
         for (int p = 0; p < P; p++) ev->scores[(size_t)i * (size_t)P + (size_t)p] = (float)ev->pop[p];
-    if (!rc) rc = rank_system(ev, ev->scores, &r->rank[MODEL_SYS_POPULARITY], err);
-    r->has[MODEL_SYS_POPULARITY] = !rc;
+    if (!rc) rc = rank_system(ev, ev->scores, &r->rank[REC_SYS_POPULARITY], err);
+    r->has[REC_SYS_POPULARITY] = !rc;
     if (!rc && ev->oracle) {
-        rc = rank_system(ev, ev->oracle, &r->rank[MODEL_SYS_ORACLE], err);
-        r->has[MODEL_SYS_ORACLE] = !rc;
+        rc = rank_system(ev, ev->oracle, &r->rank[REC_SYS_ORACLE], err);
+        r->has[REC_SYS_ORACLE] = !rc;
     }
     return rc;
 }
@@ -225,7 +225,7 @@ static int collect_values(const evaluator *ev, value_set *vs)
     for (int pass = 0; pass < 2; pass++)
         for (size_t r = 0; r < it->nrows; r++) {
             int c = cu->code[r];
-            int want = pass == 0 ? model_split_trains(&ev->split, c) : ev->split.role[c] == MODEL_ROLE_TEST;
+            int want = pass == 0 ? rec_split_trains(&ev->split, c) : ev->split.role[c] == REC_ROLE_TEST;
             if (kind->code[r] != rated || isnan(val->num[r]) || !want) continue;
             vs->cust[vs->n] = c, vs->prod[vs->n] = pr->code[r], vs->y[vs->n++] = val->num[r];
             if (pass == 0) vs->ntrain = vs->n;
@@ -251,8 +251,8 @@ static int value_scores(evaluator *ev, const value_set *vs, double *score, hp_er
         if (where[vs->cust[i]] < 0) where[vs->cust[i]] = nc, rows[nc++] = vs->cust[i];
     float *sc = rc ? NULL : hp_malloc((size_t)nc * (size_t)P * sizeof *sc);
     if (!rc && !sc) rc = HP_ERR_NOMEM;
-    model_lists vis = { ev->split.vis_off, ev->split.vis };
-    if (!rc) rc = name_model(ev, model_score(&ev->m->net, &ev->cust, &vis, rows, nc, NULL, sc, NULL, err), err);
+    rec_lists vis = { ev->split.vis_off, ev->split.vis };
+    if (!rc) rc = name_model(ev, rec_score(&ev->m->net, &ev->cust, &vis, rows, nc, NULL, sc, NULL, err), err);
     for (size_t i = 0; !rc && i < vs->n; i++) score[i] = sc[(size_t)where[vs->cust[i]] * (size_t)P + (size_t)vs->prod[i]];
     hp_free(sc);
     hp_free(where);
@@ -260,7 +260,7 @@ static int value_scores(evaluator *ev, const value_set *vs, double *score, hp_er
     return rc;
 }
 
-static int evaluate_values(evaluator *ev, model_eval_result *r, hp_error *err)
+static int evaluate_values(evaluator *ev, rec_eval_result *r, hp_error *err)
 {
     value_set vs;
     int rc = collect_values(ev, &vs);
@@ -298,8 +298,8 @@ static int evaluate_values(evaluator *ev, model_eval_result *r, hp_error *err)
     return rc;
 }
 
-int model_evaluate(model_file *m, const data_dataset *ds, const char *oracle, const uint8_t *allowed,
-                   model_eval_result *r, hp_error *err)
+int rec_evaluate(rec_model *m, const data_dataset *ds, const char *oracle, const uint8_t *allowed,
+                   rec_eval_result *r, hp_error *err)
 {
     evaluator ev;
     memset(&ev, 0, sizeof ev);
@@ -308,12 +308,12 @@ int model_evaluate(model_file *m, const data_dataset *ds, const char *oracle, co
     ev.ds = ds;
     r->k = m->cfg.eval.k;
     int rc = check_catalogue(m, ds, err);
-    if (!rc) rc = model_split_make(&ev.split, ds, &m->cfg, err);
-    if (!rc) model_split_exclude(&ev.split, allowed);
-    if (!rc) rc = model_encode_customers(&m->net, &ds->t[DATA_T_CUSTOMERS], &ev.cust, err);
+    if (!rc) rc = rec_split_make(&ev.split, ds, &m->cfg, err);
+    if (!rc) rec_split_exclude(&ev.split, allowed);
+    if (!rc) rc = rec_encode_customers(&m->net, &ds->t[DATA_T_CUSTOMERS], &ev.cust, err);
     if (!rc) rc = pick_rows(&ev);
     if (!rc && ev.n == 0) rc = hp_fail(err, HP_ERR_EMPTY, "no test customer has a target to evaluate");
-    r->label_mode = m->cfg.train.loss == MODEL_LOSS_BCE && ev.split.label_product >= 0;
+    r->label_mode = m->cfg.train.loss == REC_LOSS_BCE && ev.split.label_product >= 0;
     r->n_customers = ev.n;
     size_t P = (size_t)ev.split.P, d = (size_t)m->net.arch.dim;
     if (!rc) {
@@ -326,7 +326,7 @@ int model_evaluate(model_file *m, const data_dataset *ds, const char *oracle, co
     if (!rc && oracle && !r->label_mode) rc = read_oracle(&ev, oracle, err);
     if (!rc) rc = evaluate_systems(&ev, r, err);
     if (!rc && !r->label_mode) rc = evaluate_values(&ev, r, err);
-    model_split_free(&ev.split);
+    rec_split_free(&ev.split);
     feat_enc_free(&ev.cust);
     void *bufs[] = { ev.rows, ev.scores, ev.pop, ev.oracle, ev.v, ev.bias };
     for (size_t i = 0; i < HP_ARRAY_LEN(bufs); i++) hp_free(bufs[i]);
@@ -336,7 +336,7 @@ int model_evaluate(model_file *m, const data_dataset *ds, const char *oracle, co
 
 /* ------------------------------------------------------------------ reports */
 
-void model_eval_print(const model_eval_result *r, void *file)
+void rec_eval_print(const rec_eval_result *r, void *file)
 {
     FILE *f = file;
     if (r->label_mode) {
@@ -346,15 +346,15 @@ void model_eval_print(const model_eval_result *r, void *file)
         fprintf(f, "ranking on %ld test customers, k = %d\n", r->n_customers, r->k);
         fprintf(f, "  %-11s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "system", "ndcg", "prec", "recall", "map", "hit",
                 "mrr", "auc", "cover", "novelty");
-        for (int s = 0; s < MODEL_SYS_COUNT; s++) {
+        for (int s = 0; s < REC_SYS_COUNT; s++) {
             if (!r->has[s]) continue;
             const eval_rank_result *x = &r->rank[s];
-            fprintf(f, "  %-11s %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.3f\n", model_system_name(s), x->ndcg,
+            fprintf(f, "  %-11s %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.3f\n", rec_system_name(s), x->ndcg,
                     x->precision, x->recall, x->map, x->hit_rate, x->mrr, x->auc, x->coverage, x->novelty);
         }
-        if (r->has[MODEL_SYS_POPULARITY] && r->rank[MODEL_SYS_POPULARITY].ndcg > 0)
+        if (r->has[REC_SYS_POPULARITY] && r->rank[REC_SYS_POPULARITY].ndcg > 0)
             fprintf(f, "  model / popularity NDCG@%d: %.2fx", r->k, r->rank[0].ndcg / r->rank[1].ndcg);
-        if (r->has[MODEL_SYS_ORACLE] && r->rank[MODEL_SYS_ORACLE].ndcg > 0)
+        if (r->has[REC_SYS_ORACLE] && r->rank[REC_SYS_ORACLE].ndcg > 0)
             fprintf(f, "   model / oracle: %.2f", r->rank[0].ndcg / r->rank[2].ndcg);
         fputc('\n', f);
     }
@@ -363,33 +363,33 @@ void model_eval_print(const model_eval_result *r, void *file)
                 "product mean MSE %.4f MAE %.4f R2 %.4f\n", r->values[0].n, r->values[0].mse, r->values[0].mae,
                 r->values[0].r2, r->values[1].mse, r->values[1].mae, r->values[1].r2);
     fprintf(f, "  mean modality weights:");
-    for (int m = 0; m < MODEL_MOD_COUNT; m++) fprintf(f, " %s %.2f", model_modality_name(m), r->modality_weight[m]);
+    for (int m = 0; m < REC_MOD_COUNT; m++) fprintf(f, " %s %.2f", rec_modality_name(m), r->modality_weight[m]);
     fputc('\n', f);
 }
 
 /* One system's part of the report: ranking or propensity metrics, and the value (rating)
  * predictions of the model and of the popularity system's product means. */
-static eval_report system_report(const model_eval_result *r, int s)
+static eval_report system_report(const rec_eval_result *r, int s)
 {
-    eval_report rep = { .has_rank = !r->label_mode, .has_binary = r->label_mode && s == MODEL_SYS_MODEL,
+    eval_report rep = { .has_rank = !r->label_mode, .has_binary = r->label_mode && s == REC_SYS_MODEL,
                         .rank = r->rank[s], .binary = r->binary };
-    if (r->has_values && s != MODEL_SYS_ORACLE) {
+    if (r->has_values && s != REC_SYS_ORACLE) {
         rep.has_regression = 1;
-        rep.regression = r->values[s == MODEL_SYS_MODEL ? 0 : 1];
+        rep.regression = r->values[s == REC_SYS_MODEL ? 0 : 1];
     }
     return rep;
 }
 
-static json_t *result_json(const model_eval_result *r)
+static json_t *result_json(const rec_eval_result *r)
 {
     json_t *o = json_pack("{s:b, s:i, s:I}", "propensity", r->label_mode, "k", r->k, "customers", (json_int_t)r->n_customers);
     json_t *systems = json_object(), *mods = json_object();
-    for (int s = 0; s < MODEL_SYS_COUNT; s++) {
+    for (int s = 0; s < REC_SYS_COUNT; s++) {
         if (!r->has[s] && !(s == 0 && r->label_mode)) continue;
         eval_report rep = system_report(r, s);
-        json_object_set_new(systems, model_system_name(s), eval_report_json(&rep));
+        json_object_set_new(systems, rec_system_name(s), eval_report_json(&rep));
     }
-    for (int m = 0; m < MODEL_MOD_COUNT; m++) json_object_set_new(mods, model_modality_name(m), json_real(r->modality_weight[m]));
+    for (int m = 0; m < REC_MOD_COUNT; m++) json_object_set_new(mods, rec_modality_name(m), json_real(r->modality_weight[m]));
     json_object_set_new(o, "systems", systems);
     json_object_set_new(o, "modality_weights", mods);
     return o;
@@ -410,7 +410,7 @@ static int close_checked(FILE *f, const char *path, hp_error *err)
     return bad ? hp_fail(err, HP_ERR_WRITE, "%s: write failed", path) : HP_OK;
 }
 
-int model_eval_write(const model_eval_result *r, const char *dir, hp_error *err)
+int rec_eval_write(const rec_eval_result *r, const char *dir, hp_error *err)
 {
     char path[4096];
     FILE *f = open_in(dir, "metrics.json", path, sizeof path, err);
@@ -423,16 +423,16 @@ int model_eval_write(const model_eval_result *r, const char *dir, hp_error *err)
     if (!rc && !(f = open_in(dir, "metrics.csv", path, sizeof path, err))) rc = HP_ERR_IO;
     if (!rc) {
         eval_report_write_csv_header(f, NULL);
-        for (int s = 0; s < MODEL_SYS_COUNT; s++) {
+        for (int s = 0; s < REC_SYS_COUNT; s++) {
             if (!r->has[s] && !(s == 0 && r->label_mode)) continue;
             eval_report rep = system_report(r, s);
-            eval_report_write_csv_row(&rep, model_system_name(s), f, NULL);
+            eval_report_write_csv_row(&rep, rec_system_name(s), f, NULL);
         }
         rc = close_checked(f, path, err);
     }
     if (!rc && !(f = open_in(dir, "summary.txt", path, sizeof path, err))) rc = HP_ERR_IO;
     if (!rc) {
-        model_eval_print(r, f);
+        rec_eval_print(r, f);
         rc = close_checked(f, path, err);
     }
     return rc;

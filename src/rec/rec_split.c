@@ -1,6 +1,6 @@
 /* Train / validation / test split: by customer, by time, or by fixed folds (the shared
  * splits under ../shared/data/splits, so our figures and peers' come from the same rows). */
-#include "model/model.h"
+#include "rec/rec.h"
 #include "io/io.h"
 
 #include <math.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void model_split_free(model_split *s)
+void rec_split_free(rec_split *s)
 {
     hp_free(s->role);
     hp_free(s->vis_off);
@@ -19,18 +19,18 @@ void model_split_free(model_split *s)
     memset(s, 0, sizeof *s);
 }
 
-int model_split_trains(const model_split *s, int c)
+int rec_split_trains(const rec_split *s, int c)
 {
-    return s->role[c] != MODEL_ROLE_NONE && (s->all_train || s->role[c] == MODEL_ROLE_TRAIN);
+    return s->role[c] != REC_ROLE_NONE && (s->all_train || s->role[c] == REC_ROLE_TRAIN);
 }
 
-void model_split_exclude(model_split *s, const uint8_t *allowed)
+void rec_split_exclude(rec_split *s, const uint8_t *allowed)
 {
     for (int c = 0; allowed && c < s->ncust; c++)
-        if (!allowed[c]) s->role[c] = MODEL_ROLE_NONE;
+        if (!allowed[c]) s->role[c] = REC_ROLE_NONE;
 }
 
-int model_split_visible(const model_split *s, int c, int32_t p)
+int rec_split_visible(const rec_split *s, int c, int32_t p)
 {
     int64_t lo = s->vis_off[c], hi = s->vis_off[c + 1];
     while (lo < hi) {
@@ -44,7 +44,7 @@ int model_split_visible(const model_split *s, int c, int32_t p)
 
 /* ------------------------------------------------------------------ per-interaction tags */
 
-enum { TAG_VISIBLE = MODEL_TAG_VISIBLE, TAG_VALID = MODEL_TAG_VALID, TAG_TEST = MODEL_TAG_TEST, TAG_IGNORE = MODEL_TAG_IGNORE };
+enum { TAG_VISIBLE = REC_TAG_VISIBLE, TAG_VALID = REC_TAG_VALID, TAG_TEST = REC_TAG_TEST, TAG_IGNORE = REC_TAG_IGNORE };
 
 typedef struct {
     const data_table *it;
@@ -60,7 +60,7 @@ static int in_list(char **l, int n, const char *s)
     return 0;
 }
 
-static int make_view(ix_view *v, const data_dataset *ds, const model_config *cfg)
+static int make_view(ix_view *v, const data_dataset *ds, const rec_config *cfg)
 {
     v->it = &ds->t[DATA_T_INTERACTIONS];
     v->cust = data_table_col_role(v->it, DATA_ROLE_CUSTOMER);
@@ -80,7 +80,7 @@ static int make_view(ix_view *v, const data_dataset *ds, const model_config *cfg
     return HP_OK;
 }
 
-static int is_target_kind(const ix_view *v, const model_config *cfg, size_t r)
+static int is_target_kind(const ix_view *v, const rec_config *cfg, size_t r)
 {
     return cfg->split.ntarget_kinds && in_list(cfg->split.target_kinds, cfg->split.ntarget_kinds, data_col_str(v->kind, r));
 }
@@ -96,13 +96,13 @@ static double unit_hash(const char *id, uint64_t seed)
     return (double)(h >> 11) * 0x1.0p-53;
 }
 
-static void roles_by_customer(model_split *s, const data_table *cu, const model_split_cfg *sc)
+static void roles_by_customer(rec_split *s, const data_table *cu, const rec_split_cfg *sc)
 {
     const data_column *id = &cu->cols[cu->id_col];
     for (int c = 0; c < s->ncust; c++) {
         double u = unit_hash(data_col_str(id, (size_t)c), sc->seed);
-        s->role[c] = u < sc->test_fraction ? MODEL_ROLE_TEST
-                     : u < sc->test_fraction + sc->valid_fraction ? MODEL_ROLE_VALID : MODEL_ROLE_TRAIN;
+        s->role[c] = u < sc->test_fraction ? REC_ROLE_TEST
+                     : u < sc->test_fraction + sc->valid_fraction ? REC_ROLE_VALID : REC_ROLE_TRAIN;
     }
 }
 
@@ -158,7 +158,7 @@ static int fold_line(void *ctx, char *line, long lineno, hp_error *err)
 }
 
 /* Reads a folds file: line i holds the fold of customers record i (rejected records too). */
-static int roles_by_folds(model_split *s, const data_table *cu, const model_split_cfg *sc, hp_error *err)
+static int roles_by_folds(rec_split *s, const data_table *cu, const rec_split_cfg *sc, hp_error *err)
 {
     folds_ctx f = { sc->folds_file, hp_malloc((size_t)(cu->nrecords + 1) * sizeof(int)), cu->nrecords };
     if (!f.fold) return HP_ERR_NOMEM;
@@ -168,10 +168,10 @@ static int roles_by_folds(model_split *s, const data_table *cu, const model_spli
         rc = hp_fail(err, HP_ERR_FORMAT, "%s: %ld lines, but %s has %ld records", sc->folds_file, lines, cu->file,
                      cu->nrecords);
     for (int c = 0; !rc && c < s->ncust; c++) {
-        if (f.fold[cu->record[c]] == sc->test_fold) s->role[c] = MODEL_ROLE_TEST;
+        if (f.fold[cu->record[c]] == sc->test_fold) s->role[c] = REC_ROLE_TEST;
         else {
             double u = unit_hash(data_col_str(&cu->cols[cu->id_col], (size_t)c), sc->seed);
-            s->role[c] = u < sc->valid_fraction ? MODEL_ROLE_VALID : MODEL_ROLE_TRAIN;
+            s->role[c] = u < sc->valid_fraction ? REC_ROLE_VALID : REC_ROLE_TRAIN;
         }
     }
     hp_free(f.fold);
@@ -186,7 +186,7 @@ static int cmp_i64(const void *a, const void *b)
 
 /* Time split: interactions at or after the (1 - test) quantile of time are test targets,
  * those in the validation slice before it validation targets; everyone trains on the rest. */
-static int tags_by_time(uint8_t *tag, const ix_view *v, const model_split_cfg *sc, hp_error *err)
+static int tags_by_time(uint8_t *tag, const ix_view *v, const rec_split_cfg *sc, hp_error *err)
 {
     size_t n = v->it->nrows, m = 0;
     if (!v->ts) return hp_fail(err, HP_ERR_INVAL, "split method \"time\" needs a timestamp column in interactions");
@@ -209,23 +209,23 @@ static int tags_by_time(uint8_t *tag, const ix_view *v, const model_split_cfg *s
 
 /* Customer and fold splits: a validation or test customer's interactions of the target
  * kinds are its targets; the rest of what it shows is its history. */
-static void tags_by_role(uint8_t *tag, const model_split *s, const ix_view *v, const model_config *cfg)
+static void tags_by_role(uint8_t *tag, const rec_split *s, const ix_view *v, const rec_config *cfg)
 {
     for (size_t r = 0; r < v->it->nrows; r++) {
         int c = v->cust->code[r], role = s->role[c];
         tag[r] = TAG_VISIBLE;
-        if ((role == MODEL_ROLE_VALID || role == MODEL_ROLE_TEST) && is_target_kind(v, cfg, r))
-            tag[r] = role == MODEL_ROLE_VALID ? TAG_VALID : TAG_TEST;
+        if ((role == REC_ROLE_VALID || role == REC_ROLE_TEST) && is_target_kind(v, cfg, r))
+            tag[r] = role == REC_ROLE_VALID ? TAG_VALID : TAG_TEST;
     }
 }
 
-static int build_csr(const model_split *s, const ix_view *v, const uint8_t *tag, int which,
+static int build_csr(const rec_split *s, const ix_view *v, const uint8_t *tag, int which,
                      int64_t **off_out, int32_t **ids_out);
 
 /* Leave one out: an evaluated customer (of only_role, or both roles when it is -1) with two
  * or more distinct visible products and no target yet gets one of them, chosen by the seed,
  * as its target (every interaction with it: see promote_targets). */
-static int leave_one_out(uint8_t *tag, const model_split *s, const ix_view *v, uint64_t seed, int only_role)
+static int leave_one_out(uint8_t *tag, const rec_split *s, const ix_view *v, uint64_t seed, int only_role)
 {
     size_t n = v->it->nrows;
     uint8_t *tmp = hp_malloc(n + 1);
@@ -243,7 +243,7 @@ static int leave_one_out(uint8_t *tag, const model_split *s, const ix_view *v, u
     nn_rng_stream(&rng, seed, "leave-one-out");
     for (int c = 0; !rc && c < s->ncust; c++) {
         int64_t count = off[c + 1] - off[c];
-        int eligible = (s->role[c] == MODEL_ROLE_VALID || s->role[c] == MODEL_ROLE_TEST) &&
+        int eligible = (s->role[c] == REC_ROLE_VALID || s->role[c] == REC_ROLE_TEST) &&
                        (only_role < 0 || s->role[c] == only_role) && !has_target[c] && count >= 2;
         uint64_t k = hp_rng_below(&rng, 1000003); /* drawn for every customer: stable streams */
         pick[c] = eligible ? ids[off[c] + (int64_t)(k % (uint64_t)count)] : -1;
@@ -251,7 +251,7 @@ static int leave_one_out(uint8_t *tag, const model_split *s, const ix_view *v, u
     for (size_t r = 0; !rc && r < n; r++) {
         int c = v->cust->code[r];
         if (pick[c] >= 0 && v->prod->code[r] == pick[c] && tmp[r] == TAG_VISIBLE)
-            tag[r] = s->role[c] == MODEL_ROLE_VALID ? TAG_VALID : TAG_TEST;
+            tag[r] = s->role[c] == REC_ROLE_VALID ? TAG_VALID : TAG_TEST;
     }
     hp_free(tmp);
     hp_free(has_target);
@@ -298,7 +298,7 @@ static int promote_targets(uint8_t *tag, const ix_view *v)
 typedef struct {
     const char *path;
     const data_table *cu, *pr;
-    const model_split *s;
+    const rec_split *s;
     const int32_t *cust_of;   /* record -> customer row or -1 (rejected record) */
     int32_t *hidden;          /* customer row -> hidden product or -1 */
 } hidden_ctx;
@@ -319,11 +319,11 @@ static int hidden_line(void *ctx, char *line, long lineno, hp_error *err)
     int32_t prod = data_dict_find(&h->pr->cols[h->pr->id_col].dict, f[2], strlen(f[2]));
     if (prod < 0) return hp_fail(err, HP_ERR_FORMAT, "%s:%ld: product '%.60s' is not in the catalogue", h->path, lineno, f[2]);
     int32_t c = h->cust_of[rec];
-    if (c >= 0 && h->s->role[c] == MODEL_ROLE_TEST) h->hidden[c] = prod;
+    if (c >= 0 && h->s->role[c] == REC_ROLE_TEST) h->hidden[c] = prod;
     return HP_OK;
 }
 
-static int tags_from_hidden(uint8_t *tag, const model_split *s, const ix_view *v, const data_dataset *ds,
+static int tags_from_hidden(uint8_t *tag, const rec_split *s, const ix_view *v, const data_dataset *ds,
                             const char *path, hp_error *err)
 {
     const data_table *cu = &ds->t[DATA_T_CUSTOMERS];
@@ -352,7 +352,7 @@ static int cmp_i32(const void *a, const void *b)
 }
 
 /* Builds per-customer sorted unique product lists from the interactions with want(tag). */
-static int build_csr(const model_split *s, const ix_view *v, const uint8_t *tag, int which,
+static int build_csr(const rec_split *s, const ix_view *v, const uint8_t *tag, int which,
                      int64_t **off_out, int32_t **ids_out)
 {
     size_t n = v->it->nrows;
@@ -386,7 +386,7 @@ static int build_csr(const model_split *s, const ix_view *v, const uint8_t *tag,
 
 /* Time split: what happens after the cut-off is a target only when it is of a target kind
  * (or, with none named, a positive kind); the rest is left out. */
-static void keep_target_kinds(uint8_t *tag, const ix_view *v, const model_config *cfg)
+static void keep_target_kinds(uint8_t *tag, const ix_view *v, const rec_config *cfg)
 {
     for (size_t r = 0; r < v->it->nrows; r++) {
         if (tag[r] != TAG_VALID && tag[r] != TAG_TEST) continue;
@@ -403,7 +403,7 @@ static void drop_nonpositive_visible(uint8_t *tag, const ix_view *v)
         if (tag[r] == TAG_VISIBLE && !v->positive_kind[v->kind->code[r]]) tag[r] = TAG_IGNORE;
 }
 
-static void collect_labels(model_split *s, const ix_view *v)
+static void collect_labels(rec_split *s, const ix_view *v)
 {
     s->label_product = -1;
     for (int c = 0; c < s->ncust; c++) s->label[c] = NAN;
@@ -415,7 +415,7 @@ static void collect_labels(model_split *s, const ix_view *v)
     }
 }
 
-int model_split_make(model_split *s, const data_dataset *ds, const model_config *cfg, hp_error *err)
+int rec_split_make(rec_split *s, const data_dataset *ds, const rec_config *cfg, hp_error *err)
 {
     memset(s, 0, sizeof *s);
     const data_table *cu = &ds->t[DATA_T_CUSTOMERS];
@@ -423,15 +423,15 @@ int model_split_make(model_split *s, const data_dataset *ds, const model_config 
     s->P = (int)ds->t[DATA_T_PRODUCTS].nrows;
     ix_view v = { 0 };
     int rc = make_view(&v, ds, cfg);
-    if (!rc) rc = model_config_check_kinds(cfg, ds, err); /* a misspelt kind would match nothing */
+    if (!rc) rc = rec_config_check_kinds(cfg, ds, err); /* a misspelt kind would match nothing */
     size_t n = v.it->nrows;
     uint8_t *tag = hp_calloc(n + 1, 1);
     s->role = hp_calloc((size_t)s->ncust + 1, 1);
     s->label = hp_calloc((size_t)s->ncust + 1, sizeof *s->label);
     if (!rc && (!tag || !s->role || !s->label)) rc = HP_ERR_NOMEM;
     if (!rc && (!v.cust || !v.prod || !v.kind)) rc = hp_fail(err, HP_ERR_INVAL, "no interactions to learn from");
-    const model_split_cfg *sc = &cfg->split;
-    if (!rc && sc->method == MODEL_SPLIT_TIME) {
+    const rec_split_cfg *sc = &cfg->split;
+    if (!rc && sc->method == REC_SPLIT_TIME) {
         s->all_train = 1;
         if (v.label_kind >= 0)
             rc = hp_fail(err, HP_ERR_INVAL, "split method \"time\" cannot split labels (they carry no time): "
@@ -439,11 +439,11 @@ int model_split_make(model_split *s, const data_dataset *ds, const model_config 
         if (!rc) rc = tags_by_time(tag, &v, sc, err);
         if (!rc) keep_target_kinds(tag, &v, cfg);
     } else if (!rc) {
-        if (sc->method == MODEL_SPLIT_FOLDS) rc = roles_by_folds(s, cu, sc, err);
+        if (sc->method == REC_SPLIT_FOLDS) rc = roles_by_folds(s, cu, sc, err);
         else roles_by_customer(s, cu, sc);
         if (!rc) tags_by_role(tag, s, &v, cfg);
         if (!rc && sc->hidden_file) rc = tags_from_hidden(tag, s, &v, ds, sc->hidden_file, err);
-        if (!rc && !sc->ntarget_kinds) rc = leave_one_out(tag, s, &v, sc->seed, sc->hidden_file ? MODEL_ROLE_VALID : -1);
+        if (!rc && !sc->ntarget_kinds) rc = leave_one_out(tag, s, &v, sc->seed, sc->hidden_file ? REC_ROLE_VALID : -1);
     }
     if (!rc) rc = promote_targets(tag, &v);
     if (!rc) {
@@ -453,10 +453,10 @@ int model_split_make(model_split *s, const data_dataset *ds, const model_config 
     }
     for (int i = 0; !rc && i < 2; i++) rc = build_csr(s, &v, tag, i == 0 ? TAG_VALID : TAG_TEST, &s->tgt_off[i], &s->tgt[i]);
     for (int c = 0; !rc && c < s->ncust; c++)
-        if (model_split_trains(s, c)) s->ntrain_pos += (size_t)(s->vis_off[c + 1] - s->vis_off[c]);
+        if (rec_split_trains(s, c)) s->ntrain_pos += (size_t)(s->vis_off[c + 1] - s->vis_off[c]);
     s->tag = tag; /* kept: evaluation counts popularity over what training could see */
     s->ntag = n;
     hp_free(v.positive_kind);
-    if (rc) model_split_free(s);
+    if (rc) rec_split_free(s);
     return rc;
 }

@@ -1,22 +1,22 @@
 /* Model, training, split and evaluation settings: defaults, then the config's sections,
  * parsed strictly (an unknown key names its JSON path). */
-#include "model/model.h"
+#include "rec/rec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-void model_config_defaults(model_config *c)
+void rec_config_defaults(rec_config *c)
 {
     memset(c, 0, sizeof *c);
-    c->arch = (model_arch){ .dim = 32, .hidden = 64, .text_buckets = 1 << 15, .max_tokens = 64 };
-    for (int m = 0; m < MODEL_MOD_COUNT; m++) c->arch.enabled[m] = 1;
-    c->train = (model_train_cfg){ .loss = MODEL_LOSS_SOFTMAX, .negatives = 32, .epochs = 30, .batch = 256,
+    c->arch = (rec_arch){ .dim = 32, .hidden = 64, .text_buckets = 1 << 15, .max_tokens = 64 };
+    for (int m = 0; m < REC_MOD_COUNT; m++) c->arch.enabled[m] = 1;
+    c->train = (rec_train_cfg){ .loss = REC_LOSS_SOFTMAX, .negatives = 32, .epochs = 30, .batch = 256,
                                   .lr = 3e-3f, .lr_min = 1e-4f, .weight_decay = 1e-4f, .clip = 5.0f,
                                   .id_dropout = 0.2f, .dropout = 0.1f, .patience = 4, .warmup = 100,
                                   .seed = 42, .threads = 1 };
-    c->split = (model_split_cfg){ .method = MODEL_SPLIT_CUSTOMER, .test_fraction = 0.2f, .valid_fraction = 0.1f,
+    c->split = (rec_split_cfg){ .method = REC_SPLIT_CUSTOMER, .test_fraction = 0.2f, .valid_fraction = 0.1f,
                                   .seed = 7 };
     c->eval.k = 10;
 }
@@ -27,7 +27,7 @@ static void free_list(char **l, int n)
     hp_free(l);
 }
 
-void model_config_free(model_config *c)
+void rec_config_free(rec_config *c)
 {
     free_list(c->train.positive_kinds, c->train.npositive_kinds);
     free_list(c->split.target_kinds, c->split.ntarget_kinds);
@@ -156,24 +156,24 @@ static int check_keys(rd *r, json_t *o, const char *const *allowed)
 
 /* A non-empty list of distinct encoder names: a model without any encoder has nothing to
  * score from, and a name given twice is a typo for another one. */
-static int parse_encoders(rd *r, json_t *enc, model_arch *a)
+static int parse_encoders(rd *r, json_t *enc, rec_arch *a)
 {
     if (!json_is_array(enc)) return bad(r, "encoders", "expected an array of encoder names");
     if (json_array_size(enc) == 0)
         return bad(r, "encoders", "is empty: name at least one of numeric, categorical, interests, text, history");
-    for (int m = 0; m < MODEL_MOD_COUNT; m++) a->enabled[m] = 0;
+    for (int m = 0; m < REC_MOD_COUNT; m++) a->enabled[m] = 0;
     for (size_t i = 0; i < json_array_size(enc); i++) {
         json_t *s = json_array_get(enc, i);
         char msg[160];
         int found = -1;
-        for (int m = 0; json_is_string(s) && m < MODEL_MOD_COUNT; m++)
-            if (strcmp(json_string_value(s), model_modality_name(m)) == 0) found = m;
+        for (int m = 0; json_is_string(s) && m < REC_MOD_COUNT; m++)
+            if (strcmp(json_string_value(s), rec_modality_name(m)) == 0) found = m;
         if (found < 0) {
             snprintf(msg, sizeof msg, "[%zu] is not an encoder (numeric, categorical, interests, text, history)", i);
             return bad(r, "encoders", msg);
         }
         if (a->enabled[found]) {
-            snprintf(msg, sizeof msg, "[%zu] '%s' is listed twice", i, model_modality_name(found));
+            snprintf(msg, sizeof msg, "[%zu] '%s' is listed twice", i, rec_modality_name(found));
             return bad(r, "encoders", msg);
         }
         a->enabled[found] = 1;
@@ -181,7 +181,7 @@ static int parse_encoders(rd *r, json_t *enc, model_arch *a)
     return HP_OK;
 }
 
-static int parse_arch(rd *r, json_t *o, model_arch *a)
+static int parse_arch(rd *r, json_t *o, rec_arch *a)
 {
     static const char *const keys[] = { "dim", "hidden", "text_buckets", "max_tokens", "encoders",
                                         "include_protected", NULL };
@@ -201,7 +201,7 @@ static int parse_arch(rd *r, json_t *o, model_arch *a)
     return rc;
 }
 
-static int parse_train(rd *r, json_t *o, model_train_cfg *t)
+static int parse_train(rd *r, json_t *o, rec_train_cfg *t)
 {
     static const char *const keys[] = { "loss", "negatives", "epochs", "batch", "lr", "lr_min", "weight_decay",
                                         "clip", "id_dropout", "dropout", "patience", "warmup", "seed",
@@ -224,7 +224,7 @@ static int parse_train(rd *r, json_t *o, model_train_cfg *t)
     if (!rc) rc = rd_int(r, o, "seed", 0, 2147483647, &seed);
     if (!rc) rc = rd_int(r, o, "threads", 1, 256, &t->threads);
     if (!rc) rc = rd_list(r, o, "positive_kinds", &t->positive_kinds, &t->npositive_kinds);
-    t->loss = (model_loss)loss;
+    t->loss = (rec_loss)loss;
     t->seed = (uint64_t)seed;
     /* The rate decays from lr to lr_min: a floor above the peak is a mistake when given,
      * and the default floor (1e-4) follows a smaller lr down. */
@@ -238,7 +238,7 @@ static int parse_train(rd *r, json_t *o, model_train_cfg *t)
     return rc;
 }
 
-static int parse_split(rd *r, json_t *o, model_split_cfg *s)
+static int parse_split(rd *r, json_t *o, rec_split_cfg *s)
 {
     static const char *const keys[] = { "method", "test_fraction", "valid_fraction", "target_kinds",
                                         "folds_file", "test_fold", "hidden_file", "seed", NULL };
@@ -253,15 +253,15 @@ static int parse_split(rd *r, json_t *o, model_split_cfg *s)
     if (!rc) rc = rd_int(r, o, "test_fold", 0, 1000, &s->test_fold);
     if (!rc) rc = rd_path(r, o, "hidden_file", &s->hidden_file);
     if (!rc) rc = rd_int(r, o, "seed", 0, 2147483647, &seed);
-    s->method = (model_split_method)method;
+    s->method = (rec_split_method)method;
     s->seed = (uint64_t)seed;
-    if (!rc && s->method == MODEL_SPLIT_FOLDS && !s->folds_file) rc = bad(r, "folds_file", "required by method \"folds\"");
+    if (!rc && s->method == REC_SPLIT_FOLDS && !s->folds_file) rc = bad(r, "folds_file", "required by method \"folds\"");
     if (!rc && s->test_fraction + s->valid_fraction >= 0.95f)
         rc = bad(r, "valid_fraction", "test_fraction + valid_fraction must leave training data (below 0.95)");
     return rc;
 }
 
-static int parse_eval(rd *r, json_t *o, model_eval_cfg *e)
+static int parse_eval(rd *r, json_t *o, rec_eval_cfg *e)
 {
     static const char *const keys[] = { "k", "oracle_file", "out_dir", NULL };
     int rc = check_keys(r, o, keys);
@@ -275,7 +275,7 @@ static int parse_eval(rd *r, json_t *o, model_eval_cfg *e)
     return rc;
 }
 
-int model_config_from_json(model_config *c, json_t *j, const char *where, const char *base_dir, hp_error *err)
+int rec_config_from_json(rec_config *c, json_t *j, const char *where, const char *base_dir, hp_error *err)
 {
     static const char *const keys[] = { "model", "train", "split", "evaluate", NULL };
     rd top = { where, base_dir, err };
@@ -296,9 +296,9 @@ int model_config_from_json(model_config *c, json_t *j, const char *where, const 
     return rc;
 }
 
-int model_config_from_dataset(model_config *c, const data_dataset *ds, hp_error *err)
+int rec_config_from_dataset(rec_config *c, const data_dataset *ds, hp_error *err)
 {
-    model_config_defaults(c);
+    rec_config_defaults(c);
     json_t *j = json_object();
     int rc = HP_OK;
     for (int s = 0; !rc && s < DATA_SEC_COUNT; s++) {
@@ -309,10 +309,10 @@ int model_config_from_dataset(model_config *c, const data_dataset *ds, hp_error 
         else json_object_set_new(j, data_section_name((data_section)s), o);
     }
     const char *where = ds->config_path ? ds->config_path : "built-in config";
-    if (!rc) rc = model_config_from_json(c, j, where, ds->config_dir, err);
+    if (!rc) rc = rec_config_from_json(c, j, where, ds->config_dir, err);
     json_decref(j);
     if (!rc && !c->eval.out_dir && !(c->eval.out_dir = hp_strdup("artifacts/results"))) rc = HP_ERR_NOMEM;
-    if (rc) model_config_free(c);
+    if (rc) rec_config_free(c);
     return rc;
 }
 
@@ -332,12 +332,12 @@ static json_t *list_json(char **l, int n)
     return a;
 }
 
-json_t *model_config_to_json(const model_config *c)
+json_t *rec_config_to_json(const rec_config *c)
 {
     static const char *losses[] = { "softmax", "bpr", "bce" }, *methods[] = { "customer", "time", "folds" };
     json_t *enc = json_array();
-    for (int m = 0; m < MODEL_MOD_COUNT; m++)
-        if (c->arch.enabled[m]) json_array_append_new(enc, json_string(model_modality_name(m)));
+    for (int m = 0; m < REC_MOD_COUNT; m++)
+        if (c->arch.enabled[m]) json_array_append_new(enc, json_string(rec_modality_name(m)));
     json_t *model = json_pack("{s:i, s:i, s:i, s:i, s:o, s:b}", "dim", c->arch.dim, "hidden", c->arch.hidden,
                               "text_buckets", c->arch.text_buckets, "max_tokens", c->arch.max_tokens,
                               "encoders", enc, "include_protected", c->arch.include_protected);
@@ -393,7 +393,7 @@ static int check_kind_list(const char *where, const char *path, char **list, int
     return HP_OK;
 }
 
-int model_config_check_kinds(const model_config *c, const data_dataset *ds, hp_error *err)
+int rec_config_check_kinds(const rec_config *c, const data_dataset *ds, hp_error *err)
 {
     const data_column *kind = data_table_col_role(&ds->t[DATA_T_INTERACTIONS], DATA_ROLE_KIND);
     if (!kind) return HP_OK; /* no interactions at all: the split says so */

@@ -1,15 +1,15 @@
 /* Serving: one customer at a time against a precomputed catalogue, top-k selection. */
-#include "model/model.h"
+#include "rec/rec.h"
 #include "rank/rank.h"
 
 #include <math.h>
 #include <string.h>
 
-struct model_scorer {
-    model_net *net;
+struct rec_scorer {
+    rec_net *net;
     const feat_enc *e;
-    model_lists hist;
-    model_batchbuf bb;
+    rec_lists hist;
+    rec_batchbuf bb;
     nn_arena arena;
     float *v, *bias;         /* (P, d), (P): the product tower, once */
     float *scores;           /* (P) */
@@ -17,11 +17,11 @@ struct model_scorer {
     rank_entry *top;         /* (P) */
 };
 
-int model_scorer_new(model_scorer **out, model_net *net, const feat_enc *e, const model_lists *hist,
+int rec_scorer_new(rec_scorer **out, rec_net *net, const feat_enc *e, const rec_lists *hist,
                      const uint8_t *id_keep, hp_error *err)
 {
     *out = NULL;
-    model_scorer *s = hp_calloc(1, sizeof *s);
+    rec_scorer *s = hp_calloc(1, sizeof *s);
     if (!s) return hp_fail(err, HP_ERR_NOMEM, "scorer: out of memory");
     s->net = net;
     s->e = e;
@@ -32,23 +32,23 @@ int model_scorer_new(model_scorer **out, model_net *net, const feat_enc *e, cons
     s->scores = hp_malloc(P * sizeof *s->scores);
     s->excluded = hp_calloc(P + 1, 1);
     s->top = hp_malloc((P + 1) * sizeof *s->top);
-    int rc = s->v && s->bias && s->scores && s->excluded && s->top ? model_batchbuf_init(&s->bb, e, hist, 1) : HP_ERR_NOMEM;
+    int rc = s->v && s->bias && s->scores && s->excluded && s->top ? rec_batchbuf_init(&s->bb, e, hist, 1) : HP_ERR_NOMEM;
     if (rc) hp_fail(err, rc, "scorer: out of memory");
-    if (!rc) rc = nn_arena_init(&s->arena, model_arena_bytes(net, 1, (long)s->bb.text_cap, (long)s->bb.hist_cap,
+    if (!rc) rc = nn_arena_init(&s->arena, rec_arena_bytes(net, 1, (long)s->bb.text_cap, (long)s->bb.hist_cap,
                                                            (long)s->bb.multi_cap), err);
-    if (!rc) rc = model_product_vectors(net, id_keep, s->v, s->bias, err);
+    if (!rc) rc = rec_product_vectors(net, id_keep, s->v, s->bias, err);
     if (rc) {
-        model_scorer_free(s);
+        rec_scorer_free(s);
         return rc;
     }
     *out = s;
     return HP_OK;
 }
 
-void model_scorer_free(model_scorer *s)
+void rec_scorer_free(rec_scorer *s)
 {
     if (!s) return;
-    model_batchbuf_free(&s->bb);
+    rec_batchbuf_free(&s->bb);
     nn_arena_free(&s->arena);
     hp_free(s->v);
     hp_free(s->bias);
@@ -58,21 +58,21 @@ void model_scorer_free(model_scorer *s)
     hp_free(s);
 }
 
-const float *model_scorer_scores(model_scorer *s, int32_t row, float *weights)
+const float *rec_scorer_scores(rec_scorer *s, int32_t row, float *weights)
 {
     nn_arena_reset(&s->arena);
-    model_gather(&s->bb, s->e, &s->hist, &row, NULL, 1);
-    model_fwd *f = model_forward_customers(s->net, &s->arena, &s->bb.b);
+    rec_gather(&s->bb, s->e, &s->hist, &row, NULL, 1);
+    rec_fwd *f = rec_forward_customers(s->net, &s->arena, &s->bb.b);
     if (!f) return NULL;
-    nn_score_forward(s->scores, model_fwd_u(f), s->v, s->bias, NULL, 1, s->net->P, s->net->arch.dim);
-    if (weights) model_fwd_weights(f, 0, weights);
+    nn_score_forward(s->scores, rec_fwd_u(f), s->v, s->bias, NULL, 1, s->net->P, s->net->arch.dim);
+    if (weights) rec_fwd_weights(f, 0, weights);
     return s->scores;
 }
 
-int model_scorer_topk(model_scorer *s, int32_t row, const int32_t *exclude, int nex, int k,
+int rec_scorer_topk(rec_scorer *s, int32_t row, const int32_t *exclude, int nex, int k,
                       int32_t *items, float *scores, float *weights)
 {
-    const float *sc = model_scorer_scores(s, row, weights);
+    const float *sc = rec_scorer_scores(s, row, weights);
     if (!sc) return HP_ERR_NOMEM;
     int P = s->net->P;
     k = HP_MAX(0, HP_MIN(k, P));

@@ -1,6 +1,6 @@
 /* Batches: gathering encoded customer rows (and their history) into contiguous buffers,
  * and scoring customers against the whole catalogue. */
-#include "model/model.h"
+#include "rec/rec.h"
 
 #include <math.h>
 #include <string.h>
@@ -12,7 +12,7 @@ static int64_t max_len(const int64_t *off, int n)
     return m;
 }
 
-int model_batchbuf_init(model_batchbuf *bb, const feat_enc *e, const model_lists *hist, int cap)
+int rec_batchbuf_init(rec_batchbuf *bb, const feat_enc *e, const rec_lists *hist, int cap)
 {
     memset(bb, 0, sizeof *bb);
     bb->cap = cap;
@@ -28,13 +28,13 @@ int model_batchbuf_init(model_batchbuf *bb, const feat_enc *e, const model_lists
     bb->text_off = hp_malloc(((size_t)cap + 1) * sizeof *bb->text_off);
     bb->hist_off = hp_malloc(((size_t)cap + 1) * sizeof *bb->hist_off);
     if (!bb->num || !bb->cat || !bb->multi || !bb->text || !bb->hist || !bb->multi_off || !bb->text_off || !bb->hist_off) {
-        model_batchbuf_free(bb);
+        rec_batchbuf_free(bb);
         return HP_ERR_NOMEM;
     }
     return HP_OK;
 }
 
-void model_batchbuf_free(model_batchbuf *bb)
+void rec_batchbuf_free(rec_batchbuf *bb)
 {
     hp_free(bb->num);
     hp_free(bb->cat);
@@ -59,7 +59,7 @@ static void gather_csr(int64_t *dst_off, int32_t *dst, const int64_t *off, const
     }
 }
 
-void model_gather(model_batchbuf *bb, const feat_enc *e, const model_lists *hist, const int32_t *rows,
+void rec_gather(rec_batchbuf *bb, const feat_enc *e, const rec_lists *hist, const int32_t *rows,
                   const int32_t *skip, int n)
 {
     for (int i = 0; i < n; i++) {
@@ -70,12 +70,12 @@ void model_gather(model_batchbuf *bb, const feat_enc *e, const model_lists *hist
     gather_csr(bb->text_off, bb->text, e->text_off, e->text_ids, rows, NULL, n);
     int has_hist = hist && hist->off;
     if (has_hist) gather_csr(bb->hist_off, bb->hist, hist->off, hist->ids, rows, skip, n);
-    bb->b = (model_batch){ .B = n, .num = bb->num, .cat = bb->cat, .multi_off = bb->multi_off, .multi_ids = bb->multi,
+    bb->b = (rec_batch){ .B = n, .num = bb->num, .cat = bb->cat, .multi_off = bb->multi_off, .multi_ids = bb->multi,
                            .text_off = bb->text_off, .text_ids = bb->text,
                            .hist_off = has_hist ? bb->hist_off : NULL, .hist_ids = bb->hist };
 }
 
-int model_check_scores(const float *scores, size_t n, int P, const int32_t *rows, hp_error *err)
+int rec_check_scores(const float *scores, size_t n, int P, const int32_t *rows, hp_error *err)
 {
     for (size_t i = 0; i < n; i++)
         for (int p = 0; p < P; p++) {
@@ -88,32 +88,32 @@ int model_check_scores(const float *scores, size_t n, int P, const int32_t *rows
     return HP_OK;
 }
 
-int model_score(model_net *net, const feat_enc *e, const model_lists *hist, const int32_t *rows, int n,
+int rec_score(rec_net *net, const feat_enc *e, const rec_lists *hist, const int32_t *rows, int n,
                 const uint8_t *id_keep, float *scores, float *weights, hp_error *err)
 {
     enum { CHUNK = 256 };
-    model_batchbuf bb;
+    rec_batchbuf bb;
     nn_arena arena = { 0 };
-    int rc = model_batchbuf_init(&bb, e, hist, CHUNK);
+    int rc = rec_batchbuf_init(&bb, e, hist, CHUNK);
     if (rc) return hp_fail(err, rc, "scoring: out of memory");
-    size_t bytes = model_arena_bytes(net, CHUNK, (long)bb.text_cap, (long)bb.hist_cap, (long)bb.multi_cap);
+    size_t bytes = rec_arena_bytes(net, CHUNK, (long)bb.text_cap, (long)bb.hist_cap, (long)bb.multi_cap);
     if ((rc = nn_arena_init(&arena, bytes, err))) {
-        model_batchbuf_free(&bb);
+        rec_batchbuf_free(&bb);
         return rc;
     }
     int P = net->P, d = net->arch.dim;
     for (int start = 0; start < n; start += CHUNK) {
         int m = HP_MIN(CHUNK, n - start);
         nn_arena_reset(&arena);
-        model_gather(&bb, e, hist, rows + start, NULL, m);
-        model_fwd *f = model_forward(net, &arena, &bb.b, id_keep, 0, 0.0f, NULL);
+        rec_gather(&bb, e, hist, rows + start, NULL, m);
+        rec_fwd *f = rec_forward(net, &arena, &bb.b, id_keep, 0, 0.0f, NULL);
         if (!f) { rc = hp_fail(err, HP_ERR_NOMEM, "scoring: arena too small"); break; }
         float *sc = scores + (size_t)start * (size_t)P;
-        nn_score_forward(sc, model_fwd_u(f), model_fwd_v(f), model_fwd_bias(f), NULL, m, P, d);
-        for (int i = 0; weights && i < m; i++) model_fwd_weights(f, i, weights + (size_t)(start + i) * MODEL_MOD_COUNT);
-        if ((rc = model_check_scores(sc, (size_t)m, P, rows + start, err))) break;
+        nn_score_forward(sc, rec_fwd_u(f), rec_fwd_v(f), rec_fwd_bias(f), NULL, m, P, d);
+        for (int i = 0; weights && i < m; i++) rec_fwd_weights(f, i, weights + (size_t)(start + i) * REC_MOD_COUNT);
+        if ((rc = rec_check_scores(sc, (size_t)m, P, rows + start, err))) break;
     }
     nn_arena_free(&arena);
-    model_batchbuf_free(&bb);
+    rec_batchbuf_free(&bb);
     return rc;
 }

@@ -6,7 +6,7 @@
 #include "data/data.h"
 #include "data/synth.h"
 #include "io/io.h"
-#include "model/model.h"
+#include "rec/rec.h"
 #include "mfile/mfile.h"
 
 #include <math.h>
@@ -18,7 +18,7 @@
 
 static char g_dir[64];
 static data_dataset g_ds;      /* synthetic, 4000 customers */
-static model_config g_cfg;
+static rec_config g_cfg;
 
 static const char *path_in(const char *name)
 {
@@ -33,7 +33,7 @@ static int setup(void)
     o.seed = 11;
     hp_error err = { 0 };
     if (data_synth_run(&o, path_in("syn"), &err) || data_config_default(&g_ds, path_in("syn"), &err) ||
-        data_ingest(&g_ds, NULL, NULL, &err) || model_config_from_dataset(&g_cfg, &g_ds, &err)) {
+        data_ingest(&g_ds, NULL, NULL, &err) || rec_config_from_dataset(&g_cfg, &g_ds, &err)) {
         fprintf(stderr, "setup: %s\n", err.msg);
         return -1;
     }
@@ -48,10 +48,10 @@ static int setup(void)
 /* ------------------------------------------------------------------ gradient check */
 
 typedef struct {
-    model_net net;
+    rec_net net;
     feat_enc enc;
-    model_split split;
-    model_batchbuf bb;
+    rec_split split;
+    rec_batchbuf bb;
     nn_arena arena;
     int32_t rows[6], cand[6 * 4];
     uint8_t keep[64];
@@ -64,16 +64,16 @@ static double gc_loss(gc_ctx *g, int backward)
     float scores[24], dscores[24] = { 0 }, du[6 * 64] = { 0 };
     float *dv = calloc((size_t)g->net.P * (size_t)d, sizeof *dv), *db = calloc((size_t)g->net.P, sizeof *db);
     nn_arena_reset(&g->arena);
-    model_gather(&g->bb, &g->enc, &(model_lists){ g->split.vis_off, g->split.vis }, g->rows, NULL, B);
-    model_fwd *f = model_forward(&g->net, &g->arena, &g->bb.b, g->keep, 0, 0.0f, NULL);
+    rec_gather(&g->bb, &g->enc, &(rec_lists){ g->split.vis_off, g->split.vis }, g->rows, NULL, B);
+    rec_fwd *f = rec_forward(&g->net, &g->arena, &g->bb.b, g->keep, 0, 0.0f, NULL);
     CHECK(f != NULL);
     if (!f) return NAN;
-    nn_score_gather_forward(scores, model_fwd_u(f), model_fwd_v(f), g->cand, model_fwd_bias(f), NULL, B, K1, d);
+    nn_score_gather_forward(scores, rec_fwd_u(f), rec_fwd_v(f), g->cand, rec_fwd_bias(f), NULL, B, K1, d);
     float loss = nn_sampled_softmax_loss(backward ? dscores : NULL, scores, NULL, B, K1, 1.0f);
     if (backward) {
         nn_params_zero_grad(&g->net.params);
-        nn_score_gather_backward(du, dv, db, NULL, dscores, model_fwd_u(f), model_fwd_v(f), g->cand, B, K1, d);
-        CHECK(model_backward(&g->net, f, du, dv, db) == HP_OK);
+        nn_score_gather_backward(du, dv, db, NULL, dscores, rec_fwd_u(f), rec_fwd_v(f), g->cand, B, K1, d);
+        CHECK(rec_backward(&g->net, f, du, dv, db) == HP_OK);
     }
     free(dv);
     free(db);
@@ -85,21 +85,21 @@ TEST(whole_network_gradient_matches_finite_differences)
     gc_ctx g;
     memset(&g, 0, sizeof g);
     hp_error err = { 0 };
-    model_config cfg = g_cfg;
-    CHECK(model_split_make(&g.split, &g_ds, &cfg, &err) == HP_OK);
-    feat_opts fo = model_feat_opts(&cfg.arch);
+    rec_config cfg = g_cfg;
+    CHECK(rec_split_make(&g.split, &g_ds, &cfg, &err) == HP_OK);
+    feat_opts fo = rec_feat_opts(&cfg.arch);
     CHECK(feat_fit(&g.net.cust_fs, &g_ds.t[DATA_T_CUSTOMERS], NULL, &fo, &err) == HP_OK);
     CHECK(feat_fit(&g.net.prod_fs, &g_ds.t[DATA_T_PRODUCTS], NULL, &fo, &err) == HP_OK);
     CHECK(feat_encode(&g.net.cust_fs, &g_ds.t[DATA_T_CUSTOMERS], &fo, &g.enc, &err) == HP_OK);
     CHECK(feat_encode(&g.net.prod_fs, &g_ds.t[DATA_T_PRODUCTS], &fo, &g.net.prod, &err) == HP_OK);
-    CHECK(model_net_init(&g.net, &cfg.arch, g.split.P, &err) == HP_OK);
-    model_net_init_weights(&g.net, 3);
+    CHECK(rec_net_init(&g.net, &cfg.arch, g.split.P, &err) == HP_OK);
+    rec_net_init_weights(&g.net, 3);
     /* larger random weights than the init so every path carries signal */
     hp_rng rng;
     hp_rng_seed(&rng, 5);
     for (size_t i = 0; i < g.net.params.total; i++) g.net.params.data[i] += 0.2f * (float)hp_rng_normal(&rng);
-    model_lists vis = { g.split.vis_off, g.split.vis };
-    CHECK(model_batchbuf_init(&g.bb, &g.enc, &vis, 6) == HP_OK);
+    rec_lists vis = { g.split.vis_off, g.split.vis };
+    CHECK(rec_batchbuf_init(&g.bb, &g.enc, &vis, 6) == HP_OK);
     CHECK(nn_arena_init(&g.arena, 8 << 20, &err) == HP_OK);
     for (int i = 0; i < 6; i++) g.rows[i] = i * 37 + 1; /* customers with history, text, lists */
     for (int i = 0; i < 24; i++) g.cand[i] = (int32_t)((i * 7 + 3) % g.net.P);
@@ -145,19 +145,19 @@ TEST(whole_network_gradient_matches_finite_differences)
     CHECK(checked == 6 * P->n);
     free(ana);
     nn_arena_free(&g.arena);
-    model_batchbuf_free(&g.bb);
+    rec_batchbuf_free(&g.bb);
     feat_enc_free(&g.enc);
-    model_split_free(&g.split);
-    model_net_free(&g.net);
+    rec_split_free(&g.split);
+    rec_net_free(&g.net);
 }
 
 /* ------------------------------------------------------------------ training */
 
-static int train_to(const char *dir, model_config *cfg, model_train_report *rep)
+static int train_to(const char *dir, rec_config *cfg, rec_train_report *rep)
 {
     hp_error err = { 0 };
-    model_train_opts o = { .out_dir = dir };
-    int rc = model_train(&g_ds, cfg, &o, rep, &err);
+    rec_train_opts o = { .out_dir = dir };
+    int rc = rec_train(&g_ds, cfg, &o, rep, &err);
     if (rc) fprintf(stderr, "train: %s\n", err.msg);
     return rc;
 }
@@ -185,9 +185,9 @@ static int same_file(const char *a, const char *b)
 
 TEST(training_is_reproducible_for_a_seed)
 {
-    model_config cfg = g_cfg;
+    rec_config cfg = g_cfg;
     cfg.train.epochs = 2;
-    model_train_report r1, r2;
+    rec_train_report r1, r2;
     CHECK(train_to(path_in("rep1"), &cfg, &r1) == HP_OK);
     CHECK(train_to(path_in("rep2"), &cfg, &r2) == HP_OK);
     CHECK(same_file(path_in("rep1/model.safetensors"), path_in("rep2/model.safetensors")));
@@ -198,15 +198,15 @@ TEST(training_is_reproducible_for_a_seed)
 
 TEST(beats_popularity_on_synthetic_test_customers)
 {
-    model_train_report rep;
+    rec_train_report rep;
     CHECK(train_to(path_in("m"), &g_cfg, &rep) == HP_OK);
     CHECK(rep.epochs_run >= 1 && rep.best_epoch >= 1);
-    model_file m;
+    rec_model m;
     hp_error err = { 0 };
-    if (model_load(path_in("m"), &m, &err) != HP_OK) { CHECKF(0, "%s", err.msg); return; }
-    model_eval_result r;
-    CHECKF(model_evaluate(&m, &g_ds, path_in("syn/truth_affinity.csv"), NULL, &r, &err) == HP_OK, "%s", err.msg);
-    double model = r.rank[MODEL_SYS_MODEL].ndcg, pop = r.rank[MODEL_SYS_POPULARITY].ndcg, oracle = r.rank[MODEL_SYS_ORACLE].ndcg;
+    if (rec_load(path_in("m"), &m, &err) != HP_OK) { CHECKF(0, "%s", err.msg); return; }
+    rec_eval_result r;
+    CHECKF(rec_evaluate(&m, &g_ds, path_in("syn/truth_affinity.csv"), NULL, &r, &err) == HP_OK, "%s", err.msg);
+    double model = r.rank[REC_SYS_MODEL].ndcg, pop = r.rank[REC_SYS_POPULARITY].ndcg, oracle = r.rank[REC_SYS_ORACLE].ndcg;
     printf("  NDCG@10 on %ld unseen test customers: model %.4f, popularity %.4f, oracle %.4f\n", r.n_customers, model, pop, oracle);
     CHECKF(model >= 1.3 * pop, "model %.4f < 1.3 x popularity %.4f", model, pop);
     CHECK(oracle > pop && model <= oracle * 1.05);
@@ -214,41 +214,41 @@ TEST(beats_popularity_on_synthetic_test_customers)
     printf("  ratings: model R2 %.3f, product mean R2 %.3f\n", r.values[0].r2, r.values[1].r2);
     CHECK(r.values[0].r2 > r.values[1].r2 && r.values[0].mae < r.values[1].mae);
     double wsum = 0;
-    for (int k = 0; k < MODEL_MOD_COUNT; k++) wsum += r.modality_weight[k];
+    for (int k = 0; k < REC_MOD_COUNT; k++) wsum += r.modality_weight[k];
     CHECK_NEAR(wsum, 1.0, 1e-3);
-    model_file_free(&m);
+    rec_model_free(&m);
 }
 
 /* The other losses and the split by time train too, and learn more than popularity knows. */
-static void train_and_rank(model_config *cfg, const char *dir, double *model, double *pop)
+static void train_and_rank(rec_config *cfg, const char *dir, double *model, double *pop)
 {
-    model_train_report rep;
+    rec_train_report rep;
     hp_error err = { 0 };
-    model_file m;
+    rec_model m;
     *model = *pop = 0;
-    if (train_to(path_in(dir), cfg, &rep) != HP_OK || model_load(path_in(dir), &m, &err) != HP_OK) {
+    if (train_to(path_in(dir), cfg, &rep) != HP_OK || rec_load(path_in(dir), &m, &err) != HP_OK) {
         CHECKF(0, "%s", err.msg);
         return;
     }
     m.cfg.eval.k = 10;
-    model_eval_result r;
-    CHECKF(model_evaluate(&m, &g_ds, NULL, NULL, &r, &err) == HP_OK, "%s", err.msg);
-    *model = r.rank[MODEL_SYS_MODEL].ndcg;
-    *pop = r.rank[MODEL_SYS_POPULARITY].ndcg;
-    model_file_free(&m);
+    rec_eval_result r;
+    CHECKF(rec_evaluate(&m, &g_ds, NULL, NULL, &r, &err) == HP_OK, "%s", err.msg);
+    *model = r.rank[REC_SYS_MODEL].ndcg;
+    *pop = r.rank[REC_SYS_POPULARITY].ndcg;
+    rec_model_free(&m);
 }
 
 TEST(bpr_loss_and_time_split_train)
 {
-    model_config cfg = g_cfg;
+    rec_config cfg = g_cfg;
     double model, pop;
-    cfg.train.loss = MODEL_LOSS_BPR;
+    cfg.train.loss = REC_LOSS_BPR;
     cfg.train.epochs = 6;
     train_and_rank(&cfg, "bpr", &model, &pop);
     printf("  BPR: NDCG@10 model %.4f, popularity %.4f\n", model, pop);
     CHECK(model > 1.15 * pop);
     cfg = g_cfg;
-    cfg.split.method = MODEL_SPLIT_TIME;
+    cfg.split.method = REC_SPLIT_TIME;
     cfg.split.ntarget_kinds = 0; /* the last 20% of interactions in time are the targets */
     cfg.train.epochs = 6;
     train_and_rank(&cfg, "time", &model, &pop);
@@ -257,34 +257,34 @@ TEST(bpr_loss_and_time_split_train)
 }
 
 /* No split may show a customer's target among its visible products (history and exclusions). */
-static int split_overlaps(const model_split *s)
+static int split_overlaps(const rec_split *s)
 {
     int bad = 0;
     for (int ph = 0; ph < 2; ph++)
         for (int c = 0; c < s->ncust; c++)
-            for (int64_t i = s->tgt_off[ph][c]; i < s->tgt_off[ph][c + 1]; i++) bad += model_split_visible(s, c, s->tgt[ph][i]);
+            for (int64_t i = s->tgt_off[ph][c]; i < s->tgt_off[ph][c + 1]; i++) bad += rec_split_visible(s, c, s->tgt[ph][i]);
     return bad;
 }
 
 TEST(targets_never_visible_in_any_split)
 {
     hp_error err = { 0 };
-    model_split s;
-    model_config cfg = g_cfg;
-    CHECK(model_split_make(&s, &g_ds, &cfg, &err) == HP_OK);
+    rec_split s;
+    rec_config cfg = g_cfg;
+    CHECK(rec_split_make(&s, &g_ds, &cfg, &err) == HP_OK);
     CHECK_EQ_INT(split_overlaps(&s), 0);
     long targets = (long)s.tgt_off[1][s.ncust];
-    model_split_free(&s);
+    rec_split_free(&s);
     CHECK(targets > 0);
     cfg.split.ntarget_kinds = 0; /* leave one out over every positive kind (clicked, rated, ...) */
     cfg.train.npositive_kinds = 0;
-    CHECK(model_split_make(&s, &g_ds, &cfg, &err) == HP_OK);
+    CHECK(rec_split_make(&s, &g_ds, &cfg, &err) == HP_OK);
     CHECK_EQ_INT(split_overlaps(&s), 0);
-    model_split_free(&s);
-    cfg.split.method = MODEL_SPLIT_TIME;
-    CHECK(model_split_make(&s, &g_ds, &cfg, &err) == HP_OK);
+    rec_split_free(&s);
+    cfg.split.method = REC_SPLIT_TIME;
+    CHECK(rec_split_make(&s, &g_ds, &cfg, &err) == HP_OK);
     CHECK_EQ_INT(split_overlaps(&s), 0);
-    model_split_free(&s);
+    rec_split_free(&s);
 }
 
 static void folds_error(const char *content, const char *want)
@@ -292,14 +292,14 @@ static void folds_error(const char *content, const char *want)
     FILE *f = fopen(path_in("folds.txt"), "w");
     fputs(content, f);
     fclose(f);
-    model_config cfg = g_cfg;
-    cfg.split.method = MODEL_SPLIT_FOLDS;
+    rec_config cfg = g_cfg;
+    cfg.split.method = REC_SPLIT_FOLDS;
     cfg.split.folds_file = (char *)path_in("folds.txt");
-    model_split s;
+    rec_split s;
     hp_error err = { 0 };
-    int rc = model_split_make(&s, &g_ds, &cfg, &err);
+    int rc = rec_split_make(&s, &g_ds, &cfg, &err);
     CHECKF(rc == HP_ERR_FORMAT && strstr(err.msg, want) != NULL, "rc %d: %s", rc, err.msg);
-    if (rc == HP_OK) model_split_free(&s);
+    if (rc == HP_OK) rec_split_free(&s);
 }
 
 TEST(bad_folds_files_name_the_line)
@@ -324,21 +324,21 @@ TEST(bad_folds_files_name_the_line)
  * added after training) still rank a customer's adopted products above the others. */
 TEST(cold_start_products_score_from_features)
 {
-    model_file m;
+    rec_model m;
     hp_error err = { 0 };
-    if (model_load(path_in("m"), &m, &err) != HP_OK) { CHECKF(0, "%s", err.msg); return; }
-    model_split s;
+    if (rec_load(path_in("m"), &m, &err) != HP_OK) { CHECKF(0, "%s", err.msg); return; }
+    rec_split s;
     feat_enc enc;
-    CHECK(model_split_make(&s, &g_ds, &m.cfg, &err) == HP_OK);
-    CHECK(model_encode_customers(&m.net, &g_ds.t[DATA_T_CUSTOMERS], &enc, &err) == HP_OK);
+    CHECK(rec_split_make(&s, &g_ds, &m.cfg, &err) == HP_OK);
+    CHECK(rec_encode_customers(&m.net, &g_ds.t[DATA_T_CUSTOMERS], &enc, &err) == HP_OK);
     int P = m.net.P, n = 0;
     uint8_t *keep = calloc((size_t)P, 1); /* every product cold */
     int32_t *rows = malloc((size_t)s.ncust * sizeof *rows);
     for (int c = 0; c < s.ncust; c++)
-        if (s.role[c] == MODEL_ROLE_TEST && s.tgt_off[1][c + 1] > s.tgt_off[1][c]) rows[n++] = c;
+        if (s.role[c] == REC_ROLE_TEST && s.tgt_off[1][c + 1] > s.tgt_off[1][c]) rows[n++] = c;
     float *sc = malloc((size_t)n * (size_t)P * sizeof *sc);
-    model_lists vis = { s.vis_off, s.vis };
-    CHECK(model_score(&m.net, &enc, &vis, rows, n, keep, sc, NULL, &err) == HP_OK);
+    rec_lists vis = { s.vis_off, s.vis };
+    CHECK(rec_score(&m.net, &enc, &vis, rows, n, keep, sc, NULL, &err) == HP_OK);
     double wins = 0, pairs = 0;
     for (int i = 0; i < n; i++) {
         int c = rows[i];
@@ -346,7 +346,7 @@ TEST(cold_start_products_score_from_features)
             for (int p = 0; p < P; p++) {
                 int rel = 0;
                 for (int64_t b = s.tgt_off[1][c]; b < s.tgt_off[1][c + 1]; b++) rel |= s.tgt[1][b] == p;
-                if (rel || model_split_visible(&s, c, p)) continue;
+                if (rel || rec_split_visible(&s, c, p)) continue;
                 float x = sc[(size_t)i * P + (size_t)s.tgt[1][a]], y = sc[(size_t)i * P + (size_t)p];
                 wins += x > y ? 1 : x == y ? 0.5 : 0;
                 pairs++;
@@ -359,16 +359,16 @@ TEST(cold_start_products_score_from_features)
     free(rows);
     free(sc);
     feat_enc_free(&enc);
-    model_split_free(&s);
-    model_file_free(&m);
+    rec_split_free(&s);
+    rec_model_free(&m);
 }
 
 /* A customer with nothing but an id: no bands, no lists, no text, no history. */
 TEST(customer_with_empty_fields_scores_finite)
 {
-    model_file m;
+    rec_model m;
     hp_error err = { 0 };
-    if (model_load(path_in("m"), &m, &err) != HP_OK) { CHECKF(0, "%s", err.msg); return; }
+    if (rec_load(path_in("m"), &m, &err) != HP_OK) { CHECKF(0, "%s", err.msg); return; }
     FILE *f = fopen(path_in("empty.csv"), "w");
     fputs("customer_id,industry,employees,revenue,financial_needs,preferences\nX1,Unknown Industry,,,,\n", f);
     fclose(f);
@@ -378,25 +378,25 @@ TEST(customer_with_empty_fields_scores_finite)
     ds.t[DATA_T_PRODUCTS].configured = ds.t[DATA_T_INTERACTIONS].configured = ds.t[DATA_T_TRANSACTIONS].configured = 0;
     CHECKF(data_ingest(&ds, NULL, NULL, &err) == HP_OK, "%s", err.msg);
     feat_enc enc;
-    CHECK(model_encode_customers(&m.net, &ds.t[DATA_T_CUSTOMERS], &enc, &err) == HP_OK);
-    model_scorer *sc = NULL;
-    CHECK(model_scorer_new(&sc, &m.net, &enc, NULL, NULL, &err) == HP_OK);
+    CHECK(rec_encode_customers(&m.net, &ds.t[DATA_T_CUSTOMERS], &enc, &err) == HP_OK);
+    rec_scorer *sc = NULL;
+    CHECK(rec_scorer_new(&sc, &m.net, &enc, NULL, NULL, &err) == HP_OK);
     int32_t items[5];
-    float scores[5], w[MODEL_MOD_COUNT];
-    int n = sc ? model_scorer_topk(sc, 0, NULL, 0, 5, items, scores, w) : 0;
+    float scores[5], w[REC_MOD_COUNT];
+    int n = sc ? rec_scorer_topk(sc, 0, NULL, 0, 5, items, scores, w) : 0;
     CHECK(n == 5);
     for (int i = 0; i < n; i++) CHECK(isfinite(scores[i]) && (i == 0 || scores[i] <= scores[i - 1]));
-    CHECK(w[MODEL_MOD_TEXT] == 0 && w[MODEL_MOD_HISTORY] == 0 && w[MODEL_MOD_INTERESTS] == 0);
+    CHECK(w[REC_MOD_TEXT] == 0 && w[REC_MOD_HISTORY] == 0 && w[REC_MOD_INTERESTS] == 0);
     /* held products are left out: excluding the top two shifts the list by two */
     int32_t held[2] = { items[0], items[1] }, items2[5];
     float scores2[5];
-    int n2 = sc ? model_scorer_topk(sc, 0, held, 2, 5, items2, scores2, NULL) : 0;
+    int n2 = sc ? rec_scorer_topk(sc, 0, held, 2, 5, items2, scores2, NULL) : 0;
     CHECK(n2 == 5 && items2[0] == items[2] && items2[1] == items[3] && items2[2] == items[4]);
     for (int i = 0; i < n2; i++) CHECK(items2[i] != held[0] && items2[i] != held[1]);
-    model_scorer_free(sc);
+    rec_scorer_free(sc);
     feat_enc_free(&enc);
     data_dataset_free(&ds);
-    model_file_free(&m);
+    rec_model_free(&m);
 }
 
 /* ------------------------------------------------------------------ model files */
@@ -414,7 +414,7 @@ static void copy_truncated(const char *from, const char *to, long keep)
 
 TEST(corrupt_and_mismatched_model_files_are_clear_errors)
 {
-    model_file m;
+    rec_model m;
     hp_error err = { 0 };
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s %s %s/", path_in("bad"), path_in("m/model.json"),
@@ -422,25 +422,25 @@ TEST(corrupt_and_mismatched_model_files_are_clear_errors)
     CHECK(system(cmd) == 0);
     long size = file_size(path_in("m/model.safetensors"));
     copy_truncated(path_in("m/model.safetensors"), path_in("bad/model.safetensors"), size - 100);
-    CHECK(model_load(path_in("bad"), &m, &err) == HP_ERR_FORMAT);
+    CHECK(rec_load(path_in("bad"), &m, &err) == HP_ERR_FORMAT);
     CHECKF(strstr(err.msg, "model.safetensors") != NULL, "%s", err.msg);
     /* weights of another architecture */
     snprintf(cmd, sizeof cmd, "cp %s %s", path_in("rep1/model.safetensors"), path_in("bad/model.safetensors"));
     CHECK(system(cmd) == 0);
-    model_config other = g_cfg;
+    rec_config other = g_cfg;
     other.arch.dim = 4;
-    model_train_report rep;
+    rec_train_report rep;
     other.train.epochs = 1;
     CHECK(train_to(path_in("small"), &other, &rep) == HP_OK);
     snprintf(cmd, sizeof cmd, "cp %s %s", path_in("small/model.safetensors"), path_in("bad/model.safetensors"));
     CHECK(system(cmd) == 0);
-    int rc = model_load(path_in("bad"), &m, &err);
+    int rc = rec_load(path_in("bad"), &m, &err);
     CHECKF(rc == HP_ERR_FORMAT && strstr(err.msg, "shape") != NULL, "rc %d: %s", rc, err.msg);
     /* weights of the same shape from another training */
     snprintf(cmd, sizeof cmd, "cp %s %s && cp %s %s", path_in("m/model.json"), path_in("bad/model.json"),
              path_in("rep1/model.safetensors"), path_in("bad/model.safetensors"));
     CHECK(system(cmd) == 0);
-    rc = model_load(path_in("bad"), &m, &err);
+    rc = rec_load(path_in("bad"), &m, &err);
     CHECKF(rc == HP_ERR_FORMAT && strstr(err.msg, "weights_hash") != NULL, "rc %d: %s", rc, err.msg);
     /* hand-edited metadata that would make the net read outside its tables */
     snprintf(cmd, sizeof cmd, "cp %s %s", path_in("m/model.safetensors"), path_in("bad/model.safetensors"));
@@ -469,18 +469,18 @@ TEST(corrupt_and_mismatched_model_files_are_clear_errors)
         else json_object_set_new(parent, last, bad);
         json_dump_file(doc, path_in("bad/model.json"), 0);
         json_decref(doc);
-        rc = model_load(path_in("bad"), &m, &err);
+        rc = rec_load(path_in("bad"), &m, &err);
         CHECKF(rc == HP_ERR_FORMAT && strstr(err.msg, edits[e].want) != NULL, "%s: rc %d: %s", edits[e].pointer, rc, err.msg);
     }
     /* broken JSON and a wrong format version */
     copy_truncated(path_in("m/model.json"), path_in("bad/model.json"), 200);
-    CHECK(model_load(path_in("bad"), &m, &err) != HP_OK);
+    CHECK(rec_load(path_in("bad"), &m, &err) != HP_OK);
     CHECKF(strstr(err.msg, "model.json:") != NULL, "%s", err.msg);
     FILE *f = fopen(path_in("bad/model.json"), "w");
     fputs("{\"format\": \"hyperp-recommender\", \"format_version\": 99}", f);
     fclose(f);
-    CHECK(model_load(path_in("bad"), &m, &err) == HP_ERR_VERSION);
-    CHECK(model_load(path_in("nowhere"), &m, &err) == HP_ERR_IO);
+    CHECK(rec_load(path_in("bad"), &m, &err) == HP_ERR_VERSION);
+    CHECK(rec_load(path_in("nowhere"), &m, &err) == HP_ERR_IO);
 }
 
 /* ------------------------------------------------------------------ hand-edited model.json */
@@ -518,13 +518,13 @@ static int edited_copy(const char *from, const char *to, const char *pointer, co
  * the same scores. */
 TEST(model_file_envelope_versions_and_legacy)
 {
-    model_file m;
+    rec_model m;
     hp_error err = { 0 };
     CHECK(edited_copy(path_in("m"), path_in("env"), "kind_version", "2") == 0);
-    CHECK_EQ_INT(model_load(path_in("env"), &m, &err), HP_ERR_VERSION);
+    CHECK_EQ_INT(rec_load(path_in("env"), &m, &err), HP_ERR_VERSION);
     CHECKF(strstr(err.msg, "kind_version: recommender 2, this build reads 1 to 1") != NULL, "%s", err.msg);
     CHECK(edited_copy(path_in("m"), path_in("env"), "format_version", "3") == 0);
-    CHECK_EQ_INT(model_load(path_in("env"), &m, &err), HP_ERR_VERSION);
+    CHECK_EQ_INT(rec_load(path_in("env"), &m, &err), HP_ERR_VERSION);
     CHECKF(strstr(err.msg, "model format version 3, this build reads 2") != NULL, "%s", err.msg);
     /* legacy: rewrite the envelope as earlier builds wrote it */
     CHECK(edited_copy(path_in("m"), path_in("legacy"), "format", "\"hyperp-recommender\"") == 0);
@@ -538,16 +538,16 @@ TEST(model_file_envelope_versions_and_legacy)
     json_object_del(doc, "kind_version");
     CHECK(json_dump_file(doc, jp, JSON_REAL_PRECISION(17)) == 0);
     json_decref(doc);
-    model_file a, b;
-    CHECKF(model_load(path_in("legacy"), &a, &err) == HP_OK, "%s", err.msg);
-    CHECKF(model_load(path_in("m"), &b, &err) == HP_OK, "%s", err.msg);
+    rec_model a, b;
+    CHECKF(rec_load(path_in("legacy"), &a, &err) == HP_OK, "%s", err.msg);
+    CHECKF(rec_load(path_in("m"), &b, &err) == HP_OK, "%s", err.msg);
     CHECK(a.net.params.total == b.net.params.total &&
           memcmp(a.net.params.data, b.net.params.data, a.net.params.total * sizeof(float)) == 0);
     char kind[MFILE_KIND_MAX];
     CHECK(mfile_kind_of(path_in("legacy"), kind, &err) == HP_OK && strcmp(kind, "recommender") == 0);
     CHECK(mfile_kind_of(path_in("m"), kind, &err) == HP_OK && strcmp(kind, "recommender") == 0);
-    model_file_free(&a);
-    model_file_free(&b);
+    rec_model_free(&a);
+    rec_model_free(&b);
 }
 
 /* Each value here was accepted before: some made every score NaN (an empty recommendation
@@ -598,22 +598,22 @@ TEST(hand_edited_model_json_is_refused)
     snprintf(want_file, sizeof want_file, "%s/model.json: ", path_in("edit"));
     /* the copy itself loads: the edits, not the copying, are refused */
     CHECK(edited_copy(path_in("m"), path_in("edit"), "format", "\"hyperp-model\"") == 0);
-    model_file m;
+    rec_model m;
     hp_error err = { 0 };
-    CHECKF(model_load(path_in("edit"), &m, &err) == HP_OK, "%s", err.msg);
+    CHECKF(rec_load(path_in("edit"), &m, &err) == HP_OK, "%s", err.msg);
     CHECK_STR(m.product_ids[0], "P001");
     CHECK_STR(m.net.cust_fs.num[1].column, "revenue");
     CHECK_STR(m.net.cust_fs.cat[0].vocab.str[0], "Retail Stores");
-    model_file_free(&m);
+    rec_model_free(&m);
     for (size_t e = 0; e < HP_ARRAY_LEN(edits); e++) {
         CHECK(edited_copy(path_in("m"), path_in("edit"), edits[e].pointer, edits[e].value) == 0);
         err.msg[0] = 0;
-        int rc = model_load(path_in("edit"), &m, &err);
+        int rc = rec_load(path_in("edit"), &m, &err);
         CHECKF(rc == HP_ERR_FORMAT || rc == HP_ERR_INVAL, "%s = %s: rc %d: %s", edits[e].pointer, edits[e].value, rc,
                err.msg);
         CHECKF(strncmp(err.msg, want_file, strlen(want_file)) == 0 && strstr(err.msg, edits[e].want) != NULL,
                "%s = %s: wanted '%s%s...': %s", edits[e].pointer, edits[e].value, want_file, edits[e].want, err.msg);
-        if (rc == HP_OK) model_file_free(&m);
+        if (rc == HP_OK) rec_model_free(&m);
     }
 }
 
@@ -626,18 +626,18 @@ TEST(fuzz_seed_is_a_valid_model_json)
     for (size_t i = 0; i < HP_ARRAY_LEN(seeds); i++) {
         json_t *doc = json_load_file(seeds[i], JSON_REJECT_DUPLICATES, NULL);
         CHECKF(doc != NULL, "%s", seeds[i]);
-        model_file m;
+        rec_model m;
         hp_error err = { 0 };
-        CHECKF(doc && model_meta_load(&m, doc, seeds[i], &err) == HP_OK, "%s", err.msg);
+        CHECKF(doc && rec_meta_load(&m, doc, seeds[i], &err) == HP_OK, "%s", err.msg);
         CHECK(m.nproducts == 2 && m.net.prod.n == 2 && m.net.cust_fs.nnum == 3 && m.popularity[0] == 3);
-        model_file_free(&m);
+        rec_model_free(&m);
         /* and the metadata checks apply: one out-of-range mean is refused */
         json_t *mean = json_object_get(json_array_get(json_object_get(json_object_get(json_object_get(doc, "features"),
                                        "customers"), "numeric"), 0), "mean");
         CHECK(mean && json_real_set(mean, 1e308) == 0);
-        CHECK_EQ_INT(model_meta_load(&m, doc, seeds[i], &err), HP_ERR_FORMAT);
+        CHECK_EQ_INT(rec_meta_load(&m, doc, seeds[i], &err), HP_ERR_FORMAT);
         CHECKF(strstr(err.msg, "features.customers: numeric[0].mean") != NULL, "%s", err.msg);
-        model_file_free(&m);
+        rec_model_free(&m);
         json_decref(doc);
     }
 }
@@ -646,9 +646,9 @@ TEST(fuzz_seed_is_a_valid_model_json)
  * model, instead of ranking around them (an empty list) or failing in eval without a name. */
 TEST(non_finite_scores_are_refused_naming_the_model)
 {
-    model_file m;
+    rec_model m;
     hp_error err = { 0 };
-    if (model_load(path_in("m"), &m, &err) != HP_OK) { CHECKF(0, "%s", err.msg); return; }
+    if (rec_load(path_in("m"), &m, &err) != HP_OK) { CHECKF(0, "%s", err.msg); return; }
     int t = nn_params_find(&m.net.params, "prod.bias");
     CHECK(t >= 0);
     float *b = m.net.params.data + m.net.params.t[t].offset;
@@ -656,35 +656,35 @@ TEST(non_finite_scores_are_refused_naming_the_model)
     int e = nn_params_find(&m.net.params, "prod.id.emb");
     CHECK(e >= 0);
     for (size_t i = 0; e >= 0 && i < m.net.params.t[e].size; i++) m.net.params.data[m.net.params.t[e].offset + i] = 3e38f;
-    model_eval_result r;
-    int rc = model_evaluate(&m, &g_ds, NULL, NULL, &r, &err);
+    rec_eval_result r;
+    int rc = rec_evaluate(&m, &g_ds, NULL, NULL, &r, &err);
     char want[600];
     snprintf(want, sizeof want, "model %s: the score of customer row ", path_in("m"));
     CHECKF(rc == HP_ERR_RANGE && strncmp(err.msg, want, strlen(want)) == 0 && strstr(err.msg, "NaN or infinite") == NULL &&
            (strstr(err.msg, " is NaN") || strstr(err.msg, " is infinite")), "rc %d: %s", rc, err.msg);
     feat_enc enc;
-    CHECK(model_encode_customers(&m.net, &g_ds.t[DATA_T_CUSTOMERS], &enc, &err) == HP_OK);
-    model_scorer *sc = NULL;
-    CHECK(model_scorer_new(&sc, &m.net, &enc, NULL, NULL, &err) == HP_OK);
+    CHECK(rec_encode_customers(&m.net, &g_ds.t[DATA_T_CUSTOMERS], &enc, &err) == HP_OK);
+    rec_scorer *sc = NULL;
+    CHECK(rec_scorer_new(&sc, &m.net, &enc, NULL, NULL, &err) == HP_OK);
     int32_t items[5];
     float scores[5];
-    CHECK_EQ_INT(sc ? model_scorer_topk(sc, 0, NULL, 0, 5, items, scores, NULL) : 0, HP_ERR_RANGE);
-    model_scorer_free(sc);
+    CHECK_EQ_INT(sc ? rec_scorer_topk(sc, 0, NULL, 0, 5, items, scores, NULL) : 0, HP_ERR_RANGE);
+    rec_scorer_free(sc);
     feat_enc_free(&enc);
-    model_file_free(&m);
+    rec_model_free(&m);
 }
 
 /* ------------------------------------------------------------------ saving is atomic */
 
 /* Saves m's model with weights w (then w2, w, w2, ...) into dir until killed. */
-static void save_forever(model_file *m, const char *dir, const float *w, const float *w2)
+static void save_forever(rec_model *m, const char *dir, const float *w, const float *w2)
 {
     hp_error err = { 0 };
     size_t bytes = m->net.params.total * sizeof(float);
     json_t *training = json_object_get(m->meta, "training");
     for (long i = 0;; i++) {
         memcpy(m->net.params.data, i % 2 ? w2 : w, bytes);
-        if (model_save(dir, &m->net, &m->cfg, &g_ds.t[DATA_T_PRODUCTS], training, &err)) {
+        if (rec_save(dir, &m->net, &m->cfg, &g_ds.t[DATA_T_PRODUCTS], training, &err)) {
             fprintf(stderr, "child: %s\n", err.msg);
             _exit(3);
         }
@@ -714,16 +714,16 @@ static int count_versions(const char *dir)
  * directories, a kill between the two renames left "weights_hash differs". */
 TEST(sigkill_during_save_leaves_the_old_or_the_new_model)
 {
-    model_file m;
+    rec_model m;
     hp_error err = { 0 };
-    if (model_load(path_in("m"), &m, &err) != HP_OK) { CHECKF(0, "%s", err.msg); return; }
+    if (rec_load(path_in("m"), &m, &err) != HP_OK) { CHECKF(0, "%s", err.msg); return; }
     size_t n = m.net.params.total;
     float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
     memcpy(a, m.net.params.data, n * sizeof *a);
     for (size_t i = 0; i < n; i++) b[i] = a[i] * 0.5f + 0.25f;
     const char *dir = path_in("crash"), *legacy = path_in("crash_legacy");
     char cmd[1200];
-    CHECK(model_save(legacy, &m.net, &m.cfg, &g_ds.t[DATA_T_PRODUCTS], json_object_get(m.meta, "training"), &err) == HP_OK);
+    CHECK(rec_save(legacy, &m.net, &m.cfg, &g_ds.t[DATA_T_PRODUCTS], json_object_get(m.meta, "training"), &err) == HP_OK);
     hp_rng rng;
     hp_rng_seed(&rng, 2024);
     int runs = 60, loaded_a = 0, loaded_b = 0, failed = 0, live_ok = 0;
@@ -740,11 +740,11 @@ TEST(sigkill_during_save_leaves_the_old_or_the_new_model)
         usleep((useconds_t)(1000 + hp_rng_below(&rng, 60000))); /* 1..61 ms: several saves */
         /* a reader while the saves go on: it must get one whole model too (a save that
          * switches versions under it makes it retry on the new one) */
-        model_file live;
-        if (model_load(dir, &live, &err) == HP_OK) {
+        rec_model live;
+        if (rec_load(dir, &live, &err) == HP_OK) {
             CHECKF(same_weights(&live.net.params, a) || same_weights(&live.net.params, b),
                    "run %d: a load during saving mixed two models", r);
-            model_file_free(&live);
+            rec_model_free(&live);
             live_ok++;
         } else {
             CHECKF(0, "run %d: a load during saving failed: %s", r, err.msg);
@@ -753,8 +753,8 @@ TEST(sigkill_during_save_leaves_the_old_or_the_new_model)
         int status;
         waitpid(pid, &status, 0);
         CHECKF(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "run %d: child was not killed (status %d)", r, status);
-        model_file got;
-        int rc = model_load(dir, &got, &err);
+        rec_model got;
+        int rc = rec_load(dir, &got, &err);
         if (rc) {
             failed++;
             CHECKF(0, "run %d: the model does not load after SIGKILL: %s", r, err.msg);
@@ -764,7 +764,7 @@ TEST(sigkill_during_save_leaves_the_old_or_the_new_model)
         CHECKF(is_a || is_b, "run %d: the loaded weights are neither the old nor the new model", r);
         loaded_a += is_a;
         loaded_b += is_b;
-        model_file_free(&got);
+        rec_model_free(&got);
     }
     printf("  %d SIGKILLs during saves: %d left model A, %d model B, %d unusable; %d loads during saving ok\n", runs,
            loaded_a, loaded_b, failed, live_ok);
@@ -772,7 +772,7 @@ TEST(sigkill_during_save_leaves_the_old_or_the_new_model)
     /* the next save cleans up what the kills left (versions half written): one version
      * remains, and the conveniences point at it */
     memcpy(m.net.params.data, b, n * sizeof *b);
-    CHECK(model_save(dir, &m.net, &m.cfg, &g_ds.t[DATA_T_PRODUCTS], NULL, &err) == HP_OK);
+    CHECK(rec_save(dir, &m.net, &m.cfg, &g_ds.t[DATA_T_PRODUCTS], NULL, &err) == HP_OK);
     CHECK_EQ_INT(count_versions(dir), 1);
     char link[700], target[64];
     snprintf(link, sizeof link, "%s/model.safetensors", dir);
@@ -780,7 +780,7 @@ TEST(sigkill_during_save_leaves_the_old_or_the_new_model)
     CHECK(k > 0 && (target[k] = 0, strcmp(target, "current/model.safetensors") == 0));
     free(a);
     free(b);
-    model_file_free(&m);
+    rec_model_free(&m);
 }
 
 /* Training, saving and loading with the n-th allocation failing, for every n until they
@@ -796,9 +796,9 @@ TEST(allocation_failures_fail_cleanly)
     o.customers = 100;
     hp_error err = { 0 };
     data_dataset ds;
-    model_config cfg;
+    rec_config cfg;
     if (data_synth_run(&o, path_in("tiny"), &err) || data_config_default(&ds, path_in("tiny"), &err) ||
-        data_ingest(&ds, NULL, NULL, &err) || model_config_from_dataset(&cfg, &ds, &err)) {
+        data_ingest(&ds, NULL, NULL, &err) || rec_config_from_dataset(&cfg, &ds, &err)) {
         CHECKF(0, "%s", err.msg);
         return;
     }
@@ -807,15 +807,15 @@ TEST(allocation_failures_fail_cleanly)
     int rc = HP_ERR_NOMEM, unexpected = 0;
     long n;
     for (n = 0; n < 20000 && rc != HP_OK; n++) {
-        model_train_report rep;
-        model_train_opts to = { .out_dir = path_in("tiny_model") };
-        model_file m;
+        rec_train_report rep;
+        rec_train_opts to = { .out_dir = path_in("tiny_model") };
+        rec_model m;
         g_alloc_left = n;
         hp_set_allocator(&fa);
-        rc = model_train(&ds, &cfg, &to, &rep, &err);
+        rc = rec_train(&ds, &cfg, &to, &rep, &err);
         if (rc == HP_OK) {
-            rc = model_load(path_in("tiny_model"), &m, &err);
-            if (rc == HP_OK) model_file_free(&m);
+            rc = rec_load(path_in("tiny_model"), &m, &err);
+            if (rc == HP_OK) rec_model_free(&m);
         }
         hp_set_allocator(NULL);
         unexpected += rc != HP_OK && rc != HP_ERR_NOMEM && rc != HP_ERR_IO && rc != HP_ERR_FORMAT;
@@ -823,7 +823,7 @@ TEST(allocation_failures_fail_cleanly)
     CHECKF(rc == HP_OK, "still failing after %ld allocations: %s", n, err.msg);
     CHECKF(unexpected == 0, "%d failures came back as something other than an error", unexpected);
     printf("  train + save + load succeeded once %ld allocations were allowed\n", n - 1);
-    model_config_free(&cfg);
+    rec_config_free(&cfg);
     data_dataset_free(&ds);
 }
 
@@ -846,10 +846,10 @@ int main(void)
     RUN(non_finite_scores_are_refused_naming_the_model);
     RUN(sigkill_during_save_leaves_the_old_or_the_new_model);
     RUN(allocation_failures_fail_cleanly);
-    model_config_free(&g_cfg);
+    rec_config_free(&g_cfg);
     data_dataset_free(&g_ds);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_dir);
-    return check_summary("test_model");
+    return check_summary("test_rec");
 }

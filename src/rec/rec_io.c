@@ -1,7 +1,7 @@
 /* The recommender's model files, in the envelope of mfile.h (kind "recommender"): the
  * weights, and in model.json the configuration, fitted features (vocabularies, scaling),
  * the catalogue's product ids and its encoded features, and facts of the training. */
-#include "model/model.h"
+#include "rec/rec.h"
 #include "mfile/mfile.h"
 
 #include <limits.h>
@@ -118,20 +118,20 @@ static int enc_from_json(feat_enc *e, json_t *j, const feat_spec *fs, int bucket
 
 /* ------------------------------------------------------------------ save */
 
-int model_save(const char *dir, const model_net *net, const model_config *cfg, const data_table *products,
+int rec_save(const char *dir, const rec_net *net, const rec_config *cfg, const data_table *products,
                json_t *extra, hp_error *err)
 {
     json_t *ids = json_array();
     const data_column *id = &products->cols[products->id_col];
     for (size_t p = 0; p < products->nrows; p++) json_array_append_new(ids, json_string(data_col_str(id, p)));
-    json_t *body = json_pack("{s:o, s:o, s:{s:o, s:o}, s:o}", "config", model_config_to_json(cfg), "products", ids,
+    json_t *body = json_pack("{s:o, s:o, s:{s:o, s:o}, s:o}", "config", rec_config_to_json(cfg), "products", ids,
                              "features", "customers", feat_spec_to_json(&net->cust_fs),
                              "products", feat_spec_to_json(&net->prod_fs), "catalogue", enc_json(&net->prod));
     if (!body || (extra && json_object_set(body, "training", extra))) {
         json_decref(body);
         return hp_fail(err, HP_ERR_NOMEM, "%s: cannot build model metadata", dir);
     }
-    int rc = mfile_save(dir, MODEL_KIND, MODEL_KIND_VERSION, &net->params, body, err);
+    int rc = mfile_save(dir, REC_KIND, REC_KIND_VERSION, &net->params, body, err);
     json_decref(body);
     return rc;
 }
@@ -141,7 +141,7 @@ int model_save(const char *dir, const model_net *net, const model_config *cfg, c
 /* The sections of a recommender's model.json (beside the envelope's keys). */
 static const char *const k_sections[] = { "config", "products", "features", "catalogue", "training" };
 
-static int load_products(model_file *m, json_t *ids, const char *path, hp_error *err)
+static int load_products(rec_model *m, json_t *ids, const char *path, hp_error *err)
 {
     if (!json_is_array(ids) || json_array_size(ids) == 0 || json_array_size(ids) > INT32_MAX / 2)
         return hp_fail(err, HP_ERR_FORMAT, "%s: products: must be a non-empty array of ids", path);
@@ -157,7 +157,7 @@ static int load_products(model_file *m, json_t *ids, const char *path, hp_error 
     return HP_OK;
 }
 
-static int load_features(model_file *m, json_t *doc, const char *path, hp_error *err)
+static int load_features(rec_model *m, json_t *doc, const char *path, hp_error *err)
 {
     json_t *feats = json_object_get(doc, "features");
     json_error_t je;
@@ -184,7 +184,7 @@ static int load_features(model_file *m, json_t *doc, const char *path, hp_error 
  * positive; one that was only ever a sampled negative scores from its features, as a new
  * product does. The shared unknown row is only trained when train.id_dropout > 0; without
  * it, every known product keeps its own row. */
-static int32_t id_row_of(const model_file *m, const char *id)
+static int32_t id_row_of(const rec_model *m, const char *id)
 {
     int32_t code = data_dict_find(&m->trained, id, strlen(id));
     if (code < 0) return 0;
@@ -193,7 +193,7 @@ static int32_t id_row_of(const model_file *m, const char *id)
 
 /* training.popularity: absent (a model saved without training facts: every id is trusted),
  * or one count >= 0 per product. */
-static int read_popularity(model_file *m, const char *path, hp_error *err)
+static int read_popularity(rec_model *m, const char *path, hp_error *err)
 {
     json_t *tr = json_object_get(m->meta, "training");
     if (tr && !json_is_object(tr)) return hp_fail(err, HP_ERR_FORMAT, "%s: training: expected an object", path);
@@ -210,7 +210,7 @@ static int read_popularity(model_file *m, const char *path, hp_error *err)
     return HP_OK;
 }
 
-static int load_trained_catalogue(model_file *m, const char *path, hp_error *err)
+static int load_trained_catalogue(rec_model *m, const char *path, hp_error *err)
 {
     int P = m->nproducts;
     m->popularity = hp_calloc((size_t)P + 1, sizeof *m->popularity);
@@ -228,22 +228,22 @@ static int load_trained_catalogue(model_file *m, const char *path, hp_error *err
     return rc;
 }
 
-static void model_file_init(model_file *m)
+static void rec_model_init(rec_model *m)
 {
     memset(m, 0, sizeof *m);
     data_dict_init(&m->trained);
-    model_config_defaults(&m->cfg);
+    rec_config_defaults(&m->cfg);
 }
 
-/* Everything in model.json, validated: what model_meta_load promises. */
-static int load_meta(model_file *m, const char *name, hp_error *err)
+/* Everything in model.json, validated: what rec_meta_load promises. */
+static int load_meta(rec_model *m, const char *name, hp_error *err)
 {
     char where[4200];
     int rc = HP_OK;
     json_t *config = json_object_get(m->meta, "config");
     snprintf(where, sizeof where, "%s: config", name);
     if (!rc && !json_is_object(config)) rc = hp_fail(err, HP_ERR_FORMAT, "%s: \"config\" is missing or not an object", name);
-    if (!rc) rc = model_config_from_json(&m->cfg, config, where, NULL, err);
+    if (!rc) rc = rec_config_from_json(&m->cfg, config, where, NULL, err);
     if (!rc) rc = load_products(m, json_object_get(m->meta, "products"), name, err);
     if (!rc) rc = load_features(m, m->meta, name, err);
     if (!rc) rc = load_trained_catalogue(m, name, err);
@@ -254,27 +254,27 @@ static int recommender_meta(void *ctx, json_t *doc, const char *jpath, int versi
                             hp_error *err)
 {
     (void)version; /* 1: the only layout so far */
-    model_file *m = ctx;
+    rec_model *m = ctx;
     m->meta = json_incref(doc);
     int rc = load_meta(m, jpath, err);
-    if (!rc) rc = model_net_init(&m->net, &m->cfg.arch, m->nproducts, err);
+    if (!rc) rc = rec_net_init(&m->net, &m->cfg.arch, m->nproducts, err);
     *params = &m->net.params;
     return rc;
 }
 
 static void recommender_reset(void *ctx)
 {
-    model_file_free(ctx);
-    model_file_init(ctx);
+    rec_model_free(ctx);
+    rec_model_init(ctx);
 }
 
-static const mfile_kind k_recommender = { .kind = MODEL_KIND, .max_version = MODEL_KIND_VERSION, .keys = k_sections,
+static const mfile_kind k_recommender = { .kind = REC_KIND, .max_version = REC_KIND_VERSION, .keys = k_sections,
                                           .nkeys = HP_ARRAY_LEN(k_sections), .meta = recommender_meta,
                                           .reset = recommender_reset };
 
-int model_meta_load(model_file *m, json_t *doc, const char *name, hp_error *err)
+int rec_meta_load(rec_model *m, json_t *doc, const char *name, hp_error *err)
 {
-    model_file_init(m);
+    rec_model_init(m);
     int version;
     int rc = mfile_check(doc, name, &k_recommender, &version, err);
     if (rc) return rc;
@@ -282,22 +282,22 @@ int model_meta_load(model_file *m, json_t *doc, const char *name, hp_error *err)
     return load_meta(m, name, err);
 }
 
-int model_load(const char *dir, model_file *m, hp_error *err)
+int rec_load(const char *dir, rec_model *m, hp_error *err)
 {
-    model_file_init(m);
+    rec_model_init(m);
     int rc = mfile_load(dir, &k_recommender, m, err);
-    if (rc) model_file_free(m);
+    if (rc) rec_model_free(m);
     if (!rc && !(m->dir = hp_strdup(dir))) {
-        model_file_free(m);
+        rec_model_free(m);
         rc = hp_fail(err, HP_ERR_NOMEM, "%s: out of memory", dir);
     }
     return rc;
 }
 
-int model_set_catalogue(model_file *m, const data_table *products, hp_error *err)
+int rec_set_catalogue(rec_model *m, const data_table *products, hp_error *err)
 {
     feat_enc enc;
-    feat_opts fo = model_feat_opts(&m->net.arch);
+    feat_opts fo = rec_feat_opts(&m->net.arch);
     int rc = feat_encode(&m->net.prod_fs, products, &fo, &enc, err);
     if (rc) return rc;
     size_t P = products->nrows;
@@ -330,14 +330,14 @@ int model_set_catalogue(model_file *m, const data_table *products, hp_error *err
     return fresh;
 }
 
-void model_file_free(model_file *m)
+void rec_model_free(rec_model *m)
 {
     for (int p = 0; m->product_ids && p < m->nproducts; p++) hp_free(m->product_ids[p]);
     hp_free(m->product_ids);
     hp_free(m->popularity);
     data_dict_free(&m->trained);
-    model_net_free(&m->net);
-    model_config_free(&m->cfg);
+    rec_net_free(&m->net);
+    rec_config_free(&m->cfg);
     json_decref(m->meta);
     hp_free(m->dir);
     memset(m, 0, sizeof *m);

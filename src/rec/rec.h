@@ -1,4 +1,4 @@
-/* model: the multimodal recommender.
+/* rec: the multimodal recommender (towers, training, scorer, evaluation, its model files).
  *
  * Customer tower: one vector per modality, each from its own encoder
  *   numeric     standardised numeric/band/timestamp features -> Linear -> GELU -> Linear
@@ -15,8 +15,8 @@
  * Data flow: feat_fit learns vocabularies and scaling from training customers;
  * feat_encode turns any customers table into compact arrays (feat_enc); the net
  * runs on batches of encoded rows. Parameters live in one nn_params block. */
-#ifndef MODEL_H
-#define MODEL_H
+#ifndef REC_H
+#define REC_H
 
 #include "core/hp.h"
 #include "data/data.h"
@@ -27,31 +27,31 @@
 #include <jansson.h>
 
 typedef enum {
-    MODEL_MOD_NUMERIC = 0,
-    MODEL_MOD_CATEGORICAL,
-    MODEL_MOD_INTERESTS,
-    MODEL_MOD_TEXT,
-    MODEL_MOD_HISTORY,
-    MODEL_MOD_COUNT
-} model_modality;
+    REC_MOD_NUMERIC = 0,
+    REC_MOD_CATEGORICAL,
+    REC_MOD_INTERESTS,
+    REC_MOD_TEXT,
+    REC_MOD_HISTORY,
+    REC_MOD_COUNT
+} rec_modality;
 
-const char *model_modality_name(int m);
+const char *rec_modality_name(int m);
 
 /* ------------------------------------------------------------------ configuration */
 
-typedef enum { MODEL_LOSS_SOFTMAX = 0, MODEL_LOSS_BPR, MODEL_LOSS_BCE } model_loss;
+typedef enum { REC_LOSS_SOFTMAX = 0, REC_LOSS_BPR, REC_LOSS_BCE } rec_loss;
 
 typedef struct {
     int dim;                 /* d: width of every modality and of u, v (default 32) */
     int hidden;              /* numeric MLP hidden width (default 64) */
     int text_buckets;        /* hashed text vocabulary, power of two (default 32768) */
     int max_tokens;          /* tokens kept per customer text (default 64) */
-    int enabled[MODEL_MOD_COUNT]; /* encoders on (default all) */
+    int enabled[REC_MOD_COUNT]; /* encoders on (default all) */
     int include_protected;   /* use protected attributes as features (default 0: never) */
-} model_arch;
+} rec_arch;
 
 typedef struct {
-    model_loss loss;         /* default softmax (sampled) */
+    rec_loss loss;         /* default softmax (sampled) */
     int negatives;           /* sampled negatives per positive (default 32; capped at P-1) */
     int epochs;              /* maximum epochs (default 30) */
     int batch;               /* default 256 */
@@ -66,12 +66,12 @@ typedef struct {
     int threads;             /* BLAS threads (default 1) */
     char **positive_kinds;   /* interaction kinds that are training positives (default: all but label) */
     int npositive_kinds;
-} model_train_cfg;
+} rec_train_cfg;
 
-typedef enum { MODEL_SPLIT_CUSTOMER = 0, MODEL_SPLIT_TIME, MODEL_SPLIT_FOLDS } model_split_method;
+typedef enum { REC_SPLIT_CUSTOMER = 0, REC_SPLIT_TIME, REC_SPLIT_FOLDS } rec_split_method;
 
 typedef struct {
-    model_split_method method;
+    rec_split_method method;
     float test_fraction;     /* customer/time (default 0.2) */
     float valid_fraction;    /* (default 0.1) */
     char **target_kinds;     /* kinds that are evaluation targets; none = leave one out */
@@ -80,43 +80,43 @@ typedef struct {
     int test_fold;           /* folds: which fold is the test set (default 0) */
     char *hidden_file;       /* folds: "record<TAB>product index<TAB>product column" targets */
     uint64_t seed;           /* default 7 */
-} model_split_cfg;
+} rec_split_cfg;
 
 typedef struct {
     int k;                   /* cut-off for @k metrics (default 10) */
     char *oracle_file;       /* truth_affinity.csv of synthetic data, or NULL */
     char *out_dir;           /* default artifacts/results */
-} model_eval_cfg;
+} rec_eval_cfg;
 
 typedef struct {
-    model_arch arch;
-    model_train_cfg train;
-    model_split_cfg split;
-    model_eval_cfg eval;
-} model_config;
+    rec_arch arch;
+    rec_train_cfg train;
+    rec_split_cfg split;
+    rec_eval_cfg eval;
+} rec_config;
 
 /* Defaults, then the dataset's "model", "train", "split", "evaluate" sections (strict:
  * unknown keys are errors naming the JSON path). Relative paths resolve from base_dir. */
-int model_config_from_dataset(model_config *c, const data_dataset *ds, hp_error *err);
-void model_config_defaults(model_config *c);
-void model_config_free(model_config *c);
-json_t *model_config_to_json(const model_config *c);
-int model_config_from_json(model_config *c, json_t *j, const char *where, const char *base_dir, hp_error *err);
+int rec_config_from_dataset(rec_config *c, const data_dataset *ds, hp_error *err);
+void rec_config_defaults(rec_config *c);
+void rec_config_free(rec_config *c);
+json_t *rec_config_to_json(const rec_config *c);
+int rec_config_from_json(rec_config *c, json_t *j, const char *where, const char *base_dir, hp_error *err);
 /* Every kind train.positive_kinds and split.target_kinds name must occur in the loaded
  * interactions: a misspelt one ("purchse") matches nothing, and training went on with no
  * targets (NaN validation). HP_ERR_INVAL naming the config path ("c.json:
  * split.target_kinds[0]: 'purchse' is not a kind in the interactions (their kinds: ...)"). */
-int model_config_check_kinds(const model_config *c, const data_dataset *ds, hp_error *err);
+int rec_config_check_kinds(const rec_config *c, const data_dataset *ds, hp_error *err);
 
 /* ------------------------------------------------------------------ features */
 
 /* The feature options of an architecture (feat/feat.h): the enabled encoders' kinds. */
-feat_opts model_feat_opts(const model_arch *arch);
+feat_opts rec_feat_opts(const rec_arch *arch);
 
 /* ------------------------------------------------------------------ the network */
 
 typedef struct {
-    model_arch arch;
+    rec_arch arch;
     int P;                   /* products */
     feat_spec cust_fs, prod_fs;
     nn_params params;
@@ -125,7 +125,7 @@ typedef struct {
     int32_t *id_row;         /* (P) row of prod.id.emb/prod.bias for each product (0 = a product
                                 unseen in training); NULL: product p is row p+1 */
     int P_trained;           /* rows of the id tables - 1 (the training catalogue) */
-} model_net;
+} rec_net;
 
 /* Per-batch inputs of the customer tower. */
 typedef struct {
@@ -135,50 +135,50 @@ typedef struct {
     const int64_t *multi_off; const int32_t *multi_ids;
     const int64_t *text_off;  const int32_t *text_ids;
     const int64_t *hist_off;  const int32_t *hist_ids;  /* product rows held */
-} model_batch;
+} rec_batch;
 
 /* Forward state: activations of one pass, carved from an arena. */
-typedef struct model_fwd model_fwd;
+typedef struct rec_fwd rec_fwd;
 
-int model_net_init(model_net *net, const model_arch *arch, int P, hp_error *err);
-void model_net_init_weights(model_net *net, uint64_t seed);
-void model_net_free(model_net *net);
+int rec_net_init(rec_net *net, const rec_arch *arch, int P, hp_error *err);
+void rec_net_init_weights(rec_net *net, uint64_t seed);
+void rec_net_free(rec_net *net);
 /* Encodes a customers table (one with the training customers' feature columns) as net's
  * customer tower reads it. */
-int model_encode_customers(const model_net *net, const data_table *t, feat_enc *out, hp_error *err);
+int rec_encode_customers(const rec_net *net, const data_table *t, feat_enc *out, hp_error *err);
 
 /* Product tower for the whole catalogue: v (P, d), bias (P). id_keep (P) or NULL: 0 drops
  * a product's id embedding and bias (training's id dropout; cold start at inference).
  * The forward functions return NULL when the arena is out of memory (HP_ERR_NOMEM). */
-model_fwd *model_forward(model_net *net, nn_arena *a, const model_batch *b, const uint8_t *id_keep,
+rec_fwd *rec_forward(rec_net *net, nn_arena *a, const rec_batch *b, const uint8_t *id_keep,
                          int training, float dropout, hp_rng *rng);
 /* Customer tower only (inference): v and bias of the result are NULL. */
-model_fwd *model_forward_customers(model_net *net, nn_arena *a, const model_batch *b);
+rec_fwd *rec_forward_customers(rec_net *net, nn_arena *a, const rec_batch *b);
 /* Product tower once, for serving: v (P, d), bias (P), copied out. */
-int model_product_vectors(model_net *net, const uint8_t *id_keep, float *v, float *bias, hp_error *err);
-const float *model_fwd_u(const model_fwd *f);        /* (B, d) */
-const float *model_fwd_v(const model_fwd *f);        /* (P, d) */
-const float *model_fwd_bias(const model_fwd *f);     /* (P) */
+int rec_product_vectors(rec_net *net, const uint8_t *id_keep, float *v, float *bias, hp_error *err);
+const float *rec_fwd_u(const rec_fwd *f);        /* (B, d) */
+const float *rec_fwd_v(const rec_fwd *f);        /* (P, d) */
+const float *rec_fwd_bias(const rec_fwd *f);     /* (P) */
 /* Modality weights of row b: w[m] for each modality (0 for absent ones). */
-void model_fwd_weights(const model_fwd *f, int b, float w[MODEL_MOD_COUNT]);
+void rec_fwd_weights(const rec_fwd *f, int b, float w[REC_MOD_COUNT]);
 /* Backward from du (B,d), dv (P,d), dbias (P) into net->params.grad. HP_ERR_NOMEM when
  * the arena cannot hold the gradients (then grad is partly updated: skip the step). */
-int model_backward(model_net *net, model_fwd *f, const float *du, const float *dv, const float *dbias);
+int rec_backward(rec_net *net, rec_fwd *f, const float *du, const float *dv, const float *dbias);
 /* A first guess at the arena bytes a forward and backward pass of B rows with T text tokens,
  * H history ids, M multi ids takes; the arena grows to what the first pass measured
  * (nn_arena), so the guess only decides whether that first pass allocates. */
-size_t model_arena_bytes(const model_net *net, int B, long T, long H, long M);
+size_t rec_arena_bytes(const rec_net *net, int B, long T, long H, long M);
 
 
 /* ------------------------------------------------------------------ split */
 
-typedef enum { MODEL_ROLE_TRAIN = 0, MODEL_ROLE_VALID, MODEL_ROLE_TEST, MODEL_ROLE_NONE } model_role;
+typedef enum { REC_ROLE_TRAIN = 0, REC_ROLE_VALID, REC_ROLE_TEST, REC_ROLE_NONE } rec_role;
 
 /* Who trains, who is evaluated on what. Positives are interactions of the training kinds;
  * "label" interactions (from a label column) are kept apart as 0/1 labels. */
 typedef struct {
     int ncust, P;
-    uint8_t *role;                 /* (ncust) model_role */
+    uint8_t *role;                 /* (ncust) rec_role */
     int all_train;                 /* time split: every customer trains on what it shows */
     int64_t *vis_off;              /* (ncust+1) CSR: visible positive products, sorted, unique */
     int32_t *vis;
@@ -187,21 +187,21 @@ typedef struct {
     float *label;                  /* (ncust) label value, NaN when none */
     int label_product;             /* product the labels are about, or -1 */
     size_t ntrain_pos;             /* visible positives of training customers */
-    uint8_t *tag;                  /* (ntag = interactions) MODEL_TAG_* of each interaction */
+    uint8_t *tag;                  /* (ntag = interactions) REC_TAG_* of each interaction */
     size_t ntag;
-} model_split;
+} rec_split;
 
-enum { MODEL_TAG_VISIBLE = 0, MODEL_TAG_VALID, MODEL_TAG_TEST, MODEL_TAG_IGNORE };
+enum { REC_TAG_VISIBLE = 0, REC_TAG_VALID, REC_TAG_TEST, REC_TAG_IGNORE };
 
-int model_split_make(model_split *s, const data_dataset *ds, const model_config *cfg, hp_error *err);
-void model_split_free(model_split *s);
+int rec_split_make(rec_split *s, const data_dataset *ds, const rec_config *cfg, hp_error *err);
+void rec_split_free(rec_split *s);
 /* Takes customers with allowed[c] == 0 out of everything: no training, no evaluation (the
  * consent gate's answer for processing their data). */
-void model_split_exclude(model_split *s, const uint8_t *allowed);
+void rec_split_exclude(rec_split *s, const uint8_t *allowed);
 /* Whether customer c trains (its visible positives and label are training examples). */
-int model_split_trains(const model_split *s, int c);
+int rec_split_trains(const rec_split *s, int c);
 /* 1 if product p is among customer c's visible positives. */
-int model_split_visible(const model_split *s, int c, int32_t p);
+int rec_split_visible(const rec_split *s, int c, int32_t p);
 
 /* ------------------------------------------------------------------ batches and scoring */
 
@@ -209,46 +209,46 @@ int model_split_visible(const model_split *s, int c, int32_t p);
 typedef struct {
     const int64_t *off;      /* (n+1) */
     const int32_t *ids;
-} model_lists;
+} rec_lists;
 
 /* Buffers for batches of up to cap rows. */
 typedef struct {
     int cap;
-    model_batch b;
+    rec_batch b;
     float *num;
     int32_t *cat, *multi, *text, *hist;
     int64_t *multi_off, *text_off, *hist_off;
     size_t multi_cap, text_cap, hist_cap;
-} model_batchbuf;
+} rec_batchbuf;
 
-int model_batchbuf_init(model_batchbuf *bb, const feat_enc *e, const model_lists *hist, int cap);
-void model_batchbuf_free(model_batchbuf *bb);
+int rec_batchbuf_init(rec_batchbuf *bb, const feat_enc *e, const rec_lists *hist, int cap);
+void rec_batchbuf_free(rec_batchbuf *bb);
 /* Gathers rows[0..n) of e into bb->b. hist (may have NULL off: no history) gives each row's
  * held products; skip[i] >= 0 leaves that product out of row i's history (the training
  * target must not be among its own inputs). */
-void model_gather(model_batchbuf *bb, const feat_enc *e, const model_lists *hist, const int32_t *rows,
+void rec_gather(rec_batchbuf *bb, const feat_enc *e, const rec_lists *hist, const int32_t *rows,
                   const int32_t *skip, int n);
 
-/* Scores rows[0..n) against the whole catalogue: scores (n, P); weights (n, MODEL_MOD_COUNT)
- * or NULL. id_keep (P) or NULL as in model_forward (0 = score a product from its features
+/* Scores rows[0..n) against the whole catalogue: scores (n, P); weights (n, REC_MOD_COUNT)
+ * or NULL. id_keep (P) or NULL as in rec_forward (0 = score a product from its features
  * only, as a product unseen in training is). */
-int model_score(model_net *net, const feat_enc *e, const model_lists *hist, const int32_t *rows, int n,
+int rec_score(rec_net *net, const feat_enc *e, const rec_lists *hist, const int32_t *rows, int n,
                 const uint8_t *id_keep, float *scores, float *weights, hp_error *err);
 /* HP_ERR_RANGE naming the first customer row (rows[i], or i when rows is NULL) and product
  * whose score in scores (n, P) is NaN or infinite: every scorer refuses those rather than
- * ranking around them. model_score applies it. */
-int model_check_scores(const float *scores, size_t n, int P, const int32_t *rows, hp_error *err);
+ * ranking around them. rec_score applies it. */
+int rec_check_scores(const float *scores, size_t n, int P, const int32_t *rows, hp_error *err);
 
 /* ------------------------------------------------------------------ training */
 
 /* What training (and a peer implementation fed the same tensors) starts from: the split,
  * features fitted on training customers, every customer and the catalogue encoded, and a
- * net with its initial weights (train.seed). allowed as in model_split_exclude. */
+ * net with its initial weights (train.seed). allowed as in rec_split_exclude. */
 typedef struct {
-    model_split split;
-    model_net net;
+    rec_split split;
+    rec_net net;
     feat_enc cust;
-} model_setup;
+} rec_setup;
 
 /* Training examples of a split: one per visible positive of each training customer (target
  * 1), or for label data with BCE one per labelled training customer (the 0/1 label of the
@@ -258,14 +258,14 @@ typedef struct {
     float *y;                /* (n) target */
     size_t n;
     int explicit_labels;     /* 1: BCE over label examples (known negatives) */
-} model_examples;
+} rec_examples;
 
-int model_examples_make(model_examples *ex, const model_split *s, const model_config *cfg); /* HP_ERR_NOMEM */
-void model_examples_free(model_examples *ex);
+int rec_examples_make(rec_examples *ex, const rec_split *s, const rec_config *cfg); /* HP_ERR_NOMEM */
+void rec_examples_free(rec_examples *ex);
 
-int model_setup_make(model_setup *su, const data_dataset *ds, const model_config *cfg, const uint8_t *allowed,
+int rec_setup_make(rec_setup *su, const data_dataset *ds, const rec_config *cfg, const uint8_t *allowed,
                      hp_error *err);
-void model_setup_free(model_setup *su);
+void rec_setup_free(rec_setup *su);
 
 typedef struct {
     int epoch, epochs;       /* 1-based current epoch, maximum */
@@ -277,16 +277,16 @@ typedef struct {
     double examples_per_s;
     double eta_s;            /* seconds left in the whole run at this pace (max epochs) */
     int end_of_epoch;
-} model_progress;
+} rec_progress;
 
 typedef struct {
     const char *out_dir;                     /* model files go here (created) */
     volatile int *stop;                      /* set asynchronously (SIGINT): stop, save, return */
     const uint8_t *allowed;                  /* (customers) 0: no consent to use this customer's
                                                 data; NULL: everyone may be used */
-    void (*progress)(void *ctx, const model_progress *p);
+    void (*progress)(void *ctx, const rec_progress *p);
     void *ctx;
-} model_train_opts;
+} rec_train_opts;
 
 typedef struct {
     int epochs_run, best_epoch;
@@ -298,85 +298,85 @@ typedef struct {
     double examples_per_s;   /* examples / step_seconds: training throughput */
     int interrupted;
     long n_train_customers, n_valid_customers, n_test_customers, n_excluded_customers;
-} model_train_report;
+} rec_train_report;
 
 /* Trains on ds as cfg says, with early stopping on the validation metric, and saves the best
  * model to opts->out_dir (model.safetensors + model.json) after every improvement, and on
  * interruption (returns HP_ERR_INTERRUPTED after saving). */
-int model_train(const data_dataset *ds, const model_config *cfg, const model_train_opts *opts,
-                model_train_report *rep, hp_error *err);
+int rec_train(const data_dataset *ds, const rec_config *cfg, const rec_train_opts *opts,
+                rec_train_report *rep, hp_error *err);
 
 /* ------------------------------------------------------------------ model files */
 
 /* In the model-file envelope (mfile/mfile.h): kind "recommender", this layout version. */
-#define MODEL_KIND "recommender"
-#define MODEL_KIND_VERSION 1
+#define REC_KIND "recommender"
+#define REC_KIND_VERSION 1
 
 /* A trained model as loaded for scoring: the net plus the catalogue's product ids. */
 typedef struct {
-    model_net net;
-    model_config cfg;
+    rec_net net;
+    rec_config cfg;
     char **product_ids;      /* (nproducts) the catalogue scored now (the training one unless
-                                model_set_catalogue replaced it) */
+                                rec_set_catalogue replaced it) */
     int nproducts;
     data_dict trained;       /* ids of the training catalogue: code = row of history/id tables */
     long *popularity;        /* (trained.n) training positives per product (0s when unknown) */
     json_t *meta;            /* the whole model.json, owned */
     char *dir;               /* the directory it was loaded from, as given (for messages) */
-} model_file;
+} rec_model;
 
 /* Writes model.safetensors and model.json as a new version of the model directory dir and
  * switches dir to it in one atomic step (mfile.h): a crash at any instant leaves the old
  * model or the new one, whole. extra (may be NULL) is merged into model.json under
  * "training". */
-int model_save(const char *dir, const model_net *net, const model_config *cfg, const data_table *products,
+int rec_save(const char *dir, const rec_net *net, const rec_config *cfg, const data_table *products,
                json_t *extra, hp_error *err);
 /* Loads a model directory (versioned, or the two files side by side as earlier builds wrote
  * them). Truncated, corrupt or mismatched files are clear errors, and so is every value of
  * model.json out of its range (a hand edit): the message names the file and the JSON path. */
-int model_load(const char *dir, model_file *m, hp_error *err);
-void model_file_free(model_file *m);
+int rec_load(const char *dir, rec_model *m, hp_error *err);
+void rec_model_free(rec_model *m);
 /* Validates and loads doc, a parsed model.json (name stands for its path in messages), into
- * m as model_load does, short of the weights: m has the configuration, the catalogue, the
+ * m as rec_load does, short of the weights: m has the configuration, the catalogue, the
  * fitted features and the encoded catalogue, but no net parameters. m is initialised here;
- * free it with model_file_free whatever the result. For tools and fuzzing. */
-int model_meta_load(model_file *m, json_t *doc, const char *name, hp_error *err);
+ * free it with rec_model_free whatever the result. For tools and fuzzing. */
+int rec_meta_load(rec_model *m, json_t *doc, const char *name, hp_error *err);
 /* Replaces the catalogue with products (a products table with the training catalogue's
  * feature columns): known products keep their id embedding and bias, new ones (and ones
  * that had no training positive) score from their features alone. Returns the number of
  * products new to the model, or a negative status. */
-int model_set_catalogue(model_file *m, const data_table *products, hp_error *err);
+int rec_set_catalogue(rec_model *m, const data_table *products, hp_error *err);
 
 /* ------------------------------------------------------------------ serving */
 
 /* A scorer for one customer at a time: the product tower computed once, buffers allocated
  * once, so a request allocates nothing. Not thread-safe: one per thread. */
-typedef struct model_scorer model_scorer;
+typedef struct rec_scorer rec_scorer;
 
 /* e: the encoded customers to serve; hist: their held products (off may be NULL). */
-int model_scorer_new(model_scorer **out, model_net *net, const feat_enc *e, const model_lists *hist,
+int rec_scorer_new(rec_scorer **out, rec_net *net, const feat_enc *e, const rec_lists *hist,
                      const uint8_t *id_keep, hp_error *err);
-void model_scorer_free(model_scorer *s);
+void rec_scorer_free(rec_scorer *s);
 /* Top k products for customer row `row` of e, best first, leaving out exclude[0..nex) (its
  * held products) unless they are wanted. Writes up to k items/scores and the modality
- * weights (MODEL_MOD_COUNT, may be NULL). Returns the number written, or HP_ERR_RANGE when
- * a score of the row is NaN or infinite (model_check_scores: the caller names the model),
+ * weights (REC_MOD_COUNT, may be NULL). Returns the number written, or HP_ERR_RANGE when
+ * a score of the row is NaN or infinite (rec_check_scores: the caller names the model),
  * or HP_ERR_NOMEM. */
-int model_scorer_topk(model_scorer *s, int32_t row, const int32_t *exclude, int nex, int k,
+int rec_scorer_topk(rec_scorer *s, int32_t row, const int32_t *exclude, int nex, int k,
                       int32_t *items, float *scores, float *weights);
 /* All P scores of `row` (valid until the next call), or NULL when out of memory. */
-const float *model_scorer_scores(model_scorer *s, int32_t row, float *weights);
+const float *rec_scorer_scores(rec_scorer *s, int32_t row, float *weights);
 
 /* ------------------------------------------------------------------ evaluation */
 
-enum { MODEL_SYS_MODEL = 0, MODEL_SYS_POPULARITY, MODEL_SYS_ORACLE, MODEL_SYS_COUNT };
-const char *model_system_name(int sys);
+enum { REC_SYS_MODEL = 0, REC_SYS_POPULARITY, REC_SYS_ORACLE, REC_SYS_COUNT };
+const char *rec_system_name(int sys);
 
 typedef struct {
     int label_mode;                          /* 1: one product with 0/1 labels (propensity) */
     int k;
-    int has[MODEL_SYS_COUNT];
-    eval_rank_result rank[MODEL_SYS_COUNT];  /* ranking metrics of each system */
+    int has[REC_SYS_COUNT];
+    eval_rank_result rank[REC_SYS_COUNT];  /* ranking metrics of each system */
     eval_binary_result binary;               /* label mode: the model's AUC, log loss, ... */
     int has_values;                          /* test interactions carried values (ratings) */
     eval_regression_result values[2];        /* [0] the model's score mapped to the value scale
@@ -384,17 +384,17 @@ typedef struct {
                                                 product's mean training value */
     double value_a, value_b;                 /* value ~ a * score + b */
     long n_customers;                        /* evaluated */
-    double modality_weight[MODEL_MOD_COUNT]; /* mean attention weight per modality */
-} model_eval_result;
+    double modality_weight[REC_MOD_COUNT]; /* mean attention weight per modality */
+} rec_eval_result;
 
 /* Evaluates a loaded model on ds's test customers (the split in the model's config):
  * the model, popularity among training customers and, when evaluate.oracle_file (or
  * oracle) names a truth file, the oracle. allowed (customers, or NULL) leaves out the
  * customers whose data may not be used (the consent gate's answer). */
-int model_evaluate(model_file *m, const data_dataset *ds, const char *oracle, const uint8_t *allowed,
-                   model_eval_result *r, hp_error *err);
+int rec_evaluate(rec_model *m, const data_dataset *ds, const char *oracle, const uint8_t *allowed,
+                   rec_eval_result *r, hp_error *err);
 /* Writes metrics.json, metrics.csv and summary.txt into dir. */
-int model_eval_write(const model_eval_result *r, const char *dir, hp_error *err);
-void model_eval_print(const model_eval_result *r, void *file);
+int rec_eval_write(const rec_eval_result *r, const char *dir, hp_error *err);
+void rec_eval_print(const rec_eval_result *r, void *file);
 
 #endif

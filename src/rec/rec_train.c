@@ -1,7 +1,7 @@
 /* Training the recommender: examples from the split, minibatches with sampled negatives,
  * their gradients and the validation metric; the loop itself (AdamW, schedule, clipping,
  * early stopping, checkpoints of the best model, a clean stop) is nn_fit's. */
-#include "model/model.h"
+#include "rec/rec.h"
 #include "nn/nn_fit.h"
 #include "rank/rank.h"
 #include "eval/eval.h"
@@ -12,13 +12,13 @@
 
 typedef struct {
     const data_dataset *ds;
-    const model_config *cfg;
-    const model_train_opts *opts;
-    model_setup su;          /* split, features, encoded rows, net */
-    model_lists vis;
-    model_examples ex;       /* (customer, product, target) */
+    const rec_config *cfg;
+    const rec_train_opts *opts;
+    rec_setup su;          /* split, features, encoded rows, net */
+    rec_lists vis;
+    rec_examples ex;       /* (customer, product, target) */
     /* per-step buffers */
-    model_batchbuf bb;
+    rec_batchbuf bb;
     nn_arena arena;
     int32_t *rows, *skip, *cand;
     float *scores, *dscores, *du, *dv, *dbias, *targets;
@@ -31,24 +31,24 @@ typedef struct {
 
 /* ------------------------------------------------------------------ examples */
 
-int model_examples_make(model_examples *ex, const model_split *s, const model_config *cfg)
+int rec_examples_make(rec_examples *ex, const rec_split *s, const rec_config *cfg)
 {
     memset(ex, 0, sizeof *ex);
-    ex->explicit_labels = cfg->train.loss == MODEL_LOSS_BCE && s->label_product >= 0;
+    ex->explicit_labels = cfg->train.loss == REC_LOSS_BCE && s->label_product >= 0;
     size_t n = 0;
     for (int c = 0; c < s->ncust; c++) {
-        if (!model_split_trains(s, c)) continue;
+        if (!rec_split_trains(s, c)) continue;
         n += ex->explicit_labels ? !isnan(s->label[c]) : (size_t)(s->vis_off[c + 1] - s->vis_off[c]);
     }
     ex->c = hp_malloc((n + 1) * sizeof *ex->c);
     ex->p = hp_malloc((n + 1) * sizeof *ex->p);
     ex->y = hp_malloc((n + 1) * sizeof *ex->y);
     if (!ex->c || !ex->p || !ex->y) {
-        model_examples_free(ex);
+        rec_examples_free(ex);
         return HP_ERR_NOMEM;
     }
     for (int c = 0; c < s->ncust; c++) {
-        if (!model_split_trains(s, c)) continue;
+        if (!rec_split_trains(s, c)) continue;
         if (ex->explicit_labels) {
             if (!isnan(s->label[c])) ex->c[ex->n] = c, ex->p[ex->n] = s->label_product, ex->y[ex->n++] = s->label[c];
         } else {
@@ -59,7 +59,7 @@ int model_examples_make(model_examples *ex, const model_split *s, const model_co
     return HP_OK;
 }
 
-void model_examples_free(model_examples *ex)
+void rec_examples_free(rec_examples *ex)
 {
     hp_free(ex->c);
     hp_free(ex->p);
@@ -70,8 +70,8 @@ void model_examples_free(model_examples *ex)
 /* The examples, and popularity: the positive examples of each product. */
 static int build_examples(trainer *t)
 {
-    const model_split *s = &t->su.split;
-    if (model_examples_make(&t->ex, s, t->cfg)) return HP_ERR_NOMEM;
+    const rec_split *s = &t->su.split;
+    if (rec_examples_make(&t->ex, s, t->cfg)) return HP_ERR_NOMEM;
     size_t k = t->ex.n;
     uint8_t *positive = hp_malloc(k + 1);
     if (!positive || !(t->popularity = hp_calloc((size_t)s->P + 1, sizeof *t->popularity))) {
@@ -88,53 +88,53 @@ static int build_examples(trainer *t)
 
 /* Fits features on the training customers only (validation and test customers must not
  * shape vocabularies or scaling), encodes everyone and the catalogue, builds the net. */
-static int fit_and_encode(model_setup *su, const data_dataset *ds, const model_config *cfg, hp_error *err)
+static int fit_and_encode(rec_setup *su, const data_dataset *ds, const rec_config *cfg, hp_error *err)
 {
-    const model_arch *arch = &cfg->arch;
-    feat_opts fo = model_feat_opts(arch);
+    const rec_arch *arch = &cfg->arch;
+    feat_opts fo = rec_feat_opts(arch);
     unsigned char *use = hp_calloc((size_t)su->split.ncust + 1, 1);
     if (!use) return HP_ERR_NOMEM;
-    for (int c = 0; c < su->split.ncust; c++) use[c] = (unsigned char)model_split_trains(&su->split, c);
+    for (int c = 0; c < su->split.ncust; c++) use[c] = (unsigned char)rec_split_trains(&su->split, c);
     int rc = feat_fit(&su->net.cust_fs, &ds->t[DATA_T_CUSTOMERS], use, &fo, err);
     hp_free(use);
     if (!rc) rc = feat_fit(&su->net.prod_fs, &ds->t[DATA_T_PRODUCTS], NULL, &fo, err);
     if (!rc) rc = feat_encode(&su->net.cust_fs, &ds->t[DATA_T_CUSTOMERS], &fo, &su->cust, err);
     if (!rc) rc = feat_encode(&su->net.prod_fs, &ds->t[DATA_T_PRODUCTS], &fo, &su->net.prod, err);
-    if (!rc) rc = model_net_init(&su->net, arch, su->split.P, err);
-    if (!rc) model_net_init_weights(&su->net, cfg->train.seed);
+    if (!rc) rc = rec_net_init(&su->net, arch, su->split.P, err);
+    if (!rc) rec_net_init_weights(&su->net, cfg->train.seed);
     return rc;
 }
 
-int model_setup_make(model_setup *su, const data_dataset *ds, const model_config *cfg, const uint8_t *allowed,
+int rec_setup_make(rec_setup *su, const data_dataset *ds, const rec_config *cfg, const uint8_t *allowed,
                      hp_error *err)
 {
     memset(su, 0, sizeof *su);
-    int rc = model_split_make(&su->split, ds, cfg, err);
+    int rc = rec_split_make(&su->split, ds, cfg, err);
     if (!rc) {
-        model_split_exclude(&su->split, allowed);
+        rec_split_exclude(&su->split, allowed);
         rc = fit_and_encode(su, ds, cfg, err);
     }
-    if (rc) model_setup_free(su);
+    if (rc) rec_setup_free(su);
     return rc;
 }
 
-void model_setup_free(model_setup *su)
+void rec_setup_free(rec_setup *su)
 {
-    model_net_free(&su->net);
+    rec_net_free(&su->net);
     feat_enc_free(&su->cust);
-    model_split_free(&su->split);
+    rec_split_free(&su->split);
 }
 
 static int alloc_step_buffers(trainer *t, hp_error *err)
 {
-    const model_train_cfg *tc = &t->cfg->train;
+    const rec_train_cfg *tc = &t->cfg->train;
     int B = tc->batch, P = t->su.net.P, d = t->su.net.arch.dim;
     int negatives = HP_MIN(tc->negatives, P - 1);
-    t->K1 = tc->loss == MODEL_LOSS_BCE ? 1 + (t->ex.explicit_labels ? 0 : HP_MAX(negatives, 1))
-            : tc->loss == MODEL_LOSS_BPR ? 2 : 1 + HP_MAX(negatives, 1);
-    int rc = model_batchbuf_init(&t->bb, &t->su.cust, &t->vis, B);
+    t->K1 = tc->loss == REC_LOSS_BCE ? 1 + (t->ex.explicit_labels ? 0 : HP_MAX(negatives, 1))
+            : tc->loss == REC_LOSS_BPR ? 2 : 1 + HP_MAX(negatives, 1);
+    int rc = rec_batchbuf_init(&t->bb, &t->su.cust, &t->vis, B);
     if (rc) return hp_fail(err, rc, "training: out of memory for batches");
-    size_t bytes = 2 * model_arena_bytes(&t->su.net, B, (long)t->bb.text_cap, (long)t->bb.hist_cap, (long)t->bb.multi_cap);
+    size_t bytes = 2 * rec_arena_bytes(&t->su.net, B, (long)t->bb.text_cap, (long)t->bb.hist_cap, (long)t->bb.multi_cap);
     if ((rc = nn_arena_init(&t->arena, bytes, err))) return rc;
     size_t BK = (size_t)B * (size_t)t->K1;
     t->rows = hp_malloc((size_t)B * sizeof *t->rows);
@@ -155,10 +155,10 @@ static int alloc_step_buffers(trainer *t, hp_error *err)
 
 static void trainer_free(trainer *t)
 {
-    model_setup_free(&t->su);
-    model_batchbuf_free(&t->bb);
+    rec_setup_free(&t->su);
+    rec_batchbuf_free(&t->bb);
     nn_arena_free(&t->arena);
-    model_examples_free(&t->ex);
+    rec_examples_free(&t->ex);
     void *bufs[] = { t->popularity, t->rows, t->skip, t->cand, t->scores, t->dscores,
                      t->targets, t->du, t->dv, t->dbias, t->id_keep };
     for (size_t i = 0; i < HP_ARRAY_LEN(bufs); i++) hp_free(bufs[i]);
@@ -174,7 +174,7 @@ static int32_t sample_negative(trainer *t, int c, int32_t pos)
     int32_t p = 0;
     for (int tries = 0; tries < 20; tries++) {
         p = (int32_t)hp_rng_below(&t->rng_neg, (uint64_t)P);
-        if (p != pos && !model_split_visible(&t->su.split, c, p)) return p;
+        if (p != pos && !rec_split_visible(&t->su.split, c, p)) return p;
     }
     return p;
 }
@@ -202,9 +202,9 @@ static float step_loss(trainer *t, int B)
     size_t BK = (size_t)B * (size_t)t->K1;
     memset(t->dscores, 0, BK * sizeof *t->dscores);
     switch (t->cfg->train.loss) {
-    case MODEL_LOSS_SOFTMAX: return nn_sampled_softmax_loss(t->dscores, t->scores, NULL, B, t->K1, 1.0f);
-    case MODEL_LOSS_BCE: return nn_bce_logits_loss(t->dscores, t->scores, t->targets, BK, 1.0f);
-    case MODEL_LOSS_BPR: {
+    case REC_LOSS_SOFTMAX: return nn_sampled_softmax_loss(t->dscores, t->scores, NULL, B, t->K1, 1.0f);
+    case REC_LOSS_BCE: return nn_bce_logits_loss(t->dscores, t->scores, t->targets, BK, 1.0f);
+    case REC_LOSS_BPR: {
         /* scores are (B,2): positive then negative; gather them apart and back */
         float *pos = t->targets, *neg = t->targets + B, *dpos = t->du, *dneg = t->du + B;
         for (int i = 0; i < B; i++) pos[i] = t->scores[2 * i], neg[i] = t->scores[2 * i + 1], dpos[i] = dneg[i] = 0;
@@ -221,22 +221,22 @@ static float step_loss(trainer *t, int B)
 static int train_grad(void *ctx, const size_t *idx, int B, double *loss, hp_error *err)
 {
     trainer *t = ctx;
-    const model_train_cfg *tc = &t->cfg->train;
+    const rec_train_cfg *tc = &t->cfg->train;
     int P = t->su.net.P, d = t->su.net.arch.dim;
     nn_arena_reset(&t->arena);
     make_candidates(t, idx, B);
-    model_gather(&t->bb, &t->su.cust, &t->vis, t->rows, t->skip, B);
+    rec_gather(&t->bb, &t->su.cust, &t->vis, t->rows, t->skip, B);
     for (int p = 0; p < P; p++) t->id_keep[p] = hp_rng_uniform(&t->rng_drop) >= tc->id_dropout;
-    model_fwd *f = model_forward(&t->su.net, &t->arena, &t->bb.b, t->id_keep, 1, tc->dropout, &t->rng_drop);
+    rec_fwd *f = rec_forward(&t->su.net, &t->arena, &t->bb.b, t->id_keep, 1, tc->dropout, &t->rng_drop);
     if (!f) return hp_fail(err, HP_ERR_NOMEM, "training: out of memory for the activations of a batch of %d", B);
-    const float *u = model_fwd_u(f), *v = model_fwd_v(f);
-    nn_score_gather_forward(t->scores, u, v, t->cand, model_fwd_bias(f), NULL, B, t->K1, d);
+    const float *u = rec_fwd_u(f), *v = rec_fwd_v(f);
+    nn_score_gather_forward(t->scores, u, v, t->cand, rec_fwd_bias(f), NULL, B, t->K1, d);
     *loss = step_loss(t, B);
     memset(t->du, 0, (size_t)B * (size_t)d * sizeof *t->du);
     memset(t->dv, 0, (size_t)P * (size_t)d * sizeof *t->dv);
     memset(t->dbias, 0, (size_t)P * sizeof *t->dbias);
     nn_score_gather_backward(t->du, t->dv, t->dbias, NULL, t->dscores, u, v, t->cand, B, t->K1, d);
-    if (model_backward(&t->su.net, f, t->du, t->dv, t->dbias))
+    if (rec_backward(&t->su.net, f, t->du, t->dv, t->dbias))
         return hp_fail(err, HP_ERR_NOMEM, "training: out of memory for the gradients of a batch of %d", B);
     return HP_OK;
 }
@@ -247,8 +247,8 @@ static int train_grad(void *ctx, const size_t *idx, int B, double *loss, hp_erro
  * on (targets, or a label), into rows when not NULL; returns how many. */
 static int evaluated_rows(const trainer *t, int phase, int32_t *rows)
 {
-    const model_split *s = &t->su.split;
-    int want_role = phase == 0 ? MODEL_ROLE_VALID : MODEL_ROLE_TEST, n = 0;
+    const rec_split *s = &t->su.split;
+    int want_role = phase == 0 ? REC_ROLE_VALID : REC_ROLE_TEST, n = 0;
     for (int c = 0; c < s->ncust; c++) {
         int evaluated = s->all_train || s->role[c] == want_role;
         int has = t->ex.explicit_labels ? !isnan(s->label[c]) : s->tgt_off[phase][c + 1] > s->tgt_off[phase][c];
@@ -263,7 +263,7 @@ static int evaluated_rows(const trainer *t, int phase, int32_t *rows)
 /* NDCG@k over validation customers' targets, or AUC of the label product for label data. */
 static int validate(trainer *t, int phase, double *metric, hp_error *err)
 {
-    const model_split *s = &t->su.split;
+    const rec_split *s = &t->su.split;
     int P = t->su.net.P;
     int32_t *rows = hp_malloc(((size_t)s->ncust + 1) * sizeof *rows);
     if (!rows) return HP_ERR_NOMEM;
@@ -271,7 +271,7 @@ static int validate(trainer *t, int phase, double *metric, hp_error *err)
     *metric = NAN;
     float *scores = n ? hp_malloc((size_t)n * (size_t)P * sizeof *scores) : NULL;
     int rc = n && !scores ? HP_ERR_NOMEM : HP_OK;
-    if (!rc && n) rc = model_score(&t->su.net, &t->su.cust, &t->vis, rows, n, NULL, scores, NULL, err);
+    if (!rc && n) rc = rec_score(&t->su.net, &t->su.cust, &t->vis, rows, n, NULL, scores, NULL, err);
     if (!rc && n && t->ex.explicit_labels) {
         double *sc = hp_malloc((size_t)n * sizeof *sc);
         int *lab = hp_malloc((size_t)n * sizeof *lab);
@@ -317,7 +317,7 @@ static int train_save(void *ctx, const nn_fit_report *rep, hp_error *err)
                               isfinite(rep->best_valid) ? json_real(rep->best_valid) : json_null(), "metric", t->metric,
                               "steps", (json_int_t)rep->steps, "examples", (json_int_t)rep->examples,
                               "popularity", pop);
-    int rc = extra ? model_save(t->opts->out_dir, &t->su.net, t->cfg, &t->ds->t[DATA_T_PRODUCTS], extra, err)
+    int rc = extra ? rec_save(t->opts->out_dir, &t->su.net, t->cfg, &t->ds->t[DATA_T_PRODUCTS], extra, err)
                    : hp_fail(err, HP_ERR_NOMEM, "%s: cannot build the training summary", t->opts->out_dir);
     json_decref(extra);
     return rc;
@@ -327,15 +327,15 @@ static void train_progress(void *ctx, const nn_fit_progress *fp)
 {
     trainer *t = ctx;
     if (!t->opts->progress) return;
-    model_progress p = { .epoch = fp->epoch, .epochs = fp->epochs, .step = fp->step, .steps = fp->steps,
+    rec_progress p = { .epoch = fp->epoch, .epochs = fp->epochs, .step = fp->step, .steps = fp->steps,
                          .loss = fp->loss, .valid = fp->valid, .best = fp->best, .metric = t->metric,
                          .examples_per_s = fp->examples_per_s, .eta_s = fp->eta_s, .end_of_epoch = fp->end_of_epoch };
     t->opts->progress(t->opts->ctx, &p);
 }
 
-static int run_epochs(trainer *t, model_train_report *rep, hp_error *err)
+static int run_epochs(trainer *t, rec_train_report *rep, hp_error *err)
 {
-    const model_train_cfg *tc = &t->cfg->train;
+    const rec_train_cfg *tc = &t->cfg->train;
     nn_fit_cfg fc = { .epochs = tc->epochs, .batch = tc->batch, .patience = tc->patience, .warmup = tc->warmup,
                       .lr = tc->lr, .lr_min = tc->lr_min, .weight_decay = tc->weight_decay, .clip = tc->clip };
     nn_fit_hooks h = { .grad = train_grad, .validate = train_validate, .save = train_save,
@@ -357,7 +357,7 @@ static int run_epochs(trainer *t, model_train_report *rep, hp_error *err)
 /* A validation set was asked for (split.valid_fraction) or made, but no customer in it has a
  * target or label: the metric would be NaN every epoch and early stopping blind, so training
  * is refused before it starts (a target kind the data holds only for training customers, say). */
-static int check_validation(const trainer *t, const model_train_report *rep, hp_error *err)
+static int check_validation(const trainer *t, const rec_train_report *rep, hp_error *err)
 {
     if (t->cfg->split.valid_fraction <= 0 && rep->n_valid_customers == 0) return HP_OK;
     if (evaluated_rows(t, 0, NULL) > 0) return HP_OK;
@@ -367,21 +367,21 @@ static int check_validation(const trainer *t, const model_train_report *rep, hp_
                    rep->n_valid_customers, (double)t->cfg->split.valid_fraction);
 }
 
-static void count_roles(const model_split *s, model_train_report *rep)
+static void count_roles(const rec_split *s, rec_train_report *rep)
 {
     for (int c = 0; c < s->ncust; c++) {
-        if (s->role[c] == MODEL_ROLE_NONE) rep->n_excluded_customers++;
-        if (model_split_trains(s, c)) rep->n_train_customers++;
+        if (s->role[c] == REC_ROLE_NONE) rep->n_excluded_customers++;
+        if (rec_split_trains(s, c)) rep->n_train_customers++;
         /* evaluated customers: by role, or (split by time) those with targets in the period */
-        int valid = s->all_train ? s->tgt_off[0][c + 1] > s->tgt_off[0][c] : s->role[c] == MODEL_ROLE_VALID;
-        int test = s->all_train ? s->tgt_off[1][c + 1] > s->tgt_off[1][c] : s->role[c] == MODEL_ROLE_TEST;
+        int valid = s->all_train ? s->tgt_off[0][c + 1] > s->tgt_off[0][c] : s->role[c] == REC_ROLE_VALID;
+        int test = s->all_train ? s->tgt_off[1][c + 1] > s->tgt_off[1][c] : s->role[c] == REC_ROLE_TEST;
         rep->n_valid_customers += valid;
         rep->n_test_customers += test;
     }
 }
 
-int model_train(const data_dataset *ds, const model_config *cfg, const model_train_opts *opts,
-                model_train_report *rep, hp_error *err)
+int rec_train(const data_dataset *ds, const rec_config *cfg, const rec_train_opts *opts,
+                rec_train_report *rep, hp_error *err)
 {
     trainer t;
     memset(&t, 0, sizeof t);
@@ -393,9 +393,9 @@ int model_train(const data_dataset *ds, const model_config *cfg, const model_tra
     nn_rng_stream(&t.rng_shuffle, cfg->train.seed, "shuffle");
     nn_rng_stream(&t.rng_neg, cfg->train.seed, "negatives");
     nn_rng_stream(&t.rng_drop, cfg->train.seed, "dropout");
-    int rc = model_setup_make(&t.su, ds, cfg, opts->allowed, err);
+    int rc = rec_setup_make(&t.su, ds, cfg, opts->allowed, err);
     if (!rc) {
-        t.vis = (model_lists){ t.su.split.vis_off, t.su.split.vis };
+        t.vis = (rec_lists){ t.su.split.vis_off, t.su.split.vis };
         count_roles(&t.su.split, rep);
     }
     if (!rc && (rc = build_examples(&t))) hp_fail(err, rc, "training: out of memory");
