@@ -651,7 +651,8 @@ static int open_source(data_table *t, io_source **src, hp_error *err)
         if (!is_glob(t->specs[i].name) && strcmp(t->specs[i].name, ROW_NUMBER_COLUMN) != 0) keys[nkeys++] = t->specs[i].name;
     io_source_opts o = { .format = (io_format)t->format, .encoding = (io_encoding)t->encoding,
                          .delimiter = t->delimiter, .keys = keys, .nkeys = nkeys };
-    int rc = io_source_open(src, t->file, &o, err);
+    int rc = t->buf ? io_source_open_buffer(src, t->file, t->buf, t->buf_len, &o, err)
+                    : io_source_open(src, t->file, &o, err);
     hp_free(keys);
     return rc;
 }

@@ -23,6 +23,7 @@
 #include "nn/nn.h"
 #include "eval/eval.h"
 #include "feat/feat.h"
+#include "rank/rank.h"
 
 #include <jansson.h>
 
@@ -319,6 +320,8 @@ typedef struct {
     char **product_ids;      /* (nproducts) the catalogue scored now (the training one unless
                                 rec_set_catalogue replaced it) */
     int nproducts;
+    char **product_name;     /* (nproducts) each product's "name" and "category" columns of */
+    char **product_category; /*   its products table, NULL entries when it had none */
     data_dict trained;       /* ids of the training catalogue: code = row of history/id tables */
     long *popularity;        /* (trained.n) training positives per product (0s when unknown) */
     json_t *meta;            /* the whole model.json, owned */
@@ -350,22 +353,91 @@ int rec_set_catalogue(rec_model *m, const data_table *products, hp_error *err);
 /* ------------------------------------------------------------------ serving */
 
 /* A scorer for one customer at a time: the product tower computed once, buffers allocated
- * once, so a request allocates nothing. Not thread-safe: one per thread. */
+ * once (the arena grows to the largest request seen), so a request allocates nothing.
+ * Not thread-safe: one per thread. id_keep (P) or NULL as in rec_forward. */
 typedef struct rec_scorer rec_scorer;
 
-/* e: the encoded customers to serve; hist: their held products (off may be NULL). */
-int rec_scorer_new(rec_scorer **out, rec_net *net, const feat_enc *e, const rec_lists *hist,
-                     const uint8_t *id_keep, hp_error *err);
+int rec_scorer_new(rec_scorer **out, rec_net *net, const uint8_t *id_keep, hp_error *err);
 void rec_scorer_free(rec_scorer *s);
-/* Top k products for customer row `row` of e, best first, leaving out exclude[0..nex) (its
- * held products) unless they are wanted. Writes up to k items/scores and the modality
- * weights (REC_MOD_COUNT, may be NULL). Returns the number written, or HP_ERR_RANGE when
- * a score of the row is NaN or infinite (rec_check_scores: the caller names the model),
- * or HP_ERR_NOMEM. */
-int rec_scorer_topk(rec_scorer *s, int32_t row, const int32_t *exclude, int nex, int k,
-                      int32_t *items, float *scores, float *weights);
-/* All P scores of `row` (valid until the next call), or NULL when out of memory. */
-const float *rec_scorer_scores(rec_scorer *s, int32_t row, float *weights);
+/* All P scores of customer row `row` of e whose history (held products, as rows of the
+ * training catalogue: codes of rec_model.trained) is hist[0..nh) (hist NULL: no history),
+ * valid until the next call; the modality weights into weights (REC_MOD_COUNT) unless
+ * NULL. NULL when out of memory. Scores may be NaN for a broken model: rank_run refuses
+ * them. */
+const float *rec_scorer_scores(rec_scorer *s, const feat_enc *e, int32_t row, const int32_t *hist, int nh,
+                               float *weights);
+
+/* ------------------------------------------------------------------ requests */
+
+/* What the CLI and the service call: a loaded model ready for requests (the product tower
+ * computed once, the ranking pipeline of rank.h, buffers for the whole catalogue), one
+ * customer (a table row or a JSON object) or a table at a time, results that
+ * rec_result_json turns into the JSON line `hyperp recommend` prints.
+ * Ownership: the service borrows m (it must outlive the service); a result's items and
+ * strings are valid until the service's next call. Threading: one service per thread (a
+ * loaded model may be shared read-only between services). */
+typedef struct rec_service rec_service;
+
+int rec_service_new(rec_service **out, rec_model *m, hp_error *err);
+void rec_service_free(rec_service *s);
+/* Its pipeline, to add stages (risk filters, fairness re-ranking, exploration). */
+rank_pipeline *rec_service_pipeline(rec_service *s);
+
+typedef struct {
+    int k;                   /* products per customer (capped at the catalogue) */
+    int include_held;        /* 1: held products stay candidates */
+} rec_opts;
+
+typedef struct {
+    int32_t item;            /* catalogue index */
+    const char *product_id;
+    const char *name, *category; /* from the products table the model knows, or NULL */
+    float score;             /* the model's score (popularity count when not personalised) */
+    double probability;      /* BCE (propensity) models: sigmoid(score); NAN otherwise */
+    float shown_prob;        /* probability the pipeline showed it with (1: deterministic) */
+} rec_item;
+
+typedef struct {
+    const char *customer_id;
+    int personalised;        /* 0: no consent to use the customer's data: the most popular
+                                products not held, weights 0 */
+    int n;
+    rec_item *items;         /* (n), best first */
+    float weights[REC_MOD_COUNT]; /* attention weight of each modality (which data mattered) */
+    long unseen;             /* JSON requests: values of the customer the model never saw */
+} rec_result;
+
+typedef struct {
+    long customers, personalised;
+    long unseen;             /* categorical values and list items never seen in training */
+} rec_table_stats;
+
+typedef int (*rec_emit_fn)(void *ctx, const rec_result *r, hp_error *err);
+
+/* Every customer of ds (ingested: customers, and interactions for held products and
+ * history), in table order, to emit. allowed (customers) or NULL: allowed[row] == 0 gets the
+ * non-personalised list (the consent gate's answer). A NaN score is an error naming the
+ * customer and the model. */
+int rec_recommend_table(rec_service *s, const data_dataset *ds, const uint8_t *allowed, const rec_opts *o,
+                        rec_emit_fn emit, void *ctx, rec_table_stats *st, hp_error *err);
+
+/* Per-request buffers of rec_recommend_json (zero-initialise; free when done). */
+typedef struct {
+    data_dataset ds;
+    feat_enc enc;
+} rec_request_buf;
+void rec_request_buf_free(rec_request_buf *b);
+
+/* One customer given as a JSON object with the customers table's columns, read with the
+ * same checks ingest applies to a file (config_text: the dataset config, config_name its
+ * name in messages), and "held": [product ids] (optional). Errors name the field. */
+int rec_recommend_json(rec_service *s, const char *config_text, size_t config_len, const char *config_name,
+                       json_t *record, int personalised, const rec_opts *o, rec_result *r, rec_request_buf *buf,
+                       hp_error *err);
+
+/* The JSON object of a result: {"customer_id", "personalised", "recommendations":
+ * [{"product_id", "score", "name"?, "category"?, "probability"?}], "modality_weights"}. */
+json_t *rec_result_json(const rec_result *r);
 
 /* ------------------------------------------------------------------ evaluation */
 
