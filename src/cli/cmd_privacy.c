@@ -343,41 +343,11 @@ static int cmd_anonymise(const privacy_args *a)
 
 /* ------------------------------------------------------------------ PII scan */
 
-/* Writes one masked line to the mask file in the input's encoding (its BOM before the first). */
-static int write_masked(FILE *mask, const char *m, size_t n, scan_text_encoding enc, int first,
-                        hp_error *err)
+/* The first 20 findings, by line (counts and types, never values). */
+static void print_finding(void *ctx, long line, size_t n, pii_type t)
 {
-    char *e;
-    size_t en;
-    int rc = scan_text_encode(m, n, enc, first, &e, &en, err);
-    if (!rc && fwrite(e, 1, en, mask) != en) rc = hp_fail(err, HP_ERR_WRITE, "write failed");
-    hp_free(e);
-    return rc;
-}
-
-static int scan_lines(const char *text, size_t len, scan_text_encoding enc, FILE *mask, int first6,
-                      size_t counts[PII_TYPE_COUNT], hp_error *err)
-{
-    size_t shown = 0;
-    pii_mask_opts o = { .card_first6 = first6 };
-    memset(counts, 0, PII_TYPE_COUNT * sizeof counts[0]);
-    int rc = HP_OK;
-    const char *p = text, *end = text + len;
-    for (long ln = 1; !rc && p < end; ln++) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
-        size_t c[PII_TYPE_COUNT];
-        char *m = pii_mask(p, n, &o, c);
-        if (!m) return hp_fail(err, HP_ERR_NOMEM, "out of memory");
-        for (int t = 0; t < PII_TYPE_COUNT; t++) {
-            counts[t] += c[t];
-            if (c[t] && shown++ < 20) printf("  line %ld: %zu %s\n", ln, c[t], pii_type_name((pii_type)t));
-        }
-        if (mask) rc = write_masked(mask, m, strlen(m), enc, ln == 1, err);
-        hp_free(m);
-        p += n;
-    }
-    return rc;
+    size_t *shown = ctx;
+    if ((*shown)++ < 20) printf("  line %ld: %zu %s\n", line, n, pii_type_name(t));
 }
 
 static int cmd_scan(const privacy_args *a)
@@ -395,19 +365,13 @@ static int cmd_scan(const privacy_args *a)
     io_out_file mask = { 0 }; /* whole or not at all: no partial masked text is left */
     size_t counts[PII_TYPE_COUNT];
     rc = a->mask ? cli_start_output(&mask, "--mask", a->mask, a->db, inputs, 2, &err) : HP_OK;
-    if (!rc) rc = scan_lines(text, len, enc, mask.f, a->first6, counts, &err);
+    size_t shown = 0;
+    if (!rc) rc = scan_text_mask_lines(text, len, enc, mask.f, a->first6, counts, print_finding, &shown, &err);
     hp_free(text);
     if (a->mask) rc = io_out_finish(&mask, rc, &err);
     if (rc) return cli_error(rc, err.msg);
     char json[256];
-    size_t used = 0, total = 0;
-    used += (size_t)snprintf(json, sizeof json, "{");
-    for (int t = 0; t < PII_TYPE_COUNT; t++) {
-        total += counts[t];
-        used += (size_t)snprintf(json + used, sizeof json - used, "%s\"%s\": %zu", t ? ", " : "",
-                                 pii_type_name((pii_type)t), counts[t]);
-    }
-    snprintf(json + used, sizeof json - used, "}");
+    size_t total = scan_text_counts_json(counts, json, sizeof json);
     printf("%s: %zu PII findings %s%s%s%s\n", a->pos[1], total, json, enc ? " (read as " : "",
            enc ? scan_text_encoding_name(enc) : "", enc ? ")" : "");
     privacy_ctx ctx;

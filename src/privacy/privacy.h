@@ -17,6 +17,7 @@
 
 #include "core/hp.h"
 #include "store/store.h"
+#include "data/data.h"
 #include <stdint.h>
 
 /* ------------------------------------------------------------------ purposes and config */
@@ -258,6 +259,18 @@ int privacy_consent_snapshot(privacy_ctx *ctx, int64_t *seq, hp_error *err);
  * (and is seen) or after it (and marks the registered model). */
 int privacy_register_model(privacy_ctx *ctx, const char *name, const char *version, const char *path,
                            const char *inputs_hash, int64_t snapshot, int *due, hp_error *err);
+
+/* The gate over a customers table (privacy_allowed_bulk over its ids): allowed[row] 1 or
+ * 0 (hp_free it), *nallowed the ones; with snapshot, the consent snapshot read before the
+ * first decision (for privacy_register_trained). */
+int privacy_gate_table(privacy_ctx *ctx, const data_table *customers, privacy_purpose purpose, uint8_t **allowed,
+                       size_t *nallowed, int64_t *snapshot, hp_error *err);
+
+/* privacy_register_model for a model directory just trained on the customers allowed[0..n)
+ * (the gate's answer): its version is a hash of model_dir/weights_file, its inputs a hash of
+ * allowed, kind the model's kind ("recommender"). */
+int privacy_register_trained(privacy_ctx *ctx, const char *kind, const char *model_dir, const char *weights_file,
+                             const uint8_t *allowed, size_t n, int64_t snapshot, int *due, hp_error *err);
 
 /* The compliance report: consent coverage per purpose, pending erasures, data past
  * retention, k-anonymity, registered exports, PII findings in stored text and recorded scans,
