@@ -16,7 +16,8 @@ static void recommend_usage(FILE *f)
         "usage: hyperp recommend --customers FILE [options]\n"
         "Ranks the model's catalogue for every customer in FILE (CSV, JSON or JSONL) and\n"
         "writes one JSON line per customer. Unknown categories and empty fields are fine.\n\n"
-        "  --model DIR          trained model (default: artifacts/model)\n"
+        "  --model DIR          trained model (default: artifacts/model, else artifacts/demo/model\n"
+        "                       when only `make demo` has trained one)\n"
         "  --customers FILE     customers to score (required)\n"
         "  --interactions FILE  their interactions: held products are left out and feed the\n"
         "                       history encoder (default: none)\n"
@@ -50,7 +51,7 @@ static int parse_rec_args(int argc, char **argv, rec_args *a)
         { "no-consent-check", no_argument, 0, 'N' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
-    *a = (rec_args){ .model = "artifacts/model", .k = 10 };
+    *a = (rec_args){ .model = cli_default_model(), .k = 10 };
     long long v;
     int c;
     optind = 1;

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -128,6 +129,9 @@ static void print_report(const rec_train_report *r, const char *out)
            isfinite(r->best_valid) ? r->best_valid : NAN, r->best_epoch);
     printf("customers: %ld train, %ld validation, %ld test, %ld left out (no consent)\n", r->n_train_customers,
            r->n_valid_customers, r->n_test_customers, r->n_excluded_customers);
+    if (r->n_test_evaluated != r->n_test_customers) /* say it here, or evaluate's count looks wrong */
+        printf("test: %ld of the %ld test customers have a held-out target to rank (evaluate scores those; the "
+               "others have none in the target kinds)\n", r->n_test_evaluated, r->n_test_customers);
     printf("model: %s/model.safetensors, %s/model.json\n", out, out);
 }
 
@@ -174,10 +178,16 @@ int cli_train(int argc, char **argv)
                 nallowed, ds.t[DATA_T_CUSTOMERS].nrows);
     }
     signal(SIGINT, on_sigint);
-    rec_train_opts o = { .out_dir = a.out, .stop = &g_stop, .progress = train_progress, .ctx = &a, .allowed = allowed };
+    /* where the data is, absolute, so that evaluate finds it from anywhere */
+    char *abs_config = a.config ? realpath(a.config, NULL) : NULL;
+    char *abs_data = a.config ? NULL : realpath(a.data_dir, NULL);
+    rec_train_opts o = { .out_dir = a.out, .stop = &g_stop, .progress = train_progress, .ctx = &a, .allowed = allowed,
+                         .data_config = abs_config, .data_dir = abs_data };
     rec_train_report rep;
     rc = rec_train(&ds, &cfg, &o, &rep, &err);
     signal(SIGINT, SIG_DFL);
+    free(abs_config); /* realpath allocates with malloc */
+    free(abs_data);
     /* the data loaded but leaves nothing to train or validate on: this run failed (exit 1);
      * exit 2 is for inputs that cannot be read or used at all */
     nothing_to_learn = rc == HP_ERR_EMPTY;

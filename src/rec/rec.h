@@ -282,6 +282,9 @@ typedef struct {
 
 typedef struct {
     const char *out_dir;                     /* model files go here (created) */
+    const char *data_config, *data_dir;      /* where the data came from (either may be NULL):
+                                                recorded in model.json training.data, so that
+                                                evaluate finds the data again */
     volatile int *stop;                      /* set asynchronously (SIGINT): stop, save, return */
     const uint8_t *allowed;                  /* (customers) 0: no consent to use this customer's
                                                 data; NULL: everyone may be used */
@@ -299,6 +302,8 @@ typedef struct {
     double examples_per_s;   /* examples / step_seconds: training throughput */
     int interrupted;
     long n_train_customers, n_valid_customers, n_test_customers, n_excluded_customers;
+    long n_test_evaluated;   /* test customers with a target (or label) to rank: what evaluate
+                                scores; the others have nothing held out */
 } rec_train_report;
 
 /* Trains on ds as cfg says, with early stopping on the validation metric, and saves the best
@@ -339,6 +344,10 @@ int rec_save(const char *dir, const rec_net *net, const rec_config *cfg, const d
  * model.json out of its range (a hand edit): the message names the file and the JSON path. */
 int rec_load(const char *dir, rec_model *m, hp_error *err);
 void rec_model_free(rec_model *m);
+/* Where the model's training data came from (training.data of model.json): the dataset
+ * config and the data folder, each NULL when not recorded (or for files of earlier builds).
+ * The strings belong to m. HP_ERR_FORMAT naming the path when the entry is malformed. */
+int rec_model_data_source(const rec_model *m, const char **config, const char **data_dir, hp_error *err);
 /* Validates and loads doc, a parsed model.json (name stands for its path in messages), into
  * m as rec_load does, short of the weights: m has the configuration, the catalogue, the
  * fitted features and the encoded catalogue, but no net parameters. m is initialised here;

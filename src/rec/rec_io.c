@@ -419,6 +419,21 @@ int rec_set_catalogue(rec_model *m, const data_table *products, hp_error *err)
     return fresh;
 }
 
+int rec_model_data_source(const rec_model *m, const char **config, const char **data_dir, hp_error *err)
+{
+    *config = *data_dir = NULL;
+    json_t *d = json_object_get(json_object_get(m->meta, "training"), "data");
+    if (!d) return HP_OK;
+    json_t *c = json_object_get(d, "config"), *dir = json_object_get(d, "data_dir");
+    if (!json_is_object(d) || (c && !json_is_null(c) && !json_is_string(c)) ||
+        (dir && !json_is_null(dir) && !json_is_string(dir)))
+        return hp_fail(err, HP_ERR_FORMAT, "%s/model.json: training.data: expected {\"config\": path or null, "
+                       "\"data_dir\": path or null}", m->dir ? m->dir : ".");
+    *config = json_string_value(c);
+    *data_dir = json_string_value(dir);
+    return HP_OK;
+}
+
 void rec_model_free(rec_model *m)
 {
     free_strings(m->product_name, m->nproducts);

@@ -313,10 +313,12 @@ static int train_save(void *ctx, const nn_fit_report *rep, hp_error *err)
     trainer *t = ctx;
     json_t *pop = json_array();
     for (int p = 0; p < t->su.net.P; p++) json_array_append_new(pop, json_integer((json_int_t)t->popularity[p]));
-    json_t *extra = json_pack("{s:i, s:o, s:s, s:I, s:I, s:o}", "best_epoch", rep->best_epoch, "best_valid",
+    const char *cfgp = t->opts->data_config, *dir = t->opts->data_dir;
+    json_t *extra = json_pack("{s:i, s:o, s:s, s:I, s:I, s:o, s:{s:o, s:o}}", "best_epoch", rep->best_epoch, "best_valid",
                               isfinite(rep->best_valid) ? json_real(rep->best_valid) : json_null(), "metric", t->metric,
                               "steps", (json_int_t)rep->steps, "examples", (json_int_t)rep->examples,
-                              "popularity", pop);
+                              "popularity", pop, "data", "config", cfgp ? json_string(cfgp) : json_null(),
+                              "data_dir", dir ? json_string(dir) : json_null());
     int rc = extra ? rec_save(t->opts->out_dir, &t->su.net, t->cfg, &t->ds->t[DATA_T_PRODUCTS], extra, err)
                    : hp_fail(err, HP_ERR_NOMEM, "%s: cannot build the training summary", t->opts->out_dir);
     json_decref(extra);
@@ -399,6 +401,7 @@ int rec_train(const data_dataset *ds, const rec_config *cfg, const rec_train_opt
         count_roles(&t.su.split, rep);
     }
     if (!rc && (rc = build_examples(&t))) hp_fail(err, rc, "training: out of memory");
+    if (!rc) rep->n_test_evaluated = evaluated_rows(&t, 1, NULL);
     if (!rc && t.ex.n == 0) rc = hp_fail(err, HP_ERR_EMPTY, "no training examples: no training customer has a positive interaction%s",
                                         t.su.split.label_product >= 0 ? " (for label data set train.loss to \"bce\")" : "");
     rep->metric = t.metric = t.ex.explicit_labels ? "auc" : "ndcg";
