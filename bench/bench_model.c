@@ -1,7 +1,7 @@
 /* Recommender benchmarks, in process, through the public model.h API.
  *   bench_model train DATA_DIR THREADS EPOCHS OUT_DIR
  *       rec_train on the built-in config over DATA_DIR (EPOCHS 0: the config's, with its
- *       early stopping); prints rep.examples_per_s (time inside training steps only) and,
+ *       early stopping); prints rep.fit.examples_per_s (time inside training steps only) and,
  *       when EPOCHS is 0, the test NDCG@10 / HR@10 of the saved best model (rec_evaluate).
  *   bench_model serve DATA_DIR THREADS CALLS
  *       rec_scorer_scores + rank_run (k=10) latency for one customer per call on a 1000-product
@@ -41,7 +41,7 @@ static int cmd_train(const char *dir, int threads, int epochs, const char *out)
     rec_train_report rep;
     if (rec_train(&ds, &cfg, &o, &rep, &err)) return bm_fail("train", &err);
     printf("threads %d\nepochs_run %d\nbest_epoch %d\nexamples %ld\nstep_seconds %.3f\nexamples_per_s %.0f\n", threads,
-           rep.epochs_run, rep.best_epoch, rep.examples, rep.step_seconds, rep.examples_per_s);
+           rep.fit.epochs_run, rep.fit.best_epoch, rep.fit.examples, rep.fit.step_seconds, rep.fit.examples_per_s);
     if (epochs == 0) {
         rec_model m;
         rec_eval_result r;

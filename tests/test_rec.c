@@ -200,7 +200,7 @@ TEST(beats_popularity_on_synthetic_test_customers)
 {
     rec_train_report rep;
     CHECK(train_to(path_in("m"), &g_cfg, &rep) == HP_OK);
-    CHECK(rep.epochs_run >= 1 && rep.best_epoch >= 1);
+    CHECK(rep.fit.epochs_run >= 1 && rep.fit.best_epoch >= 1);
     rec_model m;
     hp_error err = { 0 };
     if (rec_load(path_in("m"), &m, &err) != HP_OK) { CHECKF(0, "%s", err.msg); return; }

@@ -93,13 +93,13 @@ static void fmt_eta(double s, char *buf, size_t n)
     snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
 }
 
-static void train_progress(void *ctx, const rec_progress *p)
+static void train_progress(void *ctx, const nn_fit_progress *p, const char *metric)
 {
     const train_args *a = ctx;
     if (a->quiet) return;
     char eta[32], valid[64] = "";
     fmt_eta(p->eta_s, eta, sizeof eta);
-    if (!isnan(p->valid)) snprintf(valid, sizeof valid, "  valid %s %.4f (best %.4f)", p->metric, p->valid, p->best);
+    if (!isnan(p->valid)) snprintf(valid, sizeof valid, "  valid %s %.4f (best %.4f)", metric, p->valid, p->best);
     if (isatty(STDERR_FILENO)) {
         int width = 24, done = p->steps ? (int)(width * p->step / p->steps) : width;
         fprintf(stderr, "\r\033[Kepoch %d/%d [%.*s%*s] loss %.4f%s  %.0f ex/s  ETA %s", p->epoch, p->epochs, done,
@@ -122,11 +122,11 @@ static void apply_overrides(rec_config *cfg, const train_args *a)
 
 static void print_report(const rec_train_report *r, const char *out)
 {
-    if (!isfinite(r->best_valid))
+    if (!isfinite(r->fit.best_valid))
         printf("note: no validation customers (split.valid_fraction), so no early stopping: the last epoch is kept\n");
     printf("trained %d epoch%s (%ld steps, %.0f examples/s, %.1f s); best validation %s %.4f at epoch %d\n",
-           r->epochs_run, r->epochs_run == 1 ? "" : "s", r->steps, r->examples_per_s, r->seconds, r->metric,
-           isfinite(r->best_valid) ? r->best_valid : NAN, r->best_epoch);
+           r->fit.epochs_run, r->fit.epochs_run == 1 ? "" : "s", r->fit.steps, r->fit.examples_per_s, r->fit.seconds, r->metric,
+           isfinite(r->fit.best_valid) ? r->fit.best_valid : NAN, r->fit.best_epoch);
     printf("customers: %ld train, %ld validation, %ld test, %ld left out (no consent)\n", r->n_train_customers,
            r->n_valid_customers, r->n_test_customers, r->n_excluded_customers);
     if (r->n_test_evaluated != r->n_test_customers) /* say it here, or evaluate's count looks wrong */

@@ -21,6 +21,7 @@
 #include "core/hp.h"
 #include "data/data.h"
 #include "nn/nn.h"
+#include "nn/nn_fit.h"
 #include "eval/eval.h"
 #include "feat/feat.h"
 #include "rank/rank.h"
@@ -268,17 +269,6 @@ int rec_setup_make(rec_setup *su, const data_dataset *ds, const rec_config *cfg,
                      hp_error *err);
 void rec_setup_free(rec_setup *su);
 
-typedef struct {
-    int epoch, epochs;       /* 1-based current epoch, maximum */
-    long step, steps;        /* step within the epoch, steps per epoch */
-    double loss;             /* running mean training loss of the epoch */
-    double valid;            /* validation metric after the epoch (NAN before) */
-    double best;
-    const char *metric;      /* "ndcg@10" or "auc" */
-    double examples_per_s;
-    double eta_s;            /* seconds left in the whole run at this pace (max epochs) */
-    int end_of_epoch;
-} rec_progress;
 
 typedef struct {
     const char *out_dir;                     /* model files go here (created) */
@@ -288,19 +278,13 @@ typedef struct {
     volatile int *stop;                      /* set asynchronously (SIGINT): stop, save, return */
     const uint8_t *allowed;                  /* (customers) 0: no consent to use this customer's
                                                 data; NULL: everyone may be used */
-    void (*progress)(void *ctx, const rec_progress *p);
+    void (*progress)(void *ctx, const nn_fit_progress *p, const char *metric); /* metric: "ndcg", "auc" */
     void *ctx;
 } rec_train_opts;
 
 typedef struct {
-    int epochs_run, best_epoch;
-    double best_valid;
-    const char *metric;
-    long steps, examples;
-    double seconds;          /* wall time of the whole run (with validation and saving) */
-    double step_seconds;     /* time inside training steps only */
-    double examples_per_s;   /* examples / step_seconds: training throughput */
-    int interrupted;
+    nn_fit_report fit;       /* epochs, best epoch and validation, steps, throughput, interrupted */
+    const char *metric;      /* "ndcg" or "auc" */
     long n_train_customers, n_valid_customers, n_test_customers, n_excluded_customers;
     long n_test_evaluated;   /* test customers with a target (or label) to rank: what evaluate
                                 scores; the others have nothing held out */

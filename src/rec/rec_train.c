@@ -328,11 +328,7 @@ static int train_save(void *ctx, const nn_fit_report *rep, hp_error *err)
 static void train_progress(void *ctx, const nn_fit_progress *fp)
 {
     trainer *t = ctx;
-    if (!t->opts->progress) return;
-    rec_progress p = { .epoch = fp->epoch, .epochs = fp->epochs, .step = fp->step, .steps = fp->steps,
-                         .loss = fp->loss, .valid = fp->valid, .best = fp->best, .metric = t->metric,
-                         .examples_per_s = fp->examples_per_s, .eta_s = fp->eta_s, .end_of_epoch = fp->end_of_epoch };
-    t->opts->progress(t->opts->ctx, &p);
+    if (t->opts->progress) t->opts->progress(t->opts->ctx, fp, t->metric);
 }
 
 static int run_epochs(trainer *t, rec_train_report *rep, hp_error *err)
@@ -342,18 +338,7 @@ static int run_epochs(trainer *t, rec_train_report *rep, hp_error *err)
                       .lr = tc->lr, .lr_min = tc->lr_min, .weight_decay = tc->weight_decay, .clip = tc->clip };
     nn_fit_hooks h = { .grad = train_grad, .validate = train_validate, .save = train_save,
                        .progress = train_progress, .ctx = t, .stop = t->opts->stop, .rng = &t->rng_shuffle };
-    nn_fit_report fr;
-    int rc = nn_fit(&t->su.net.params, t->ex.n, &fc, &h, &fr, err);
-    rep->epochs_run = fr.epochs_run;
-    rep->best_epoch = fr.best_epoch;
-    rep->best_valid = fr.best_valid;
-    rep->steps = fr.steps;
-    rep->examples = fr.examples;
-    rep->seconds = fr.seconds;
-    rep->step_seconds = fr.step_seconds;
-    rep->examples_per_s = fr.examples_per_s;
-    rep->interrupted = fr.interrupted;
-    return rc;
+    return nn_fit(&t->su.net.params, t->ex.n, &fc, &h, &rep->fit, err);
 }
 
 /* A validation set was asked for (split.valid_fraction) or made, but no customer in it has a
@@ -409,6 +394,6 @@ int rec_train(const data_dataset *ds, const rec_config *cfg, const rec_train_opt
     if (!rc) rc = alloc_step_buffers(&t, err);
     if (!rc) rc = run_epochs(&t, rep, err);
     trainer_free(&t);
-    if (!rc && rep->interrupted) return hp_fail(err, HP_ERR_INTERRUPTED, "training interrupted; the best model so far is saved in %s", opts->out_dir);
+    if (!rc && rep->fit.interrupted) return hp_fail(err, HP_ERR_INTERRUPTED, "training interrupted; the best model so far is saved in %s", opts->out_dir);
     return rc;
 }
