@@ -10,7 +10,7 @@ int cli_load_key(privacy_ctx *ctx, hp_error *err)
 {
     static int warned; /* once per run, though train loads the key twice */
     int rc = privacy_load_key(ctx, err);
-    if (!rc && ctx->warning[0] && !warned++) fprintf(stderr, "hyperp: warning: %s\n", ctx->warning);
+    if (!rc && privacy_warning(ctx)[0] && !warned++) fprintf(stderr, "hyperp: warning: %s\n", privacy_warning(ctx));
     return rc;
 }
 
@@ -25,15 +25,15 @@ const char *cli_consent_db(const char *flag, int disabled)
 int cli_consent_gate_snapshot(const char *db, const data_table *customers, int purpose,
                               uint8_t **allowed, size_t *nallowed, int64_t *snapshot, hp_error *err)
 {
-    privacy_ctx ctx;
+    privacy_ctx *ctx = NULL;
     /* a consent store that does not exist is a mistyped path: an empty one would deny everyone */
     int rc = privacy_open_existing(&ctx, db, NULL, err);
     if (rc) return rc;
-    snprintf(ctx.actor, sizeof ctx.actor, "cli");
-    rc = cli_load_key(&ctx, err);
-    if (!rc) rc = privacy_gate_table(&ctx, customers, (privacy_purpose)purpose, allowed, nallowed, snapshot, err);
-    if (!rc) cli_print_audit_head(ctx.st);
-    privacy_close(&ctx);
+    privacy_set_actor(ctx, "cli");
+    rc = cli_load_key(ctx, err);
+    if (!rc) rc = privacy_gate_table(ctx, customers, (privacy_purpose)purpose, allowed, nallowed, snapshot, err);
+    if (!rc) cli_print_audit_head(privacy_store(ctx));
+    privacy_close(ctx);
     return rc;
 }
 
@@ -46,15 +46,15 @@ int cli_consent_gate(const char *db, const data_table *customers, int purpose, u
 int cli_register_model(const char *db, const char *model_dir, const uint8_t *allowed, size_t n,
                        int64_t snapshot, hp_error *err)
 {
-    privacy_ctx ctx;
+    privacy_ctx *ctx = NULL;
     int rc = privacy_open_existing(&ctx, db, NULL, err);
     if (rc) return rc;
-    snprintf(ctx.actor, sizeof ctx.actor, "cli");
+    privacy_set_actor(ctx, "cli");
     int due = 0;
-    rc = cli_load_key(&ctx, err);
-    if (!rc) rc = privacy_register_trained(&ctx, "recommender", model_dir, "model.safetensors", allowed, n, snapshot, &due, err);
-    if (!rc) cli_print_audit_head(ctx.st);
-    privacy_close(&ctx);
+    rc = cli_load_key(ctx, err);
+    if (!rc) rc = privacy_register_trained(ctx, "recommender", model_dir, "model.safetensors", allowed, n, snapshot, &due, err);
+    if (!rc) cli_print_audit_head(privacy_store(ctx));
+    privacy_close(ctx);
     if (!rc && due)
         fprintf(stderr, "note: an erasure or a withdrawal landed while this model was training: it is "
                 "registered as due for retraining\n");
