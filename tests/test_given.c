@@ -208,6 +208,25 @@ TEST(evaluate_popularity_metrics_match_the_hand_computation)
 
 /* ------------------------------------------------------------------ bad configs and files */
 
+/* More rows than the reader's first buffer: each distinct pair is one target. */
+TEST(a_long_test_file_of_repeats_gives_one_target_per_pair)
+{
+    FILE *f = fopen(path_in("long_test.csv"), "w");
+    fputs("customer_id,product_id,kind\n", f);
+    for (int i = 0; i < 3000; i++) fputs(i % 2 ? "C1,P5,held\n" : "C6,P3,held\n", f);
+    fclose(f);
+    rec_config cfg = g_cfg;
+    cfg.split.test_file = (char *)path_in("long_test.csv");
+    rec_split s;
+    hp_error err = { 0 };
+    CHECKF(rec_split_make(&s, &g_ds, &cfg, &err) == HP_OK, "%s", err.msg);
+    CHECK_EQ_INT(s.given.rows, 3000);
+    CHECK_EQ_INT(s.given.targets, 2);
+    CHECK_EQ_INT(s.given.repeated, 2998);
+    CHECK_EQ_INT(s.tgt_off[1][s.ncust], 2);
+    rec_split_free(&s);
+}
+
 static void config_error(const char *split, const char *want)
 {
     char text[512];
@@ -313,6 +332,7 @@ int main(void)
     RUN(validation_slice_then_folded_back_leaves_p_minus_train_candidates);
     RUN(customers_left_out_lose_their_test_targets);
     RUN(evaluate_popularity_metrics_match_the_hand_computation);
+    RUN(a_long_test_file_of_repeats_gives_one_target_per_pair);
     RUN(bad_given_configs_name_the_json_path);
     RUN(bad_test_files_are_refused_naming_the_file);
     RUN(evaluate_without_targets_says_what_the_file_held);

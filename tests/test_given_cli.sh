@@ -3,9 +3,9 @@
 # file and a test file (half the adoptions, plus one row each of an unknown customer, an
 # unknown product and a product the customer holds in training), train + evaluate, and the
 # reported figures checked against an independent recount: the customers evaluated and the
-# test file's counts recounted by awk, and the model's HR@10 recomputed by awk from
-# `hyperp recommend`'s top 10 per customer (held products left out), which must equal the
-# hit rate evaluate reports. Bad configs are refused naming split.test_file.
+# test file's counts recounted by awk, and the model's HR, NDCG, precision and recall @10
+# recomputed by awk from `hyperp recommend`'s top 10 per customer (held products left out),
+# which must equal what evaluate reports. Bad configs are refused naming split.test_file.
 # Ends with "test_given_cli.sh: N passed, M failed" like the C test binaries.
 set -u
 . "$(dirname "$0")/cli_lib.sh"
@@ -64,22 +64,26 @@ if awk '{ for (i = 2; i <= 9; i++) if ($i < 0 || $i > 1) exit 1 }' <<<"$model_li
 else fail "model_metrics_in_unit_interval ($model_line)"; fi
 grep -qE '^  oracle +[0-9]' "$tmp/eval.out" && ok oracle_scored_too || fail oracle_scored_too
 
-# HR@10 from recommend's lists: held (training) products are left out, as evaluate leaves them
+# HR, NDCG, precision and recall @10 from recommend's lists: held (training) products are
+# left out, as evaluate leaves them; NDCG = DCG / IDCG with binary gains, IDCG over min(10, R)
 "$H" recommend --config "$d/given.json" --model "$tmp/m" --customers "$d/customers.csv" \
     --interactions "$d/train.csv" --top-k 10 --no-consent-check > "$tmp/recs.jsonl" 2> "$tmp/recs.err" || fail "recommend: $(cat "$tmp/recs.err")"
-hr=$(awk 'FNR == 1 { f++ }
-f == 1 { t[$0] = 1; split($0, a, ","); has[a[1]] = 1; next }
+mine=$(awk 'FNR == 1 { f++ }
+f == 1 { t[$0] = 1; split($0, a, ","); nrel[a[1]]++; next }
 { match($0, /"customer_id":"[^"]*"/); c = substr($0, RSTART + 15, RLENGTH - 16)
-  if (!(c in has)) next
-  n++; line = $0; hit = 0
+  if (!(c in nrel)) next
+  n++; line = $0; hits = 0; dcg = 0; i = 0
   while (match(line, /"product_id":"[^"]*"/)) {
-      if ((c "," substr(line, RSTART + 14, RLENGTH - 15)) in t) hit = 1
+      i++
+      if ((c "," substr(line, RSTART + 14, RLENGTH - 15)) in t) { hits++; dcg += log(2) / log(i + 1) }
       line = substr(line, RSTART + RLENGTH) }
-  hits += hit }
-END { printf "%d %.4f\n", n, n ? hits / n : -1 }' "$tmp/targets" "$tmp/recs.jsonl")
-reported=$(awk '{ print $6 }' <<<"$model_line")
-if [ "$hr" = "$ncust $reported" ]; then ok hr10_recomputed_from_recommend_equals_evaluate
-else fail "hr10_recomputed_from_recommend_equals_evaluate (awk: $hr, evaluate: $ncust customers, hit $reported)"; fi
+  idcg = 0
+  for (j = 1; j <= (nrel[c] < 10 ? nrel[c] : 10); j++) idcg += log(2) / log(j + 1)
+  hr += hits > 0; ndcg += dcg / idcg; prec += hits / 10; rec += hits / nrel[c] }
+END { printf "%d %.4f %.4f %.4f %.4f\n", n, hr / n, ndcg / n, prec / n, rec / n }' "$tmp/targets" "$tmp/recs.jsonl")
+reported=$(awk -v n="$ncust" '{ print n, $6, $2, $3, $4 }' <<<"$model_line")
+if [ "$mine" = "$reported" ]; then ok metrics_at_10_recomputed_from_recommend_equal_evaluate
+else fail "metrics_at_10_recomputed_from_recommend_equal_evaluate (awk: customers hr ndcg prec recall $mine, evaluate: $reported)"; fi
 
 # ---- bad configs name split.test_file (exit 2, nothing trained)
 sed 's/"test_file": "test.csv", //' "$d/given.json" > "$d/no_test.json"

@@ -638,8 +638,9 @@ static int tr_read(test_reader *t, const rec_config *cfg, rec_given_counts *g, u
         } else if (!test_kind_counts(cfg, kind)) {
             g->other_kind++;
         } else {
-            if (n == cap && !(keys = hp_realloc(keys, (cap *= 2) * sizeof *keys))) rc = HP_ERR_NOMEM;
-            if (!rc) keys[n++] = (uint64_t)(uint32_t)c << 32 | (uint32_t)p;
+            uint64_t *more = n < cap ? keys : hp_realloc(keys, (cap *= 2) * sizeof *keys);
+            if (!more) rc = HP_ERR_NOMEM;
+            else (keys = more)[n++] = (uint64_t)(uint32_t)c << 32 | (uint32_t)p;
         }
     }
     io_source_free(src);
