@@ -70,17 +70,22 @@ typedef struct {
     int npositive_kinds;
 } rec_train_cfg;
 
-typedef enum { REC_SPLIT_CUSTOMER = 0, REC_SPLIT_TIME, REC_SPLIT_FOLDS } rec_split_method;
+/* given: the dataset's interactions are all training data, split.test_file is the test set
+ * (the protocol of public recommender benchmarks). */
+typedef enum { REC_SPLIT_CUSTOMER = 0, REC_SPLIT_TIME, REC_SPLIT_FOLDS, REC_SPLIT_GIVEN } rec_split_method;
 
 typedef struct {
     rec_split_method method;
     float test_fraction;     /* customer/time (default 0.2) */
-    float valid_fraction;    /* (default 0.1) */
+    float valid_fraction;    /* (default 0.1); given: the share of each customer's positive
+                                products sampled (split.seed) to validate on */
     char **target_kinds;     /* kinds that are evaluation targets; none = leave one out */
     int ntarget_kinds;
     char *folds_file;        /* folds: one fold id per customers record */
     int test_fold;           /* folds: which fold is the test set (default 0) */
     char *hidden_file;       /* folds: "record<TAB>product index<TAB>product column" targets */
+    char *test_file;         /* given: interactions (the interactions table's format and
+                                columns) that are the test set */
     uint64_t seed;           /* default 7 */
 } rec_split_cfg;
 
@@ -176,6 +181,22 @@ size_t rec_arena_bytes(const rec_net *net, int B, long T, long H, long M);
 
 typedef enum { REC_ROLE_TRAIN = 0, REC_ROLE_VALID, REC_ROLE_TEST, REC_ROLE_NONE } rec_role;
 
+/* What split.test_file (method "given") held: every row is in exactly one of unknown_customer,
+ * unknown_product, other_kind, in_train, repeated, not_allowed or targets. */
+typedef struct {
+    long rows;               /* interactions read */
+    long unknown_customer;   /* naming a customer the customers table does not have */
+    long unknown_product;    /* a known customer, a product not in the catalogue */
+    long first_unknown_line; /* line of the first of those two (0: none) */
+    long other_kind;         /* of a kind that is not a target (split.target_kinds, else the
+                                training positives) */
+    long in_train;           /* a product the customer's training interactions hold already:
+                                training items are never candidates, so never targets */
+    long repeated;           /* the same customer and product again */
+    long not_allowed;        /* targets of customers left out (no consent) */
+    long targets;            /* distinct (customer, product) targets */
+} rec_given_counts;
+
 /* Who trains, who is evaluated on what. Positives are interactions of the training kinds;
  * "label" interactions (from a label column) are kept apart as 0/1 labels. */
 typedef struct {
@@ -191,6 +212,7 @@ typedef struct {
     size_t ntrain_pos;             /* visible positives of training customers */
     uint8_t *tag;                  /* (ntag = interactions) REC_TAG_* of each interaction */
     size_t ntag;
+    rec_given_counts given;        /* method "given": the test file's rows */
 } rec_split;
 
 enum { REC_TAG_VISIBLE = 0, REC_TAG_VALID, REC_TAG_TEST, REC_TAG_IGNORE };
@@ -200,6 +222,10 @@ void rec_split_free(rec_split *s);
 /* Takes customers with allowed[c] == 0 out of everything: no training, no evaluation (the
  * consent gate's answer for processing their data). */
 void rec_split_exclude(rec_split *s, const uint8_t *allowed);
+/* Method "given", for evaluation: the validation slice goes back into each customer's visible
+ * products (training data: history input and exclusions, so never a candidate), tags included;
+ * the validation lists become empty. HP_ERR_NOMEM. */
+int rec_split_fold_valid(rec_split *s);
 /* Whether customer c trains (its visible positives and label are training examples). */
 int rec_split_trains(const rec_split *s, int c);
 /* 1 if product p is among customer c's visible positives. */
@@ -449,6 +475,8 @@ typedef struct {
                                                 product's mean training value */
     double value_a, value_b;                 /* value ~ a * score + b */
     long n_customers;                        /* evaluated */
+    int has_given;                           /* split "given": what the test file held */
+    rec_given_counts given;
     double modality_weight[REC_MOD_COUNT]; /* mean attention weight per modality */
 } rec_eval_result;
 
