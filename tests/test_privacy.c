@@ -558,6 +558,82 @@ TEST(erasure_reports_the_files_it_cannot_reach)
     privacy_close(ctx);
 }
 
+
+static ino_t inode_of(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+/* The dataset and audit exports lose the customer under every name: one with a second hard
+ * link elsewhere is rewritten in place (same inode, both names clean, the other rows kept);
+ * one whose path became a symbolic link (no identity is recorded for an export) is reported
+ * and left alone, the link a link and its target as it was. */
+TEST(erasure_rewrites_exports_under_every_name)
+{
+    privacy_config cfg;
+    privacy_config_default(&cfg);
+    cfg.k_anonymity = 1;
+    privacy_ctx ctx;
+    open_ctx(&ctx, &cfg);
+    hp_error err = { 0 };
+    char ps[PRIVACY_PSEUDONYM_LEN], other_ps[PRIVACY_PSEUDONYM_LEN];
+    CHECK_EQ_INT(privacy_pseudonym(&ctx, VICTIM, ps, &err), HP_OK);
+    CHECK_EQ_INT(privacy_pseudonym(&ctx, "OTHER-1", other_ps, &err), HP_OK);
+    fill_customer(&ctx, VICTIM, "{\"industry\":\"Retail\",\"region\":\"EU\"}");
+    fill_customer(&ctx, "OTHER-1", "{\"industry\":\"Retail\",\"region\":\"EU\"}");
+    mkdir(tmp_path("names"), 0700);
+    mkdir(tmp_path("names/elsewhere"), 0700);
+    char data[200], data2[200], audit[200], audit2[200], data_copy[200], audit_copy[200], moved[200];
+    snprintf(data, sizeof data, "%s", tmp_path("names/dataset.csv"));
+    snprintf(data2, sizeof data2, "%s", tmp_path("names/swapped.csv"));
+    snprintf(audit, sizeof audit, "%s", tmp_path("names/audit.jsonl"));
+    snprintf(audit2, sizeof audit2, "%s", tmp_path("names/swapped.jsonl"));
+    snprintf(data_copy, sizeof data_copy, "%s", tmp_path("names/elsewhere/dataset.copy"));
+    snprintf(audit_copy, sizeof audit_copy, "%s", tmp_path("names/elsewhere/audit.copy"));
+    snprintf(moved, sizeof moved, "%s", tmp_path("names/elsewhere/swapped.moved"));
+    privacy_kanon k;
+    CHECK_EQ_INT(privacy_export_dataset(&ctx, data, 1, &k, &err), HP_OK);
+    CHECK_EQ_INT(privacy_export_dataset(&ctx, data2, 1, &k, &err), HP_OK);
+    CHECK_EQ_INT(audit_export_file(ctx.st, audit, NOW, &err), HP_OK);
+    CHECK_EQ_INT(link(data, data_copy), 0);
+    CHECK_EQ_INT(link(audit, audit_copy), 0);
+    ino_t data_ino = inode_of(data), audit_ino = inode_of(audit);
+    /* a recorded export moved away and a link to it put at its path */
+    CHECK_EQ_INT(rename(data2, moved), 0);
+    CHECK_EQ_INT(symlink(moved, data2), 0);
+    struct stat before;
+    CHECK_EQ_INT(stat(moved, &before), 0);
+    CHECK(file_has(data, ps) && file_has(data, other_ps) && file_has(audit, ps) && file_has(moved, ps));
+    privacy_erase_result res;
+    CHECKF(privacy_erase(&ctx, VICTIM, &res, &err) == HP_OK, "%s", err.msg);
+    CHECK_EQ_INT(res.export_files_rewritten, 2);
+    CHECK_EQ_INT(res.unreachable, 1);
+    char want[400];
+    snprintf(want, sizeof want, "%s (a symbolic link on its path since it was recorded, and which file was recorded "
+             "is not known: not followed, the link's target not checked)", data2);
+    CHECKF(strstr(res.unreachable_list, want) != NULL, "%s", res.unreachable_list);
+    /* both names of each export: clean, one file still, the other customer's rows kept */
+    CHECK(!file_has(data, ps));
+    CHECK(!file_has(data_copy, ps));
+    CHECK(!file_has(audit, ps));
+    CHECK(!file_has(audit_copy, ps));
+    CHECK(inode_of(data) == data_ino && inode_of(data_copy) == data_ino);
+    CHECK(inode_of(audit) == audit_ino && inode_of(audit_copy) == audit_ino);
+    CHECK_EQ_INT(lines_with(data_copy, other_ps), 1);
+    CHECK_EQ_INT(lines_with(data_copy, "pseudonym"), 1); /* the header */
+    audit_report ar;
+    CHECKF(audit_verify_file(audit_copy, &ar, &err) == HP_OK, "%s %s", ar.problem, err.msg);
+    CHECK(ar.redacted >= 2 && ar.entries >= 4);
+    struct stat st;
+    CHECK(stat(data_copy, &st) == 0 && (st.st_mode & 0777) == 0600);
+    /* the link stays a link, the file it leads to as it was */
+    CHECK(lstat(data2, &st) == 0 && S_ISLNK(st.st_mode));
+    CHECK(stat(moved, &st) == 0 && st.st_ino == before.st_ino && st.st_mtime == before.st_mtime && file_has(moved, ps));
+    /* nothing left beside them */
+    CHECK(access(tmp_path("names/dataset.csv.tmp"), F_OK) != 0 && access(tmp_path("names/audit.jsonl.tmp"), F_OK) != 0);
+    privacy_close(&ctx);
+}
 /* The store is owner-only whatever the umask: the file, and the WAL and shared memory SQLite
  * creates beside it; an existing store readable by others is narrowed when opened. */
 TEST(store_files_are_owner_only)
@@ -1201,6 +1277,7 @@ int main(void)
     RUN(export_holds_everything_about_the_customer);
     RUN(erasure_leaves_no_trace_in_any_table_or_file);
     RUN(erasure_reports_the_files_it_cannot_reach);
+    RUN(erasure_rewrites_exports_under_every_name);
     RUN(store_files_are_owner_only);
     RUN(outputs_never_overwrite_the_store);
     RUN(erasure_on_withdrawal_when_configured);

@@ -208,9 +208,10 @@ int privacy_register_output(privacy_ctx *ctx, const char *path, privacy_output_k
  * erasure with nothing erased); the ones that cannot be reached are listed in res and counted
  * in the audit entry. A customer held only in registered output files is erased from them.
  * A registered file with other hard links is rewritten in place (every name loses the
- * customer); a registered path that became a symbolic link is followed only to the file that
- * was registered (device and inode), otherwise left alone and listed as unreachable (a warning,
- * not a failure: the erasure goes on).
+ * customer), dataset and audit exports too; a registered path on which a symbolic link
+ * appeared (its last component or any folder on it) is followed only to the file that was
+ * registered (device and inode; never for an export, whose identity is not recorded),
+ * otherwise left alone and listed as unreachable (a warning, not a failure: the erasure goes on).
  * The rows go in one transaction that also records the erasure as pending; the file,
  * registry and audit steps then finish it. When they fail (an export file cannot be
  * rewritten), running privacy_erase or privacy_purge again finishes it (res->resumed).
