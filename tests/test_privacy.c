@@ -574,14 +574,14 @@ TEST(erasure_rewrites_exports_under_every_name)
     privacy_config cfg;
     privacy_config_default(&cfg);
     cfg.k_anonymity = 1;
-    privacy_ctx ctx;
+    privacy_ctx *ctx = NULL;
     open_ctx(&ctx, &cfg);
     hp_error err = { 0 };
     char ps[PRIVACY_PSEUDONYM_LEN], other_ps[PRIVACY_PSEUDONYM_LEN];
-    CHECK_EQ_INT(privacy_pseudonym(&ctx, VICTIM, ps, &err), HP_OK);
-    CHECK_EQ_INT(privacy_pseudonym(&ctx, "OTHER-1", other_ps, &err), HP_OK);
-    fill_customer(&ctx, VICTIM, "{\"industry\":\"Retail\",\"region\":\"EU\"}");
-    fill_customer(&ctx, "OTHER-1", "{\"industry\":\"Retail\",\"region\":\"EU\"}");
+    CHECK_EQ_INT(privacy_pseudonym(ctx, VICTIM, ps, &err), HP_OK);
+    CHECK_EQ_INT(privacy_pseudonym(ctx, "OTHER-1", other_ps, &err), HP_OK);
+    fill_customer(ctx, VICTIM, "{\"industry\":\"Retail\",\"region\":\"EU\"}");
+    fill_customer(ctx, "OTHER-1", "{\"industry\":\"Retail\",\"region\":\"EU\"}");
     mkdir(tmp_path("names"), 0700);
     mkdir(tmp_path("names/elsewhere"), 0700);
     char data[200], data2[200], audit[200], audit2[200], data_copy[200], audit_copy[200], moved[200];
@@ -593,9 +593,9 @@ TEST(erasure_rewrites_exports_under_every_name)
     snprintf(audit_copy, sizeof audit_copy, "%s", tmp_path("names/elsewhere/audit.copy"));
     snprintf(moved, sizeof moved, "%s", tmp_path("names/elsewhere/swapped.moved"));
     privacy_kanon k;
-    CHECK_EQ_INT(privacy_export_dataset(&ctx, data, 1, &k, &err), HP_OK);
-    CHECK_EQ_INT(privacy_export_dataset(&ctx, data2, 1, &k, &err), HP_OK);
-    CHECK_EQ_INT(audit_export_file(ctx.st, audit, NOW, &err), HP_OK);
+    CHECK_EQ_INT(privacy_export_dataset(ctx, data, 1, &k, &err), HP_OK);
+    CHECK_EQ_INT(privacy_export_dataset(ctx, data2, 1, &k, &err), HP_OK);
+    CHECK_EQ_INT(audit_export_file(privacy_store(ctx), audit, NOW, &err), HP_OK);
     CHECK_EQ_INT(link(data, data_copy), 0);
     CHECK_EQ_INT(link(audit, audit_copy), 0);
     ino_t data_ino = inode_of(data), audit_ino = inode_of(audit);
@@ -606,7 +606,7 @@ TEST(erasure_rewrites_exports_under_every_name)
     CHECK_EQ_INT(stat(moved, &before), 0);
     CHECK(file_has(data, ps) && file_has(data, other_ps) && file_has(audit, ps) && file_has(moved, ps));
     privacy_erase_result res;
-    CHECKF(privacy_erase(&ctx, VICTIM, &res, &err) == HP_OK, "%s", err.msg);
+    CHECKF(privacy_erase(ctx, VICTIM, &res, &err) == HP_OK, "%s", err.msg);
     CHECK_EQ_INT(res.export_files_rewritten, 2);
     CHECK_EQ_INT(res.unreachable, 1);
     char want[400];
@@ -632,7 +632,7 @@ TEST(erasure_rewrites_exports_under_every_name)
     CHECK(stat(moved, &st) == 0 && st.st_ino == before.st_ino && st.st_mtime == before.st_mtime && file_has(moved, ps));
     /* nothing left beside them */
     CHECK(access(tmp_path("names/dataset.csv.tmp"), F_OK) != 0 && access(tmp_path("names/audit.jsonl.tmp"), F_OK) != 0);
-    privacy_close(&ctx);
+    privacy_close(ctx);
 }
 /* The store is owner-only whatever the umask: the file, and the WAL and shared memory SQLite
  * creates beside it; an existing store readable by others is narrowed when opened. */
