@@ -34,7 +34,9 @@ TEST_BIN := $(TEST_SRC:tests/%.c=build/test/bin/%)
 .PHONY: all deps test test-run demo bench fuzz fuzz-run clean clang-check help check-deps
 # A recipe that fails leaves no half-written target (e.g. src/data/default_config.c from embed.sh).
 .DELETE_ON_ERROR:
+# a recipe (that does nothing), so `$(MAKE) all` in demo and bench is quiet when all is built
 all: bin/hyperp lib/libhyperp.a
+	@:
 
 help:
 	@echo "make            build bin/hyperp and lib/libhyperp.a"
