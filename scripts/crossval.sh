@@ -117,7 +117,7 @@ summarize() {
 }
 
 if [ "$summary_only" -eq 0 ]; then
-    [ -x "$hyperp" ] || { echo "crossval.sh: $hyperp not found or not executable (run \`make\`)" >&2; exit 2; }
+    command -v "$hyperp" > /dev/null || { echo "crossval.sh: $hyperp not found or not executable (run \`make\`)" >&2; exit 2; }
     mkdir -p "$out"
     for ((f = 0; f < folds; f++)); do
         echo "== $name fold $f/$folds"

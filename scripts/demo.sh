@@ -24,10 +24,10 @@ esac
     -?*) die_usage "unknown option '$1'" ;;
     *) die_usage "takes no arguments, got $#" ;;
 esac
-case ${HYPERP:-} in /*) ;; ?*) HYPERP=$PWD/$HYPERP ;; esac
+case ${HYPERP:-} in /*) ;; */*) HYPERP=$PWD/$HYPERP ;; esac
 cd "$(dirname "$0")/.."
 hyperp=${HYPERP:-bin/hyperp}
-[ -x "$hyperp" ] || { echo "demo.sh: $hyperp not found or not executable (run \`make\` first)" >&2; exit 2; }
+command -v "$hyperp" > /dev/null || { echo "demo.sh: $hyperp not found or not executable (run \`make\` first)" >&2; exit 2; }
 N=${HYPERP_DEMO_CUSTOMERS:-20000}
 [[ $N =~ ^[1-9][0-9]*$ ]] || die_usage "HYPERP_DEMO_CUSTOMERS '$N' is not a positive integer"
 out=artifacts/demo

@@ -151,4 +151,4 @@ want=$(for f in 0 1 2; do
 same crossval_tiny_fold_lines "$want" "$(grep '^model  *fold' "$tmp/out")"
 same crossval_tiny_mean_line 1 "$(grep -cE '^model +AUC 0\.[0-9]{4} \+- 0\.[0-9]{4}  Brier 0\.[0-9]{4} \+- 0\.[0-9]{4}  log loss 0\.[0-9]{4} \+- 0\.[0-9]{4}  \(mean \+- sample sd over 3 folds\)$' "$tmp/out")"
 
-cli_summary test_scripts_cli
+cli_summary test_scripts_cli.sh
