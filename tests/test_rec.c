@@ -477,6 +477,19 @@ TEST(json_customer_scores_as_the_table_does)
         json_decref(rec);
     }
     CHECK_EQ_INT(unseen, st.unseen); /* counted alike one by one and for the table */
+    /* a held list longer than the catalogue (repeats, unknown ids): each product once */
+    if (sv) {
+        json_t *rec = json_loads("{\"customer_id\": \"J4\", \"industry\": \"Retail Stores\"}", 0, NULL), *held = json_array();
+        for (int i = 0; i < 3 * m.nproducts; i++) json_array_append_new(held, json_string(i % 3 ? "P002" : "NOPE"));
+        json_object_set_new(rec, "held", held);
+        rec_result r;
+        rec_opts all = { .k = m.nproducts };
+        CHECKF(rec_recommend_json(sv, data_default_config, strlen(data_default_config), "built-in", rec, 1, &all, &r,
+                                  &buf, &err) == HP_OK, "%s", err.msg);
+        CHECK_EQ_INT(r.n, m.nproducts - 1);
+        for (int k = 0; k < r.n; k++) CHECK(strcmp(r.items[k].product_id, "P002") != 0);
+        json_decref(rec);
+    }
     /* bad requests: the field is named, nothing crashes */
     static const struct { const char *json, *want; } bad[] = {
         { "{\"customer_id\": \"J3\", \"held\": \"P001\"}", "held: expected an array" },

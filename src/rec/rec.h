@@ -392,7 +392,8 @@ const float *rec_scorer_scores(rec_scorer *s, const feat_enc *e, int32_t row, co
  * computed once, the ranking pipeline of rank.h, buffers for the whole catalogue), one
  * customer (a table row or a JSON object) or a table at a time, results that
  * rec_result_json turns into the JSON line `hyperp recommend` prints.
- * Ownership: the service borrows m (it must outlive the service); a result's items and
+ * Ownership: the service borrows m (it must outlive the service, and a new catalogue,
+ * rec_set_catalogue, comes before the service is made); a result's items and
  * strings are valid until the service's next call. Threading: one service per thread (a
  * loaded model may be shared read-only between services). */
 typedef struct rec_service rec_service;
