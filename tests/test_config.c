@@ -14,6 +14,8 @@
 #include "privacy/privacy.h"
 
 #include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -389,6 +391,50 @@ TEST(a_registered_section_is_checked_by_its_module)
     CHECK_EQ_INT(data_config_section_register("nocheck", NULL, NULL, &err), HP_ERR_INVAL);
 }
 
+static int any_check(void *ctx, const char *config, const char *section, json_t *value, const char *base_dir,
+                     hp_error *err)
+{
+    (void)ctx, (void)config, (void)section, (void)value, (void)base_dir, (void)err;
+    return HP_OK;
+}
+
+/* Modules may register from several threads while configs are parsed: every name lands once. */
+static void *register_three(void *arg)
+{
+    int k = (int)(intptr_t)arg, *failures = hp_calloc(1, sizeof *failures);
+    for (int i = 0; failures && i < 3; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "mod%d_%d", k, i);
+        hp_error err = { 0 };
+        *failures += data_config_section_register(name, any_check, NULL, &err) != HP_OK;
+        const char *cfg = CFG("", "");
+        data_dataset ds;
+        if (data_config_parse(&ds, cfg, strlen(cfg), "c.json", "", &err) == HP_OK) data_dataset_free(&ds);
+        else (*failures)++;
+    }
+    return failures;
+}
+
+TEST(sections_register_from_many_threads)
+{
+    pthread_t th[4];
+    for (int k = 0; k < 4; k++) CHECK(pthread_create(&th[k], NULL, register_three, (void *)(intptr_t)k) == 0);
+    for (int k = 0; k < 4; k++) {
+        void *r = NULL;
+        pthread_join(th[k], &r);
+        CHECK(r && *(int *)r == 0);
+        hp_free(r);
+    }
+    char known[512];
+    data_config_known_keys(known, sizeof known);
+    for (int k = 0; k < 4; k++)
+        for (int i = 0; i < 3; i++) {
+            char name[40];
+            snprintf(name, sizeof name, ", mod%d_%d", k, i);
+            CHECKF(strstr(known, name) != NULL, "%s missing from %s", name + 2, known);
+        }
+}
+
 /* Propensity data (a yes/no label is the only target) trains with BCE unless a loss is given. */
 TEST(label_only_data_defaults_to_bce)
 {
@@ -442,6 +488,7 @@ int main(void)
     RUN(every_field_of_the_wrong_type_names_its_path);
     RUN(a_registered_section_is_checked_by_its_module);
     RUN(label_only_data_defaults_to_bce);
+    RUN(sections_register_from_many_threads);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_dir);
