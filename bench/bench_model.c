@@ -1,10 +1,10 @@
 /* Recommender benchmarks, in process, through the public model.h API.
  *   bench_model train DATA_DIR THREADS EPOCHS OUT_DIR
  *       rec_train on the built-in config over DATA_DIR (EPOCHS 0: the config's, with its
- *       early stopping); prints rep.examples_per_s (time inside training steps only) and,
+ *       early stopping); prints rep.fit.examples_per_s (time inside training steps only) and,
  *       when EPOCHS is 0, the test NDCG@10 / HR@10 of the saved best model (rec_evaluate).
  *   bench_model serve DATA_DIR THREADS CALLS
- *       rec_scorer_topk(k=10) latency for one customer per call on a 1000-product
+ *       rec_scorer_scores + rank_run (k=10) latency for one customer per call on a 1000-product
  *       catalogue (random product features and weights; customers and their held products
  *       from DATA_DIR); p50/p99 over CALLS calls after CALLS/10 warm-up calls.
  *   bench_model flops DATA_DIR      analytic FLOPs per training example
@@ -41,7 +41,7 @@ static int cmd_train(const char *dir, int threads, int epochs, const char *out)
     rec_train_report rep;
     if (rec_train(&ds, &cfg, &o, &rep, &err)) return bm_fail("train", &err);
     printf("threads %d\nepochs_run %d\nbest_epoch %d\nexamples %ld\nstep_seconds %.3f\nexamples_per_s %.0f\n", threads,
-           rep.epochs_run, rep.best_epoch, rep.examples, rep.step_seconds, rep.examples_per_s);
+           rep.fit.epochs_run, rep.fit.best_epoch, rep.fit.examples, rep.fit.step_seconds, rep.fit.examples_per_s);
     if (epochs == 0) {
         rec_model m;
         rec_eval_result r;
@@ -103,21 +103,22 @@ static int cmd_serve(const char *dir, int threads, int calls)
     random_catalogue(&net.prod, &net.prod_fs, &b.su.net.prod, P, b.cfg.arch.text_buckets, &r);
     if (rec_net_init(&net, &b.cfg.arch, P, &err)) return bm_fail("net", &err);
     rec_net_init_weights(&net, 99);
-    rec_lists vis = { b.su.split.vis_off, b.su.split.vis };
     rec_scorer *s;
-    if (rec_scorer_new(&s, &net, &b.su.cust, &vis, NULL, &err)) return bm_fail("scorer", &err);
+    rank_pipeline *pl;
+    if (rec_scorer_new(&s, &net, NULL, &err) || rank_pipeline_new(&pl, P, 0, &err)) return bm_fail("scorer", &err);
     int warm = calls / 10, n = b.su.cust.n;
     double *lat = hp_malloc((size_t)calls * sizeof *lat), sink = 0;
-    int32_t items[K];
-    float scores[K];
+    rank_entry top[K];
     for (int i = 0; i < warm + calls; i++) {
         int32_t row = i % n;
         const int32_t *ex = b.su.split.vis + b.su.split.vis_off[row];
         int nex = (int)(b.su.split.vis_off[row + 1] - b.su.split.vis_off[row]);
         double t0 = now_ns();
-        int got = rec_scorer_topk(s, row, ex, nex, K, items, scores, NULL);
+        const float *all = rec_scorer_scores(s, &b.su.cust, row, ex, nex, NULL); /* held: history and left out */
+        rank_request rq = { .held = ex, .nheld = nex };
+        int got = all ? rank_run(pl, all, &rq, K, top, &err) : -1;
         double t1 = now_ns();
-        sink += got ? scores[0] : 0;
+        sink += got > 0 ? top[0].score : 0;
         if (i >= warm) lat[i - warm] = (t1 - t0) / 1e3;
     }
     qsort(lat, (size_t)calls, sizeof *lat, cmp_double);
@@ -125,6 +126,7 @@ static int cmd_serve(const char *dir, int threads, int calls)
            lat[calls / 2], lat[(size_t)(0.99 * calls)], sink);
     hp_free(lat);
     rec_scorer_free(s);
+    rank_pipeline_free(pl);
     rec_net_free(&net);
     bm_free(&b);
     return 0;

@@ -38,7 +38,8 @@ awk -v k="$k" '
     $1 == "hr1" { hr1 += n * $2; w += n } $1 == "hr_at_k" { hrk += n * $2 } $1 == "ndcg_at_k" { nd += n * $2 } $1 == "mrr" { mrr += n * $2 }
     $1 == "pop_hr1" { phr1 += n * $2 } $1 == "pop_hr_at_k" { phrk += n * $2 } $1 == "pop_ndcg_at_k" { pnd += n * $2 } $1 == "pop_mrr" { pmrr += n * $2 }
     END {
-        if (na) { m = auc / na; sd = sqrt(auc2 / na - m * m); printf "%-11s AUC %.4f +- %.4f over %d folds\n", "torch", m, sd, na }
+        if (na) { m = auc / na; v = na > 1 ? (auc2 - na * m * m) / (na - 1) : 0; sd = sqrt(v > 0 ? v : 0)  # sample sd (ddof 1), as crossval.sh and the peers
+                   printf "%-11s AUC %.4f +- %.4f over %d folds\n", "torch", m, sd, na }
         if (w) {
             printf "%-11s HR@1 %.4f  HR@%d %.4f  NDCG@%d %.4f  MRR %.4f  (%d customers)\n", "torch", hr1 / w, k, hrk / w, k, nd / w, mrr / w, w
             printf "%-11s HR@1 %.4f  HR@%d %.4f  NDCG@%d %.4f  MRR %.4f  (%d customers)\n", "popularity", phr1 / w, k, phrk / w, k, pnd / w, pmrr / w, w

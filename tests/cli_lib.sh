@@ -19,6 +19,17 @@ expect() {
     if [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then fail "$name (no '$pattern' in: $out)"; return; fi
     ok "$name"
 }
+# expect_line NAME STATUS LINE -- command...: the exact message line (not a pattern)
+expect_line() {
+    local name=$1 want=$2 line=$3
+    shift 4
+    local out rc
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" -ne "$want" ]; then fail "$name (exit $rc, wanted $want): $out"; return; fi
+    if ! grep -qxF -- "$line" <<<"$out"; then fail "$name (no line '$line' in: $out)"; return; fi
+    ok "$name"
+}
 cli_summary() {
     echo "$1: $passed passed, $failed failed"
     [ "$failed" -eq 0 ]

@@ -23,18 +23,20 @@ static const char *tmp_path(const char *name)
 }
 
 /* A fresh store with a fixed key and the clock at NOW. */
-static void open_ctx(privacy_ctx *ctx)
+static void open_ctx(privacy_ctx **out)
 {
     char name[32];
     hp_error err = { 0 };
     snprintf(name, sizeof name, "c%d.db", g_seq++);
-    int rc = privacy_open(ctx, tmp_path(name), NULL, &err);
+    int rc = privacy_open(out, tmp_path(name), NULL, &err);
     CHECKF(rc == HP_OK, "%s", err.msg);
+    if (rc) exit(1); /* every later check would dereference NULL */
+    privacy_ctx *ctx = *out;
     unsigned char key[32];
     for (int i = 0; i < 32; i++) key[i] = (unsigned char)(i * 5 + 3);
     privacy_add_key(ctx, key, sizeof key, &err);
-    ctx->now = NOW;
-    snprintf(ctx->actor, sizeof ctx->actor, "test");
+    privacy_set_now(ctx, NOW);
+    privacy_set_actor(ctx, "test");
 }
 
 /* Records one event from the customer's own channel; at_offset is --at relative to now
@@ -45,7 +47,7 @@ static int event_at(privacy_ctx *ctx, const char *id, privacy_purpose p, privacy
     hp_error err = { 0 };
     privacy_consent_req r = { .customer_id = id, .purpose = p, .event = ev, .basis = "consent",
                               .source = "web", .notice_version = "v1",
-                              .at = ctx->now + at_offset, .has_at = !no_at };
+                              .at = privacy_now(ctx) + at_offset, .has_at = !no_at };
     int rc = privacy_consent_record(ctx, &r, &err);
     if (rc) fprintf(stderr, "  record: %s\n", err.msg);
     return rc;
@@ -63,80 +65,80 @@ static int gate(privacy_ctx *ctx, const char *id, privacy_purpose p)
  * for every kind of opt-out. */
 TEST(a_future_dated_give_never_outranks_a_later_opt_out)
 {
-    privacy_ctx ctx;
+    privacy_ctx *ctx = NULL;
     open_ctx(&ctx);
-    CHECK_EQ_INT(event_at(&ctx, "X", PRIVACY_PERSONALISATION, PRIVACY_GIVE, 290, 0), HP_OK);
-    CHECK_EQ_INT(gate(&ctx, "X", PRIVACY_PERSONALISATION), 1);
-    CHECK_EQ_INT(event_at(&ctx, "X", PRIVACY_PERSONALISATION, PRIVACY_WITHDRAW, 0, 1), HP_OK);
-    CHECK_EQ_INT(gate(&ctx, "X", PRIVACY_PERSONALISATION), 0);
+    CHECK_EQ_INT(event_at(ctx, "X", PRIVACY_PERSONALISATION, PRIVACY_GIVE, 290, 0), HP_OK);
+    CHECK_EQ_INT(gate(ctx, "X", PRIVACY_PERSONALISATION), 1);
+    CHECK_EQ_INT(event_at(ctx, "X", PRIVACY_PERSONALISATION, PRIVACY_WITHDRAW, 0, 1), HP_OK);
+    CHECK_EQ_INT(gate(ctx, "X", PRIVACY_PERSONALISATION), 0);
     const char *ids[] = { "X" };
     uint8_t ok[1] = { 1 };
     size_t n = 9;
     hp_error err = { 0 };
-    CHECK_EQ_INT(privacy_allowed_bulk(&ctx, ids, 1, PRIVACY_PERSONALISATION, PRIVACY_REQ_NO_AUDIT,
+    CHECK_EQ_INT(privacy_allowed_bulk(ctx, ids, 1, PRIVACY_PERSONALISATION, PRIVACY_REQ_NO_AUDIT,
                                       ok, &n, &err), HP_OK);
     CHECK(ok[0] == 0 && n == 0);
     /* an objection and a GPC opt-out the same way, also when they are dated a little earlier */
-    CHECK_EQ_INT(event_at(&ctx, "M", PRIVACY_MARKETING, PRIVACY_GIVE, 290, 0), HP_OK);
-    CHECK_EQ_INT(event_at(&ctx, "M", PRIVACY_MARKETING, PRIVACY_OBJECT, -5, 0), HP_OK);
-    CHECK_EQ_INT(gate(&ctx, "M", PRIVACY_MARKETING), 0);
-    CHECK_EQ_INT(event_at(&ctx, "G", PRIVACY_SALE_SHARING, PRIVACY_GIVE, 299, 0), HP_OK);
-    CHECK_EQ_INT(event_at(&ctx, "G", PRIVACY_SALE_SHARING, PRIVACY_GPC, 0, 1), HP_OK);
-    CHECK_EQ_INT(gate(&ctx, "G", PRIVACY_SALE_SHARING), 0);
+    CHECK_EQ_INT(event_at(ctx, "M", PRIVACY_MARKETING, PRIVACY_GIVE, 290, 0), HP_OK);
+    CHECK_EQ_INT(event_at(ctx, "M", PRIVACY_MARKETING, PRIVACY_OBJECT, -5, 0), HP_OK);
+    CHECK_EQ_INT(gate(ctx, "M", PRIVACY_MARKETING), 0);
+    CHECK_EQ_INT(event_at(ctx, "G", PRIVACY_SALE_SHARING, PRIVACY_GIVE, 299, 0), HP_OK);
+    CHECK_EQ_INT(event_at(ctx, "G", PRIVACY_SALE_SHARING, PRIVACY_GPC, 0, 1), HP_OK);
+    CHECK_EQ_INT(gate(ctx, "G", PRIVACY_SALE_SHARING), 0);
     /* the same a minute later: the future date bought nothing */
-    ctx.now += 60;
-    CHECK_EQ_INT(gate(&ctx, "X", PRIVACY_PERSONALISATION), 0);
-    privacy_close(&ctx);
+    privacy_set_now(ctx, privacy_now(ctx) + 60);
+    CHECK_EQ_INT(gate(ctx, "X", PRIVACY_PERSONALISATION), 0);
+    privacy_close(ctx);
 }
 
 /* The rule in both directions: an opt-out recorded after a give wins whatever its date; a
  * give recorded after an opt-out wins only when it is also dated after it. */
 TEST(recording_order_and_dates_both_have_to_agree_for_a_give)
 {
-    privacy_ctx ctx;
+    privacy_ctx *ctx = NULL;
     open_ctx(&ctx);
     /* a backdated withdrawal (a letter entered late) recorded after a give: denied */
-    CHECK_EQ_INT(event_at(&ctx, "A", PRIVACY_ANALYTICS, PRIVACY_GIVE, -10, 0), HP_OK);
-    CHECK_EQ_INT(event_at(&ctx, "A", PRIVACY_ANALYTICS, PRIVACY_WITHDRAW, -3600, 0), HP_OK);
-    CHECK_EQ_INT(gate(&ctx, "A", PRIVACY_ANALYTICS), 0);
+    CHECK_EQ_INT(event_at(ctx, "A", PRIVACY_ANALYTICS, PRIVACY_GIVE, -10, 0), HP_OK);
+    CHECK_EQ_INT(event_at(ctx, "A", PRIVACY_ANALYTICS, PRIVACY_WITHDRAW, -3600, 0), HP_OK);
+    CHECK_EQ_INT(gate(ctx, "A", PRIVACY_ANALYTICS), 0);
     /* a give recorded later but dated before the withdrawal is history, not a lift */
-    CHECK_EQ_INT(event_at(&ctx, "B", PRIVACY_ANALYTICS, PRIVACY_WITHDRAW, -10, 0), HP_OK);
-    CHECK_EQ_INT(event_at(&ctx, "B", PRIVACY_ANALYTICS, PRIVACY_GIVE, -3600, 0), HP_OK);
-    CHECK_EQ_INT(gate(&ctx, "B", PRIVACY_ANALYTICS), 0);
+    CHECK_EQ_INT(event_at(ctx, "B", PRIVACY_ANALYTICS, PRIVACY_WITHDRAW, -10, 0), HP_OK);
+    CHECK_EQ_INT(event_at(ctx, "B", PRIVACY_ANALYTICS, PRIVACY_GIVE, -3600, 0), HP_OK);
+    CHECK_EQ_INT(gate(ctx, "B", PRIVACY_ANALYTICS), 0);
     /* the customer's own consent recorded and dated after it lifts it */
-    CHECK_EQ_INT(event_at(&ctx, "B", PRIVACY_ANALYTICS, PRIVACY_GIVE, 0, 1), HP_OK);
-    CHECK_EQ_INT(gate(&ctx, "B", PRIVACY_ANALYTICS), 1);
+    CHECK_EQ_INT(event_at(ctx, "B", PRIVACY_ANALYTICS, PRIVACY_GIVE, 0, 1), HP_OK);
+    CHECK_EQ_INT(gate(ctx, "B", PRIVACY_ANALYTICS), 1);
     /* a future-dated opt-out counts from when it was recorded: a consent given a few seconds
      * later, inside its skew, lifts it */
-    CHECK_EQ_INT(event_at(&ctx, "C", PRIVACY_ANALYTICS, PRIVACY_WITHDRAW, 290, 0), HP_OK);
-    ctx.now += 5;
-    CHECK_EQ_INT(event_at(&ctx, "C", PRIVACY_ANALYTICS, PRIVACY_GIVE, 0, 1), HP_OK);
-    CHECK_EQ_INT(gate(&ctx, "C", PRIVACY_ANALYTICS), 1);
+    CHECK_EQ_INT(event_at(ctx, "C", PRIVACY_ANALYTICS, PRIVACY_WITHDRAW, 290, 0), HP_OK);
+    privacy_set_now(ctx, privacy_now(ctx) + 5);
+    CHECK_EQ_INT(event_at(ctx, "C", PRIVACY_ANALYTICS, PRIVACY_GIVE, 0, 1), HP_OK);
+    CHECK_EQ_INT(gate(ctx, "C", PRIVACY_ANALYTICS), 1);
     /* the same second: recording order decides */
-    CHECK_EQ_INT(event_at(&ctx, "D", PRIVACY_ANALYTICS, PRIVACY_GIVE, 0, 1), HP_OK);
-    CHECK_EQ_INT(event_at(&ctx, "D", PRIVACY_ANALYTICS, PRIVACY_WITHDRAW, 0, 1), HP_OK);
-    CHECK_EQ_INT(gate(&ctx, "D", PRIVACY_ANALYTICS), 0);
-    CHECK_EQ_INT(event_at(&ctx, "D", PRIVACY_ANALYTICS, PRIVACY_GIVE, 0, 1), HP_OK);
-    CHECK_EQ_INT(gate(&ctx, "D", PRIVACY_ANALYTICS), 1);
-    privacy_close(&ctx);
+    CHECK_EQ_INT(event_at(ctx, "D", PRIVACY_ANALYTICS, PRIVACY_GIVE, 0, 1), HP_OK);
+    CHECK_EQ_INT(event_at(ctx, "D", PRIVACY_ANALYTICS, PRIVACY_WITHDRAW, 0, 1), HP_OK);
+    CHECK_EQ_INT(gate(ctx, "D", PRIVACY_ANALYTICS), 0);
+    CHECK_EQ_INT(event_at(ctx, "D", PRIVACY_ANALYTICS, PRIVACY_GIVE, 0, 1), HP_OK);
+    CHECK_EQ_INT(gate(ctx, "D", PRIVACY_ANALYTICS), 1);
+    privacy_close(ctx);
 }
 
 /* An erasure keeps the opt-out as a suppression record dated when it took effect (not its
  * future --at), and it stays ahead of everything recorded again. */
 TEST(suppression_records_keep_the_effective_date)
 {
-    privacy_ctx ctx;
+    privacy_ctx *ctx = NULL;
     open_ctx(&ctx);
     hp_error err = { 0 };
-    CHECK_EQ_INT(event_at(&ctx, "S", PRIVACY_MARKETING, PRIVACY_GIVE, -100, 0), HP_OK);
-    CHECK_EQ_INT(event_at(&ctx, "S", PRIVACY_MARKETING, PRIVACY_OBJECT, 290, 0), HP_OK);
+    CHECK_EQ_INT(event_at(ctx, "S", PRIVACY_MARKETING, PRIVACY_GIVE, -100, 0), HP_OK);
+    CHECK_EQ_INT(event_at(ctx, "S", PRIVACY_MARKETING, PRIVACY_OBJECT, 290, 0), HP_OK);
     privacy_erase_result er;
-    CHECK_EQ_INT(privacy_erase(&ctx, "S", &er, &err), HP_OK);
-    CHECK_EQ_INT(gate(&ctx, "S", PRIVACY_MARKETING), 0);
-    ctx.now += 10; /* before the objection's --at, after it was recorded */
-    CHECK_EQ_INT(event_at(&ctx, "S", PRIVACY_MARKETING, PRIVACY_GIVE, 0, 1), HP_OK);
-    CHECK_EQ_INT(gate(&ctx, "S", PRIVACY_MARKETING), 1);
-    privacy_close(&ctx);
+    CHECK_EQ_INT(privacy_erase(ctx, "S", &er, &err), HP_OK);
+    CHECK_EQ_INT(gate(ctx, "S", PRIVACY_MARKETING), 0);
+    privacy_set_now(ctx, privacy_now(ctx) + 10); /* before the objection's --at, after it was recorded */
+    CHECK_EQ_INT(event_at(ctx, "S", PRIVACY_MARKETING, PRIVACY_GIVE, 0, 1), HP_OK);
+    CHECK_EQ_INT(gate(ctx, "S", PRIVACY_MARKETING), 1);
+    privacy_close(ctx);
 }
 
 /* ------------------------------------------------------------------ defect 8: snapshot */
@@ -145,7 +147,7 @@ static int64_t models_due(privacy_ctx *ctx)
 {
     hp_error err = { 0 };
     int64_t n = -1;
-    CHECK_EQ_INT(store_model_retrain_due(ctx->st, &n, &err), HP_OK);
+    CHECK_EQ_INT(store_model_retrain_due(privacy_store(ctx), &n, &err), HP_OK);
     return n;
 }
 
@@ -189,7 +191,7 @@ static void erase_t1_interrupted(privacy_ctx *ctx)
     hp_error err = { 0 };
     const char *p = tmp_path("blocked.csv");
     CHECK_EQ_INT(mkdir(p, 0700), 0); /* the export cannot be rewritten: the erasure stays pending */
-    CHECK_EQ_INT(store_export_record(ctx->st, p, "dataset", 5, NOW, &err), HP_OK);
+    CHECK_EQ_INT(store_export_record(privacy_store(ctx), p, "dataset", 5, NOW, &err), HP_OK);
     privacy_erase_result er;
     CHECK(privacy_erase(ctx, "T1", &er, &err) != HP_OK);
 }
@@ -213,40 +215,40 @@ TEST(a_model_is_due_when_an_erasure_lands_while_it_trains)
         { erase_t1_interrupted, 1, "an erasure whose file step is unfinished" },
     };
     for (size_t i = 0; i < HP_ARRAY_LEN(cases); i++) {
-        privacy_ctx ctx;
+        privacy_ctx *ctx = NULL;
         open_ctx(&ctx);
-        customers_t1_t2(&ctx);
+        customers_t1_t2(ctx);
         int due = -1;
-        train_around(&ctx, cases[i].fn, &due);
+        train_around(ctx, cases[i].fn, &due);
         CHECKF(due == cases[i].want, "%s: due %d", cases[i].what, due);
-        CHECKF(models_due(&ctx) == cases[i].want, "%s: registry says %lld", cases[i].what,
-               (long long)models_due(&ctx));
-        privacy_close(&ctx);
+        CHECKF(models_due(ctx) == cases[i].want, "%s: registry says %lld", cases[i].what,
+               (long long)models_due(ctx));
+        privacy_close(ctx);
         if (cases[i].fn == erase_t1_interrupted) rmdir(tmp_path("blocked.csv"));
     }
     /* an erasure before the gate is not in the model: the gate left the customer out */
-    privacy_ctx ctx;
+    privacy_ctx *ctx = NULL;
     open_ctx(&ctx);
-    customers_t1_t2(&ctx);
-    CHECK_EQ_INT(event_at(&ctx, "T9", PRIVACY_PERSONALISATION, PRIVACY_GIVE, -60, 0), HP_OK);
+    customers_t1_t2(ctx);
+    CHECK_EQ_INT(event_at(ctx, "T9", PRIVACY_PERSONALISATION, PRIVACY_GIVE, -60, 0), HP_OK);
     hp_error err = { 0 };
     privacy_erase_result er;
-    CHECK_EQ_INT(privacy_erase(&ctx, "T9", &er, &err), HP_OK);
+    CHECK_EQ_INT(privacy_erase(ctx, "T9", &er, &err), HP_OK);
     int due = -1;
-    train_around(&ctx, NULL, &due);
+    train_around(ctx, NULL, &due);
     CHECK_EQ_INT(due, 0);
     /* and an erasure after the registration marks it as before */
-    erase_t1(&ctx);
-    CHECK_EQ_INT(models_due(&ctx), 1);
-    privacy_close(&ctx);
+    erase_t1(ctx);
+    CHECK_EQ_INT(models_due(ctx), 1);
+    privacy_close(ctx);
 }
 
 /* T1 was last active 400 days ago (past the default 365-day customer retention), T2 now. */
 static void customers_t1_old_t2(privacy_ctx *ctx)
 {
-    ctx->now = NOW - 400 * 86400;
+    privacy_set_now(ctx, NOW - 400 * 86400);
     CHECK_EQ_INT(event_at(ctx, "T1", PRIVACY_PERSONALISATION, PRIVACY_GIVE, -60, 0), HP_OK);
-    ctx->now = NOW;
+    privacy_set_now(ctx, NOW);
     CHECK_EQ_INT(event_at(ctx, "T2", PRIVACY_PERSONALISATION, PRIVACY_GIVE, -60, 0), HP_OK);
 }
 
@@ -265,41 +267,41 @@ static void purge(privacy_ctx *ctx)
  * deletes no customer (or a dry run) marks nothing. */
 TEST(a_retention_purge_marks_models_like_an_erasure)
 {
-    privacy_ctx ctx;
+    privacy_ctx *ctx = NULL;
     hp_error err = { 0 };
     int due = -1;
     /* registered, then purged */
     open_ctx(&ctx);
-    customers_t1_old_t2(&ctx);
-    train_around(&ctx, NULL, &due);
+    customers_t1_old_t2(ctx);
+    train_around(ctx, NULL, &due);
     CHECK_EQ_INT(due, 0);
     privacy_purge_result dry;
-    CHECK_EQ_INT(privacy_purge(&ctx, 1, &dry, &err), HP_OK);
+    CHECK_EQ_INT(privacy_purge(ctx, 1, &dry, &err), HP_OK);
     CHECK_EQ_INT(dry.rows[STORE_CAT_CUSTOMER], 1);
-    CHECK_EQ_INT(models_due(&ctx), 0);
-    purge(&ctx);
+    CHECK_EQ_INT(models_due(ctx), 0);
+    purge(ctx);
     CHECK_EQ_INT(g_purged_customers, 1);
-    CHECK_EQ_INT(models_due(&ctx), 1);
-    privacy_close(&ctx);
+    CHECK_EQ_INT(models_due(ctx), 1);
+    privacy_close(ctx);
     /* purged while training: the snapshot check sees it */
     open_ctx(&ctx);
-    customers_t1_old_t2(&ctx);
+    customers_t1_old_t2(ctx);
     due = -1;
-    train_around(&ctx, purge, &due);
+    train_around(ctx, purge, &due);
     CHECK_EQ_INT(g_purged_customers, 1);
     CHECK_EQ_INT(due, 1);
-    CHECK_EQ_INT(models_due(&ctx), 1);
-    privacy_close(&ctx);
+    CHECK_EQ_INT(models_due(ctx), 1);
+    privacy_close(ctx);
     /* nobody past retention: neither path marks */
     open_ctx(&ctx);
-    customers_t1_t2(&ctx);
+    customers_t1_t2(ctx);
     due = -1;
-    train_around(&ctx, purge, &due);
+    train_around(ctx, purge, &due);
     CHECK_EQ_INT(g_purged_customers, 0);
     CHECK_EQ_INT(due, 0);
-    purge(&ctx);
-    CHECK_EQ_INT(models_due(&ctx), 0);
-    privacy_close(&ctx);
+    purge(ctx);
+    CHECK_EQ_INT(models_due(ctx), 0);
+    privacy_close(ctx);
 }
 
 /* ------------------------------------------------------------------ defect 11: audit */
@@ -316,8 +318,8 @@ static void build_chain(privacy_ctx *ctx, int n)
 static int verify_after(privacy_ctx *ctx, const char *tamper_sql, const char *expect, audit_report *ar)
 {
     hp_error err = { 0 };
-    if (tamper_sql) CHECKF(store_exec_unsafe(ctx->st, tamper_sql, &err) == HP_OK, "%s", err.msg);
-    return audit_verify_store_expect(ctx->st, expect, ar, &err);
+    if (tamper_sql) CHECKF(store_exec_unsafe(privacy_store(ctx), tamper_sql, &err) == HP_OK, "%s", err.msg);
+    return audit_verify_store_expect(privacy_store(ctx), expect, ar, &err);
 }
 
 /* Every one of these changes the table's bytes, types or length; each must break the chain. */
@@ -336,15 +338,15 @@ TEST(audit_verify_reads_the_tables_exact_bytes_and_its_kept_head)
         "DELETE FROM audit WHERE seq >= 4",
     };
     for (size_t i = 0; i < HP_ARRAY_LEN(tamper); i++) {
-        privacy_ctx ctx;
+        privacy_ctx *ctx = NULL;
         open_ctx(&ctx);
-        build_chain(&ctx, 6);
+        build_chain(ctx, 6);
         audit_report ar;
-        CHECKF(verify_after(&ctx, NULL, NULL, &ar) == HP_OK, "%s", ar.problem);
+        CHECKF(verify_after(ctx, NULL, NULL, &ar) == HP_OK, "%s", ar.problem);
         CHECK_EQ_INT(ar.entries, 6);
         CHECK_EQ_INT(ar.head_seq, 6);
-        CHECKF(verify_after(&ctx, tamper[i], NULL, &ar) == HP_ERR_FORMAT, "not caught: %s", tamper[i]);
-        privacy_close(&ctx);
+        CHECKF(verify_after(ctx, tamper[i], NULL, &ar) == HP_ERR_FORMAT, "not caught: %s", tamper[i]);
+        privacy_close(ctx);
     }
 }
 
@@ -352,31 +354,31 @@ TEST(audit_verify_reads_the_tables_exact_bytes_and_its_kept_head)
  * entry appended after a truncation links to the kept head, so the gap stays visible. */
 TEST(truncation_is_caught_against_a_head_kept_elsewhere)
 {
-    privacy_ctx ctx;
+    privacy_ctx *ctx = NULL;
     open_ctx(&ctx);
-    build_chain(&ctx, 4);
+    build_chain(ctx, 4);
     audit_report ar;
-    CHECK_EQ_INT(verify_after(&ctx, NULL, NULL, &ar), HP_OK);
+    CHECK_EQ_INT(verify_after(ctx, NULL, NULL, &ar), HP_OK);
     char head[65];
     memcpy(head, ar.head, sizeof head);
-    build_chain(&ctx, 2); /* the log grows: the old head is still in it */
-    CHECKF(verify_after(&ctx, NULL, head, &ar) == HP_OK, "%s", ar.problem);
-    CHECK(verify_after(&ctx, NULL, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", &ar)
+    build_chain(ctx, 2); /* the log grows: the old head is still in it */
+    CHECKF(verify_after(ctx, NULL, head, &ar) == HP_OK, "%s", ar.problem);
+    CHECK(verify_after(ctx, NULL, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", &ar)
           == HP_ERR_FORMAT);
     CHECKF(strstr(ar.problem, "expected head") != NULL, "%s", ar.problem);
-    CHECK_EQ_INT(verify_after(&ctx, "DELETE FROM audit WHERE seq >= 3; DELETE FROM meta WHERE key"
+    CHECK_EQ_INT(verify_after(ctx, "DELETE FROM audit WHERE seq >= 3; DELETE FROM meta WHERE key"
                               " LIKE 'audit_head_%'", NULL, &ar), HP_OK); /* meta is no defence */
-    CHECK_EQ_INT(verify_after(&ctx, NULL, head, &ar), HP_ERR_FORMAT);
-    privacy_close(&ctx);
+    CHECK_EQ_INT(verify_after(ctx, NULL, head, &ar), HP_ERR_FORMAT);
+    privacy_close(ctx);
     /* a new entry after a DELETE links to the head kept in meta: the gap is reported */
     open_ctx(&ctx);
-    build_chain(&ctx, 5);
-    CHECK_EQ_INT(verify_after(&ctx, "DELETE FROM audit WHERE seq >= 4", NULL, &ar), HP_ERR_FORMAT);
+    build_chain(ctx, 5);
+    CHECK_EQ_INT(verify_after(ctx, "DELETE FROM audit WHERE seq >= 4", NULL, &ar), HP_ERR_FORMAT);
     CHECKF(strstr(ar.problem, "truncated") != NULL, "%s", ar.problem);
-    build_chain(&ctx, 1);
-    CHECK_EQ_INT(verify_after(&ctx, NULL, NULL, &ar), HP_ERR_FORMAT);
+    build_chain(ctx, 1);
+    CHECK_EQ_INT(verify_after(ctx, NULL, NULL, &ar), HP_ERR_FORMAT);
     CHECKF(strstr(ar.problem, "sequence gap") != NULL, "%s", ar.problem);
-    privacy_close(&ctx);
+    privacy_close(ctx);
 }
 
 static size_t slurp(const char *path, char *buf, size_t cap)
@@ -405,12 +407,12 @@ static int verify_buf(const char *buf, size_t n, const char *expect)
 /* An export ends at the head its header names; a NUL-cut tail or a removed last line fails. */
 TEST(audit_exports_hold_their_head_and_every_byte)
 {
-    privacy_ctx ctx;
+    privacy_ctx *ctx = NULL;
     open_ctx(&ctx);
-    build_chain(&ctx, 4);
+    build_chain(ctx, 4);
     hp_error err = { 0 };
     const char *p = tmp_path("audit.jsonl");
-    CHECK_EQ_INT(audit_export_file(ctx.st, p, NOW, &err), HP_OK);
+    CHECK_EQ_INT(audit_export_file(privacy_store(ctx), p, NOW, &err), HP_OK);
     static char buf[1 << 16], cut[1 << 16];
     size_t n = slurp(p, buf, sizeof buf);
     CHECK_EQ_INT(verify_buf(buf, n, NULL), HP_OK);
@@ -428,7 +430,7 @@ TEST(audit_exports_hold_their_head_and_every_byte)
     /* a header without the head (older exports) still verifies; truncation then needs the
      * head kept elsewhere */
     audit_report ar;
-    CHECK_EQ_INT(audit_verify_store(ctx.st, &ar, &err), HP_OK);
+    CHECK_EQ_INT(audit_verify_store(privacy_store(ctx), &ar, &err), HP_OK);
     int hl = snprintf(cut, sizeof cut, "{\"hyperp_audit\":1,\"anchor_seq\":0,\"anchor_hash\":\"%064d\"}\n", 0);
     memcpy(cut + hl, buf + nl, n - nl);
     CHECK_EQ_INT(verify_buf(cut, (size_t)hl + n - nl, NULL), HP_OK);
@@ -436,19 +438,19 @@ TEST(audit_exports_hold_their_head_and_every_byte)
     CHECK_EQ_INT(verify_buf(cut, (size_t)hl + end - nl, ar.head), HP_ERR_FORMAT);
     CHECK_EQ_INT(verify_buf(cut, (size_t)hl + n - nl, ar.head), HP_OK);
     /* a NUL written into the table reaches the export as \u0000, which is refused */
-    CHECK_EQ_INT(store_exec_unsafe(ctx.st, "UPDATE audit SET outcome = outcome || char(0) || 'x'"
+    CHECK_EQ_INT(store_exec_unsafe(privacy_store(ctx), "UPDATE audit SET outcome = outcome || char(0) || 'x'"
                                    " WHERE seq = 2", &err), HP_OK);
-    CHECK_EQ_INT(audit_export_file(ctx.st, p, NOW, &err), HP_OK);
+    CHECK_EQ_INT(audit_export_file(privacy_store(ctx), p, NOW, &err), HP_OK);
     n = slurp(p, buf, sizeof buf);
     CHECK(has_bytes(buf, n, "\\u0000x"));
     CHECK_EQ_INT(verify_buf(buf, n, NULL), HP_ERR_FORMAT);
-    privacy_close(&ctx);
+    privacy_close(ctx);
 }
 
 /* Reading commands open a store that must exist; nothing is created at a mistyped path. */
 TEST(a_store_that_does_not_exist_is_not_created_by_reading)
 {
-    privacy_ctx ctx;
+    privacy_ctx *ctx = NULL;
     hp_error err = { 0 };
     const char *p = tmp_path("typo.db");
     CHECK_EQ_INT(privacy_open_existing(&ctx, p, NULL, &err), HP_ERR_NOTFOUND);
@@ -456,9 +458,9 @@ TEST(a_store_that_does_not_exist_is_not_created_by_reading)
     CHECK(access(p, F_OK) != 0);
     CHECK_EQ_INT(privacy_open_existing(&ctx, g_dir, NULL, &err), HP_ERR_IO); /* a directory */
     CHECK_EQ_INT(privacy_open(&ctx, p, NULL, &err), HP_OK);
-    privacy_close(&ctx);
+    privacy_close(ctx);
     CHECK_EQ_INT(privacy_open_existing(&ctx, p, NULL, &err), HP_OK);
-    privacy_close(&ctx);
+    privacy_close(ctx);
 }
 
 /* ------------------------------------------------------------------ defect 12: scan input */
@@ -527,9 +529,15 @@ static void write_file(const char *path, const char *buf, size_t n, mode_t mode)
     chmod(path, mode);
 }
 
-static int load_key_from(const char *path, privacy_ctx *ctx, hp_error *err)
+/* A fresh context (a new store, no key) into *ctx, then the keys of the file at path. */
+static int load_key_from(const char *path, privacy_ctx **out, hp_error *err)
 {
-    memset(ctx, 0, sizeof *ctx);
+    char name[32];
+    snprintf(name, sizeof name, "k%d.db", g_seq++);
+    privacy_close(*out);
+    *out = NULL;
+    if (privacy_open(out, tmp_path(name), NULL, err)) exit(1);
+    privacy_ctx *ctx = *out;
     setenv("HYPERP_PSEUDONYM_KEY_FILE", path, 1);
     int rc = privacy_load_key(ctx, err);
     unsetenv("HYPERP_PSEUDONYM_KEY_FILE");
@@ -543,24 +551,25 @@ TEST(key_files_with_a_nul_are_refused_and_readable_ones_warned_about)
     static const char two[] = "00112233445566778899aabbccddeeff\0" "ffeeddccbbaa99887766554433221100\n";
     static const char good[] = "# current\n00112233445566778899aabbccddeeff\n";
     hp_error err = { 0 };
-    privacy_ctx ctx;
+    privacy_ctx *ctx = NULL;
     const char *p = tmp_path("nul.key");
     write_file(p, two, sizeof two - 1, 0600);
     CHECK_EQ_INT(load_key_from(p, &ctx, &err), HP_ERR_FORMAT);
     CHECKF(strstr(err.msg, "nul.key:1: a NUL byte") != NULL, "%s", err.msg);
-    CHECK_EQ_INT(ctx.nkeys, 0);
+    CHECK_EQ_INT(privacy_nkeys(ctx), 0);
     p = tmp_path("open.key");
     write_file(p, good, sizeof good - 1, 0644);
     CHECK_EQ_INT(load_key_from(p, &ctx, &err), HP_OK);
-    CHECK_EQ_INT(ctx.nkeys, 1);
-    CHECKF(strstr(ctx.warning, "readable by other users (mode 0644)") != NULL, "%s", ctx.warning);
+    CHECK_EQ_INT(privacy_nkeys(ctx), 1);
+    CHECKF(strstr(privacy_warning(ctx), "readable by other users (mode 0644)") != NULL, "%s", privacy_warning(ctx));
     chmod(p, 0600);
     CHECK_EQ_INT(load_key_from(p, &ctx, &err), HP_OK);
-    CHECK_STR(ctx.warning, "");
+    CHECK_STR(privacy_warning(ctx), "");
     p = tmp_path("bad.key");
     write_file(p, "# c\nzz\n", 7, 0600);
     CHECK_EQ_INT(load_key_from(p, &ctx, &err), HP_ERR_FORMAT);
     CHECKF(strstr(err.msg, "bad.key:2:") != NULL, "%s", err.msg);
+    privacy_close(ctx);
 }
 
 TEST(a_missing_privacy_config_names_the_file_without_a_line)
@@ -592,13 +601,13 @@ static void write_with(const char *path, const char *buf, size_t n, size_t at, c
  * (the last), a reader that takes the first sees the forged one. Refused, naming file:line. */
 TEST(audit_verify_refuses_a_key_given_twice)
 {
-    privacy_ctx ctx;
+    privacy_ctx *ctx = NULL;
     open_ctx(&ctx);
-    build_chain(&ctx, 3);
+    build_chain(ctx, 3);
     hp_error err = { 0 };
     audit_report ar;
     const char *p = tmp_path("dupkey.jsonl"), *dup = tmp_path("dup.jsonl"), *duph = tmp_path("duphead.jsonl");
-    CHECK_EQ_INT(audit_export_file(ctx.st, p, NOW, &err), HP_OK);
+    CHECK_EQ_INT(audit_export_file(privacy_store(ctx), p, NOW, &err), HP_OK);
     static char buf[1 << 16];
     size_t n = slurp(p, buf, sizeof buf);
     CHECK_EQ_INT(audit_verify_file(p, &ar, &err), HP_OK);
@@ -613,7 +622,7 @@ TEST(audit_verify_refuses_a_key_given_twice)
     write_with(duph, buf, n, 1, "\"anchor_seq\":7,");
     CHECK_EQ_INT(audit_verify_file(duph, &ar, &err), HP_ERR_FORMAT);
     CHECKF(strstr(err.msg, "duphead.jsonl:1: not a hyperp audit export") != NULL, "%s", err.msg);
-    privacy_close(&ctx);
+    privacy_close(ctx);
 }
 
 int main(void)

@@ -6,17 +6,6 @@
 set -u
 . "$(dirname "$0")/cli_lib.sh"
 
-# expect_line NAME STATUS LINE -- command...: the exact message line (not a pattern)
-expect_line() {
-    local name=$1 want=$2 line=$3
-    shift 4
-    local out rc
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" -ne "$want" ]; then fail "$name (exit $rc, wanted $want): $out"; return; fi
-    if ! grep -qxF -- "$line" <<<"$out"; then fail "$name (no line '$line' in: $out)"; return; fi
-    ok "$name"
-}
 
 iban_path="$tmp/exports/DE89370400440532013000.csv"
 expect_line iban_like_path 2 "hyperp: $iban_path: cannot open: No such file or directory" -- \

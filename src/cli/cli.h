@@ -24,6 +24,10 @@ int cli_audit(int argc, char **argv);
 
 /* Loads a dataset config (or the built-in one over data_dir) and applies per-table file
  * overrides (NULL entries keep the config's file). */
+/* The model folder commands use without --model: artifacts/model when it holds a model,
+ * else artifacts/demo/model (what `make demo` trains) when that does, else artifacts/model. */
+const char *cli_default_model(void);
+
 int cli_load_dataset(data_dataset *ds, const char *config, const char *data_dir,
                      const char *const files[DATA_T_COUNT], hp_error *err);
 

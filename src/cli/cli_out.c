@@ -66,7 +66,7 @@ size_t cli_dataset_inputs(const data_dataset *ds, const char *config, const char
 
 int cli_register_output(const char *db, const char *path, int kind, hp_error *err)
 {
-    privacy_ctx ctx;
+    privacy_ctx *ctx = NULL;
     const char *slash = strrchr(db, '/');
     char dir[4096];
     int rc = HP_OK;
@@ -76,8 +76,8 @@ int cli_register_output(const char *db, const char *path, int kind, hp_error *er
     }
     if (!rc) rc = privacy_open(&ctx, db, NULL, err);
     if (rc) return rc;
-    rc = privacy_register_output(&ctx, path, (privacy_output_kind)kind, err);
-    privacy_close(&ctx);
+    rc = privacy_register_output(ctx, path, (privacy_output_kind)kind, err);
+    privacy_close(ctx);
     if (rc) hp_error_prefix(err, "%s was written but could not be registered in %s (erasure would miss it)", path, db);
     return rc;
 }

@@ -14,9 +14,11 @@ static void evaluate_usage(FILE *f)
         "usage: hyperp evaluate [options]\n"
         "Evaluates a trained model on the test customers of its split: ranking metrics (or AUC\n"
         "for a propensity model) beside popularity and, on synthetic data, the oracle.\n\n"
-        "  --model DIR       trained model (default: artifacts/model)\n"
-        "  --config FILE     the dataset config the model was trained with (default: built-in)\n"
-        "  --data DIR        folder of the built-in config's files (default: data/synth)\n"
+        "  --model DIR       trained model (default: artifacts/model, else artifacts/demo/model)\n"
+        "  --config FILE     the dataset config the model was trained with (default: the one\n"
+        "                    training recorded in the model, else built-in)\n"
+        "  --data DIR        folder of the built-in config's files (default: the folder training\n"
+        "                    recorded in the model, else data/synth)\n"
         "  --oracle FILE     truth file (default: evaluate.oracle_file of the config, if any)\n"
         "  --out DIR         results folder (default: evaluate.out_dir, artifacts/results)\n"
         "  --k K             cut-off of the @k metrics, 1..1000 (default: evaluate.k, 10)\n"
@@ -53,7 +55,7 @@ int cli_evaluate(int argc, char **argv)
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     long long kval = 0;
-    const char *model = "artifacts/model", *config = NULL, *data = "data/synth", *oracle = NULL, *out = NULL;
+    const char *model = cli_default_model(), *config = NULL, *data = NULL, *oracle = NULL, *out = NULL;
     const char *consent_db = NULL;
     int no_consent = 0;
     int c;
@@ -84,6 +86,17 @@ int cli_evaluate(int argc, char **argv)
     const char *none[DATA_T_COUNT] = { 0 };
     int rc = rec_load(model, &m, &err);
     if (rc) return cli_error(rc, err.msg);
+    if (!config && !data) { /* the data the model was trained on, as training recorded it */
+        const char *rc_config, *rc_dir;
+        if ((rc = rec_model_data_source(&m, &rc_config, &rc_dir, &err))) {
+            rec_model_free(&m);
+            return cli_error(rc, err.msg);
+        }
+        config = rc_config;
+        data = rc_dir;
+        if (config || data) fprintf(stderr, "data: %s (recorded by training in %s)\n", config ? config : data, model);
+    }
+    if (!data) data = "data/synth";
     if (!(rc = cli_load_dataset(&ds, config, data, none, &err))) {
         rc = data_ingest(&ds, NULL, NULL, &err);
         if (!rc && !(rc = rec_config_from_dataset(&dcfg, &ds, &err))) {

@@ -117,7 +117,7 @@ static int creates_store(const privacy_args *a)
 }
 
 /* Opens the store and config; loads the key when needed. */
-static int open_ctx(privacy_ctx *ctx, const privacy_args *a, int need_key, hp_error *err)
+static int open_ctx(privacy_ctx **out, const privacy_args *a, int need_key, hp_error *err)
 {
     privacy_config cfg;
     privacy_config_default(&cfg);
@@ -130,10 +130,13 @@ static int open_ctx(privacy_ctx *ctx, const privacy_args *a, int need_key, hp_er
         snprintf(dir, sizeof dir, "%.*s", (int)(slash - a->db), a->db);
         if ((rc = cli_mkdirs(dir, err))) return rc;
     }
-    rc = create ? privacy_open(ctx, a->db, &cfg, err) : privacy_open_existing(ctx, a->db, &cfg, err);
+    rc = create ? privacy_open(out, a->db, &cfg, err) : privacy_open_existing(out, a->db, &cfg, err);
     if (rc) return rc;
-    snprintf(ctx->actor, sizeof ctx->actor, "cli");
-    if (need_key && (rc = cli_load_key(ctx, err))) privacy_close(ctx);
+    privacy_set_actor(*out, "cli");
+    if (need_key && (rc = cli_load_key(*out, err))) {
+        privacy_close(*out);
+        *out = NULL;
+    }
     return rc;
 }
 
@@ -166,7 +169,7 @@ static int consent_show(privacy_ctx *ctx, const char *id, hp_error *err)
     int rc = privacy_id_check(id, err);
     if (rc) return rc;
     printf("consent history of %s (in recording order):\n", id);
-    if ((rc = store_consent_each(ctx->st, id, print_event, NULL, err))) return rc;
+    if ((rc = store_consent_each(privacy_store(ctx), id, print_event, NULL, err))) return rc;
     printf("current decisions:\n");
     for (int p = 0; p < PRIVACY_PURPOSE_COUNT && !rc; p++) {
         privacy_decision why;
@@ -206,14 +209,14 @@ static int cmd_consent(const privacy_args *a)
         fprintf(stderr, "hyperp: consent: unknown action '%s' (give, withdraw, object, gpc, show)\n", a->pos[1]);
         return CLI_EXIT_USAGE;
     }
-    privacy_ctx ctx;
+    privacy_ctx *ctx = NULL;
     hp_error err = { 0 };
     /* before the store is opened (a give creates it): an id that may not be stored leaves no trace */
     int rc = show ? privacy_id_check(a->pos[2], &err) : privacy_id_check_storable(a->pos[2], &err);
     if (!rc) rc = open_ctx(&ctx, a, 1, &err);
     if (rc) return cli_error(rc, err.msg);
-    rc = show ? consent_show(&ctx, a->pos[2], &err) : consent_record(&ctx, a, ev, &err);
-    privacy_close(&ctx);
+    rc = show ? consent_show(ctx, a->pos[2], &err) : consent_record(ctx, a, ev, &err);
+    privacy_close(ctx);
     return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;
 }
 
@@ -222,7 +225,7 @@ static int cmd_consent(const privacy_args *a)
 static int cmd_export(const privacy_args *a)
 {
     if (need_args(a, 2, "export needs a customer id")) return CLI_EXIT_USAGE;
-    privacy_ctx ctx;
+    privacy_ctx *ctx = NULL;
     hp_error err = { 0 };
     const char *inputs[] = { a->config };
     int rc = privacy_id_check(a->pos[1], &err);
@@ -232,13 +235,13 @@ static int cmd_export(const privacy_args *a)
     /* whole or not at all (a failed export leaves no partial file; a device is never removed) */
     io_out_file out = { 0 };
     if (a->out) rc = cli_start_output(&out, "--out", a->out, a->db, inputs, 1, &err);
-    if (!rc) rc = privacy_export(&ctx, a->pos[1], a->out ? out.f : stdout, &err);
+    if (!rc) rc = privacy_export(ctx, a->pos[1], a->out ? out.f : stdout, &err);
     if (rc == HP_ERR_WRITE) hp_error_prefix(&err, "%s", a->out ? a->out : "standard output");
     if (a->out) rc = io_out_finish(&out, rc, &err);
     /* the file holds the raw id: registered, so that erasing the customer deletes it */
-    if (!rc && a->out) rc = privacy_register_output(&ctx, a->out, PRIVACY_OUT_SUBJECT_EXPORT, &err);
+    if (!rc && a->out) rc = privacy_register_output(ctx, a->out, PRIVACY_OUT_SUBJECT_EXPORT, &err);
     if (rc && io_out_is_file(&out)) unlink(out.target);
-    privacy_close(&ctx);
+    privacy_close(ctx);
     return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;
 }
 
@@ -257,14 +260,14 @@ static void report_unreachable(const privacy_erase_result *res)
 static int cmd_erase(const privacy_args *a)
 {
     if (need_args(a, 2, "erase needs a customer id")) return CLI_EXIT_USAGE;
-    privacy_ctx ctx;
+    privacy_ctx *ctx = NULL;
     hp_error err = { 0 };
     privacy_erase_result res;
     int rc = privacy_id_check(a->pos[1], &err);
     if (!rc) rc = open_ctx(&ctx, a, 1, &err);
     if (rc) return cli_error(rc, err.msg);
-    rc = privacy_erase(&ctx, a->pos[1], &res, &err);
-    privacy_close(&ctx);
+    rc = privacy_erase(ctx, a->pos[1], &res, &err);
+    privacy_close(ctx);
     if (rc) return cli_error(rc, err.msg);
     if (res.resumed) {
         report_unreachable(&res);
@@ -287,38 +290,38 @@ static int cmd_erase(const privacy_args *a)
 static int cmd_purge(const privacy_args *a)
 {
     if (need_args(a, 1, "")) return CLI_EXIT_USAGE;
-    privacy_ctx ctx;
+    privacy_ctx *ctx = NULL;
     hp_error err = { 0 };
     privacy_purge_result res;
     int rc = open_ctx(&ctx, a, !a->dry_run, &err);
     if (rc) return cli_error(rc, err.msg);
-    rc = privacy_purge(&ctx, a->dry_run, &res, &err);
+    rc = privacy_purge(ctx, a->dry_run, &res, &err);
     if (!rc) {
         printf("%s\n", a->dry_run ? "dry run: would delete" : "deleted");
         for (int c = 0; c < STORE_CAT_COUNT; c++) {
             char when[32] = "kept forever";
             if (res.cutoff[c]) data_format_timestamp(res.cutoff[c], when, sizeof when);
             printf("  %-13s %6lld rows older than %s (%lld days)\n", store_category_name((store_category)c),
-                   (long long)res.rows[c], when, (long long)ctx.cfg.retention_days[c]);
+                   (long long)res.rows[c], when, (long long)privacy_cfg(ctx)->retention_days[c]);
         }
         printf("  erasure requests %lld\n", (long long)res.erasures);
     }
-    privacy_close(&ctx);
+    privacy_close(ctx);
     return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;
 }
 
 static int cmd_report(const privacy_args *a)
 {
     if (need_args(a, 1, "")) return CLI_EXIT_USAGE;
-    privacy_ctx ctx;
+    privacy_ctx *ctx = NULL;
     hp_error err = { 0 };
     int rc = open_ctx(&ctx, a, 0, &err);
     if (rc) return cli_error(rc, err.msg);
     /* with the key (when set) the consent coverage also honours suppression records */
     const char *kf = getenv("HYPERP_PSEUDONYM_KEY_FILE"), *k = getenv("HYPERP_PSEUDONYM_KEY");
-    if ((kf && *kf) || (k && *k)) rc = cli_load_key(&ctx, &err);
-    if (!rc) rc = privacy_report(&ctx, a->json, stdout, &err);
-    privacy_close(&ctx);
+    if ((kf && *kf) || (k && *k)) rc = cli_load_key(ctx, &err);
+    if (!rc) rc = privacy_report(ctx, a->json, stdout, &err);
+    privacy_close(ctx);
     return rc ? cli_error(rc, err.msg) : CLI_EXIT_OK;
 }
 
@@ -326,15 +329,15 @@ static int cmd_anonymise(const privacy_args *a)
 {
     if (need_args(a, 1, "")) return CLI_EXIT_USAGE;
     if (!a->out) return cli_error(HP_ERR_INVAL, "anonymise: --out FILE is required");
-    privacy_ctx ctx;
+    privacy_ctx *ctx = NULL;
     hp_error err = { 0 };
     privacy_kanon k;
     const char *inputs[] = { a->config };
     int rc = cli_refuse_output("--out", a->out, a->db, inputs, 1, &err);
     if (!rc) rc = open_ctx(&ctx, a, 1, &err);
     if (rc) return cli_error(rc, err.msg);
-    rc = privacy_export_dataset(&ctx, a->out, a->level, &k, &err);
-    privacy_close(&ctx);
+    rc = privacy_export_dataset(ctx, a->out, a->level, &k, &err);
+    privacy_close(ctx);
     if (rc) return cli_error(rc, err.msg);
     printf("wrote %lld rows to %s: %lld equivalence classes, smallest %lld (level %d)\n",
            (long long)k.records, a->out, (long long)k.classes, (long long)k.smallest, a->level);
@@ -343,41 +346,11 @@ static int cmd_anonymise(const privacy_args *a)
 
 /* ------------------------------------------------------------------ PII scan */
 
-/* Writes one masked line to the mask file in the input's encoding (its BOM before the first). */
-static int write_masked(FILE *mask, const char *m, size_t n, scan_text_encoding enc, int first,
-                        hp_error *err)
+/* The first 20 findings, by line (counts and types, never values). */
+static void print_finding(void *ctx, long line, size_t n, pii_type t)
 {
-    char *e;
-    size_t en;
-    int rc = scan_text_encode(m, n, enc, first, &e, &en, err);
-    if (!rc && fwrite(e, 1, en, mask) != en) rc = hp_fail(err, HP_ERR_WRITE, "write failed");
-    hp_free(e);
-    return rc;
-}
-
-static int scan_lines(const char *text, size_t len, scan_text_encoding enc, FILE *mask, int first6,
-                      size_t counts[PII_TYPE_COUNT], hp_error *err)
-{
-    size_t shown = 0;
-    pii_mask_opts o = { .card_first6 = first6 };
-    memset(counts, 0, PII_TYPE_COUNT * sizeof counts[0]);
-    int rc = HP_OK;
-    const char *p = text, *end = text + len;
-    for (long ln = 1; !rc && p < end; ln++) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
-        size_t c[PII_TYPE_COUNT];
-        char *m = pii_mask(p, n, &o, c);
-        if (!m) return hp_fail(err, HP_ERR_NOMEM, "out of memory");
-        for (int t = 0; t < PII_TYPE_COUNT; t++) {
-            counts[t] += c[t];
-            if (c[t] && shown++ < 20) printf("  line %ld: %zu %s\n", ln, c[t], pii_type_name((pii_type)t));
-        }
-        if (mask) rc = write_masked(mask, m, strlen(m), enc, ln == 1, err);
-        hp_free(m);
-        p += n;
-    }
-    return rc;
+    size_t *shown = ctx;
+    if ((*shown)++ < 20) printf("  line %ld: %zu %s\n", line, n, pii_type_name(t));
 }
 
 static int cmd_scan(const privacy_args *a)
@@ -395,27 +368,21 @@ static int cmd_scan(const privacy_args *a)
     io_out_file mask = { 0 }; /* whole or not at all: no partial masked text is left */
     size_t counts[PII_TYPE_COUNT];
     rc = a->mask ? cli_start_output(&mask, "--mask", a->mask, a->db, inputs, 2, &err) : HP_OK;
-    if (!rc) rc = scan_lines(text, len, enc, mask.f, a->first6, counts, &err);
+    size_t shown = 0;
+    if (!rc) rc = scan_text_mask_lines(text, len, enc, mask.f, a->first6, counts, print_finding, &shown, &err);
     hp_free(text);
     if (a->mask) rc = io_out_finish(&mask, rc, &err);
     if (rc) return cli_error(rc, err.msg);
     char json[256];
-    size_t used = 0, total = 0;
-    used += (size_t)snprintf(json, sizeof json, "{");
-    for (int t = 0; t < PII_TYPE_COUNT; t++) {
-        total += counts[t];
-        used += (size_t)snprintf(json + used, sizeof json - used, "%s\"%s\": %zu", t ? ", " : "",
-                                 pii_type_name((pii_type)t), counts[t]);
-    }
-    snprintf(json + used, sizeof json - used, "}");
+    size_t total = scan_text_counts_json(counts, json, sizeof json);
     printf("%s: %zu PII findings %s%s%s%s\n", a->pos[1], total, json, enc ? " (read as " : "",
            enc ? scan_text_encoding_name(enc) : "", enc ? ")" : "");
-    privacy_ctx ctx;
+    privacy_ctx *ctx = NULL;
     if (!(rc = open_ctx(&ctx, a, 0, &err))) { /* the report lists recorded scans */
-        rc = store_scan_record(ctx.st, a->pos[1], json, (int64_t)total, privacy_now(&ctx), &err);
+        rc = store_scan_record(privacy_store(ctx), a->pos[1], json, (int64_t)total, privacy_now(ctx), &err);
         /* masked text still names customers: registered, so that erasure drops their lines */
-        if (!rc && a->mask) rc = privacy_register_output(&ctx, a->mask, PRIVACY_OUT_MASKED_TEXT, &err);
-        privacy_close(&ctx);
+        if (!rc && a->mask) rc = privacy_register_output(ctx, a->mask, PRIVACY_OUT_MASKED_TEXT, &err);
+        privacy_close(ctx);
     }
     /* a masked file the store does not list would escape erasure: it goes again */
     if (rc && io_out_is_file(&mask) && unlink(mask.target) == 0) hp_error_prefix(&err, "removed %s again", a->mask);

@@ -16,7 +16,8 @@ static void recommend_usage(FILE *f)
         "usage: hyperp recommend --customers FILE [options]\n"
         "Ranks the model's catalogue for every customer in FILE (CSV, JSON or JSONL) and\n"
         "writes one JSON line per customer. Unknown categories and empty fields are fine.\n\n"
-        "  --model DIR          trained model (default: artifacts/model)\n"
+        "  --model DIR          trained model (default: artifacts/model, else artifacts/demo/model\n"
+        "                       when only `make demo` has trained one)\n"
         "  --customers FILE     customers to score (required)\n"
         "  --interactions FILE  their interactions: held products are left out and feed the\n"
         "                       history encoder (default: none)\n"
@@ -50,7 +51,7 @@ static int parse_rec_args(int argc, char **argv, rec_args *a)
         { "no-consent-check", no_argument, 0, 'N' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
-    *a = (rec_args){ .model = "artifacts/model", .k = 10 };
+    *a = (rec_args){ .model = cli_default_model(), .k = 10 };
     long long v;
     int c;
     optind = 1;
@@ -82,160 +83,30 @@ static int parse_rec_args(int argc, char **argv, rec_args *a)
     return 0;
 }
 
-static int cmp_i32(const void *a, const void *b)
+/* Each result as one JSON line. */
+static int emit_line(void *ctx, const rec_result *r, hp_error *err)
 {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Whether an interaction kind is one the model learnt from (and so counts as held): the
- * model's training positive kinds, or every kind but "label" when it named none. */
-static int kind_held(const rec_model *m, const char *kind)
-{
-    if (!m->cfg.train.npositive_kinds) return strcmp(kind, "label") != 0;
-    for (int i = 0; i < m->cfg.train.npositive_kinds; i++)
-        if (strcmp(m->cfg.train.positive_kinds[i], kind) == 0) return 1;
-    return 0;
-}
-
-/* Held products per customer, exactly as training saw history (interactions of the positive
- * kinds, each product once), as codes of `known`: the training catalogue for the history
- * encoder, the catalogue being scored for the products to leave out. Products not in
- * `known` are dropped. */
-static int held_lists(const data_dataset *ds, const rec_model *m, const data_dict *known, int64_t **off_out,
-                      int32_t **ids_out)
-{
-    const data_table *cu = &ds->t[DATA_T_CUSTOMERS], *it = &ds->t[DATA_T_INTERACTIONS], *pr = &ds->t[DATA_T_PRODUCTS];
-    size_t n = cu->nrows, ni = it->loaded ? it->nrows : 0;
-    int64_t *off = hp_calloc(n + 2, sizeof *off), *fill = hp_malloc((n + 1) * sizeof *fill);
-    int32_t *ids = hp_malloc((ni + 1) * sizeof *ids), *map = hp_malloc((pr->nrows + 1) * sizeof *map);
-    uint8_t *keep = hp_calloc(ni + 1, 1);
-    int rc = off && fill && ids && map && keep ? HP_OK : HP_ERR_NOMEM;
-    for (size_t p = 0; !rc && p < pr->nrows; p++) {
-        const data_column *id = &pr->cols[pr->id_col];
-        map[p] = data_dict_find(known, id->dict.str[id->code[p]], id->dict.len[id->code[p]]);
-    }
-    const data_column *c = ni ? data_table_col_role(it, DATA_ROLE_CUSTOMER) : NULL;
-    const data_column *p = ni ? data_table_col_role(it, DATA_ROLE_PRODUCT) : NULL;
-    const data_column *k = ni ? data_table_col_role(it, DATA_ROLE_KIND) : NULL;
-    for (size_t r = 0; !rc && r < ni; r++) {
-        keep[r] = map[p->code[r]] >= 0 && kind_held(m, data_col_str(k, r));
-        if (keep[r]) off[c->code[r] + 1]++;
-    }
-    for (size_t i = 0; !rc && i < n; i++) off[i + 1] += off[i];
-    if (!rc) memcpy(fill, off, n * sizeof *fill);
-    for (size_t r = 0; !rc && r < ni; r++)
-        if (keep[r]) ids[fill[c->code[r]]++] = map[p->code[r]];
-    int64_t w = 0; /* each product once, as training's history lists have it */
-    for (size_t i = 0; !rc && i < n; i++) {
-        int64_t lo = off[i], hi = off[i + 1];
-        qsort(ids + lo, (size_t)(hi - lo), sizeof *ids, cmp_i32);
-        off[i] = w;
-        for (int64_t q = lo; q < hi; q++)
-            if (q == lo || ids[q] != ids[q - 1]) ids[w++] = ids[q];
-    }
-    if (!rc) off[n] = w;
-    hp_free(fill);
-    hp_free(map);
-    hp_free(keep);
-    if (rc) {
-        hp_free(off);
-        hp_free(ids);
-        return rc;
-    }
-    *off_out = off;
-    *ids_out = ids;
-    return HP_OK;
-}
-
-static void write_line(FILE *f, const data_dataset *ds, const rec_model *m, size_t row, const int32_t *items,
-                       const float *scores, int n, const float *w, int personalised)
-{
-    const data_table *cu = &ds->t[DATA_T_CUSTOMERS];
-    json_t *recs = json_array(), *mods = json_object();
-    for (int i = 0; i < n; i++)
-        json_array_append_new(recs, json_pack("{s:s, s:f}", "product_id", m->product_ids[items[i]], "score", (double)scores[i]));
-    for (int k = 0; k < REC_MOD_COUNT; k++) json_object_set_new(mods, rec_modality_name(k), json_real(w[k]));
-    json_t *o = json_pack("{s:s, s:b, s:o, s:o}", "customer_id", data_col_str(&cu->cols[cu->id_col], row),
-                          "personalised", personalised, "recommendations", recs, "modality_weights", mods);
-    json_dumpf(o, f, JSON_COMPACT | JSON_REAL_PRECISION(6));
-    fputc('\n', f);
+    (void)err;
+    json_t *o = rec_result_json(r);
+    if (!o) return hp_fail(err, HP_ERR_NOMEM, "out of memory");
+    json_dumpf(o, ctx, JSON_COMPACT | JSON_REAL_PRECISION(9)); /* float scores read back exactly: no false ties */
+    fputc('\n', ctx);
     json_decref(o);
-}
-
-/* Non-personalised ranking: training popularity (0 for products new since), held products
- * left out. */
-static int popular_topk(const rec_model *m, const int32_t *held, int nheld, int k, int32_t *items, float *scores)
-{
-    int n = 0;
-    for (int p = 0; p < m->nproducts; p++) {
-        int skip = 0;
-        for (int i = 0; i < nheld && !skip; i++) skip = held[i] == p;
-        if (skip) continue;
-        int32_t t = data_dict_find(&m->trained, m->product_ids[p], strlen(m->product_ids[p]));
-        float s = t >= 0 ? (float)m->popularity[t] : 0.0f;
-        if (n == k && s <= scores[k - 1]) continue;
-        int pos = n < k ? n++ : k - 1;
-        while (pos > 0 && s > scores[pos - 1]) { scores[pos] = scores[pos - 1]; items[pos] = items[pos - 1]; pos--; }
-        scores[pos] = s;
-        items[pos] = p;
-    }
-    return n;
-}
-
-static int catalogue_dict(const rec_model *m, data_dict *d)
-{
-    data_dict_init(d);
-    for (int p = 0; p < m->nproducts; p++)
-        if (data_dict_intern(d, m->product_ids[p], strlen(m->product_ids[p])) < 0) return HP_ERR_NOMEM;
     return HP_OK;
 }
 
 static int recommend_all(const rec_args *a, data_dataset *ds, rec_model *m, const uint8_t *allowed, FILE *f,
                          hp_error *err)
 {
-    feat_enc enc = { 0 };
-    int64_t *off = NULL, *hoff = NULL;
-    int32_t *ids = NULL, *hids = NULL;
-    rec_scorer *sc = NULL;
-    data_dict cat;
-    int rc = catalogue_dict(m, &cat);
-    if (!rc) rc = rec_encode_customers(&m->net, &ds->t[DATA_T_CUSTOMERS], &enc, err);
-    if (!rc && (rc = held_lists(ds, m, &cat, &off, &ids))) hp_fail(err, rc, "out of memory");
-    if (!rc && (rc = held_lists(ds, m, &m->trained, &hoff, &hids))) hp_fail(err, rc, "out of memory");
-    data_dict_free(&cat);
-    rec_lists hist = { hoff, hids };
-    if (!rc) rc = rec_scorer_new(&sc, &m->net, &enc, &hist, NULL, err);
-    int k = HP_MIN(a->k, m->nproducts);
-    int32_t *items = hp_malloc((size_t)k * sizeof *items);
-    float *scores = hp_malloc((size_t)k * sizeof *scores), w[REC_MOD_COUNT];
-    if (!rc && (!items || !scores)) rc = hp_fail(err, HP_ERR_NOMEM, "out of memory");
-    for (int row = 0; !rc && row < enc.n; row++) {
-        int nex = a->include_held ? 0 : (int)(off[row + 1] - off[row]);
-        int personalised = !allowed || allowed[row];
-        int n;
-        if (personalised) {
-            n = rec_scorer_topk(sc, row, ids + off[row], nex, k, items, scores, w);
-            if (n < 0) { /* never a silently empty or short list */
-                rc = hp_fail(err, n, "model %s: the scores of customer '%s' are NaN or infinite: the model's weights "
-                             "or fitted features (or this customer's numbers) are out of the range it can compute "
-                             "with", a->model, data_col_str(&ds->t[DATA_T_CUSTOMERS].cols[ds->t[DATA_T_CUSTOMERS].id_col], (size_t)row));
-                break;
-            }
-        } else { /* no consent: nothing of this customer's data is used but what it already holds */
-            n = popular_topk(m, ids + off[row], nex, k, items, scores);
-            for (int i = 0; i < REC_MOD_COUNT; i++) w[i] = 0;
-        }
-        write_line(f, ds, m, (size_t)row, items, scores, n, w, personalised);
-    }
-    rec_scorer_free(sc);
-    feat_enc_free(&enc);
-    hp_free(off);
-    hp_free(ids);
-    hp_free(hoff);
-    hp_free(hids);
-    hp_free(items);
-    hp_free(scores);
+    rec_service *s = NULL;
+    rec_opts o = { .k = a->k, .include_held = a->include_held };
+    rec_table_stats st;
+    int rc = rec_service_new(&s, m, err);
+    if (!rc) rc = rec_recommend_table(s, ds, allowed, &o, emit_line, f, &st, err);
+    if (!rc && st.unseen)
+        fprintf(stderr, "note: %ld value%s of these customers the model never saw in training (unknown categories or "
+                "list items): scored as unknown\n", st.unseen, st.unseen > 1 ? "s" : "");
+    rec_service_free(s);
     return rc;
 }
 

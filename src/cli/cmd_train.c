@@ -8,6 +8,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -92,13 +93,13 @@ static void fmt_eta(double s, char *buf, size_t n)
     snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
 }
 
-static void train_progress(void *ctx, const rec_progress *p)
+static void train_progress(void *ctx, const nn_fit_progress *p, const char *metric)
 {
     const train_args *a = ctx;
     if (a->quiet) return;
     char eta[32], valid[64] = "";
     fmt_eta(p->eta_s, eta, sizeof eta);
-    if (!isnan(p->valid)) snprintf(valid, sizeof valid, "  valid %s %.4f (best %.4f)", p->metric, p->valid, p->best);
+    if (!isnan(p->valid)) snprintf(valid, sizeof valid, "  valid %s %.4f (best %.4f)", metric, p->valid, p->best);
     if (isatty(STDERR_FILENO)) {
         int width = 24, done = p->steps ? (int)(width * p->step / p->steps) : width;
         fprintf(stderr, "\r\033[Kepoch %d/%d [%.*s%*s] loss %.4f%s  %.0f ex/s  ETA %s", p->epoch, p->epochs, done,
@@ -121,13 +122,16 @@ static void apply_overrides(rec_config *cfg, const train_args *a)
 
 static void print_report(const rec_train_report *r, const char *out)
 {
-    if (!isfinite(r->best_valid))
+    if (!isfinite(r->fit.best_valid))
         printf("note: no validation customers (split.valid_fraction), so no early stopping: the last epoch is kept\n");
     printf("trained %d epoch%s (%ld steps, %.0f examples/s, %.1f s); best validation %s %.4f at epoch %d\n",
-           r->epochs_run, r->epochs_run == 1 ? "" : "s", r->steps, r->examples_per_s, r->seconds, r->metric,
-           isfinite(r->best_valid) ? r->best_valid : NAN, r->best_epoch);
+           r->fit.epochs_run, r->fit.epochs_run == 1 ? "" : "s", r->fit.steps, r->fit.examples_per_s, r->fit.seconds, r->metric,
+           isfinite(r->fit.best_valid) ? r->fit.best_valid : NAN, r->fit.best_epoch);
     printf("customers: %ld train, %ld validation, %ld test, %ld left out (no consent)\n", r->n_train_customers,
            r->n_valid_customers, r->n_test_customers, r->n_excluded_customers);
+    if (r->n_test_evaluated != r->n_test_customers) /* say it here, or evaluate's count looks wrong */
+        printf("test: %ld of the %ld test customers have a held-out target to rank (evaluate scores those; the "
+               "others have none in the target kinds)\n", r->n_test_evaluated, r->n_test_customers);
     printf("model: %s/model.safetensors, %s/model.json\n", out, out);
 }
 
@@ -174,10 +178,16 @@ int cli_train(int argc, char **argv)
                 nallowed, ds.t[DATA_T_CUSTOMERS].nrows);
     }
     signal(SIGINT, on_sigint);
-    rec_train_opts o = { .out_dir = a.out, .stop = &g_stop, .progress = train_progress, .ctx = &a, .allowed = allowed };
+    /* where the data is, absolute, so that evaluate finds it from anywhere */
+    char *abs_config = a.config ? realpath(a.config, NULL) : NULL;
+    char *abs_data = a.config ? NULL : realpath(a.data_dir, NULL);
+    rec_train_opts o = { .out_dir = a.out, .stop = &g_stop, .progress = train_progress, .ctx = &a, .allowed = allowed,
+                         .data_config = abs_config, .data_dir = abs_data };
     rec_train_report rep;
     rc = rec_train(&ds, &cfg, &o, &rep, &err);
     signal(SIGINT, SIG_DFL);
+    free(abs_config); /* realpath allocates with malloc */
+    free(abs_data);
     /* the data loaded but leaves nothing to train or validate on: this run failed (exit 1);
      * exit 2 is for inputs that cannot be read or used at all */
     nothing_to_learn = rc == HP_ERR_EMPTY;

@@ -176,3 +176,15 @@ int main(int argc, char **argv)
     usage(stderr);
     return CLI_EXIT_USAGE;
 }
+
+const char *cli_default_model(void)
+{
+    static const char *const dirs[] = { "artifacts/model", "artifacts/demo/model" };
+    for (size_t i = 0; i < HP_ARRAY_LEN(dirs); i++) {
+        char path[256];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/model.json", dirs[i]);
+        if (stat(path, &st) == 0) return dirs[i];
+    }
+    return dirs[0];
+}

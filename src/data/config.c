@@ -551,6 +551,17 @@ int data_config_set_file(data_dataset *ds, data_table_kind k, const char *path, 
     return HP_OK;
 }
 
+int data_config_set_buffer(data_dataset *ds, data_table_kind k, const char *name, const char *buf, size_t len,
+                           int format, hp_error *err)
+{
+    int rc = data_config_set_file(ds, k, name, err);
+    if (rc) return rc;
+    ds->t[k].buf = buf;
+    ds->t[k].buf_len = len;
+    ds->t[k].format = format;
+    return HP_OK;
+}
+
 static void free_column(data_column *c)
 {
     hp_free(c->name);

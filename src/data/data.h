@@ -94,6 +94,8 @@ typedef enum { DATA_T_CUSTOMERS = 0, DATA_T_PRODUCTS, DATA_T_INTERACTIONS, DATA_
 typedef struct {
     data_table_kind kind;
     char *file;            /* path as resolved (relative to the config's folder) */
+    const char *buf;       /* data_config_set_buffer: read these bytes instead (borrowed) */
+    size_t buf_len;
     int configured;        /* the config has this table */
     int loaded;            /* a file was read (or, for products, the catalogue implied) */
     int implied;           /* products without a file: the product ids seen in the data */
@@ -196,6 +198,12 @@ int data_config_default(data_dataset *ds, const char *data_dir, hp_error *err);
 
 /* Points a table at another file (CLI overrides); the table becomes required. */
 int data_config_set_file(data_dataset *ds, data_table_kind k, const char *path, hp_error *err);
+
+/* Points a table at bytes in memory (one request's record, say): name stands for the file in
+ * messages, format is an io_format; buf is borrowed until ingest has read it. The table
+ * becomes required. */
+int data_config_set_buffer(data_dataset *ds, data_table_kind k, const char *name, const char *buf, size_t len,
+                           int format, hp_error *err);
 
 void data_dataset_free(data_dataset *ds);
 

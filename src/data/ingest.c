@@ -652,7 +652,8 @@ static int open_source(data_table *t, io_source **src, hp_error *err)
     io_source_opts o = { .format = (io_format)t->format, .encoding = (io_encoding)t->encoding,
                          .delimiter = t->delimiter, .keys = keys, .nkeys = nkeys,
                          .no_header = t->no_header, .names = (const char *const *)t->names, .nnames = t->nnames };
-    int rc = io_source_open(src, t->file, &o, err);
+    int rc = t->buf ? io_source_open_buffer(src, t->file, t->buf, t->buf_len, &o, err)
+                    : io_source_open(src, t->file, &o, err);
     if (rc == HP_ERR_FORMAT && t->no_header && err) { /* the names do not fit the file: say which key gave them */
         char msg[HP_ERROR_MAX];
         snprintf(msg, sizeof msg, "%s", err->msg);

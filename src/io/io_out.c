@@ -388,3 +388,12 @@ int io_out_commit_into(FILE *f, const char *tmp, int fd, const char *path, hp_er
     unlink(tmp);
     return HP_OK;
 }
+
+int io_out_commit_rewrite(FILE *f, const char *tmp, int fd, const struct stat *st, int in_place, const char *path,
+                          hp_error *err)
+{
+    if (!in_place) return io_out_commit(f, tmp, path, err);
+    /* owner-only, as a renamed rewrite is; a file another user owns is a deliberate setup */
+    if (st->st_uid == geteuid() && (st->st_mode & 077)) (void)fchmod(fd, PRIVATE_MODE);
+    return io_out_commit_into(f, tmp, fd, path, err);
+}

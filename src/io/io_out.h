@@ -17,6 +17,7 @@
 #include "core/hp.h"
 
 #include <stdio.h>
+#include <sys/stat.h>
 
 /* HP_ERR_INVAL when out is the same file as one of the n inputs that exist (NULL entries
  * are skipped). */
@@ -78,6 +79,14 @@ int io_out_is_file(const io_out_file *o);
  * file fd (truncated first; it stays open), syncs it, then removes tmp. Closes f. Not atomic:
  * a failure midway leaves the complete new content in tmp, and says so. */
 int io_out_commit_into(FILE *f, const char *tmp, int fd, const char *path, hp_error *err);
+
+/* The end of a rewrite of an existing regular file open as fd (st: its fstat; f the finished
+ * temporary file from io_out_tmp): in_place, the file keeps its inode (io_out_commit_into): every
+ * hard link, and the target of a link that led to it, then holds the new content, and the file
+ * is made owner-only when this user owns it; otherwise the temporary file is renamed over path
+ * (io_out_commit). Closes f; fd stays open. */
+int io_out_commit_rewrite(FILE *f, const char *tmp, int fd, const struct stat *st, int in_place, const char *path,
+                          hp_error *err);
 
 /* Sets an existing regular file owned by this user to 0600 when group or others have any
  * access. A missing file, or one owned by another user (a deliberate shared setup), is left

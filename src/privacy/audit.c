@@ -377,15 +377,6 @@ static int export_row(void *ctx, const store_audit_bytes *a)
     return write_json_line(x->f, o) ? 1 : 0; /* positive: stop, write failed */
 }
 
-static int close_file(FILE *f, const char *path, int rc, hp_error *err)
-{
-    int bad = ferror(f) | fflush(f) | fsync(fileno(f));
-    if (fclose(f) || bad) {
-        if (!rc) rc = hp_fail(err, HP_ERR_WRITE, "%s: write failed: %s", path, strerror(errno));
-    }
-    return rc;
-}
-
 /* The header: the anchor the chain starts after and the head it ends at (verification of the
  * file reports a removed tail against it; whoever rewrites the file can rewrite it too, so
  * keep the head elsewhere as well). Read in the export's transaction: the rows match it. */
@@ -417,7 +408,11 @@ int audit_export_file(store *s, const char *path, int64_t at, hp_error *err)
                      "the log was altered (run hyperp audit verify)", store_path(s), (long long)x.bad_seq);
     else if (rc > 0) rc = hp_fail(err, HP_ERR_WRITE, "%s: write failed", path);
     rc = io_out_finish(&o, rc, err);
-    if (!rc) rc = store_export_record(s, path, "audit", 0, at, err);
+    /* absolute and resolved, as a dataset export's: an erasure run from another folder finds
+     * it, and a symbolic link on the path later is one put there since (not followed) */
+    char canon[4096];
+    if (!rc && io_out_canonical(path, canon, sizeof canon, NULL)) snprintf(canon, sizeof canon, "%s", path);
+    if (!rc) rc = store_export_record(s, canon, "audit", 0, at, err);
     if (rc) store_rollback(s);
     else rc = store_commit(s, err);
     if (rc && io_out_is_file(&o)) unlink(o.target); /* written, but not registered */
@@ -587,38 +582,45 @@ static int in_list(const char *s, const char *const *list, int n)
     return 0;
 }
 
-int audit_redact_file(const char *path, const char *const *pseudonyms, int n, int64_t *redacted,
-                      hp_error *err)
+/* One line of an export, with its subject redacted when it is one of the pseudonyms. */
+static int redact_line(FILE *out, const char *line, const char *const *pseudonyms, int n, int64_t *redacted)
 {
-    char tmp[4096], *line = NULL;
+    json_t *o = json_loads(line, 0, NULL);
+    const char *subj = o ? json_string_value(json_object_get(o, "subject")) : NULL;
+    if (subj && in_list(subj, pseudonyms, n)) {
+        json_object_set_new(o, "subject", json_null());
+        json_object_set_new(o, "subject_nonce", json_null());
+        (*redacted)++;
+        return write_json_line(out, o);
+    }
+    json_decref(o);
+    return fputs(line, out) < 0 ? HP_ERR_WRITE : HP_OK;
+}
+
+int audit_redact_fd(int fd, const struct stat *st, int in_place, const char *path, const char *const *pseudonyms,
+                    int n, int64_t *redacted, hp_error *err)
+{
+    char tmp[4096 + 32], *line = NULL;
     size_t cap = 0;
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *in = fopen(path, "r");
-    if (!in) return errno == ENOENT ? HP_OK : hp_fail(err, HP_ERR_WRITE, "%s: %s", path, strerror(errno));
-    FILE *out = privacy_fopen_private(tmp);
-    if (!out) {
-        fclose(in);
-        return hp_fail(err, HP_ERR_WRITE, "%s: cannot write: %s", tmp, strerror(errno));
+    int64_t here = 0;
+    int dupfd = dup(fd);
+    FILE *in = dupfd >= 0 ? fdopen(dupfd, "r") : NULL;
+    if (!in) {
+        if (dupfd >= 0) close(dupfd);
+        return hp_fail(err, HP_ERR_WRITE, "%s: cannot be read: %s", path, strerror(errno));
     }
-    int rc = HP_OK;
-    while (!rc && getline(&line, &cap, in) > 0) {
-        json_t *o = json_loads(line, 0, NULL);
-        const char *subj = o ? json_string_value(json_object_get(o, "subject")) : NULL;
-        if (subj && in_list(subj, pseudonyms, n)) {
-            json_object_set_new(o, "subject", json_null());
-            json_object_set_new(o, "subject_nonce", json_null());
-            (*redacted)++;
-            rc = write_json_line(out, o);
-        } else {
-            json_decref(o);
-            if (fputs(line, out) < 0) rc = HP_ERR_WRITE;
-        }
-    }
+    FILE *out = io_out_tmp(path, tmp, sizeof tmp, err);
+    int rc = out ? HP_OK : HP_ERR_WRITE;
+    while (!rc && getline(&line, &cap, in) > 0) rc = redact_line(out, line, pseudonyms, n, &here);
+    if (!rc && ferror(in)) rc = hp_fail(err, HP_ERR_WRITE, "%s: cannot be read", path);
+    else if (rc && out) rc = hp_fail(err, rc, "%s: write failed", tmp);
     free(line);
     fclose(in);
-    rc = close_file(out, tmp, rc, err);
-    if (!rc && !io_out_renamable(path)) rc = hp_fail(err, HP_ERR_WRITE, "%s: not a regular file: not rewritten", path);
-    else if (!rc && rename(tmp, path)) rc = hp_fail(err, HP_ERR_WRITE, "%s: %s", path, strerror(errno));
-    if (rc) remove(tmp);
-    return rc;
+    if (!out) return rc;
+    if (rc || here == 0) { /* nothing to redact: the file stays as it is */
+        io_out_abort(out, tmp);
+        return rc;
+    }
+    *redacted += here;
+    return io_out_commit_rewrite(out, tmp, fd, st, in_place, path, err);
 }

@@ -16,6 +16,8 @@
 #include "core/hp.h"
 #include "store/store.h"
 
+#include <sys/stat.h>
+
 typedef struct {
     const char *actor;         /* who or what acted: "cli", "service", "train" */
     const char *action;        /* "consent.give", "gate", "export", "erase", ... */
@@ -59,9 +61,13 @@ int audit_verify_file(const char *path, audit_report *rep, hp_error *err);
 /* Same over len bytes of an export in memory (name is used in messages). For fuzzing. */
 int audit_verify_bytes(const char *name, const void *buf, size_t len, const char *expect_head,
                        audit_report *rep, hp_error *err);
-/* Rewrites an exported file with the subjects in pseudonyms[] redacted. */
-int audit_redact_file(const char *path, const char *const *pseudonyms, int n, int64_t *redacted,
-                      hp_error *err);
+/* Redacts the subjects in pseudonyms[] from the exported file at path, already opened as fd and
+ * checked by the caller (erasure: the file at the recorded path, not one a link leads to); st is
+ * its fstat. *redacted counts the entries redacted; when there are any the file is rewritten:
+ * in place when in_place (it keeps its inode, so its other hard links lose them too), else
+ * through a temporary file renamed over path. A file without them is left as it is. */
+int audit_redact_fd(int fd, const struct stat *st, int in_place, const char *path, const char *const *pseudonyms,
+                    int n, int64_t *redacted, hp_error *err);
 
 /* The entry a log purge appends in the same transaction as the delete; its outcome names the
  * new anchor ("... anchor seq S hash H"), which verification checks the kept anchor against. */

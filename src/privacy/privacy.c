@@ -159,40 +159,49 @@ int privacy_config_load(privacy_config *c, const char *path, hp_error *err)
 
 /* ------------------------------------------------------------------ context */
 
-static int open_ctx(privacy_ctx *ctx, const char *db_path, const privacy_config *cfg, int create,
-                    hp_error *err)
+static int open_ctx(privacy_ctx **out, const char *db_path, const privacy_config *cfg, int create, hp_error *err)
 {
-    memset(ctx, 0, sizeof *ctx);
+    *out = NULL;
     if (sodium_init() < 0) return hp_fail(err, HP_ERR_WRITE, "libsodium failed to initialise");
+    privacy_ctx *ctx = hp_calloc(1, sizeof *ctx);
+    if (!ctx) return hp_fail(err, HP_ERR_NOMEM, "out of memory");
     if (cfg) ctx->cfg = *cfg;
     else privacy_config_default(&ctx->cfg);
     snprintf(ctx->actor, sizeof ctx->actor, "library");
-    return create ? store_open(&ctx->st, db_path, err) : store_open_existing(&ctx->st, db_path, err);
+    int rc = create ? store_open(&ctx->st, db_path, err) : store_open_existing(&ctx->st, db_path, err);
+    if (rc) {
+        privacy_close(ctx);
+        return rc;
+    }
+    *out = ctx;
+    return HP_OK;
 }
 
-int privacy_open(privacy_ctx *ctx, const char *db_path, const privacy_config *cfg, hp_error *err)
+int privacy_open(privacy_ctx **out, const char *db_path, const privacy_config *cfg, hp_error *err)
 {
-    return open_ctx(ctx, db_path, cfg, 1, err);
+    return open_ctx(out, db_path, cfg, 1, err);
 }
 
-int privacy_open_existing(privacy_ctx *ctx, const char *db_path, const privacy_config *cfg,
-                          hp_error *err)
+int privacy_open_existing(privacy_ctx **out, const char *db_path, const privacy_config *cfg, hp_error *err)
 {
-    return open_ctx(ctx, db_path, cfg, 0, err);
+    return open_ctx(out, db_path, cfg, 0, err);
 }
 
 void privacy_close(privacy_ctx *ctx)
 {
+    if (!ctx) return;
     store_close(ctx->st);
-    ctx->st = NULL;
-    sodium_memzero(ctx->key, sizeof ctx->key);
-    ctx->nkeys = 0;
+    sodium_memzero(ctx, sizeof *ctx); /* the keys, and the rest with them */
+    hp_free(ctx);
 }
 
-int64_t privacy_now(const privacy_ctx *ctx)
-{
-    return ctx->now ? ctx->now : (int64_t)time(NULL);
-}
+int64_t privacy_now(const privacy_ctx *ctx) { return ctx->now ? ctx->now : (int64_t)time(NULL); }
+void privacy_set_now(privacy_ctx *ctx, int64_t now) { ctx->now = now; }
+void privacy_set_actor(privacy_ctx *ctx, const char *actor) { snprintf(ctx->actor, sizeof ctx->actor, "%s", actor); }
+const char *privacy_warning(const privacy_ctx *ctx) { return ctx->warning; }
+privacy_config *privacy_cfg(privacy_ctx *ctx) { return &ctx->cfg; }
+int privacy_nkeys(const privacy_ctx *ctx) { return ctx->nkeys; }
+store *privacy_store(privacy_ctx *ctx) { return ctx->st; }
 
 /* ------------------------------------------------------------------ keys and pseudonyms */
 

@@ -17,6 +17,7 @@
 
 #include "core/hp.h"
 #include "store/store.h"
+#include "data/data.h"
 #include <stdint.h>
 
 /* ------------------------------------------------------------------ purposes and config */
@@ -60,31 +61,39 @@ int privacy_config_load(privacy_config *c, const char *path, hp_error *err);
 #define PRIVACY_PSEUDONYM_LEN 36 /* "ps_" + 32 hex + NUL */
 #define PRIVACY_ID_MAX 64
 
-typedef struct {
-    store *st;                 /* owned */
-    privacy_config cfg;
-    unsigned char key[PRIVACY_MAX_KEYS][64];
-    size_t keylen[PRIVACY_MAX_KEYS];
-    int nkeys;                 /* 0: no key loaded; key[0] is the current one */
-    int64_t now;               /* 0: wall clock; tests pin time here */
-    char actor[64];            /* who acts ("cli", "service", "test"), written to the audit log */
-    char warning[4096];        /* "" or a sentence for the user, e.g. a key file others can read */
-} privacy_ctx;
+/* A privacy context: one open store (one SQLite connection), the configuration, the loaded
+ * pseudonym keys, the actor written to the audit log and the clock. Opaque.
+ * Threading: a context is used by one thread at a time (one per thread, or a caller's lock
+ * around every call); contexts on the same store in several threads or processes are safe
+ * (SQLite WAL, each writing transaction whole). Keys are wiped on close. */
+typedef struct privacy_ctx privacy_ctx;
 
-/* Opens the store at db_path (created on first use). cfg NULL: defaults. */
-int privacy_open(privacy_ctx *ctx, const char *db_path, const privacy_config *cfg, hp_error *err);
+/* Opens the store at db_path (created on first use) into a new *out (NULL on failure).
+ * cfg NULL: defaults. */
+int privacy_open(privacy_ctx **out, const char *db_path, const privacy_config *cfg, hp_error *err);
 /* Same for a store that must exist (HP_ERR_NOTFOUND naming the path otherwise): for what only
  * reads or changes what is held (store_open_existing). */
-int privacy_open_existing(privacy_ctx *ctx, const char *db_path, const privacy_config *cfg,
-                          hp_error *err);
-/* Closes the store and wipes the keys. */
+int privacy_open_existing(privacy_ctx **out, const char *db_path, const privacy_config *cfg, hp_error *err);
+/* Closes the store, wipes the keys and frees ctx (NULL is fine). */
 void privacy_close(privacy_ctx *ctx);
+/* The clock: wall time unless privacy_set_now pinned it (tests, replays). */
 int64_t privacy_now(const privacy_ctx *ctx);
+void privacy_set_now(privacy_ctx *ctx, int64_t now);
+/* Who acts ("cli", "service", "test"; default "library"), written to the audit log. */
+void privacy_set_actor(privacy_ctx *ctx, const char *actor);
+/* "" or a sentence for the user from privacy_load_key (a key file others can read). */
+const char *privacy_warning(const privacy_ctx *ctx);
+/* The configuration in use (change it only before the calls it should affect). */
+privacy_config *privacy_cfg(privacy_ctx *ctx);
+/* Keys loaded (0: none; the first is the current one). */
+int privacy_nkeys(const privacy_ctx *ctx);
+/* The context's store, for the store's own calls (store.h). */
+store *privacy_store(privacy_ctx *ctx);
 
 /* Loads the keys from the environment. HP_ERR_NOTFOUND with a sentence that names both
  * variables when neither is set; HP_ERR_FORMAT for a key that is not 32-128 hex digits (naming
  * file:line) or a key file holding a NUL byte. A key file that users other than its owner may
- * read is accepted with ctx->warning set (the CLI prints it). */
+ * read is accepted with privacy_warning set (the CLI prints it). */
 int privacy_load_key(privacy_ctx *ctx, hp_error *err);
 /* Adds a key (the first added is current; later ones are retired). 16-64 bytes, not all
  * zero (HP_ERR_FORMAT). */
@@ -199,9 +208,10 @@ int privacy_register_output(privacy_ctx *ctx, const char *path, privacy_output_k
  * erasure with nothing erased); the ones that cannot be reached are listed in res and counted
  * in the audit entry. A customer held only in registered output files is erased from them.
  * A registered file with other hard links is rewritten in place (every name loses the
- * customer); a registered path that became a symbolic link is followed only to the file that
- * was registered (device and inode), otherwise left alone and listed as unreachable (a warning,
- * not a failure: the erasure goes on).
+ * customer), dataset and audit exports too; a registered path on which a symbolic link
+ * appeared (its last component or any folder on it) is followed only to the file that was
+ * registered (device and inode; never for an export, whose identity is not recorded),
+ * otherwise left alone and listed as unreachable (a warning, not a failure: the erasure goes on).
  * The rows go in one transaction that also records the erasure as pending; the file,
  * registry and audit steps then finish it. When they fail (an export file cannot be
  * rewritten), running privacy_erase or privacy_purge again finishes it (res->resumed).
@@ -258,6 +268,18 @@ int privacy_consent_snapshot(privacy_ctx *ctx, int64_t *seq, hp_error *err);
  * (and is seen) or after it (and marks the registered model). */
 int privacy_register_model(privacy_ctx *ctx, const char *name, const char *version, const char *path,
                            const char *inputs_hash, int64_t snapshot, int *due, hp_error *err);
+
+/* The gate over a customers table (privacy_allowed_bulk over its ids): allowed[row] 1 or
+ * 0 (hp_free it), *nallowed the ones; with snapshot, the consent snapshot read before the
+ * first decision (for privacy_register_trained). */
+int privacy_gate_table(privacy_ctx *ctx, const data_table *customers, privacy_purpose purpose, uint8_t **allowed,
+                       size_t *nallowed, int64_t *snapshot, hp_error *err);
+
+/* privacy_register_model for a model directory just trained on the customers allowed[0..n)
+ * (the gate's answer): its version is a hash of model_dir/weights_file, its inputs a hash of
+ * allowed, kind the model's kind ("recommender"). */
+int privacy_register_trained(privacy_ctx *ctx, const char *kind, const char *model_dir, const char *weights_file,
+                             const uint8_t *allowed, size_t n, int64_t snapshot, int *due, hp_error *err);
 
 /* The compliance report: consent coverage per purpose, pending erasures, data past
  * retention, k-anonymity, registered exports, PII findings in stored text and recorded scans,

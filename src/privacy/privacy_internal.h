@@ -3,6 +3,17 @@
 #define PRIVACY_INTERNAL_H
 
 #include "privacy/privacy.h"
+
+struct privacy_ctx {
+    store *st;                 /* owned */
+    privacy_config cfg;
+    unsigned char key[PRIVACY_MAX_KEYS][64];
+    size_t keylen[PRIVACY_MAX_KEYS];
+    int nkeys;                 /* 0: no key loaded; key[0] is the current one */
+    int64_t now;               /* 0: wall clock; tests pin time here */
+    char actor[64];            /* who acts ("cli", "service", "test"), written to the audit log */
+    char warning[4096];        /* "" or a sentence for the user, e.g. a key file others can read */
+};
 #include "privacy/audit.h"
 
 /* Pseudonyms of id under every loaded key; ptrs[k] points into out[k]. HP_ERR_NOTFOUND

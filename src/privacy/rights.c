@@ -1,4 +1,5 @@
 /* rights: access/portability export (Art. 15/20), erasure (Art. 17), retention purge. */
+#define _GNU_SOURCE /* O_PATH: walking a registered path through folders that may not be listed */
 #include "privacy/privacy_internal.h"
 #include "data/parse.h"
 #include "io/io_out.h"
@@ -240,38 +241,108 @@ typedef struct {
     int writable;
     struct stat st;  /* of fd */
     int in_place;    /* rewrite the inode itself: it has other hard links (a rename would leave
-                        them holding the customer), or the path is now a link to it */
+                        them holding the customer), or the path now leads to it through a link */
 } output_file;
 
+/* Why a file is not reached. The ones below are compared by address: for a dataset or audit
+ * export they are reported and the erasure goes on, as for an output; any other stops it. */
+static const char k_missing[] = "missing: moved or deleted";
 static const char k_link_elsewhere[] = "replaced by a symbolic link since it was registered, to a file that is "
                                        "not the one registered: not followed, the link's target not checked";
+static const char k_folder_link_elsewhere[] = "a folder on its path was replaced by a symbolic link since it was "
+                                              "registered, leading to a file that is not the one registered: not "
+                                              "followed, that file not checked";
+static const char k_link_unknown[] = "a symbolic link on its path since it was recorded, and which file was "
+                                     "recorded is not known: not followed, the link's target not checked";
 
-/* Opens the file at path. A symbolic link there (the path registered was canonical, so it
- * came later) is followed only to the very file registered (id); anything else is reported
- * (*why) and left alone: rewriting the link would replace it by a file and leave its target
- * as it was. */
+static int unreached_by_link(const char *why)
+{
+    return why == k_missing || why == k_link_elsewhere || why == k_folder_link_elsewhere || why == k_link_unknown;
+}
+
+/* O_PATH: a folder that may be searched but not listed can still be walked through. */
+#ifndef O_PATH
+#define O_PATH 0 /* not Linux: every folder on the path must be readable */
+#endif
+#define WALK_FLAGS (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+
+/* Opens the folder holding path's last component (*base), walking every folder on the way
+ * without following a symbolic link: the path was canonical when registered, so a link on it
+ * came later and may lead anywhere. -1 when a folder is missing, not a folder, or (*via_link
+ * set) a symbolic link. */
+static int open_parent(const char *path, int *via_link, const char **base)
+{
+    char name[NAME_MAX + 1];
+    const char *p = path, *end;
+    int fd = open(*p == '/' ? "/" : ".", WALK_FLAGS);
+    *via_link = 0;
+    while (fd >= 0) {
+        while (*p == '/') p++;
+        if (!(end = strchr(p, '/'))) break;
+        size_t n = (size_t)(end - p);
+        struct stat st;
+        int next = -1;
+        if (n <= NAME_MAX) {
+            memcpy(name, p, n);
+            name[n] = 0;
+            next = openat(fd, name, WALK_FLAGS);
+            if (next < 0) *via_link = fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+        }
+        int e = n <= NAME_MAX ? errno : ENAMETOOLONG;
+        close(fd);
+        errno = e;
+        fd = next;
+        p = end;
+    }
+    *base = p;
+    return fd;
+}
+
+/* Opens name read-write, or read-only when the file may not be written (o->writable). */
+static void open_rw(int dir, const char *name, int flags, output_file *o)
+{
+    o->writable = (o->fd = openat(dir, name, O_RDWR | flags)) >= 0;
+    if (o->fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM)) o->fd = openat(dir, name, O_RDONLY | flags);
+}
+
+static const char *open_failure(void)
+{
+    return errno == ENOENT || errno == ENOTDIR ? k_missing : "cannot be read";
+}
+
+/* Opens the file at path. A symbolic link on the path, in its last component or in a folder,
+ * is followed only to the very file registered (id: { 0, 0 } when not known, then never);
+ * anything else is reported (*why) and left alone: rewriting through the link would change
+ * another file, rewriting the link would replace it by a file and leave its target as it was. */
 static void open_output(const char *path, store_file_id id, output_file *o, const char **why)
 {
     struct stat l;
+    const char *base;
+    int folder_link, flags = O_CLOEXEC | O_NOCTTY | O_NONBLOCK; /* no wait on a fifo */
     o->fd = -1;
-    if (lstat(path, &l) != 0) {
-        *why = errno == ENOENT ? "missing: moved or deleted" : "cannot be read";
+    int dir = open_parent(path, &folder_link, &base);
+    if (dir < 0 && !folder_link) {
+        *why = open_failure();
         return;
     }
-    int link = S_ISLNK(l.st_mode);
-    if (!link && !S_ISREG(l.st_mode)) {
-        *why = "not a regular file";
+    if (dir >= 0 && fstatat(dir, base, &l, AT_SYMLINK_NOFOLLOW) != 0) {
+        *why = open_failure();
+        close(dir);
         return;
     }
-    int flags = O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (link ? 0 : O_NOFOLLOW); /* no wait on a fifo */
-    o->writable = (o->fd = open(path, O_RDWR | flags)) >= 0;
-    if (o->fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM)) o->fd = open(path, O_RDONLY | flags);
+    int link = folder_link || S_ISLNK(l.st_mode);
+    const char *elsewhere = !id.ino ? k_link_unknown : folder_link ? k_folder_link_elsewhere : k_link_elsewhere;
+    if (!link && !S_ISREG(l.st_mode)) *why = "not a regular file";
+    else if (link) open_rw(AT_FDCWD, path, flags, o);
+    else open_rw(dir, base, flags | O_NOFOLLOW, o);
+    if (dir >= 0) close(dir);
+    if (*why) return;
     if (o->fd < 0) {
-        *why = link ? k_link_elsewhere : "cannot be read";
+        *why = link ? elsewhere : open_failure();
         return;
     }
-    if (fstat(o->fd, &o->st) != 0 || !S_ISREG(o->st.st_mode)) *why = link ? k_link_elsewhere : "not a regular file";
-    else if (link && !(id.ino && o->st.st_dev == (dev_t)id.dev && o->st.st_ino == (ino_t)id.ino)) *why = k_link_elsewhere;
+    if (fstat(o->fd, &o->st) != 0 || !S_ISREG(o->st.st_mode)) *why = link ? elsewhere : "not a regular file";
+    else if (link && !(id.ino && o->st.st_dev == (dev_t)id.dev && o->st.st_ino == (ino_t)id.ino)) *why = elsewhere;
     else if (!link && (o->st.st_dev != l.st_dev || o->st.st_ino != l.st_ino)) *why = "changed while being checked";
     o->in_place = link || o->st.st_nlink > 1;
     if (!*why && o->in_place && !o->writable) *why = "has other names (hard links) but cannot be written in place";
@@ -279,12 +350,6 @@ static void open_output(const char *path, store_file_id id, output_file *o, cons
         close(o->fd);
         o->fd = -1;
     }
-}
-
-/* Keeps an in-place rewrite owner-only, as a renamed one is (0600), when this user owns it. */
-static void make_fd_private(const output_file *o)
-{
-    if (o->st.st_uid == geteuid() && (o->st.st_mode & 077)) (void)fchmod(o->fd, 0600);
 }
 
 /* Copies the file to a private temporary file without the records keep() drops and, when any
@@ -327,9 +392,7 @@ static int rewrite_records(const char *path, const output_file *o, int csv, keep
         io_out_abort(out, tmp);
         return rc;
     }
-    if (!o->in_place) return io_out_commit(out, tmp, path, err);
-    make_fd_private(o);
-    return io_out_commit_into(out, tmp, o->fd, path, err);
+    return io_out_commit_rewrite(out, tmp, o->fd, &o->st, o->in_place, path, err);
 }
 
 /* The customer's own export is deleted (it is all about them); another customer's stays. A
@@ -434,36 +497,19 @@ static int erase_outputs(privacy_ctx *ctx, const char *id, privacy_erase_result 
 
 /* ------------------------------------------------------------------ erasure */
 
-/* Rewrites a dataset export without the lines that carry any of the pseudonyms. */
-static int scrub_dataset(const char *path, const char *const *ps, int n, int64_t *dropped,
-                         hp_error *err)
+typedef struct {
+    const char *const *ps;
+    int n;
+} pseudonym_set;
+
+/* A dataset export's line goes when it carries any of the pseudonyms. */
+static int keep_without_pseudonyms(void *c, const char *rec, size_t len, long line)
 {
-    char tmp[4096], *line = NULL;
-    size_t cap = 0;
-    FILE *in = fopen(path, "r");
-    if (!in) return errno == ENOENT ? HP_OK : hp_fail(err, HP_ERR_WRITE, "%s: %s", path, strerror(errno));
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *out = privacy_fopen_private(tmp);
-    if (!out) {
-        fclose(in);
-        return hp_fail(err, HP_ERR_WRITE, "%s: cannot write: %s", tmp, strerror(errno));
-    }
-    int bad = 0;
-    while (getline(&line, &cap, in) > 0) {
-        int hit = 0;
-        for (int i = 0; i < n && !hit; i++) hit = strstr(line, ps[i]) != NULL;
-        if (hit) (*dropped)++;
-        else bad |= fputs(line, out) < 0;
-    }
-    free(line);
-    fclose(in);
-    bad |= fflush(out) != 0 || fsync(fileno(out)) != 0;
-    bad |= fclose(out) != 0;
-    if (bad || !io_out_renamable(path) || rename(tmp, path)) {
-        remove(tmp);
-        return hp_fail(err, HP_ERR_WRITE, "%s: rewrite failed: %s", path, strerror(errno));
-    }
-    return HP_OK;
+    const pseudonym_set *s = c;
+    (void)line;
+    for (int i = 0; i < s->n; i++)
+        if (memmem(rec, len, s->ps[i], strlen(s->ps[i]))) return 0;
+    return 1;
 }
 
 typedef struct {
@@ -475,20 +521,36 @@ typedef struct {
     int rc;
 } scrub_ctx;
 
+/* Removes the pseudonyms from one dataset or audit export. It is opened as a registered output
+ * is (open_output), with no identity recorded: a symbolic link on its path is never followed
+ * and, like a missing file, reported while the erasure goes on; a file with other hard links
+ * is rewritten in place. Anything else that keeps it from being rewritten stops the erasure,
+ * which a rerun finishes. */
 static int scrub_export(void *ctx, const char *path, const char *kind, int64_t k, int64_t at)
 {
     scrub_ctx *sc = ctx;
+    store_file_id unknown = { 0, 0 };
+    output_file o;
+    const char *why = NULL;
     int64_t hits = 0;
     (void)k;
     (void)at;
-    struct stat st;
-    if (stat(path, &st) != 0 && errno == ENOENT) { /* nothing to rewrite, but say so */
+    open_output(path, unknown, &o, &why);
+    if (why && unreached_by_link(why)) {
         sc->unreachable++;
-        if (sc->res) note_unreachable(sc->res, path, "missing: moved or deleted");
+        if (sc->res) note_unreachable(sc->res, path, why);
         return 0;
     }
-    sc->rc = !strcmp(kind, "audit") ? audit_redact_file(path, sc->ps, sc->n, &hits, sc->err)
-                                    : scrub_dataset(path, sc->ps, sc->n, &hits, sc->err);
+    if (why) sc->rc = hp_fail(sc->err, HP_ERR_WRITE, "%s: %s: not rewritten", path, why);
+    else if (!strcmp(kind, "audit")) sc->rc = audit_redact_fd(o.fd, &o.st, o.in_place, path, sc->ps, sc->n, &hits, sc->err);
+    else {
+        pseudonym_set set = { sc->ps, sc->n };
+        rewrite_result r = { 0, NULL };
+        sc->rc = rewrite_records(path, &o, 0, keep_without_pseudonyms, &set, &r, sc->err);
+        if (!sc->rc && r.why) sc->rc = hp_fail(sc->err, HP_ERR_WRITE, "%s: %s: not rewritten", path, r.why);
+        hits = r.dropped;
+    }
+    if (o.fd >= 0) close(o.fd);
     sc->files += hits > 0;
     return sc->rc ? 1 : 0;
 }
@@ -546,7 +608,7 @@ static int finish_one(privacy_ctx *ctx, pending *e, privacy_erase_result *res, h
     char outcome[320];
     snprintf(outcome, sizeof outcome, "%s, export files %lld", e->counts, (long long)sc.files);
     if (sc.unreachable)
-        snprintf(outcome + strlen(outcome), sizeof outcome - strlen(outcome), ", missing export files %lld",
+        snprintf(outcome + strlen(outcome), sizeof outcome - strlen(outcome), ", export files not reached %lld",
                  (long long)sc.unreachable);
     if ((rc = store_begin(ctx->st, err))) return rc;
     /* models trained on the customer's data still encode it: the registry says retrain */

@@ -210,3 +210,54 @@ int scan_text_encode(const char *text, size_t n, scan_text_encoding enc, int bom
     *outn = k;
     return HP_OK;
 }
+
+/* ------------------------------------------------------------------ scanning */
+
+/* Writes one masked line to the mask file in the input's encoding (its BOM before the first). */
+static int write_masked(FILE *mask, const char *m, size_t n, scan_text_encoding enc, int first, hp_error *err)
+{
+    char *e;
+    size_t en;
+    int rc = scan_text_encode(m, n, enc, first, &e, &en, err);
+    if (!rc && fwrite(e, 1, en, mask) != en) rc = hp_fail(err, HP_ERR_WRITE, "write failed");
+    hp_free(e);
+    return rc;
+}
+
+int scan_text_mask_lines(const char *text, size_t len, scan_text_encoding enc, FILE *mask, int first6,
+                         size_t counts[PII_TYPE_COUNT], void (*finding)(void *ctx, long line, size_t n, pii_type t),
+                         void *ctx, hp_error *err)
+{
+    pii_mask_opts o = { .card_first6 = first6 };
+    memset(counts, 0, PII_TYPE_COUNT * sizeof counts[0]);
+    int rc = HP_OK;
+    const char *p = text, *end = text + len;
+    for (long ln = 1; !rc && p < end; ln++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+        size_t c[PII_TYPE_COUNT];
+        char *m = pii_mask(p, n, &o, c);
+        if (!m) return hp_fail(err, HP_ERR_NOMEM, "out of memory");
+        for (int t = 0; t < PII_TYPE_COUNT; t++) {
+            counts[t] += c[t];
+            if (c[t] && finding) finding(ctx, ln, c[t], (pii_type)t);
+        }
+        if (mask) rc = write_masked(mask, m, strlen(m), enc, ln == 1, err);
+        hp_free(m);
+        p += n;
+    }
+    return rc;
+}
+
+size_t scan_text_counts_json(const size_t counts[PII_TYPE_COUNT], char *buf, size_t size)
+{
+    size_t used = 0, total = 0;
+    used += (size_t)snprintf(buf, size, "{");
+    for (int t = 0; t < PII_TYPE_COUNT && used < size; t++) {
+        total += counts[t];
+        used += (size_t)snprintf(buf + used, size - used, "%s\"%s\": %zu", t ? ", " : "", pii_type_name((pii_type)t),
+                                 counts[t]);
+    }
+    if (used < size) snprintf(buf + used, size - used, "}");
+    return total;
+}

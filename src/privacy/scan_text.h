@@ -13,6 +13,9 @@
 #define SCAN_TEXT_H
 
 #include "core/hp.h"
+#include "text/pii.h"
+
+#include <stdio.h>
 
 typedef enum { SCAN_TEXT_PLAIN = 0, SCAN_TEXT_UTF8_BOM, SCAN_TEXT_UTF16LE, SCAN_TEXT_UTF16BE } scan_text_encoding;
 
@@ -30,5 +33,16 @@ int scan_text_read(const char *path, char **out, size_t *n, scan_text_encoding *
  * masked copy keeps the input's encoding. *out is hp_free'd by the caller. */
 int scan_text_encode(const char *text, size_t n, scan_text_encoding enc, int bom, char **out,
                      size_t *outn, hp_error *err);
+
+/* Scans text (len bytes of UTF-8, decoded by scan_text_read: enc is the file's encoding) line
+ * by line: counts[t] PII findings of each type; finding(ctx, line, count, type) for each
+ * line and type found (may be NULL); with mask, the masked text in the file's encoding
+ * (first6: keep a card's first six digits). */
+int scan_text_mask_lines(const char *text, size_t len, scan_text_encoding enc, FILE *mask, int first6,
+                         size_t counts[PII_TYPE_COUNT], void (*finding)(void *ctx, long line, size_t n, pii_type t),
+                         void *ctx, hp_error *err);
+
+/* counts as {"card": 1, "iban": 0, ...} into buf (size bytes); returns the total. */
+size_t scan_text_counts_json(const size_t counts[PII_TYPE_COUNT], char *buf, size_t size);
 
 #endif

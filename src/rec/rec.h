@@ -21,8 +21,10 @@
 #include "core/hp.h"
 #include "data/data.h"
 #include "nn/nn.h"
+#include "nn/nn_fit.h"
 #include "eval/eval.h"
 #include "feat/feat.h"
+#include "rank/rank.h"
 
 #include <jansson.h>
 
@@ -68,17 +70,22 @@ typedef struct {
     int npositive_kinds;
 } rec_train_cfg;
 
-typedef enum { REC_SPLIT_CUSTOMER = 0, REC_SPLIT_TIME, REC_SPLIT_FOLDS } rec_split_method;
+/* given: the dataset's interactions are all training data, split.test_file is the test set
+ * (the protocol of public recommender benchmarks). */
+typedef enum { REC_SPLIT_CUSTOMER = 0, REC_SPLIT_TIME, REC_SPLIT_FOLDS, REC_SPLIT_GIVEN } rec_split_method;
 
 typedef struct {
     rec_split_method method;
     float test_fraction;     /* customer/time (default 0.2) */
-    float valid_fraction;    /* (default 0.1) */
+    float valid_fraction;    /* (default 0.1); given: the share of each customer's positive
+                                products sampled (split.seed) to validate on */
     char **target_kinds;     /* kinds that are evaluation targets; none = leave one out */
     int ntarget_kinds;
     char *folds_file;        /* folds: one fold id per customers record */
     int test_fold;           /* folds: which fold is the test set (default 0) */
     char *hidden_file;       /* folds: "record<TAB>product index<TAB>product column" targets */
+    char *test_file;         /* given: interactions (the interactions table's format and
+                                columns) that are the test set */
     uint64_t seed;           /* default 7 */
 } rec_split_cfg;
 
@@ -180,6 +187,22 @@ size_t rec_arena_bytes(const rec_net *net, int B, long T, long H, long M);
 
 typedef enum { REC_ROLE_TRAIN = 0, REC_ROLE_VALID, REC_ROLE_TEST, REC_ROLE_NONE } rec_role;
 
+/* What split.test_file (method "given") held: every row is in exactly one of unknown_customer,
+ * unknown_product, other_kind, in_train, repeated, not_allowed or targets. */
+typedef struct {
+    long rows;               /* interactions read */
+    long unknown_customer;   /* naming a customer the customers table does not have */
+    long unknown_product;    /* a known customer, a product not in the catalogue */
+    long first_unknown_line; /* line of the first of those two (0: none) */
+    long other_kind;         /* of a kind that is not a target (split.target_kinds, else the
+                                training positives) */
+    long in_train;           /* a product the customer's training interactions hold already:
+                                training items are never candidates, so never targets */
+    long repeated;           /* the same customer and product again */
+    long not_allowed;        /* targets of customers left out (no consent) */
+    long targets;            /* distinct (customer, product) targets */
+} rec_given_counts;
+
 /* Who trains, who is evaluated on what. Positives are interactions of the training kinds;
  * "label" interactions (from a label column) are kept apart as 0/1 labels. */
 typedef struct {
@@ -195,6 +218,7 @@ typedef struct {
     size_t ntrain_pos;             /* visible positives of training customers */
     uint8_t *tag;                  /* (ntag = interactions) REC_TAG_* of each interaction */
     size_t ntag;
+    rec_given_counts given;        /* method "given": the test file's rows */
 } rec_split;
 
 enum { REC_TAG_VISIBLE = 0, REC_TAG_VALID, REC_TAG_TEST, REC_TAG_IGNORE };
@@ -204,6 +228,10 @@ void rec_split_free(rec_split *s);
 /* Takes customers with allowed[c] == 0 out of everything: no training, no evaluation (the
  * consent gate's answer for processing their data). */
 void rec_split_exclude(rec_split *s, const uint8_t *allowed);
+/* Method "given", for evaluation: the validation slice goes back into each customer's visible
+ * products (training data: history input and exclusions, so never a candidate), tags included;
+ * the validation lists become empty. HP_ERR_NOMEM. */
+int rec_split_fold_valid(rec_split *s);
 /* Whether customer c trains (its visible positives and label are training examples). */
 int rec_split_trains(const rec_split *s, int c);
 /* 1 if product p is among customer c's visible positives. */
@@ -273,37 +301,25 @@ int rec_setup_make(rec_setup *su, const data_dataset *ds, const rec_config *cfg,
                      hp_error *err);
 void rec_setup_free(rec_setup *su);
 
-typedef struct {
-    int epoch, epochs;       /* 1-based current epoch, maximum */
-    long step, steps;        /* step within the epoch, steps per epoch */
-    double loss;             /* running mean training loss of the epoch */
-    double valid;            /* validation metric after the epoch (NAN before) */
-    double best;
-    const char *metric;      /* "ndcg@10" or "auc" */
-    double examples_per_s;
-    double eta_s;            /* seconds left in the whole run at this pace (max epochs) */
-    int end_of_epoch;
-} rec_progress;
 
 typedef struct {
     const char *out_dir;                     /* model files go here (created) */
+    const char *data_config, *data_dir;      /* where the data came from (either may be NULL):
+                                                recorded in model.json training.data, so that
+                                                evaluate finds the data again */
     volatile int *stop;                      /* set asynchronously (SIGINT): stop, save, return */
     const uint8_t *allowed;                  /* (customers) 0: no consent to use this customer's
                                                 data; NULL: everyone may be used */
-    void (*progress)(void *ctx, const rec_progress *p);
+    void (*progress)(void *ctx, const nn_fit_progress *p, const char *metric); /* metric: "ndcg", "auc" */
     void *ctx;
 } rec_train_opts;
 
 typedef struct {
-    int epochs_run, best_epoch;
-    double best_valid;
-    const char *metric;
-    long steps, examples;
-    double seconds;          /* wall time of the whole run (with validation and saving) */
-    double step_seconds;     /* time inside training steps only */
-    double examples_per_s;   /* examples / step_seconds: training throughput */
-    int interrupted;
+    nn_fit_report fit;       /* epochs, best epoch and validation, steps, throughput, interrupted */
+    const char *metric;      /* "ndcg" or "auc" */
     long n_train_customers, n_valid_customers, n_test_customers, n_excluded_customers;
+    long n_test_evaluated;   /* test customers with a target (or label) to rank: what evaluate
+                                scores; the others have nothing held out */
 } rec_train_report;
 
 /* Trains on ds as cfg says, with early stopping on the validation metric, and saves the best
@@ -325,6 +341,8 @@ typedef struct {
     char **product_ids;      /* (nproducts) the catalogue scored now (the training one unless
                                 rec_set_catalogue replaced it) */
     int nproducts;
+    char **product_name;     /* (nproducts) each product's "name" and "category" columns of */
+    char **product_category; /*   its products table, NULL entries when it had none */
     data_dict trained;       /* ids of the training catalogue: code = row of history/id tables */
     long *popularity;        /* (trained.n) training positives per product (0s when unknown) */
     json_t *meta;            /* the whole model.json, owned */
@@ -342,6 +360,10 @@ int rec_save(const char *dir, const rec_net *net, const rec_config *cfg, const d
  * model.json out of its range (a hand edit): the message names the file and the JSON path. */
 int rec_load(const char *dir, rec_model *m, hp_error *err);
 void rec_model_free(rec_model *m);
+/* Where the model's training data came from (training.data of model.json): the dataset
+ * config and the data folder, each NULL when not recorded (or for files of earlier builds).
+ * The strings belong to m. HP_ERR_FORMAT naming the path when the entry is malformed. */
+int rec_model_data_source(const rec_model *m, const char **config, const char **data_dir, hp_error *err);
 /* Validates and loads doc, a parsed model.json (name stands for its path in messages), into
  * m as rec_load does, short of the weights: m has the configuration, the catalogue, the
  * fitted features and the encoded catalogue, but no net parameters. m is initialised here;
@@ -356,22 +378,91 @@ int rec_set_catalogue(rec_model *m, const data_table *products, hp_error *err);
 /* ------------------------------------------------------------------ serving */
 
 /* A scorer for one customer at a time: the product tower computed once, buffers allocated
- * once, so a request allocates nothing. Not thread-safe: one per thread. */
+ * once (the arena grows to the largest request seen), so a request allocates nothing.
+ * Not thread-safe: one per thread. id_keep (P) or NULL as in rec_forward. */
 typedef struct rec_scorer rec_scorer;
 
-/* e: the encoded customers to serve; hist: their held products (off may be NULL). */
-int rec_scorer_new(rec_scorer **out, rec_net *net, const feat_enc *e, const rec_lists *hist,
-                     const uint8_t *id_keep, hp_error *err);
+int rec_scorer_new(rec_scorer **out, rec_net *net, const uint8_t *id_keep, hp_error *err);
 void rec_scorer_free(rec_scorer *s);
-/* Top k products for customer row `row` of e, best first, leaving out exclude[0..nex) (its
- * held products) unless they are wanted. Writes up to k items/scores and the modality
- * weights (REC_MOD_COUNT, may be NULL). Returns the number written, or HP_ERR_RANGE when
- * a score of the row is NaN or infinite (rec_check_scores: the caller names the model),
- * or HP_ERR_NOMEM. */
-int rec_scorer_topk(rec_scorer *s, int32_t row, const int32_t *exclude, int nex, int k,
-                      int32_t *items, float *scores, float *weights);
-/* All P scores of `row` (valid until the next call), or NULL when out of memory. */
-const float *rec_scorer_scores(rec_scorer *s, int32_t row, float *weights);
+/* All P scores of customer row `row` of e whose history (held products, as rows of the
+ * training catalogue: codes of rec_model.trained) is hist[0..nh) (hist NULL: no history),
+ * valid until the next call; the modality weights into weights (REC_MOD_COUNT) unless
+ * NULL. NULL when out of memory. Scores may be NaN for a broken model: rank_run refuses
+ * them. */
+const float *rec_scorer_scores(rec_scorer *s, const feat_enc *e, int32_t row, const int32_t *hist, int nh,
+                               float *weights);
+
+/* ------------------------------------------------------------------ requests */
+
+/* What the CLI and the service call: a loaded model ready for requests (the product tower
+ * computed once, the ranking pipeline of rank.h, buffers for the whole catalogue), one
+ * customer (a table row or a JSON object) or a table at a time, results that
+ * rec_result_json turns into the JSON line `hyperp recommend` prints.
+ * Ownership: the service borrows m (it must outlive the service); a result's items and
+ * strings are valid until the service's next call. Threading: one service per thread (a
+ * loaded model may be shared read-only between services). */
+typedef struct rec_service rec_service;
+
+int rec_service_new(rec_service **out, rec_model *m, hp_error *err);
+void rec_service_free(rec_service *s);
+/* Its pipeline, to add stages (risk filters, fairness re-ranking, exploration). */
+rank_pipeline *rec_service_pipeline(rec_service *s);
+
+typedef struct {
+    int k;                   /* products per customer (capped at the catalogue) */
+    int include_held;        /* 1: held products stay candidates */
+} rec_opts;
+
+typedef struct {
+    int32_t item;            /* catalogue index */
+    const char *product_id;
+    const char *name, *category; /* from the products table the model knows, or NULL */
+    float score;             /* the model's score (popularity count when not personalised) */
+    double probability;      /* BCE (propensity) models: sigmoid(score); NAN otherwise */
+    float shown_prob;        /* probability the pipeline showed it with (1: deterministic) */
+} rec_item;
+
+typedef struct {
+    const char *customer_id;
+    int personalised;        /* 0: no consent to use the customer's data: the most popular
+                                products not held, weights 0 */
+    int n;
+    rec_item *items;         /* (n), best first */
+    float weights[REC_MOD_COUNT]; /* attention weight of each modality (which data mattered) */
+    long unseen;             /* JSON requests: values of the customer the model never saw */
+} rec_result;
+
+typedef struct {
+    long customers, personalised;
+    long unseen;             /* categorical values and list items never seen in training */
+} rec_table_stats;
+
+typedef int (*rec_emit_fn)(void *ctx, const rec_result *r, hp_error *err);
+
+/* Every customer of ds (ingested: customers, and interactions for held products and
+ * history), in table order, to emit. allowed (customers) or NULL: allowed[row] == 0 gets the
+ * non-personalised list (the consent gate's answer). A NaN score is an error naming the
+ * customer and the model. */
+int rec_recommend_table(rec_service *s, const data_dataset *ds, const uint8_t *allowed, const rec_opts *o,
+                        rec_emit_fn emit, void *ctx, rec_table_stats *st, hp_error *err);
+
+/* Per-request buffers of rec_recommend_json (zero-initialise; free when done). */
+typedef struct {
+    data_dataset ds;
+    feat_enc enc;
+} rec_request_buf;
+void rec_request_buf_free(rec_request_buf *b);
+
+/* One customer given as a JSON object with the customers table's columns, read with the
+ * same checks ingest applies to a file (config_text: the dataset config, config_name its
+ * name in messages), and "held": [product ids] (optional). Errors name the field. */
+int rec_recommend_json(rec_service *s, const char *config_text, size_t config_len, const char *config_name,
+                       json_t *record, int personalised, const rec_opts *o, rec_result *r, rec_request_buf *buf,
+                       hp_error *err);
+
+/* The JSON object of a result: {"customer_id", "personalised", "recommendations":
+ * [{"product_id", "score", "name"?, "category"?, "probability"?}], "modality_weights"}. */
+json_t *rec_result_json(const rec_result *r);
 
 /* ------------------------------------------------------------------ evaluation */
 
@@ -390,6 +481,8 @@ typedef struct {
                                                 product's mean training value */
     double value_a, value_b;                 /* value ~ a * score + b */
     long n_customers;                        /* evaluated */
+    int has_given;                           /* split "given": what the test file held */
+    rec_given_counts given;
     double modality_weight[REC_MOD_COUNT]; /* mean attention weight per modality */
 } rec_eval_result;
 

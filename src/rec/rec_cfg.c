@@ -33,6 +33,7 @@ void rec_config_free(rec_config *c)
     free_list(c->split.target_kinds, c->split.ntarget_kinds);
     hp_free(c->split.folds_file);
     hp_free(c->split.hidden_file);
+    hp_free(c->split.test_file);
     hp_free(c->eval.oracle_file);
     hp_free(c->eval.out_dir);
     memset(c, 0, sizeof *c);
@@ -238,25 +239,42 @@ static int parse_train(rd *r, json_t *o, rec_train_cfg *t)
     return rc;
 }
 
+/* Method "given" takes its test set from split.test_file: the keys of the other methods' test
+ * sets would be silently ignored, so they are refused, and test_file with another method too. */
+static int check_given_keys(rd *r, json_t *o, const rec_split_cfg *s)
+{
+    static const char *const others[] = { "test_fraction", "folds_file", "test_fold", "hidden_file" };
+    if (s->method != REC_SPLIT_GIVEN)
+        return s->test_file ? bad(r, "test_file", "is read only by method \"given\" (set split.method to \"given\")")
+                            : HP_OK;
+    if (!s->test_file) return bad(r, "test_file", "required by method \"given\" (the interactions that are the test set)");
+    for (size_t i = 0; i < HP_ARRAY_LEN(others); i++)
+        if (json_object_get(o, others[i]))
+            return bad(r, others[i], "not used by method \"given\" (its test set is split.test_file)");
+    return HP_OK;
+}
+
 static int parse_split(rd *r, json_t *o, rec_split_cfg *s)
 {
     static const char *const keys[] = { "method", "test_fraction", "valid_fraction", "target_kinds",
-                                        "folds_file", "test_fold", "hidden_file", "seed", NULL };
-    static const char *const methods[] = { "customer", "time", "folds" };
+                                        "folds_file", "test_fold", "hidden_file", "test_file", "seed", NULL };
+    static const char *const methods[] = { "customer", "time", "folds", "given" };
     int method = (int)s->method, seed = (int)s->seed;
     int rc = check_keys(r, o, keys);
-    if (!rc) rc = rd_enum(r, o, "method", methods, 3, &method);
+    if (!rc) rc = rd_enum(r, o, "method", methods, 4, &method);
     if (!rc) rc = rd_float(r, o, "test_fraction", 0.01, 0.9, &s->test_fraction);
     if (!rc) rc = rd_float(r, o, "valid_fraction", 0, 0.5, &s->valid_fraction);
     if (!rc) rc = rd_list(r, o, "target_kinds", &s->target_kinds, &s->ntarget_kinds);
     if (!rc) rc = rd_path(r, o, "folds_file", &s->folds_file);
     if (!rc) rc = rd_int(r, o, "test_fold", 0, 1000, &s->test_fold);
     if (!rc) rc = rd_path(r, o, "hidden_file", &s->hidden_file);
+    if (!rc) rc = rd_path(r, o, "test_file", &s->test_file);
     if (!rc) rc = rd_int(r, o, "seed", 0, 2147483647, &seed);
     s->method = (rec_split_method)method;
     s->seed = (uint64_t)seed;
     if (!rc && s->method == REC_SPLIT_FOLDS && !s->folds_file) rc = bad(r, "folds_file", "required by method \"folds\"");
-    if (!rc && s->test_fraction + s->valid_fraction >= 0.95f)
+    if (!rc) rc = check_given_keys(r, o, s);
+    if (!rc && s->method != REC_SPLIT_GIVEN && s->test_fraction + s->valid_fraction >= 0.95f)
         rc = bad(r, "valid_fraction", "test_fraction + valid_fraction must leave training data (below 0.95)");
     return rc;
 }
@@ -377,7 +395,7 @@ static json_t *list_json(char **l, int n)
 
 json_t *rec_config_to_json(const rec_config *c)
 {
-    static const char *losses[] = { "softmax", "bpr", "bce" }, *methods[] = { "customer", "time", "folds" };
+    static const char *losses[] = { "softmax", "bpr", "bce" }, *methods[] = { "customer", "time", "folds", "given" };
     json_t *enc = json_array();
     for (int m = 0; m < REC_MOD_COUNT; m++)
         if (c->arch.enabled[m]) json_array_append_new(enc, json_string(rec_modality_name(m)));
@@ -393,11 +411,15 @@ json_t *rec_config_to_json(const rec_config *c)
                               "warmup", c->train.warmup, "seed", (json_int_t)c->train.seed,
                               "threads", c->train.threads,
                               "positive_kinds", list_json(c->train.positive_kinds, c->train.npositive_kinds));
-    json_t *split = json_pack("{s:s, s:o, s:o, s:o, s:i, s:I}", "method", methods[c->split.method],
-                              "test_fraction", json_f(c->split.test_fraction),
+    json_t *split = json_pack("{s:s, s:o, s:o, s:I}", "method", methods[c->split.method],
                               "valid_fraction", json_f(c->split.valid_fraction),
                               "target_kinds", list_json(c->split.target_kinds, c->split.ntarget_kinds),
-                              "test_fold", c->split.test_fold, "seed", (json_int_t)c->split.seed);
+                              "seed", (json_int_t)c->split.seed);
+    if (c->split.method != REC_SPLIT_GIVEN) { /* "given" refuses them: its test set is the file */
+        json_object_set_new(split, "test_fraction", json_f(c->split.test_fraction));
+        json_object_set_new(split, "test_fold", json_integer(c->split.test_fold));
+    }
+    if (c->split.test_file) json_object_set_new(split, "test_file", json_string(c->split.test_file));
     if (c->split.folds_file) json_object_set_new(split, "folds_file", json_string(c->split.folds_file));
     if (c->split.hidden_file) json_object_set_new(split, "hidden_file", json_string(c->split.hidden_file));
     json_t *eval = json_pack("{s:i}", "k", c->eval.k);

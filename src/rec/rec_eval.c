@@ -47,7 +47,7 @@ static int pick_rows(evaluator *ev)
     if (!ev->rows) return HP_ERR_NOMEM;
     int label = ev->m->cfg.train.loss == REC_LOSS_BCE && s->label_product >= 0;
     for (int c = 0; c < s->ncust; c++) {
-        int tested = s->all_train || s->role[c] == REC_ROLE_TEST;
+        int tested = s->role[c] != REC_ROLE_NONE && (s->all_train || s->role[c] == REC_ROLE_TEST);
         int has = label ? !isnan(s->label[c]) : s->tgt_off[1][c + 1] > s->tgt_off[1][c];
         if (tested && has) ev->rows[ev->n++] = c;
     }
@@ -298,6 +298,21 @@ static int evaluate_values(evaluator *ev, rec_eval_result *r, hp_error *err)
     return rc;
 }
 
+/* Why a test file left nobody to evaluate: its rows, by what became of them. */
+static void given_counts_text(const rec_given_counts *g, char *out, size_t n)
+{
+    snprintf(out, n, "%ld interactions: %ld targets, %ld already in training (not candidates), %ld unknown customers, "
+             "%ld unknown products, %ld of other kinds, %ld repeated, %ld of customers left out (no consent)", g->rows,
+             g->targets, g->in_train, g->unknown_customer, g->unknown_product, g->other_kind, g->repeated, g->not_allowed);
+}
+
+static int no_given_targets(const rec_given_counts *g, const char *path, hp_error *err)
+{
+    char text[512];
+    given_counts_text(g, text, sizeof text);
+    return hp_fail(err, HP_ERR_EMPTY, "split.test_file %s: no customer has a test target to evaluate (%s)", path, text);
+}
+
 int rec_evaluate(rec_model *m, const data_dataset *ds, const char *oracle, const uint8_t *allowed,
                    rec_eval_result *r, hp_error *err)
 {
@@ -308,10 +323,17 @@ int rec_evaluate(rec_model *m, const data_dataset *ds, const char *oracle, const
     ev.ds = ds;
     r->k = m->cfg.eval.k;
     int rc = check_catalogue(m, ds, err);
+    int given = m->cfg.split.method == REC_SPLIT_GIVEN;
     if (!rc) rc = rec_split_make(&ev.split, ds, &m->cfg, err);
     if (!rc) rec_split_exclude(&ev.split, allowed);
+    /* given: the model was validated on a slice of the training interactions; they are all
+     * training data here (history input, never candidates) */
+    if (!rc && given) rc = rec_split_fold_valid(&ev.split);
+    r->has_given = given;
+    r->given = ev.split.given;
     if (!rc) rc = rec_encode_customers(&m->net, &ds->t[DATA_T_CUSTOMERS], &ev.cust, err);
     if (!rc) rc = pick_rows(&ev);
+    if (!rc && ev.n == 0 && given) rc = no_given_targets(&r->given, m->cfg.split.test_file, err);
     if (!rc && ev.n == 0) rc = hp_fail(err, HP_ERR_EMPTY, "no test customer has a target to evaluate");
     r->label_mode = m->cfg.train.loss == REC_LOSS_BCE && ev.split.label_product >= 0;
     r->n_customers = ev.n;
@@ -344,6 +366,11 @@ void rec_eval_print(const rec_eval_result *r, void *file)
                 r->n_customers, r->binary.roc_auc, r->binary.pr_auc, r->binary.log_loss, r->binary.brier);
     } else {
         fprintf(f, "ranking on %ld test customers, k = %d\n", r->n_customers, r->k);
+        if (r->has_given) {
+            char text[512];
+            given_counts_text(&r->given, text, sizeof text);
+            fprintf(f, "  test file: %s\n", text);
+        }
         fprintf(f, "  %-11s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "system", "ndcg", "prec", "recall", "map", "hit",
                 "mrr", "auc", "cover", "novelty");
         for (int s = 0; s < REC_SYS_COUNT; s++) {
@@ -390,6 +417,16 @@ static json_t *result_json(const rec_eval_result *r)
         json_object_set_new(systems, rec_system_name(s), eval_report_json(&rep));
     }
     for (int m = 0; m < REC_MOD_COUNT; m++) json_object_set_new(mods, rec_modality_name(m), json_real(r->modality_weight[m]));
+    if (r->has_given) {
+        const rec_given_counts *g = &r->given;
+        json_object_set_new(o, "test_file", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "rows", (json_int_t)g->rows,
+                                                      "targets", (json_int_t)g->targets, "in_train", (json_int_t)g->in_train,
+                                                      "unknown_customer", (json_int_t)g->unknown_customer,
+                                                      "unknown_product", (json_int_t)g->unknown_product,
+                                                      "other_kind", (json_int_t)g->other_kind,
+                                                      "repeated", (json_int_t)g->repeated,
+                                                      "not_allowed", (json_int_t)g->not_allowed));
+    }
     json_object_set_new(o, "systems", systems);
     json_object_set_new(o, "modality_weights", mods);
     return o;

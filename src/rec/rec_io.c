@@ -118,13 +118,100 @@ static int enc_from_json(feat_enc *e, json_t *j, const feat_spec *fs, int bucket
 
 /* ------------------------------------------------------------------ save */
 
+/* A products table's column `name` as strings (text or categorical), or NULL. */
+static const data_column *info_column(const data_table *t, const char *name)
+{
+    const data_column *c = data_table_col_named(t, name);
+    return c && (c->role == DATA_ROLE_TEXT || c->code) ? c : NULL;
+}
+
+static const char *info_value(const data_column *c, size_t row)
+{
+    if (!c) return NULL;
+    const char *v = c->role == DATA_ROLE_TEXT ? data_col_text(c, row) : data_col_str(c, row);
+    return v && *v ? v : NULL;
+}
+
+/* product_info: {"name": [...], "category": [...]}, null where a product has none. */
+static json_t *product_info_json(const data_table *products)
+{
+    const data_column *nc = info_column(products, "name"), *cc = info_column(products, "category");
+    json_t *names = json_array(), *cats = json_array();
+    for (size_t p = 0; p < products->nrows; p++) {
+        const char *n = info_value(nc, p), *c = info_value(cc, p);
+        json_array_append_new(names, n ? json_string(n) : json_null());
+        json_array_append_new(cats, c ? json_string(c) : json_null());
+    }
+    return json_pack("{s:o, s:o}", "name", names, "category", cats);
+}
+
+static void free_strings(char **v, int n)
+{
+    for (int i = 0; v && i < n; i++) hp_free(v[i]);
+    hp_free(v);
+}
+
+/* Each product's name and category from a products table (rec_set_catalogue). */
+static int info_from_table(rec_model *m, const data_table *products)
+{
+    const data_column *nc = info_column(products, "name"), *cc = info_column(products, "category");
+    size_t P = products->nrows;
+    char **names = hp_calloc(P + 1, sizeof *names), **cats = hp_calloc(P + 1, sizeof *cats);
+    int rc = names && cats ? HP_OK : HP_ERR_NOMEM;
+    for (size_t p = 0; !rc && p < P; p++) {
+        const char *n = info_value(nc, p), *c = info_value(cc, p);
+        if ((n && !(names[p] = hp_strdup(n))) || (c && !(cats[p] = hp_strdup(c)))) rc = HP_ERR_NOMEM;
+    }
+    if (rc) {
+        free_strings(names, (int)P);
+        free_strings(cats, (int)P);
+        return rc;
+    }
+    free_strings(m->product_name, m->nproducts);
+    free_strings(m->product_category, m->nproducts);
+    m->product_name = names;
+    m->product_category = cats;
+    return HP_OK;
+}
+
+/* product_info of model.json (absent in files of earlier builds: no names). */
+static int load_product_info(rec_model *m, const char *path, hp_error *err)
+{
+    int P = m->nproducts;
+    m->product_name = hp_calloc((size_t)P + 1, sizeof *m->product_name);
+    m->product_category = hp_calloc((size_t)P + 1, sizeof *m->product_category);
+    if (!m->product_name || !m->product_category) return hp_fail(err, HP_ERR_NOMEM, "%s: out of memory", path);
+    json_t *info = json_object_get(m->meta, "product_info");
+    if (!info) return HP_OK;
+    static const char *const keys[] = { "name", "category" };
+    char **dst[] = { m->product_name, m->product_category };
+    if (!json_is_object(info) || json_object_size(info) != 2)
+        return hp_fail(err, HP_ERR_FORMAT, "%s: product_info: expected {\"name\": [...], \"category\": [...]}", path);
+    for (int k = 0; k < 2; k++) {
+        json_t *a = json_object_get(info, keys[k]);
+        if (!json_is_array(a) || json_array_size(a) != (size_t)P)
+            return hp_fail(err, HP_ERR_FORMAT, "%s: product_info.%s: expected an array of %d strings or nulls", path,
+                           keys[k], P);
+        for (int p = 0; p < P; p++) {
+            json_t *v = json_array_get(a, (size_t)p);
+            if (json_is_null(v)) continue;
+            if (!json_is_string(v) || !*json_string_value(v))
+                return hp_fail(err, HP_ERR_FORMAT, "%s: product_info.%s[%d]: expected a non-empty string or null", path,
+                               keys[k], p);
+            if (!(dst[k][p] = hp_strdup(json_string_value(v)))) return hp_fail(err, HP_ERR_NOMEM, "%s: out of memory", path);
+        }
+    }
+    return HP_OK;
+}
+
 int rec_save(const char *dir, const rec_net *net, const rec_config *cfg, const data_table *products,
                json_t *extra, hp_error *err)
 {
     json_t *ids = json_array();
     const data_column *id = &products->cols[products->id_col];
     for (size_t p = 0; p < products->nrows; p++) json_array_append_new(ids, json_string(data_col_str(id, p)));
-    json_t *body = json_pack("{s:o, s:o, s:{s:o, s:o}, s:o}", "config", rec_config_to_json(cfg), "products", ids,
+    json_t *body = json_pack("{s:o, s:o, s:o, s:{s:o, s:o}, s:o}", "config", rec_config_to_json(cfg), "products", ids,
+                             "product_info", product_info_json(products),
                              "features", "customers", feat_spec_to_json(&net->cust_fs),
                              "products", feat_spec_to_json(&net->prod_fs), "catalogue", enc_json(&net->prod));
     if (!body || (extra && json_object_set(body, "training", extra))) {
@@ -139,7 +226,7 @@ int rec_save(const char *dir, const rec_net *net, const rec_config *cfg, const d
 /* ------------------------------------------------------------------ load */
 
 /* The sections of a recommender's model.json (beside the envelope's keys). */
-static const char *const k_sections[] = { "config", "products", "features", "catalogue", "training" };
+static const char *const k_sections[] = { "config", "products", "product_info", "features", "catalogue", "training" };
 
 static int load_products(rec_model *m, json_t *ids, const char *path, hp_error *err)
 {
@@ -245,6 +332,7 @@ static int load_meta(rec_model *m, const char *name, hp_error *err)
     if (!rc && !json_is_object(config)) rc = hp_fail(err, HP_ERR_FORMAT, "%s: \"config\" is missing or not an object", name);
     if (!rc) rc = rec_config_from_json(&m->cfg, config, where, NULL, err);
     if (!rc) rc = load_products(m, json_object_get(m->meta, "products"), name, err);
+    if (!rc) rc = load_product_info(m, name, err);
     if (!rc) rc = load_features(m, m->meta, name, err);
     if (!rc) rc = load_trained_catalogue(m, name, err);
     return rc;
@@ -304,6 +392,7 @@ int rec_set_catalogue(rec_model *m, const data_table *products, hp_error *err)
     char **ids = hp_calloc(P + 1, sizeof *ids);
     int32_t *rows = hp_malloc((P + 1) * sizeof *rows);
     rc = ids && rows ? HP_OK : HP_ERR_NOMEM;
+    if (!rc) rc = info_from_table(m, products);
     for (size_t p = 0; !rc && p < P; p++) {
         const char *id = data_col_str(&products->cols[products->id_col], p);
         if (!(ids[p] = hp_strdup(id))) rc = HP_ERR_NOMEM;
@@ -330,8 +419,25 @@ int rec_set_catalogue(rec_model *m, const data_table *products, hp_error *err)
     return fresh;
 }
 
+int rec_model_data_source(const rec_model *m, const char **config, const char **data_dir, hp_error *err)
+{
+    *config = *data_dir = NULL;
+    json_t *d = json_object_get(json_object_get(m->meta, "training"), "data");
+    if (!d) return HP_OK;
+    json_t *c = json_object_get(d, "config"), *dir = json_object_get(d, "data_dir");
+    if (!json_is_object(d) || (c && !json_is_null(c) && !json_is_string(c)) ||
+        (dir && !json_is_null(dir) && !json_is_string(dir)))
+        return hp_fail(err, HP_ERR_FORMAT, "%s/model.json: training.data: expected {\"config\": path or null, "
+                       "\"data_dir\": path or null}", m->dir ? m->dir : ".");
+    *config = json_string_value(c);
+    *data_dir = json_string_value(dir);
+    return HP_OK;
+}
+
 void rec_model_free(rec_model *m)
 {
+    free_strings(m->product_name, m->nproducts);
+    free_strings(m->product_category, m->nproducts);
     for (int p = 0; m->product_ids && p < m->nproducts; p++) hp_free(m->product_ids[p]);
     hp_free(m->product_ids);
     hp_free(m->popularity);

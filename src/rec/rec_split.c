@@ -1,5 +1,6 @@
-/* Train / validation / test split: by customer, by time, or by fixed folds (the shared
- * splits under ../shared/data/splits, so our figures and peers' come from the same rows). */
+/* Train / validation / test split: by customer, by time, by fixed folds (the shared
+ * splits under ../shared/data/splits, so our figures and peers' come from the same rows), or
+ * given (the test set is a file of its own, as public recommender benchmarks ship them). */
 #include "rec/rec.h"
 #include "io/io.h"
 
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void rec_split_free(rec_split *s)
 {
@@ -24,10 +26,36 @@ int rec_split_trains(const rec_split *s, int c)
     return s->role[c] != REC_ROLE_NONE && (s->all_train || s->role[c] == REC_ROLE_TRAIN);
 }
 
+/* Drops the targets of customers with allowed[c] == 0 from one phase's lists (compacted in
+ * place); returns how many went. */
+static long drop_targets(rec_split *s, int phase, const uint8_t *allowed)
+{
+    int64_t *off = s->tgt_off[phase], w = 0;
+    int32_t *ids = s->tgt[phase];
+    long dropped = 0;
+    for (int c = 0; c < s->ncust; c++) {
+        int64_t lo = off[c], hi = off[c + 1];
+        off[c] = w;
+        if (!allowed[c]) dropped += (long)(hi - lo);
+        else
+            for (int64_t i = lo; i < hi; i++) ids[w++] = ids[i];
+    }
+    off[s->ncust] = w;
+    return dropped;
+}
+
+/* The targets go too: a split where everyone trains (time, given) evaluates whoever has one. */
 void rec_split_exclude(rec_split *s, const uint8_t *allowed)
 {
-    for (int c = 0; allowed && c < s->ncust; c++)
+    if (!allowed) return;
+    for (int c = 0; c < s->ncust; c++)
         if (!allowed[c]) s->role[c] = REC_ROLE_NONE;
+    drop_targets(s, 0, allowed);
+    long gone = drop_targets(s, 1, allowed);
+    if (s->given.rows) {
+        s->given.not_allowed += gone;
+        s->given.targets -= gone;
+    }
 }
 
 int rec_split_visible(const rec_split *s, int c, int32_t p)
@@ -87,13 +115,18 @@ static int is_target_kind(const ix_view *v, const rec_config *cfg, size_t r)
 
 /* ------------------------------------------------------------------ customer roles */
 
-static double unit_hash(const char *id, uint64_t seed)
+static uint64_t id_hash(const char *id, uint64_t seed)
 {
     uint64_t h = hp_hash_bytes(id, strlen(id)) ^ (seed * 0x9e3779b97f4a7c15ULL);
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
     h ^= h >> 33;
-    return (double)(h >> 11) * 0x1.0p-53;
+    return h;
+}
+
+static double unit_hash(const char *id, uint64_t seed)
+{
+    return (double)(id_hash(id, seed) >> 11) * 0x1.0p-53;
 }
 
 static void roles_by_customer(rec_split *s, const data_table *cu, const rec_split_cfg *sc)
@@ -176,6 +209,12 @@ static int roles_by_folds(rec_split *s, const data_table *cu, const rec_split_cf
     }
     hp_free(f.fold);
     return rc;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -415,6 +454,278 @@ static void collect_labels(rec_split *s, const ix_view *v)
     }
 }
 
+/* ------------------------------------------------------------------ method "given" */
+
+/* 1 if sorted ids[lo..hi) holds p. */
+static int sorted_has(const int32_t *ids, int64_t lo, int64_t hi, int32_t p)
+{
+    while (lo < hi) {
+        int64_t mid = (lo + hi) / 2;
+        if (ids[mid] == p) return 1;
+        if (ids[mid] < p) lo = mid + 1;
+        else hi = mid;
+    }
+    return 0;
+}
+
+/* Distinct products per customer of the interactions whose kind passes keep (a kind code
+ * mask), as CSR. */
+static int products_of_kinds(const rec_split *s, const ix_view *v, const uint8_t *keep, int64_t **off, int32_t **ids)
+{
+    size_t n = v->it->nrows;
+    uint8_t *tmp = hp_malloc(n + 1);
+    if (!tmp) return HP_ERR_NOMEM;
+    for (size_t r = 0; r < n; r++) tmp[r] = keep[v->kind->code[r]] ? TAG_VISIBLE : TAG_IGNORE;
+    int rc = build_csr(s, v, tmp, TAG_VISIBLE, off, ids);
+    hp_free(tmp);
+    return rc;
+}
+
+/* Kind codes that may be validation targets: the positive kinds, and of those only the
+ * target kinds when split.target_kinds names some. */
+static int eligible_kinds(const ix_view *v, const rec_config *cfg, uint8_t **out)
+{
+    uint32_t nk = v->kind->dict.n;
+    uint8_t *k = hp_calloc(nk + 1, 1);
+    if (!k) return HP_ERR_NOMEM;
+    for (uint32_t i = 0; i < nk; i++)
+        k[i] = v->positive_kind[i] && (!cfg->split.ntarget_kinds ||
+                                       in_list(cfg->split.target_kinds, cfg->split.ntarget_kinds, v->kind->dict.str[i]));
+    *out = k;
+    return HP_OK;
+}
+
+/* How many of a customer's n eligible products validate: f * n rounded up or down at random
+ * (so the expected share is f exactly, also for customers with few products), never the
+ * last positive (npos - 1 at most: a customer with one positive keeps it for training). */
+static int64_t slice_size(double f, int64_t n, int64_t npos, hp_rng *rng)
+{
+    int64_t k = (int64_t)floor(f * (double)n + hp_rng_uniform(rng));
+    return HP_MAX((int64_t)0, HP_MIN(k, HP_MIN(n, npos - 1)));
+}
+
+/* The validation slice of method "given": per customer, a random valid_fraction of its
+ * eligible positive products (drawn from a stream seeded by split.seed and the customer's id,
+ * so one customer's draw does not depend on the others), every positive interaction with
+ * them tagged TAG_VALID. Not the time tail: benchmark test files are not ordered in time. */
+static int given_valid_slice(uint8_t *tag, const rec_split *s, const ix_view *v, const data_dataset *ds,
+                             const rec_config *cfg)
+{
+    const data_column *id = &ds->t[DATA_T_CUSTOMERS].cols[ds->t[DATA_T_CUSTOMERS].id_col];
+    int64_t *poff = NULL, *eoff = NULL, *choff = hp_calloc((size_t)s->ncust + 2, sizeof *choff);
+    int32_t *pids = NULL, *eids = NULL, *chosen = NULL;
+    uint8_t *elig = NULL;
+    int rc = choff ? eligible_kinds(v, cfg, &elig) : HP_ERR_NOMEM;
+    if (!rc) rc = products_of_kinds(s, v, v->positive_kind, &poff, &pids);
+    if (!rc) rc = products_of_kinds(s, v, elig, &eoff, &eids);
+    if (!rc && !(chosen = hp_malloc(((size_t)eoff[s->ncust] + 1) * sizeof *chosen))) rc = HP_ERR_NOMEM;
+    for (int c = 0; !rc && c < s->ncust; c++) {
+        int32_t *e = eids + eoff[c], *out = chosen + choff[c];
+        int64_t n = eoff[c + 1] - eoff[c];
+        hp_rng rng;
+        hp_rng_seed(&rng, id_hash(data_col_str(id, (size_t)c), cfg->split.seed));
+        int64_t k = slice_size(cfg->split.valid_fraction, n, poff[c + 1] - poff[c], &rng);
+        for (int64_t i = 0; i < k; i++) { /* partial Fisher-Yates over e (the CSR is scratch) */
+            int64_t j = i + (int64_t)hp_rng_below(&rng, (uint64_t)(n - i));
+            int32_t t = e[i];
+            e[i] = e[j], e[j] = t;
+            out[i] = e[i];
+        }
+        qsort(out, (size_t)k, sizeof *out, cmp_i32);
+        choff[c + 1] = choff[c] + k;
+    }
+    for (size_t r = 0; !rc && r < v->it->nrows; r++) {
+        int c = v->cust->code[r];
+        if (v->positive_kind[v->kind->code[r]] && sorted_has(chosen, choff[c], choff[c + 1], v->prod->code[r]))
+            tag[r] = TAG_VALID;
+    }
+    void *bufs[] = { poff, eoff, choff, pids, eids, chosen, elig };
+    for (size_t i = 0; i < HP_ARRAY_LEN(bufs); i++) hp_free(bufs[i]);
+    return rc;
+}
+
+/* Reading split.test_file with the interactions table's format, missing tokens and column
+ * names (a header name matches as ingest matches it: trimmed, without regard to case). */
+typedef struct {
+    const char *where;        /* "config.json: split.test_file" */
+    const char *path;
+    const data_table *it;
+    const data_dict *customers, *products;
+    int col[3];               /* source column of the customer, product, kind; -1 none */
+    const char *name[3];
+} test_reader;
+
+static int tr_missing(const test_reader *t, const char *f, size_t len)
+{
+    if (!f || len == 0) return 1;
+    for (int i = 0; i < t->it->nmissing; i++)
+        if (strlen(t->it->missing[i]) == len && memcmp(t->it->missing[i], f, len) == 0) return 1;
+    return 0;
+}
+
+static int tr_open(test_reader *t, io_source **src, hp_error *err)
+{
+    static const data_role roles[3] = { DATA_ROLE_CUSTOMER, DATA_ROLE_PRODUCT, DATA_ROLE_KIND };
+    const char *keys[3];
+    int nkeys = 0;
+    for (int i = 0; i < 3; i++) {
+        const data_column *c = data_table_col_role(t->it, roles[i]);
+        t->name[i] = c ? c->name : NULL;
+        if (t->name[i]) keys[nkeys++] = t->name[i];
+    }
+    io_source_opts o = { .format = (io_format)t->it->format, .encoding = (io_encoding)t->it->encoding,
+                         .delimiter = t->it->delimiter, .keys = keys, .nkeys = nkeys };
+    int rc = io_source_open(src, t->path, &o, err);
+    if (rc) {
+        hp_error_prefix(err, "%s", t->where);
+        return rc;
+    }
+    for (int i = 0; i < 3; i++) {
+        t->col[i] = -1;
+        for (int j = 0; t->name[i] && j < io_source_ncolumns(*src); j++)
+            if (strcasecmp(io_source_column(*src, j), t->name[i]) == 0 && t->col[i] < 0) t->col[i] = j;
+        if (t->col[i] < 0 && i < 2)
+            return hp_fail(err, HP_ERR_FORMAT, "%s: %s: no column '%s' (the interactions' %s column)", t->where, t->path,
+                           t->name[i] ? t->name[i] : "?", i == 0 ? "customer" : "product");
+    }
+    return HP_OK;
+}
+
+/* A test interaction of a kind that counts: a target kind, else a training positive. */
+static int test_kind_counts(const rec_config *cfg, const char *kind)
+{
+    if (cfg->split.ntarget_kinds) return in_list(cfg->split.target_kinds, cfg->split.ntarget_kinds, kind);
+    if (cfg->train.npositive_kinds) return in_list(cfg->train.positive_kinds, cfg->train.npositive_kinds, kind);
+    return strcmp(kind, "label") != 0;
+}
+
+/* Reads the file into keys (customer << 32 | product) of the rows that count, sorted. */
+static int tr_read(test_reader *t, const rec_config *cfg, rec_given_counts *g, uint64_t **keys_out, size_t *nkeys,
+                   hp_error *err)
+{
+    io_source *src = NULL;
+    int rc = tr_open(t, &src, err);
+    size_t n = 0, cap = 1024;
+    uint64_t *keys = rc ? NULL : hp_malloc(cap * sizeof *keys);
+    if (!rc && !keys) rc = HP_ERR_NOMEM;
+    const char *dflt = t->it->default_kind ? t->it->default_kind : "held";
+    io_record rec;
+    hp_error rerr = { 0 };
+    while (!rc && (rc = io_source_next(src, &rec, &rerr)) != 0) {
+        if (rc < 0) { rc = hp_fail(err, rc, "%s: %s:%ld: %s", t->where, t->path, rec.line, rerr.msg); break; }
+        rc = HP_OK;
+        g->rows++;
+        const char *f[3];
+        size_t len[3];
+        for (int i = 0; i < 3; i++) {
+            f[i] = t->col[i] >= 0 && t->col[i] < rec.nfields ? rec.field[t->col[i]] : NULL;
+            len[i] = f[i] ? rec.len[t->col[i]] : 0;
+            if (f[i]) hp_trim(&f[i], &len[i]);
+        }
+        for (int i = 0; i < 2 && !rc; i++)
+            if (tr_missing(t, f[i], len[i]))
+                rc = hp_fail(err, HP_ERR_FORMAT, "%s: %s:%ld: column '%s': missing %s id", t->where, t->path, rec.line,
+                             t->name[i], i == 0 ? "customer" : "product");
+        if (rc) break;
+        int32_t c = data_dict_find(t->customers, f[0], len[0]), p = data_dict_find(t->products, f[1], len[1]);
+        char kind[256];
+        int has_kind = !tr_missing(t, f[2], len[2]);
+        snprintf(kind, sizeof kind, "%.*s", has_kind ? (int)HP_MIN(len[2], 255) : (int)strlen(dflt), has_kind ? f[2] : dflt);
+        if (c < 0 || p < 0) {
+            if (c < 0) g->unknown_customer++;
+            else g->unknown_product++;
+            if (!g->first_unknown_line) g->first_unknown_line = rec.line;
+        } else if (!test_kind_counts(cfg, kind)) {
+            g->other_kind++;
+        } else {
+            uint64_t *more = n < cap ? keys : hp_realloc(keys, (cap *= 2) * sizeof *keys);
+            if (!more) rc = HP_ERR_NOMEM;
+            else (keys = more)[n++] = (uint64_t)(uint32_t)c << 32 | (uint32_t)p;
+        }
+    }
+    io_source_free(src);
+    if (!rc) qsort(keys, n, sizeof *keys, cmp_u64);
+    if (rc) hp_free(keys), keys = NULL;
+    *keys_out = keys;
+    *nkeys = n;
+    return rc;
+}
+
+/* A test file that gives nothing to evaluate is an error that says why. */
+static int check_test_rows(const test_reader *t, const rec_given_counts *g, size_t kept, hp_error *err)
+{
+    long unknown = g->unknown_customer + g->unknown_product;
+    if (g->rows == 0) return hp_fail(err, HP_ERR_EMPTY, "%s: %s has no interactions", t->where, t->path);
+    if (unknown == g->rows)
+        return hp_fail(err, HP_ERR_INVAL, "%s: %s: none of its %ld interactions names a customer and a product of the "
+                       "data (%ld unknown customers, %ld unknown products; first at line %ld)", t->where, t->path,
+                       g->rows, g->unknown_customer, g->unknown_product, g->first_unknown_line);
+    if (kept == 0)
+        return hp_fail(err, HP_ERR_INVAL, "%s: %s: none of its %ld interactions is of a target kind (split.target_kinds, "
+                       "else train.positive_kinds)", t->where, t->path, g->rows);
+    return HP_OK;
+}
+
+/* The test targets of method "given": each distinct (customer, product) of the test file that
+ * is not a training item of that customer (visible, or in the validation slice). */
+static int given_test_targets(rec_split *s, const data_dataset *ds, const rec_config *cfg, hp_error *err)
+{
+    char where[HP_ERROR_MAX / 2];
+    snprintf(where, sizeof where, "%s: split.test_file", ds->config_path ? ds->config_path : "built-in config");
+    const data_table *cu = &ds->t[DATA_T_CUSTOMERS], *pr = &ds->t[DATA_T_PRODUCTS];
+    test_reader t = { .where = where, .path = cfg->split.test_file, .it = &ds->t[DATA_T_INTERACTIONS],
+                      .customers = &cu->cols[cu->id_col].dict, .products = &pr->cols[pr->id_col].dict };
+    rec_given_counts *g = &s->given;
+    memset(g, 0, sizeof *g);
+    uint64_t *keys = NULL;
+    size_t n = 0;
+    int rc = pr->id_col < 0 ? hp_fail(err, HP_ERR_INVAL, "%s: the data has no catalogue", where)
+                            : tr_read(&t, cfg, g, &keys, &n, err);
+    if (!rc) rc = check_test_rows(&t, g, n, err);
+    int64_t *off = rc ? NULL : hp_calloc((size_t)s->ncust + 2, sizeof *off);
+    int32_t *ids = rc ? NULL : hp_malloc((n + 1) * sizeof *ids);
+    if (!rc && (!off || !ids)) rc = HP_ERR_NOMEM;
+    int64_t w = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        int c = (int)(keys[i] >> 32);
+        int32_t p = (int32_t)(keys[i] & 0xffffffffu);
+        if (i > 0 && keys[i] == keys[i - 1]) g->repeated++;
+        else if (rec_split_visible(s, c, p) || sorted_has(s->tgt[0], s->tgt_off[0][c], s->tgt_off[0][c + 1], p)) g->in_train++;
+        else ids[w++] = p, off[c + 1]++, g->targets++;
+    }
+    for (int c = 0; !rc && c < s->ncust; c++) off[c + 1] += off[c];
+    hp_free(keys);
+    if (rc) { hp_free(off); hp_free(ids); return rc; }
+    s->tgt_off[1] = off;
+    s->tgt[1] = ids;
+    return HP_OK;
+}
+
+int rec_split_fold_valid(rec_split *s)
+{
+    int64_t *off = hp_calloc((size_t)s->ncust + 2, sizeof *off), *vo = s->vis_off, *to = s->tgt_off[0];
+    int32_t *ids = hp_malloc(((size_t)(vo[s->ncust] + to[s->ncust]) + 1) * sizeof *ids);
+    if (!off || !ids) { hp_free(off); hp_free(ids); return HP_ERR_NOMEM; }
+    int64_t w = 0;
+    for (int c = 0; c < s->ncust; c++) { /* merge two sorted, disjoint lists */
+        int64_t a = vo[c], b = to[c];
+        while (a < vo[c + 1] || b < to[c + 1])
+            ids[w++] = b >= to[c + 1] || (a < vo[c + 1] && s->vis[a] < s->tgt[0][b]) ? s->vis[a++] : s->tgt[0][b++];
+        off[c + 1] = w;
+    }
+    hp_free(s->vis_off);
+    hp_free(s->vis);
+    s->vis_off = off;
+    s->vis = ids;
+    memset(to, 0, ((size_t)s->ncust + 1) * sizeof *to);
+    for (size_t r = 0; r < s->ntag; r++)
+        if (s->tag[r] == TAG_VALID) s->tag[r] = TAG_VISIBLE;
+    s->ntrain_pos = 0;
+    for (int c = 0; c < s->ncust; c++)
+        if (rec_split_trains(s, c)) s->ntrain_pos += (size_t)(off[c + 1] - off[c]);
+    return HP_OK;
+}
+
 int rec_split_make(rec_split *s, const data_dataset *ds, const rec_config *cfg, hp_error *err)
 {
     memset(s, 0, sizeof *s);
@@ -438,6 +749,14 @@ int rec_split_make(rec_split *s, const data_dataset *ds, const rec_config *cfg, 
                          "use \"customer\" or \"folds\"");
         if (!rc) rc = tags_by_time(tag, &v, sc, err);
         if (!rc) keep_target_kinds(tag, &v, cfg);
+    } else if (!rc && sc->method == REC_SPLIT_GIVEN) {
+        s->all_train = 1;
+        if (v.label_kind >= 0)
+            rc = hp_fail(err, HP_ERR_INVAL, "split method \"given\" ranks the products of split.test_file and "
+                         "cannot evaluate labels: use \"customer\" or \"folds\"");
+        if (!rc && sc->test_fold != 0) /* --test-fold: a fold of a method this is not */
+            rc = hp_fail(err, HP_ERR_INVAL, "split.test_fold: not used by method \"given\" (its test set is split.test_file)");
+        if (!rc) rc = given_valid_slice(tag, s, &v, ds, cfg);
     } else if (!rc) {
         if (sc->method == REC_SPLIT_FOLDS) rc = roles_by_folds(s, cu, sc, err);
         else roles_by_customer(s, cu, sc);
@@ -445,13 +764,15 @@ int rec_split_make(rec_split *s, const data_dataset *ds, const rec_config *cfg, 
         if (!rc && sc->hidden_file) rc = tags_from_hidden(tag, s, &v, ds, sc->hidden_file, err);
         if (!rc && !sc->ntarget_kinds) rc = leave_one_out(tag, s, &v, sc->seed, sc->hidden_file ? REC_ROLE_VALID : -1);
     }
-    if (!rc) rc = promote_targets(tag, &v);
+    if (!rc && sc->method != REC_SPLIT_GIVEN) rc = promote_targets(tag, &v); /* given: the slice is whole */
     if (!rc) {
         drop_nonpositive_visible(tag, &v);
         collect_labels(s, &v);
         rc = build_csr(s, &v, tag, TAG_VISIBLE, &s->vis_off, &s->vis);
     }
-    for (int i = 0; !rc && i < 2; i++) rc = build_csr(s, &v, tag, i == 0 ? TAG_VALID : TAG_TEST, &s->tgt_off[i], &s->tgt[i]);
+    if (!rc) rc = build_csr(s, &v, tag, TAG_VALID, &s->tgt_off[0], &s->tgt[0]);
+    if (!rc) rc = sc->method == REC_SPLIT_GIVEN ? given_test_targets(s, ds, cfg, err)
+                                                : build_csr(s, &v, tag, TAG_TEST, &s->tgt_off[1], &s->tgt[1]);
     for (int c = 0; !rc && c < s->ncust; c++)
         if (rec_split_trains(s, c)) s->ntrain_pos += (size_t)(s->vis_off[c + 1] - s->vis_off[c]);
     s->tag = tag; /* kept: evaluation counts popularity over what training could see */

@@ -313,10 +313,12 @@ static int train_save(void *ctx, const nn_fit_report *rep, hp_error *err)
     trainer *t = ctx;
     json_t *pop = json_array();
     for (int p = 0; p < t->su.net.P; p++) json_array_append_new(pop, json_integer((json_int_t)t->popularity[p]));
-    json_t *extra = json_pack("{s:i, s:o, s:s, s:I, s:I, s:o}", "best_epoch", rep->best_epoch, "best_valid",
+    const char *cfgp = t->opts->data_config, *dir = t->opts->data_dir;
+    json_t *extra = json_pack("{s:i, s:o, s:s, s:I, s:I, s:o, s:{s:o, s:o}}", "best_epoch", rep->best_epoch, "best_valid",
                               isfinite(rep->best_valid) ? json_real(rep->best_valid) : json_null(), "metric", t->metric,
                               "steps", (json_int_t)rep->steps, "examples", (json_int_t)rep->examples,
-                              "popularity", pop);
+                              "popularity", pop, "data", "config", cfgp ? json_string(cfgp) : json_null(),
+                              "data_dir", dir ? json_string(dir) : json_null());
     int rc = extra ? rec_save(t->opts->out_dir, &t->su.net, t->cfg, &t->ds->t[DATA_T_PRODUCTS], extra, err)
                    : hp_fail(err, HP_ERR_NOMEM, "%s: cannot build the training summary", t->opts->out_dir);
     json_decref(extra);
@@ -326,11 +328,7 @@ static int train_save(void *ctx, const nn_fit_report *rep, hp_error *err)
 static void train_progress(void *ctx, const nn_fit_progress *fp)
 {
     trainer *t = ctx;
-    if (!t->opts->progress) return;
-    rec_progress p = { .epoch = fp->epoch, .epochs = fp->epochs, .step = fp->step, .steps = fp->steps,
-                         .loss = fp->loss, .valid = fp->valid, .best = fp->best, .metric = t->metric,
-                         .examples_per_s = fp->examples_per_s, .eta_s = fp->eta_s, .end_of_epoch = fp->end_of_epoch };
-    t->opts->progress(t->opts->ctx, &p);
+    if (t->opts->progress) t->opts->progress(t->opts->ctx, fp, t->metric);
 }
 
 static int run_epochs(trainer *t, rec_train_report *rep, hp_error *err)
@@ -340,18 +338,7 @@ static int run_epochs(trainer *t, rec_train_report *rep, hp_error *err)
                       .lr = tc->lr, .lr_min = tc->lr_min, .weight_decay = tc->weight_decay, .clip = tc->clip };
     nn_fit_hooks h = { .grad = train_grad, .validate = train_validate, .save = train_save,
                        .progress = train_progress, .ctx = t, .stop = t->opts->stop, .rng = &t->rng_shuffle };
-    nn_fit_report fr;
-    int rc = nn_fit(&t->su.net.params, t->ex.n, &fc, &h, &fr, err);
-    rep->epochs_run = fr.epochs_run;
-    rep->best_epoch = fr.best_epoch;
-    rep->best_valid = fr.best_valid;
-    rep->steps = fr.steps;
-    rep->examples = fr.examples;
-    rep->seconds = fr.seconds;
-    rep->step_seconds = fr.step_seconds;
-    rep->examples_per_s = fr.examples_per_s;
-    rep->interrupted = fr.interrupted;
-    return rc;
+    return nn_fit(&t->su.net.params, t->ex.n, &fc, &h, &rep->fit, err);
 }
 
 /* A validation set was asked for (split.valid_fraction) or made, but no customer in it has a
@@ -399,6 +386,7 @@ int rec_train(const data_dataset *ds, const rec_config *cfg, const rec_train_opt
         count_roles(&t.su.split, rep);
     }
     if (!rc && (rc = build_examples(&t))) hp_fail(err, rc, "training: out of memory");
+    if (!rc) rep->n_test_evaluated = evaluated_rows(&t, 1, NULL);
     if (!rc && t.ex.n == 0) rc = hp_fail(err, HP_ERR_EMPTY, "no training examples: no training customer has a positive interaction%s",
                                         t.su.split.label_product >= 0 ? " (for label data set train.loss to \"bce\")" : "");
     rep->metric = t.metric = t.ex.explicit_labels ? "auc" : "ndcg";
@@ -406,6 +394,6 @@ int rec_train(const data_dataset *ds, const rec_config *cfg, const rec_train_opt
     if (!rc) rc = alloc_step_buffers(&t, err);
     if (!rc) rc = run_epochs(&t, rep, err);
     trainer_free(&t);
-    if (!rc && rep->interrupted) return hp_fail(err, HP_ERR_INTERRUPTED, "training interrupted; the best model so far is saved in %s", opts->out_dir);
+    if (!rc && rep->fit.interrupted) return hp_fail(err, HP_ERR_INTERRUPTED, "training interrupted; the best model so far is saved in %s", opts->out_dir);
     return rc;
 }
