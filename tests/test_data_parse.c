@@ -1,5 +1,6 @@
 /* Bands, numbers and timestamps: the value parsers every ingest goes through. */
 #include "check.h"
+#include "data/data.h"
 #include "data/parse.h"
 
 #include <math.h>
@@ -158,8 +159,30 @@ TEST(timestamps_declared_formats)
     CHECK(data_timestamp_format_check("%d/%m/%Y%", why, sizeof why) == HP_ERR_INVAL);
 }
 
+static int no_check(void *ctx, const char *config, const char *section, struct json_t *value, const char *base_dir,
+                    hp_error *err)
+{
+    (void)ctx, (void)config, (void)section, (void)value, (void)base_dir, (void)err;
+    return HP_OK;
+}
+
+/* Run first in this process (no config parsed yet): a registration before any parse still finds
+ * the modules' sections registered, first, so none of their names can be taken from them. */
+TEST(first_registration_comes_after_the_modules)
+{
+    hp_error err = { 0 };
+    CHECK_EQ_INT(data_config_section_register("train", no_check, NULL, &err), HP_ERR_INVAL);
+    CHECKF(strstr(err.msg, "'train' is registered already"), "%s", err.msg);
+    CHECKF(data_config_section_register("zz_first", no_check, NULL, &err) == HP_OK, "%s", err.msg);
+    char known[512];
+    data_config_known_keys(known, sizeof known);
+    CHECK_STR(known, "hyperp_dataset, name, customers, products, interactions, transactions, model, train, split, "
+                     "evaluate, zz_first");
+}
+
 int main(void)
 {
+    RUN(first_registration_comes_after_the_modules);
     RUN(band_forms);
     RUN(band_errors);
     RUN(band_value);

@@ -172,7 +172,8 @@ const char *data_dataset_section(const data_dataset *ds, const char *name);
  * HP_ERR_INVAL with a message naming the JSON path ("c.json: train.lr: ..."). A key that is
  * neither part of the format nor registered is refused, naming the known ones. Registration is
  * thread-safe; a name is 1-31 characters a-z, 0-9, _, not a table or other key of the format,
- * and registered once (else HP_ERR_INVAL). */
+ * and registered once (else HP_ERR_INVAL); the modules' sections (src/lib) are registered
+ * before the first lookup or registration, so they are never taken by another. */
 struct json_t;
 typedef int (*data_section_check_fn)(void *ctx, const char *config, const char *section, struct json_t *value,
                                      const char *base_dir, hp_error *err);

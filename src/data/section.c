@@ -24,6 +24,19 @@ typedef struct {
 static section_entry g_sections[SECTION_MAX];
 static int g_nsections;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Set while this thread runs the modules' registrations: they call back into the registry,
+ * which must not start them again (pthread_once would wait for itself). */
+static _Thread_local int g_registering_modules;
+
+/* The modules' sections first, once, so that their names are taken before any other
+ * registration and listed first in messages. */
+static void ensure_modules(void)
+{
+    if (g_registering_modules) return;
+    g_registering_modules = 1;
+    lib_register_sections();
+    g_registering_modules = 0;
+}
 
 /* Keys of the dataset format itself, which no module may take. */
 static const char *const k_fixed_keys[] = { "hyperp_dataset", "name", "customers", "products",
@@ -59,6 +72,7 @@ int data_config_section_register(const char *name, data_section_check_fn check, 
                        "are required", name ? name : "(null)", SECTION_NAME_MAX - 1);
     if (fixed_key(name))
         return hp_fail(err, HP_ERR_INVAL, "config section '%s': the name is a key of the dataset format itself", name);
+    ensure_modules();
     pthread_mutex_lock(&g_lock);
     int rc = HP_OK;
     if (find_locked(name) >= 0) {
@@ -78,7 +92,7 @@ int data_config_section_register(const char *name, data_section_check_fn check, 
 
 static int section_count(void)
 {
-    lib_register_sections(); /* the modules' sections, once, before the first lookup */
+    ensure_modules();
     pthread_mutex_lock(&g_lock);
     int n = g_nsections;
     pthread_mutex_unlock(&g_lock);
