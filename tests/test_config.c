@@ -14,6 +14,8 @@
 #include "privacy/privacy.h"
 
 #include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -324,6 +326,155 @@ TEST(utf16_configs_are_refused_alike)
     }
 }
 
+/* ------------------------------------------------------------------ sections by name */
+
+typedef struct {
+    int calls;
+    char config[64], section[32], base_dir[64];
+    long long level;
+} toy_seen;
+
+/* A module's checker: records what it was handed, refuses a "level" above 3 naming its path. */
+static int toy_check(void *ctx, const char *config, const char *section, json_t *value, const char *base_dir,
+                     hp_error *err)
+{
+    toy_seen *s = ctx;
+    s->calls++;
+    snprintf(s->config, sizeof s->config, "%s", config);
+    snprintf(s->section, sizeof s->section, "%s", section);
+    snprintf(s->base_dir, sizeof s->base_dir, "%s", base_dir ? base_dir : "");
+    s->level = json_integer_value(json_object_get(value, "level"));
+    if (s->level > 3) return hp_fail(err, HP_ERR_INVAL, "%s: %s.level: expected at most 3", config, section);
+    return HP_OK;
+}
+
+TEST(a_registered_section_is_checked_by_its_module)
+{
+    static toy_seen seen;
+    hp_error err = { 0 };
+    CHECKF(data_config_section_register("toy", toy_check, &seen, &err) == HP_OK, "%s", err.msg);
+    const char *ok = CFG("", "") ;
+    char text[512];
+    snprintf(text, sizeof text, "%.*s,\"toy\":{\"level\":2}}", (int)strlen(ok) - 1, ok);
+    data_dataset ds;
+    int rc = data_config_parse(&ds, text, strlen(text), "c.json", g_dir, &err);
+    CHECKF(rc == HP_OK, "%s", err.msg);
+    CHECK_EQ_INT(seen.calls, 1);
+    CHECK_STR(seen.config, "c.json");
+    CHECK_STR(seen.section, "toy");
+    CHECK_STR(seen.base_dir, g_dir);
+    CHECK_EQ_INT(seen.level, 2);
+    if (!rc) {
+        CHECK_STR(data_dataset_section(&ds, "toy"), "{\"level\":2}");
+        CHECK(data_dataset_section(&ds, "train") == NULL);
+        data_dataset_free(&ds);
+    }
+    /* the module's own error comes back whole */
+    snprintf(text, sizeof text, "%.*s,\"toy\":{\"level\":5}}", (int)strlen(ok) - 1, ok);
+    config_error(text, "c.json: toy.level: expected at most 3");
+    snprintf(text, sizeof text, "%.*s,\"toy\":[1]}", (int)strlen(ok) - 1, ok);
+    config_error(text, "c.json: toy: expected an object");
+    /* an unknown section names every key a config may have, the registered ones included */
+    snprintf(text, sizeof text, "%.*s,\"tyo\":{}}", (int)strlen(ok) - 1, ok);
+    config_error(text, "c.json: tyo: unknown key 'tyo' (known: hyperp_dataset, name, customers, products, "
+                       "interactions, transactions, model, train, split, evaluate, toy)");
+    /* the recommender's sections still go to rec_cfg, with its messages */
+    snprintf(text, sizeof text, "%.*s,\"train\":{\"lr\":-1}}", (int)strlen(ok) - 1, ok);
+    config_error(text, "c.json: train.lr: expected a number in");
+    /* names are checked: taken, a table, malformed */
+    CHECK_EQ_INT(data_config_section_register("toy", toy_check, &seen, &err), HP_ERR_INVAL);
+    CHECKF(strstr(err.msg, "config section 'toy' is registered already"), "%s", err.msg);
+    CHECK_EQ_INT(data_config_section_register("train", toy_check, &seen, &err), HP_ERR_INVAL);
+    CHECK_EQ_INT(data_config_section_register("customers", toy_check, &seen, &err), HP_ERR_INVAL);
+    CHECKF(strstr(err.msg, "a key of the dataset format itself"), "%s", err.msg);
+    CHECK_EQ_INT(data_config_section_register("Bad-Name", toy_check, &seen, &err), HP_ERR_INVAL);
+    CHECK_EQ_INT(data_config_section_register("nocheck", NULL, NULL, &err), HP_ERR_INVAL);
+}
+
+static int any_check(void *ctx, const char *config, const char *section, json_t *value, const char *base_dir,
+                     hp_error *err)
+{
+    (void)ctx, (void)config, (void)section, (void)value, (void)base_dir, (void)err;
+    return HP_OK;
+}
+
+/* Modules may register from several threads while configs are parsed: every name lands once. */
+static void *register_three(void *arg)
+{
+    int k = (int)(intptr_t)arg, *failures = hp_calloc(1, sizeof *failures);
+    for (int i = 0; failures && i < 3; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "mod%d_%d", k, i);
+        hp_error err = { 0 };
+        *failures += data_config_section_register(name, any_check, NULL, &err) != HP_OK;
+        const char *cfg = CFG("", "");
+        data_dataset ds;
+        if (data_config_parse(&ds, cfg, strlen(cfg), "c.json", "", &err) == HP_OK) data_dataset_free(&ds);
+        else (*failures)++;
+    }
+    return failures;
+}
+
+TEST(sections_register_from_many_threads)
+{
+    pthread_t th[4];
+    for (int k = 0; k < 4; k++) CHECK(pthread_create(&th[k], NULL, register_three, (void *)(intptr_t)k) == 0);
+    for (int k = 0; k < 4; k++) {
+        void *r = NULL;
+        pthread_join(th[k], &r);
+        CHECK(r && *(int *)r == 0);
+        hp_free(r);
+    }
+    char known[512];
+    data_config_known_keys(known, sizeof known);
+    for (int k = 0; k < 4; k++)
+        for (int i = 0; i < 3; i++) {
+            char name[40];
+            snprintf(name, sizeof name, ", mod%d_%d", k, i);
+            CHECKF(strstr(known, name) != NULL, "%s missing from %s", name + 2, known);
+        }
+}
+
+/* Propensity data (a yes/no label is the only target) trains with BCE unless a loss is given. */
+TEST(label_only_data_defaults_to_bce)
+{
+    static const struct { const char *columns, *train; int loss; } cases[] = {
+        { ",\"y\":\"label\"", "", REC_LOSS_BCE },
+        { ",\"y\":\"label\"", ",\"train\":{\"epochs\":2}", REC_LOSS_BCE },
+        { ",\"y\":\"label\"", ",\"train\":{\"loss\":\"softmax\"}", REC_LOSS_SOFTMAX },
+        { ",\"y\":\"label\",\"h\":\"held\"", "", REC_LOSS_SOFTMAX },
+        { ",\"h\":\"held\"", "", REC_LOSS_SOFTMAX },
+    };
+    for (size_t i = 0; i < HP_ARRAY_LEN(cases); i++) {
+        char text[512];
+        snprintf(text, sizeof text, "{\"hyperp_dataset\":1,\"customers\":{\"file\":\"a.csv\",\"columns\":{\"id\":\"id\"%s}}%s}",
+                 cases[i].columns, cases[i].train);
+        data_dataset ds;
+        hp_error err = { 0 };
+        int rc = data_config_parse(&ds, text, strlen(text), "c.json", g_dir, &err);
+        CHECKF(rc == HP_OK, "%s", err.msg);
+        if (rc) continue;
+        rec_config mc;
+        CHECKF(rec_config_from_dataset(&mc, &ds, &err) == HP_OK, "%s", err.msg);
+        CHECKF(mc.train.loss == (rec_loss)cases[i].loss, "case %zu: loss %d", i, (int)mc.train.loss);
+        rec_config_free(&mc);
+        data_dataset_free(&ds);
+    }
+    /* interactions read from a file are targets too */
+    const char *it = "{\"hyperp_dataset\":1,\"customers\":{\"file\":\"a.csv\",\"columns\":{\"id\":\"id\",\"y\":\"label\"}},"
+                     "\"interactions\":{\"file\":\"i.csv\",\"columns\":{\"c\":\"customer\",\"p\":\"product\"}}}";
+    data_dataset ds;
+    hp_error err = { 0 };
+    if (data_config_parse(&ds, it, strlen(it), "c.json", g_dir, &err) == HP_OK) {
+        rec_config mc;
+        if (rec_config_from_dataset(&mc, &ds, &err) == HP_OK) {
+            CHECK_EQ_INT(mc.train.loss, REC_LOSS_SOFTMAX);
+            rec_config_free(&mc);
+        }
+        data_dataset_free(&ds);
+    }
+}
+
 int main(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/hyperp_test_config_XXXXXX");
@@ -335,6 +486,9 @@ int main(void)
     RUN(privacy_config_with_a_utf8_bom_loads);
     RUN(utf16_configs_are_refused_alike);
     RUN(every_field_of_the_wrong_type_names_its_path);
+    RUN(a_registered_section_is_checked_by_its_module);
+    RUN(label_only_data_defaults_to_bce);
+    RUN(sections_register_from_many_threads);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_dir);

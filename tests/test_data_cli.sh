@@ -80,4 +80,40 @@ rejected: $tmp/js/customers.json[3] (line 1): column 'customer_id': duplicate id
 if [ "$(grep '^rejected: ' "$tmp/js/err")" = "$want" ]; then ok json_array_rejects_by_index
 else fail "json_array_rejects_by_index: $(cat "$tmp/js/err")"; fi
 
+# a file without a header line, dates in several written forms: the names say which column is
+# which, line 1 is data, and a slash date the format does not fit is a rejected row at its line
+mkdir -p "$tmp/nh"
+awk 'BEGIN { srand(5); for (i = 1; i <= 80; i++) { a = 20 + int(rand() * 50);
+      printf "C%d,%d,%02d-Jan-1995,%02d/28/1995,%s\n", i, a, 1 + i % 28, 1 + i % 12, (a > 45) ? "yes" : "no" } }' \
+    > "$tmp/nh/people.csv"
+echo 'C81,30,01-Jan-1995,28/01/1995,no' >> "$tmp/nh/people.csv"
+cat > "$tmp/nh/c.json" <<'JSON'
+{"hyperp_dataset": 1,
+ "customers": {"file": "people.csv", "header": false,
+               "names": ["customer_id", "age", "joined", "renewed", "bought"],
+               "columns": {"customer_id": "id", "age": "numeric", "joined": "timestamp",
+                           "renewed": {"role": "timestamp", "format": "%m/%d/%Y"},
+                           "bought": {"role": "label", "positive": ["yes"]}}},
+ "train": {"epochs": 2, "batch": 16},
+ "split": {"valid_fraction": 0.2}}
+JSON
+expect no_header_ingest 0 "people.csv:81: column 'renewed': '28/01/1995' is not a valid calendar date" -- \
+    "$H" ingest --config "$tmp/nh/c.json" --rejects "$tmp/nh/r.csv"
+expect no_header_ingest_rows 0 "customers: 80 rows" -- "$H" ingest --config "$tmp/nh/c.json" --rejects "$tmp/nh/r.csv"
+# the only target is the label and no train.loss is given: BCE, not "no training examples"
+expect label_only_trains 0 "" -- "$H" train --config "$tmp/nh/c.json" --out "$tmp/nh/model" --quiet --no-consent-check
+loss=$(tr -d ' \n' < "$tmp/nh/model/model.json" | grep -o '"loss":"[a-z]*"')
+if [ "$loss" = '"loss":"bce"' ]; then ok label_only_model_says_bce; else fail "label_only_model_says_bce: $loss"; fi
+# a loss given stays as given (and the label data has no positive interaction to rank)
+sed 's/"epochs": 2,/"epochs": 2, "loss": "softmax",/' "$tmp/nh/c.json" > "$tmp/nh/c2.json"
+expect explicit_loss_stays 1 'for label data set train.loss to "bce"' -- \
+    "$H" train --config "$tmp/nh/c2.json" --out "$tmp/nh/model2" --quiet --no-consent-check
+# names beside a header line, and an unknown section naming the known ones
+sed 's/"header": false,//' "$tmp/nh/c.json" > "$tmp/nh/c3.json"
+expect names_with_header 2 'c3.json: customers.names: applies only with "header": false' -- \
+    "$H" ingest --config "$tmp/nh/c3.json" --rejects "$tmp/nh/r3.csv"
+sed 's/"train":/"trian":/' "$tmp/nh/c.json" > "$tmp/nh/c4.json"
+expect unknown_section_lists_known 2 "c4.json: trian: unknown key 'trian' \(known: hyperp_dataset, name, customers, products, interactions, transactions, model, train, split, evaluate\)" -- \
+    "$H" ingest --config "$tmp/nh/c4.json" --rejects "$tmp/nh/r4.csv"
+
 cli_summary test_data_cli.sh

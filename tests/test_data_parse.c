@@ -1,5 +1,6 @@
 /* Bands, numbers and timestamps: the value parsers every ingest goes through. */
 #include "check.h"
+#include "data/data.h"
 #include "data/parse.h"
 
 #include <math.h>
@@ -105,12 +106,89 @@ TEST(timestamps)
     CHECK_STR(buf, "1969-12-31T00:00:00Z");
 }
 
+/* Dates without a declared format: only forms that cannot be misread. */
+TEST(timestamps_unambiguous_forms)
+{
+    int64_t t;
+    hp_error err = { 0 };
+    const int64_t jan1 = 788918400; /* 1995-01-01 */
+    CHECK(data_parse_timestamp("01-Jan-1995", 11, &t, NULL) == HP_OK && t == jan1);
+    CHECK(data_parse_timestamp("1-JAN-1995", 10, &t, NULL) == HP_OK && t == jan1);
+    CHECK(data_parse_timestamp("1 January 1995", 14, &t, NULL) == HP_OK && t == jan1);
+    CHECK(data_parse_timestamp("01-Jan-1995 13:45", 17, &t, NULL) == HP_OK && t == jan1 + 13 * 3600 + 45 * 60);
+    CHECK(data_parse_timestamp("788918400", 9, &t, NULL) == HP_OK && t == jan1);
+    CHECK(data_parse_timestamp("31-Feb-1995", 11, &t, &err) == HP_ERR_FORMAT);
+    CHECKF(strstr(err.msg, "'31-Feb-1995' is not a valid calendar date"), "%s", err.msg);
+    CHECK(data_parse_timestamp("01/31/1995", 10, &t, &err) == HP_ERR_FORMAT);
+    CHECKF(strstr(err.msg, "'01/31/1995' is not a timestamp without a format: a date with slashes"), "%s", err.msg);
+    /* a compact date or milliseconds would have been a wrong second count */
+    CHECK(data_parse_timestamp("19950101", 8, &t, &err) == HP_ERR_FORMAT);
+    CHECKF(strstr(err.msg, "epoch seconds have 9 or 10 digits"), "%s", err.msg);
+    CHECK(data_parse_timestamp("1422403200000", 13, &t, &err) == HP_ERR_FORMAT);
+    CHECK(data_parse_timestamp("01-Jam-1995", 11, &t, &err) == HP_ERR_FORMAT);
+    CHECKF(strstr(err.msg, "is not a timestamp (expected"), "%s", err.msg);
+}
+
+TEST(timestamps_declared_formats)
+{
+    int64_t t;
+    hp_error err = { 0 };
+    const int64_t jan31 = 788918400 + 30 * 86400;
+    CHECK(data_parse_timestamp_as("01/31/1995", 10, "%m/%d/%Y", &t, NULL) == HP_OK && t == jan31);
+    CHECK(data_parse_timestamp_as("31/01/1995", 10, "%d/%m/%Y", &t, NULL) == HP_OK && t == jan31);
+    CHECK(data_parse_timestamp_as("1/31/1995", 9, "%m/%d/%Y", &t, NULL) == HP_OK && t == jan31);
+    CHECK(data_parse_timestamp_as("31-jan-1995", 11, "%d-%b-%Y", &t, NULL) == HP_OK && t == jan31);
+    CHECK(data_parse_timestamp_as("19950131", 8, "%Y%m%d", &t, NULL) == HP_OK && t == jan31);
+    CHECK(data_parse_timestamp_as("1995-01-31", 10, "%Y-%m-%d", &t, NULL) == HP_OK && t == jan31);
+    CHECK(data_parse_timestamp_as("01/31/1995 08:30:05", 19, "%m/%d/%Y %H:%M:%S", &t, NULL) == HP_OK &&
+          t == jan31 + 8 * 3600 + 30 * 60 + 5);
+    CHECK(data_parse_timestamp_as("12", 2, "epoch", &t, NULL) == HP_OK && t == 12);
+    CHECK(data_parse_timestamp_as("-86400", 6, "epoch", &t, NULL) == HP_OK && t == -86400);
+    CHECK(data_parse_timestamp_as("01/31/1995", 10, "%d/%m/%Y", &t, &err) == HP_ERR_FORMAT);
+    CHECKF(strstr(err.msg, "'01/31/1995' is not a valid calendar date"), "%s", err.msg);
+    CHECK(data_parse_timestamp_as("1995-01-31", 10, "%d/%m/%Y", &t, &err) == HP_ERR_FORMAT);
+    CHECKF(strstr(err.msg, "is not a timestamp of the column's format '%d/%m/%Y'"), "%s", err.msg);
+    CHECK(data_parse_timestamp_as("01/31/1995x", 11, "%m/%d/%Y", &t, NULL) == HP_ERR_FORMAT);
+    CHECK(data_parse_timestamp_as("1.5", 3, "epoch", &t, NULL) == HP_ERR_FORMAT);
+    char why[200];
+    CHECK(data_timestamp_format_check("%d/%m/%Y", why, sizeof why) == HP_OK);
+    CHECK(data_timestamp_format_check("epoch", why, sizeof why) == HP_OK);
+    CHECK(data_timestamp_format_check("%d/%m/%y", why, sizeof why) == HP_ERR_INVAL);
+    CHECKF(strstr(why, "unknown directive '%y'"), "%s", why);
+    CHECK(data_timestamp_format_check("%d %b %m %Y", why, sizeof why) == HP_ERR_INVAL);
+    CHECK(data_timestamp_format_check("%d/%m/%Y%", why, sizeof why) == HP_ERR_INVAL);
+}
+
+static int no_check(void *ctx, const char *config, const char *section, struct json_t *value, const char *base_dir,
+                    hp_error *err)
+{
+    (void)ctx, (void)config, (void)section, (void)value, (void)base_dir, (void)err;
+    return HP_OK;
+}
+
+/* Run first in this process (no config parsed yet): a registration before any parse still finds
+ * the modules' sections registered, first, so none of their names can be taken from them. */
+TEST(first_registration_comes_after_the_modules)
+{
+    hp_error err = { 0 };
+    CHECK_EQ_INT(data_config_section_register("train", no_check, NULL, &err), HP_ERR_INVAL);
+    CHECKF(strstr(err.msg, "'train' is registered already"), "%s", err.msg);
+    CHECKF(data_config_section_register("zz_first", no_check, NULL, &err) == HP_OK, "%s", err.msg);
+    char known[512];
+    data_config_known_keys(known, sizeof known);
+    CHECK_STR(known, "hyperp_dataset, name, customers, products, interactions, transactions, model, train, split, "
+                     "evaluate, zz_first");
+}
+
 int main(void)
 {
+    RUN(first_registration_comes_after_the_modules);
     RUN(band_forms);
     RUN(band_errors);
     RUN(band_value);
     RUN(numbers);
     RUN(timestamps);
+    RUN(timestamps_unambiguous_forms);
+    RUN(timestamps_declared_formats);
     return check_summary("test_data_parse");
 }

@@ -189,6 +189,167 @@ TEST(config_errors_name_the_field)
                  HP_ERR_INVAL, "every dataset needs a customers table");
 }
 
+/* A file without a header line: "header": false with "names" maps columns by position; line 1
+ * is data (and named as line 1 in rejects). CSV and TSV alike. */
+TEST(csv_without_a_header_line)
+{
+    static const char *const files[] = { "nohdr.csv", "nohdr.tsv" };
+    static const char *const bodies[] = { "C1,35,2024-01-05\nC2,xx,2024-01-06\nC3,41,2024-01-07\n",
+                                          "C1\t35\t2024-01-05\nC2\txx\t2024-01-06\nC3\t41\t2024-01-07\n" };
+    for (int k = 0; k < 2; k++) {
+        write_file(files[k], bodies[k]);
+        char config[512];
+        snprintf(config, sizeof config,
+                 "{\"hyperp_dataset\":1,\"customers\":{\"file\":\"%s\",\"header\":false,"
+                 "\"names\":[\"customer_id\",\"age\",\"since\"],"
+                 "\"columns\":{\"customer_id\":\"id\",\"age\":\"numeric\",\"since\":\"timestamp\"}}}", files[k]);
+        data_dataset ds;
+        data_ingest_report rep;
+        hp_error err = { 0 };
+        int rc = ingest_config(config, &ds, &rep, &err);
+        CHECKF(rc == HP_OK, "%s: %s", files[k], err.msg);
+        if (rc) continue;
+        const data_table *t = &ds.t[DATA_T_CUSTOMERS];
+        CHECK_EQ_INT(t->nrows, 2);
+        CHECK_STR(data_col_str(&t->cols[t->id_col], 0), "C1");
+        CHECK_NEAR(data_table_col_named(t, "age")->num[1], 41, 0);
+        CHECK_EQ_INT(data_table_col_named(t, "since")->ts[0], 1704412800);
+        CHECK_EQ_INT(t->line[0], 1);
+        CHECK_EQ_INT(rep.total_rejected, 1);
+        char want[128];
+        snprintf(want, sizeof want, "%s:2: column 'age': 'xx' is not a number", files[k]);
+        CHECKF(strstr(rep.samples[0], want) != NULL, "%s", rep.samples[0]);
+        data_dataset_free(&ds);
+    }
+}
+
+TEST(names_that_do_not_fit_the_file)
+{
+    data_dataset ds;
+    data_ingest_report rep;
+    hp_error err = { 0 };
+    write_file("nohdr3.csv", "C1,35,x\nC2,36,y\n");
+    int rc = ingest_config("{\"hyperp_dataset\":1,\"customers\":{\"file\":\"nohdr3.csv\",\"header\":false,"
+                           "\"names\":[\"customer_id\",\"age\"],\"columns\":{\"customer_id\":\"id\"}}}", &ds, &rep, &err);
+    CHECK_EQ_INT(rc, HP_ERR_FORMAT);
+    CHECKF(strstr(err.msg, "nohdr3.csv:1: the first line has 3 fields, but 2 column names were given") &&
+           strstr(err.msg, "(config: customers.names)"), "%s", err.msg);
+    data_dataset_free(&ds);
+    /* the file has a header line after all: it would have been read as a customer */
+    write_file("hdr.csv", "customer_id,Age\nC1,35\n");
+    rc = ingest_config("{\"hyperp_dataset\":1,\"customers\":{\"file\":\"hdr.csv\",\"header\":false,"
+                       "\"names\":[\"customer_id\",\"age\"],\"columns\":{\"customer_id\":\"id\"}}}", &ds, &rep, &err);
+    CHECK_EQ_INT(rc, HP_ERR_FORMAT);
+    CHECKF(strstr(err.msg, "hdr.csv:1: the first line is the given column names"), "%s", err.msg);
+    data_dataset_free(&ds);
+    /* a CLI override to a JSON file: header and names mean nothing there */
+    write_file("nohdr.json", "[{\"customer_id\":\"C1\"}]");
+    const char *cfg = "{\"hyperp_dataset\":1,\"customers\":{\"file\":\"nohdr3.csv\",\"header\":false,"
+                      "\"names\":[\"customer_id\",\"age\",\"x\"],\"columns\":{\"customer_id\":\"id\"}}}";
+    rc = data_config_parse(&ds, cfg, strlen(cfg), "c.json", g_dir, &err);
+    CHECKF(rc == HP_OK, "%s", err.msg);
+    if (!rc) {
+        CHECK_EQ_INT(data_config_set_file(&ds, DATA_T_CUSTOMERS, path_in("nohdr.json"), &err), HP_OK);
+        rc = data_ingest(&ds, NULL, &rep, &err);
+        CHECK_EQ_INT(rc, HP_ERR_FORMAT);
+        CHECKF(strstr(err.msg, "customers.header is false, but this file is read as JSON"), "%s", err.msg);
+        data_dataset_free(&ds);
+    }
+}
+
+TEST(header_and_names_config_errors)
+{
+    const char *pre = "{\"hyperp_dataset\":1,\"customers\":{\"file\":\"a.csv\",";
+    const char *post = "\"columns\":{\"id\":\"id\"}}}";
+    static const struct { const char *mid, *want; } cases[] = {
+        { "\"header\":false,", "c.json: customers.header: false needs \"names\": the column names in file order" },
+        { "\"names\":[\"id\"],", "c.json: customers.names: applies only with \"header\": false" },
+        { "\"header\":true,\"names\":[\"id\"],", "c.json: customers.names: applies only with \"header\": false" },
+        { "\"header\":\"no\",", "c.json: customers.header: expected true or false" },
+        { "\"header\":false,\"names\":\"id\",", "c.json: customers.names: expected an array of strings" },
+        { "\"header\":false,\"names\":[],", "c.json: customers.names: expected at least one column name" },
+        { "\"header\":false,\"names\":[\"id\",3],", "c.json: customers.names[1]: expected a string" },
+        { "\"header\":false,\"names\":[\"id\",\"  \"],", "c.json: customers.names[1]: expected a column name, not an empty string" },
+        { "\"header\":false,\"names\":[\"id\",\"Age\",\"age\"],", "c.json: customers.names[2]: 'age' is named twice (also [1]" },
+        { "\"format\":\"jsonl\",\"header\":false,\"names\":[\"id\"],", "c.json: customers.header: applies only to CSV files" },
+    };
+    for (size_t i = 0; i < HP_ARRAY_LEN(cases); i++) {
+        char config[512];
+        snprintf(config, sizeof config, "%s%s%s", pre, cases[i].mid, post);
+        config_error(config, HP_ERR_INVAL, cases[i].want);
+    }
+    config_error("{\"hyperp_dataset\":1,\"customers\":{\"file\":\"a.json\",\"names\":[\"id\"],\"columns\":{\"id\":\"id\"}}}",
+                 HP_ERR_INVAL, "c.json: customers.names: applies only to CSV files");
+}
+
+/* Dates as they are written: ISO, 01-Jan-1995, epoch seconds without a format; slash dates only
+ * with one (month/day or day/month cannot be told apart), each bad value a rejected row. */
+TEST(timestamp_formats_per_column)
+{
+    write_file("dates.csv",
+               "customer_id,iso,mon,us,eu,ep\n"
+               "C1,1995-01-01,01-Jan-1995,01/31/1995,31/01/1995,788918400\n"
+               "C2,1995-01-02,2-feb-1995,2/1/1995,1/2/1995,12\n"
+               "C3,1995-01-03,03-Foo-1995,01/31/1995,31/01/1995,788918400\n"
+               "C4,1995-01-04,04-Jan-1995,13/01/1995,31/01/1995,788918400\n"
+               "C5,1995-01-05,05-Jan-1995,01/31/1995,01/31/1995,788918400\n");
+    const char *config =
+        "{\"hyperp_dataset\":1,\"customers\":{\"file\":\"dates.csv\",\"columns\":{\"customer_id\":\"id\","
+        "\"iso\":\"timestamp\",\"mon\":{\"role\":\"timestamp\"},\"us\":{\"role\":\"timestamp\",\"format\":\"%m/%d/%Y\"},"
+        "\"eu\":{\"role\":\"timestamp\",\"format\":\"%d/%m/%Y\"},\"ep\":{\"role\":\"timestamp\",\"format\":\"epoch\"}}}}";
+    data_dataset ds;
+    data_ingest_report rep;
+    hp_error err = { 0 };
+    int rc = ingest_config(config, &ds, &rep, &err);
+    CHECKF(rc == HP_OK, "%s", err.msg);
+    if (rc) return;
+    const data_table *t = &ds.t[DATA_T_CUSTOMERS];
+    CHECK_EQ_INT(t->nrows, 2);
+    const int64_t jan1 = 788918400, jan31 = jan1 + 30 * 86400, feb1 = jan31 + 86400, feb2 = feb1 + 86400;
+    CHECK_EQ_INT(data_table_col_named(t, "iso")->ts[0], jan1);
+    CHECK_EQ_INT(data_table_col_named(t, "mon")->ts[0], jan1);
+    CHECK_EQ_INT(data_table_col_named(t, "mon")->ts[1], feb2);
+    CHECK_EQ_INT(data_table_col_named(t, "us")->ts[0], jan31);
+    CHECK_EQ_INT(data_table_col_named(t, "us")->ts[1], feb1);
+    CHECK_EQ_INT(data_table_col_named(t, "eu")->ts[0], jan31);
+    CHECK_EQ_INT(data_table_col_named(t, "eu")->ts[1], feb1);
+    CHECK_EQ_INT(data_table_col_named(t, "ep")->ts[0], jan1);
+    CHECK_EQ_INT(data_table_col_named(t, "ep")->ts[1], 12); /* declared epoch: any count */
+    CHECK_EQ_INT(rep.total_rejected, 3);
+    CHECKF(strstr(rep.samples[0], "dates.csv:4: column 'mon': '03-Foo-1995' is not a timestamp"), "%s", rep.samples[0]);
+    CHECKF(strstr(rep.samples[1], "dates.csv:5: column 'us': '13/01/1995' is not a valid calendar date"), "%s", rep.samples[1]);
+    CHECKF(strstr(rep.samples[2], "dates.csv:6: column 'eu': '01/31/1995' is not a valid calendar date"), "%s", rep.samples[2]);
+    data_dataset_free(&ds);
+    /* without a format, a slash date is refused, naming the place and what to set */
+    write_file("slash.csv", "customer_id,d\nC1,01/31/1995\n");
+    rc = ingest_config("{\"hyperp_dataset\":1,\"customers\":{\"file\":\"slash.csv\",\"columns\":{\"customer_id\":\"id\","
+                       "\"d\":\"timestamp\"}}}", &ds, &rep, &err);
+    CHECKF(rc == HP_OK, "%s", err.msg);
+    if (rc) return;
+    CHECK_EQ_INT(ds.t[DATA_T_CUSTOMERS].nrows, 0);
+    CHECKF(strstr(rep.samples[0], "slash.csv:2: column 'd': '01/31/1995' is not a timestamp without a format") &&
+           strstr(rep.samples[0], "set the column's \"format\" (\"%m/%d/%Y\" or \"%d/%m/%Y\")"), "%s", rep.samples[0]);
+    data_dataset_free(&ds);
+}
+
+TEST(timestamp_format_config_errors)
+{
+    const char *pre = "{\"hyperp_dataset\":1,\"customers\":{\"file\":\"a.csv\",\"columns\":{\"id\":\"id\",\"d\":";
+    static const struct { const char *col, *want; } cases[] = {
+        { "{\"role\":\"timestamp\",\"format\":\"%d/%q/%Y\"}", "c.json: customers.columns.d.format: unknown directive '%q'" },
+        { "{\"role\":\"timestamp\",\"format\":\"%d/%m\"}", "c.json: customers.columns.d.format: needs a year (%Y)" },
+        { "{\"role\":\"timestamp\",\"format\":\"%d/%m/%Y/%d\"}", "c.json: customers.columns.d.format: '%d' is given twice" },
+        { "{\"role\":\"timestamp\",\"format\":\"\"}", "c.json: customers.columns.d.format: expected a non-empty string" },
+        { "{\"role\":\"timestamp\",\"format\":7}", "c.json: customers.columns.d.format: expected a string" },
+        { "{\"role\":\"numeric\",\"format\":\"epoch\"}", "c.json: customers.columns.d: 'format' applies only to role 'timestamp'" },
+    };
+    for (size_t i = 0; i < HP_ARRAY_LEN(cases); i++) {
+        char config[512];
+        snprintf(config, sizeof config, "%s%s}}}", pre, cases[i].col);
+        config_error(config, HP_ERR_INVAL, cases[i].want);
+    }
+}
+
 TEST(holdings_labels_and_implicit_catalogue)
 {
     /* Santander-like: padded numbers, NA, product flags picked by a glob, one excluded. */
@@ -606,6 +767,11 @@ int main(void)
     RUN(faulty_file_reports_each_line_and_keeps_good_rows);
     RUN(whole_file_problems);
     RUN(config_errors_name_the_field);
+    RUN(csv_without_a_header_line);
+    RUN(names_that_do_not_fit_the_file);
+    RUN(header_and_names_config_errors);
+    RUN(timestamp_formats_per_column);
+    RUN(timestamp_format_config_errors);
     RUN(holdings_labels_and_implicit_catalogue);
     RUN(interactions_reference_known_rows);
     RUN(pii_in_text_is_masked_before_storage);

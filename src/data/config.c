@@ -1,12 +1,14 @@
 /* Dataset config: JSON that maps files and columns to roles (docs/config.md). Strict: an
  * unknown key is an error, so a typo never silently drops a column. */
 #include "data/data.h"
+#include "data/parse.h"
 #include "io/io.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define CONFIG_VERSION 1
 
@@ -27,10 +29,6 @@ int data_role_parse(const char *name)
 static const char *k_table_names[DATA_T_COUNT] = { "customers", "products", "interactions", "transactions" };
 
 const char *data_table_name(data_table_kind k) { return k < DATA_T_COUNT ? k_table_names[k] : "?"; }
-
-static const char *k_section_names[DATA_SEC_COUNT] = { "model", "train", "split", "evaluate" };
-
-const char *data_section_name(data_section s) { return s < DATA_SEC_COUNT ? k_section_names[s] : "?"; }
 
 /* Which roles each table accepts, as bit masks. */
 #define R(x) (1u << DATA_ROLE_##x)
@@ -186,9 +184,21 @@ static int parse_role(cfg_ctx *c, const char *path, json_t *v, data_role *out)
     return HP_OK;
 }
 
+/* A timestamp column's declared "format", checked now so a typo is the config's error, not one
+ * rejected row per line. */
+static int parse_timestamp_format(cfg_ctx *c, const char *path, json_t *obj, data_column *col)
+{
+    char p[PATH_MAX_LEN], why[200];
+    int rc = opt_string_dup(c, path, obj, "format", &col->format);
+    if (rc || !json_object_get(obj, "format")) return rc;
+    if (data_timestamp_format_check(col->format, why, sizeof why))
+        return cfg_fail(c, key_path(p, path, "format"), "%s", why);
+    return HP_OK;
+}
+
 static int parse_column_object(cfg_ctx *c, const char *path, json_t *obj, data_column *col)
 {
-    static const char *const keys[] = { "role", "optional", "separator", "positive", "product", NULL };
+    static const char *const keys[] = { "role", "optional", "separator", "positive", "product", "format", NULL };
     char p[PATH_MAX_LEN];
     int rc = check_keys(c, path, obj, keys);
     if (rc) return rc;
@@ -204,6 +214,7 @@ static int parse_column_object(cfg_ctx *c, const char *path, json_t *obj, data_c
     if ((rc = opt_string_list(c, path, obj, "positive", &col->positive, &col->npositive))) return rc;
     if (json_object_get(obj, "positive") && !col->npositive)
         return cfg_fail(c, key_path(p, path, "positive"), "expected at least one value%s", "");
+    if ((rc = parse_timestamp_format(c, path, obj, col))) return rc;
     return opt_string_dup(c, path, obj, "product", &col->product);
 }
 
@@ -230,6 +241,8 @@ static int parse_column(cfg_ctx *c, data_table *t, const char *tpath, const char
         return cfg_fail(c, path, "'positive' applies only to role 'label'%s", "");
     if (col->product && col->role != DATA_ROLE_HELD)
         return cfg_fail(c, path, "'product' applies only to role 'held'%s", "");
+    if (col->format && col->role != DATA_ROLE_TIMESTAMP)
+        return cfg_fail(c, path, "'format' applies only to role 'timestamp'%s", "");
     return HP_OK;
 }
 
@@ -323,6 +336,56 @@ static int parse_source_options(cfg_ctx *c, const char *path, json_t *obj, data_
     return rc;
 }
 
+/* "names" of a file without a header line: non-empty, trimmed as header names are, and distinct
+ * without regard to case (as header names are matched), so each config column means one. */
+static int check_names(cfg_ctx *c, const char *path, data_table *t)
+{
+    char p[PATH_MAX_LEN], ip[PATH_MAX_LEN + 24];
+    key_path(p, path, "names");
+    if (!t->nnames) return cfg_fail(c, p, "expected at least one column name (the columns in file order)%s", "");
+    for (int i = 0; i < t->nnames; i++) {
+        char *name = t->names[i];
+        const char *s = name;
+        size_t n = strlen(name);
+        hp_trim(&s, &n);
+        memmove(name, s, n);
+        name[n] = 0;
+        snprintf(ip, sizeof ip, "%s[%d]", p, i);
+        if (!n) return cfg_fail(c, ip, "expected a column name, not an empty string%s", "");
+        for (int j = 0; j < i; j++) {
+            if (strcasecmp(t->names[j], name) != 0) continue;
+            char what[200];
+            snprintf(what, sizeof what, "'%.80s' is named twice (also [%d]; names are compared without regard to case)",
+                     name, j);
+            return cfg_fail(c, ip, "%s", what);
+        }
+    }
+    return HP_OK;
+}
+
+/* "header": false with "names" for a CSV file without a header line. Both keys are refused
+ * where they mean nothing: names beside a header line (which names the columns), and either
+ * for JSON, whose records name their own fields. */
+static int parse_header(cfg_ctx *c, const char *path, json_t *obj, data_table *t)
+{
+    char p[PATH_MAX_LEN];
+    json_t *hv = json_object_get(obj, "header"), *nv = json_object_get(obj, "names");
+    int header = 1, rc = opt_bool(c, path, obj, "header", &header);
+    if (rc || (!hv && !nv)) return rc;
+    int format = t->format != IO_FMT_AUTO ? t->format : (int)io_format_of_path(t->file);
+    if (format != IO_FMT_CSV)
+        return cfg_fail(c, key_path(p, path, hv ? "header" : "names"),
+                        "applies only to CSV files (JSON records name their own fields)%s", "");
+    if (header && nv)
+        return cfg_fail(c, key_path(p, path, "names"),
+                        "applies only with \"header\": false (the header line names the columns)%s", "");
+    if (!nv) return cfg_fail(c, key_path(p, path, "header"),
+                             "false needs \"names\": the column names in file order%s", "");
+    t->no_header = 1;
+    if ((rc = opt_string_list(c, path, obj, "names", &t->names, &t->nnames))) return rc;
+    return check_names(c, path, t);
+}
+
 static int set_default_missing(data_table *t)
 {
     static const char *defaults[] = { "", "NA", "N/A", "null", "NULL" };
@@ -336,7 +399,7 @@ static int set_default_missing(data_table *t)
 static int parse_table(cfg_ctx *c, data_table *t, json_t *obj, const char *base_dir)
 {
     static const char *const keys[] = { "file", "format", "encoding", "delimiter", "missing",
-                                        "optional", "columns", "default_kind", "mask_pii", NULL };
+                                        "optional", "columns", "default_kind", "mask_pii", "header", "names", NULL };
     const char *path = data_table_name(t->kind);
     char p[PATH_MAX_LEN];
     if (!json_is_object(obj)) return cfg_fail(c, path, "expected an object%s", "");
@@ -350,6 +413,7 @@ static int parse_table(cfg_ctx *c, data_table *t, json_t *obj, const char *base_
     if (!*file) return cfg_fail(c, key_path(p, path, "file"), "expected a path, not an empty string%s", "");
     if ((rc = join_path(base_dir, file, &t->file))) return rc;
     if ((rc = parse_source_options(c, path, obj, t))) return rc;
+    if ((rc = parse_header(c, path, obj, t))) return rc;
     if (json_object_get(obj, "default_kind") && t->kind != DATA_T_INTERACTIONS)
         return cfg_fail(c, key_path(p, path, "default_kind"), "applies only to interactions%s", "");
     if ((rc = opt_string_dup(c, path, obj, "default_kind", &t->default_kind))) return rc;
@@ -370,6 +434,47 @@ static void init_tables(data_dataset *ds)
     }
 }
 
+/* A top-level key that is neither part of the format nor a registered section: refused first,
+ * naming every key a config may have (a typo, or a module this build does not have). */
+static int check_top_keys(cfg_ctx *c, json_t *root)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(root, key, v) {
+        data_section_check_fn check;
+        void *ctx;
+        if (data_config_is_fixed_key(key) || data_config_section_find(key, &check, &ctx)) continue;
+        char known[512];
+        data_config_known_keys(known, sizeof known);
+        return hp_fail(c->err, HP_ERR_INVAL, "%s: %.60s: unknown key '%.60s' (known: %s)", c->name, key, key, known);
+    }
+    return HP_OK;
+}
+
+/* Each top-level key that is not part of the format must be a registered section: an object,
+ * checked by its module, kept as text. Anything else is refused, naming what may be there. */
+static int parse_sections(cfg_ctx *c, data_dataset *ds, json_t *root, const char *base_dir)
+{
+    const char *key;
+    json_t *v;
+    ds->sections = hp_calloc(json_object_size(root) + 1, sizeof *ds->sections);
+    if (!ds->sections) return HP_ERR_NOMEM;
+    json_object_foreach(root, key, v) {
+        if (data_config_is_fixed_key(key)) continue;
+        data_section_check_fn check;
+        void *ctx;
+        if (!data_config_section_find(key, &check, &ctx)) return HP_ERR_INVAL; /* check_top_keys said so */
+        if (!json_is_object(v)) return cfg_fail(c, key, "expected an object%s", "");
+        int rc = check(ctx, c->name, key, v, base_dir, c->err);
+        if (rc) return rc;
+        data_section_text *s = &ds->sections[ds->nsections++];
+        s->name = hp_strdup(key);
+        s->json = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (!s->name || !s->json) return HP_ERR_NOMEM;
+    }
+    return HP_OK;
+}
+
 int data_config_parse(data_dataset *ds, const char *json, size_t len, const char *name,
                       const char *base_dir, hp_error *err)
 {
@@ -381,12 +486,9 @@ int data_config_parse(data_dataset *ds, const char *json, size_t len, const char
     json_error_t je;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
     if (!root) return hp_fail(err, HP_ERR_INVAL, "%s:%d:%d: %s", name, je.line, je.column, je.text);
-    static const char *const keys[] = { "hyperp_dataset", "name", "customers", "products",
-                                        "interactions", "transactions", "model", "train",
-                                        "split", "evaluate", NULL };
     json_t *ver = json_is_object(root) ? json_object_get(root, "hyperp_dataset") : NULL;
     if (!json_is_object(root)) rc = cfg_fail(&c, "(top)", "expected a JSON object%s", "");
-    else if ((rc = check_keys(&c, "", root, keys))) {}
+    else if ((rc = check_top_keys(&c, root))) {}
     else if (!json_is_integer(ver))
         rc = cfg_fail(&c, "hyperp_dataset", "missing or not an integer (this build reads version 1)%s", "");
     else if (json_integer_value(ver) != CONFIG_VERSION)
@@ -397,12 +499,7 @@ int data_config_parse(data_dataset *ds, const char *json, size_t len, const char
         json_t *t = json_object_get(root, k_table_names[k]);
         if (t) rc = parse_table(&c, &ds->t[k], t, base_dir);
     }
-    for (int sec = 0; !rc && sec < DATA_SEC_COUNT; sec++) {
-        json_t *v = json_object_get(root, k_section_names[sec]);
-        if (!v) continue;
-        if (!json_is_object(v)) rc = cfg_fail(&c, k_section_names[sec], "expected an object%s", "");
-        else if (!(ds->section[sec] = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER))) rc = HP_ERR_NOMEM;
-    }
+    if (!rc) rc = parse_sections(&c, ds, root, base_dir);
     if (!rc && base_dir && !(ds->config_dir = hp_strdup(base_dir))) rc = HP_ERR_NOMEM;
     if (!rc && !ds->t[DATA_T_CUSTOMERS].configured)
         rc = cfg_fail(&c, "customers", "missing: every dataset needs a customers table%s", "");
@@ -471,6 +568,7 @@ static void free_column(data_column *c)
     for (int i = 0; i < c->npositive; i++) hp_free(c->positive[i]);
     hp_free(c->positive);
     hp_free(c->product);
+    hp_free(c->format);
     hp_free(c->num);
     hp_free(c->lo);
     hp_free(c->hi);
@@ -490,6 +588,8 @@ void data_dataset_free(data_dataset *ds)
         for (int i = 0; i < t->nspecs; i++) free_column(&t->specs[i]);
         for (int i = 0; i < t->ncols; i++) free_column(&t->cols[i]);
         for (int i = 0; i < t->nmissing; i++) hp_free(t->missing[i]);
+        for (int i = 0; i < t->nnames; i++) hp_free(t->names[i]);
+        hp_free(t->names);
         hp_free(t->specs);
         hp_free(t->cols);
         hp_free(t->missing);
@@ -501,6 +601,10 @@ void data_dataset_free(data_dataset *ds)
     hp_free(ds->config_path);
     hp_free(ds->config_dir);
     hp_free(ds->name);
-    for (int sec = 0; sec < DATA_SEC_COUNT; sec++) free(ds->section[sec]); /* from json_dumps */
+    for (int i = 0; i < ds->nsections; i++) {
+        hp_free(ds->sections[i].name);
+        free(ds->sections[i].json); /* from json_dumps */
+    }
+    hp_free(ds->sections);
     memset(ds, 0, sizeof *ds);
 }

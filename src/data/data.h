@@ -72,6 +72,7 @@ typedef struct {
     char **positive;       /* label: values that mean 1 (default: 1, yes, true, y) */
     int npositive;
     char *product;         /* held: product id (default: the column name) */
+    char *format;          /* timestamp: declared format ("%d/%m/%Y", "epoch"); NULL: the unambiguous forms */
 
     /* storage, by role; all arrays have the table's nrows entries unless noted */
     float *num;            /* numeric, band (representative value), label, held, value, amount; NaN missing */
@@ -107,6 +108,9 @@ typedef struct {
     char delimiter;
     char **missing;        /* tokens that mean "no value" */
     int nmissing;
+    int no_header;         /* CSV: config "header": false, the first line is data */
+    char **names;          /* with no_header: the column names in file order */
+    int nnames;
 
     data_column *specs;    /* columns as configured; a name may be a glob ("ind_*_ult1") */
     int nspecs;
@@ -141,19 +145,45 @@ const char *data_col_text(const data_column *c, size_t row);
 
 /* ------------------------------------------------------------------ dataset */
 
-/* Sections of a config file that belong to other modules (model, training, split,
- * evaluation): ingest keeps their JSON text for them to parse strictly. */
-typedef enum { DATA_SEC_MODEL = 0, DATA_SEC_TRAIN, DATA_SEC_SPLIT, DATA_SEC_EVALUATE, DATA_SEC_COUNT } data_section;
+/* A top-level section of a config that belongs to another module ("train", "risk"): the config
+ * keeps its JSON text for the module to parse (data_dataset_section). */
+typedef struct {
+    char *name;
+    char *json;            /* compact JSON text of the section's object */
+} data_section_text;
 
 typedef struct {
     data_table t[DATA_T_COUNT];
     char *config_path;     /* NULL for the built-in default */
     char *config_dir;      /* folder relative paths in the config are resolved from */
     char *name;
-    char *section[DATA_SEC_COUNT]; /* JSON text of each section present, else NULL */
+    data_section_text *sections; /* the config's module sections, in config order */
+    int nsections;
 } data_dataset;
 
-const char *data_section_name(data_section s);
+/* JSON text of the config's section of this name, or NULL when the config has none. */
+const char *data_dataset_section(const data_dataset *ds, const char *name);
+
+/* Config sections by name. A module registers each of its sections once (from the list in
+ * src/lib/lib_sections.c, or a program or test at start); the config parser then accepts a
+ * top-level object of that name, calls check on it and keeps its text. check gets the config's
+ * name for messages ("c.json"), the section's key, its value (a JSON object: anything else is
+ * refused before), the folder relative paths are resolved from and ctx; it returns HP_OK, or
+ * HP_ERR_INVAL with a message naming the JSON path ("c.json: train.lr: ..."). A key that is
+ * neither part of the format nor registered is refused, naming the known ones. Registration is
+ * thread-safe; a name is 1-31 characters a-z, 0-9, _, not a table or other key of the format,
+ * and registered once (else HP_ERR_INVAL); the modules' sections (src/lib) are registered
+ * before the first lookup or registration, so they are never taken by another. */
+struct json_t;
+typedef int (*data_section_check_fn)(void *ctx, const char *config, const char *section, struct json_t *value,
+                                     const char *base_dir, hp_error *err);
+int data_config_section_register(const char *name, data_section_check_fn check, void *ctx, hp_error *err);
+/* 1 and the section's checker when name is registered, else 0. */
+int data_config_section_find(const char *name, data_section_check_fn *check, void **ctx);
+/* 1 for a key of the dataset format itself (hyperp_dataset, name, the tables). */
+int data_config_is_fixed_key(const char *name);
+/* "hyperp_dataset, name, customers, ..., model, train, ...": every key a config may have. */
+void data_config_known_keys(char *buf, size_t size);
 
 /* Parses a dataset config (JSON text). base_dir resolves relative file paths. Unknown keys,
  * unknown roles, role/table mismatches and missing required parts are errors whose message

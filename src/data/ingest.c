@@ -270,7 +270,7 @@ static int stage_value(ingest_ctx *cx, const data_table *t, const data_column *c
         st->v = rc ? NAN : data_band_value(st->lo, st->hi);
         return rc;
     }
-    case DATA_ROLE_TIMESTAMP: return data_parse_timestamp(st->s, st->len, &st->ts, err);
+    case DATA_ROLE_TIMESTAMP: return data_parse_timestamp_as(st->s, st->len, c->format, &st->ts, err);
     case DATA_ROLE_LABEL: return stage_label(c, st, err);
     case DATA_ROLE_CUSTOMER: case DATA_ROLE_PRODUCT: return stage_ref(cx, c, st, err);
     default: return HP_OK; /* categorical, protected, kind, multi, text: any UTF-8 string */
@@ -650,9 +650,18 @@ static int open_source(data_table *t, io_source **src, hp_error *err)
     for (int i = 0; i < t->nspecs; i++) /* a pattern names no JSON key: it only matches CSV headers */
         if (!is_glob(t->specs[i].name) && strcmp(t->specs[i].name, ROW_NUMBER_COLUMN) != 0) keys[nkeys++] = t->specs[i].name;
     io_source_opts o = { .format = (io_format)t->format, .encoding = (io_encoding)t->encoding,
-                         .delimiter = t->delimiter, .keys = keys, .nkeys = nkeys };
+                         .delimiter = t->delimiter, .keys = keys, .nkeys = nkeys,
+                         .no_header = t->no_header, .names = (const char *const *)t->names, .nnames = t->nnames };
     int rc = t->buf ? io_source_open_buffer(src, t->file, t->buf, t->buf_len, &o, err)
                     : io_source_open(src, t->file, &o, err);
+    if (rc == HP_ERR_FORMAT && t->no_header && err) { /* the names do not fit the file: say which key gave them */
+        char msg[HP_ERROR_MAX];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        hp_fail(err, rc, "%s (config: %s.names)", msg, data_table_name(t->kind));
+    }
+    if (!rc && t->no_header && io_source_format(*src) != IO_FMT_CSV)
+        rc = hp_fail(err, HP_ERR_FORMAT, "%s: %s.header is false, but this file is read as JSON: header and names "
+                     "apply only to CSV files", t->file, data_table_name(t->kind));
     hp_free(keys);
     return rc;
 }

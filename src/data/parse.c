@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ------------------------------------------------------------------ quoting values */
 
@@ -269,19 +270,82 @@ static int parse_zone(const char *s, size_t len, size_t *i, int64_t *offset)
     return *i == len;
 }
 
+/* English month names: "Jan" or "January", any case; 1..12 at s[*i], or 0. */
+static int read_month_name(const char *s, size_t len, size_t *i)
+{
+    static const char *const full[] = { "january", "february", "march", "april", "may", "june", "july",
+                                        "august", "september", "october", "november", "december" };
+    for (int m = 0; m < 12; m++) {
+        size_t n = strlen(full[m]);
+        if (*i + n <= len && strncasecmp(s + *i, full[m], n) == 0) { *i += n; return m + 1; }
+    }
+    for (int m = 0; m < 12; m++)
+        if (*i + 3 <= len && strncasecmp(s + *i, full[m], 3) == 0) { *i += 3; return m + 1; }
+    return 0;
+}
+
+/* One or two digits (a day, a month, an hour written "1" or "01"). */
+static int read_1_2_digits(const char *s, size_t len, size_t *i, int *out)
+{
+    if (*i >= len || !isdigit((unsigned char)s[*i])) return 0;
+    int v = s[(*i)++] - '0';
+    if (*i < len && isdigit((unsigned char)s[*i])) v = v * 10 + (s[(*i)++] - '0');
+    *out = v;
+    return 1;
+}
+
+static int calendar_fail(hp_error *err, const char *s, size_t len)
+{
+    char q[128];
+    return hp_fail(err, HP_ERR_FORMAT, "'%s' is not a valid calendar date", quoted(err, s, len, 64, q, sizeof q));
+}
+
+static int civil_seconds(int y, int m, int d, int64_t secs, const char *s, size_t len, int64_t *out, hp_error *err)
+{
+    if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, m)) return calendar_fail(err, s, len);
+    *out = data_days_from_civil(y, (unsigned)m, (unsigned)d) * 86400 + secs;
+    return HP_OK;
+}
+
+/* "01-Jan-1995", "1 January 1995", "01-JAN-1995 13:45[:10]": the month is a word, so day and
+ * month cannot be swapped. 0 when s is not of this shape. */
+static int parse_day_month_year(const char *s, size_t len, int64_t *out, hp_error *err, int *rc)
+{
+    size_t i = 0;
+    int d, m, y;
+    if (!read_1_2_digits(s, len, &i, &d) || i >= len || (s[i] != '-' && s[i] != ' ')) return 0;
+    char sep = s[i++];
+    if (!(m = read_month_name(s, len, &i)) || i >= len || s[i++] != sep || !read_digits(s, len, &i, 4, &y)) return 0;
+    int64_t secs = 0;
+    if (i < len && (s[i] != ' ' || (++i, !parse_time_of_day(s, len, &i, &secs)) || i != len)) return 0;
+    *rc = civil_seconds(y, m, d, secs, s, len, out, err);
+    return 1;
+}
+
+/* Integer seconds since the epoch: without a declared format only 9 or 10 digits (1973-03-03
+ * to 2286-11-20) are taken as such, so a compact date (19950131) or milliseconds
+ * (1422403200000) is never read as a second count. */
+static int epoch_digits(const char *s, size_t len)
+{
+    size_t i = s[0] == '-' || s[0] == '+';
+    if (i == len) return 0;
+    for (size_t k = i; k < len; k++)
+        if (!isdigit((unsigned char)s[k])) return 0;
+    return (int)(len - i);
+}
+
 int data_parse_timestamp(const char *s, size_t len, int64_t *out, hp_error *err)
 {
     hp_trim(&s, &len);
     if (len == 0) return hp_fail(err, HP_ERR_FORMAT, "empty value where a timestamp was expected");
     size_t i = 0;
-    int y, m, d;
+    int y, m, d, rc = HP_OK;
     char q[128];
     if (len >= 10 && s[4] == '-') {
         if (!read_digits(s, len, &i, 4, &y) || s[i++] != '-' || !read_digits(s, len, &i, 2, &m) ||
             s[i++] != '-' || !read_digits(s, len, &i, 2, &d))
             goto bad;
-        if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
-            return hp_fail(err, HP_ERR_FORMAT, "'%s' is not a valid calendar date", quoted(err, s, len, 64, q, sizeof q));
+        if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, m)) return calendar_fail(err, s, len);
         int64_t secs = 0, zone = 0;
         if (i < len) {
             if (s[i] != 'T' && s[i] != ' ') goto bad;
@@ -291,15 +355,100 @@ int data_parse_timestamp(const char *s, size_t len, int64_t *out, hp_error *err)
         *out = data_days_from_civil(y, (unsigned)m, (unsigned)d) * 86400 + secs - zone;
         return HP_OK;
     }
-    double v;
-    if (data_parse_number(s, len, &v, NULL) == HP_OK && v == floor(v) && fabs(v) < 1e13) {
-        *out = (int64_t)v;
+    if (parse_day_month_year(s, len, out, err, &rc)) return rc;
+    int digits = epoch_digits(s, len);
+    if (digits == 9 || digits == 10) {
+        *out = strtoll(s, NULL, 10);
         return HP_OK;
     }
+    if (digits)
+        return hp_fail(err, HP_ERR_FORMAT, "'%s' is not a timestamp: epoch seconds have 9 or 10 digits "
+                       "(1973 to 2286); for another count or a compact date set the column's \"format\" "
+                       "(\"epoch\", \"%%Y%%m%%d\")", quoted(err, s, len, 64, q, sizeof q));
+    if (memchr(s, '/', len))
+        return hp_fail(err, HP_ERR_FORMAT, "'%s' is not a timestamp without a format: a date with slashes "
+                       "may be month/day or day/month; set the column's \"format\" (\"%%m/%%d/%%Y\" or "
+                       "\"%%d/%%m/%%Y\")", quoted(err, s, len, 64, q, sizeof q));
 bad:
     return hp_fail(err, HP_ERR_FORMAT,
-                   "'%s' is not a timestamp (expected YYYY-MM-DD[THH:MM:SS[Z]] or epoch seconds)",
+                   "'%s' is not a timestamp (expected YYYY-MM-DD[THH:MM:SS[Z]], DD-Mon-YYYY or epoch seconds)",
                    quoted(err, s, len, 64, q, sizeof q));
+}
+
+/* ---- declared formats: a strptime subset, locale-free ---- */
+
+/* The directives a format may use; anything else after '%' is refused when the config is read. */
+static const char k_fmt_directives[] = "YmdbBHMS%";
+
+int data_timestamp_format_check(const char *fmt, char *why, size_t size)
+{
+    if (strcmp(fmt, "epoch") == 0) return HP_OK;
+    int has[128] = { 0 };
+    for (const char *p = fmt; *p; p++) {
+        if (*p != '%') continue;
+        if (!p[1] || !strchr(k_fmt_directives, p[1])) {
+            snprintf(why, size, "unknown directive '%%%.1s' (known: %%Y %%m %%d %%b %%B %%H %%M %%S %%%%, or \"epoch\")",
+                     p[1] ? p + 1 : "");
+            return HP_ERR_INVAL;
+        }
+        if (p[1] != '%' && has[(unsigned char)p[1]]++) {
+            snprintf(why, size, "'%%%c' is given twice", p[1]);
+            return HP_ERR_INVAL;
+        }
+        p++;
+    }
+    if (!has['Y'] || !(has['m'] || has['b'] || has['B']) || !has['d']) {
+        snprintf(why, size, "needs a year (%%Y), a month (%%m, %%b or %%B) and a day (%%d), or is \"epoch\"");
+        return HP_ERR_INVAL;
+    }
+    if (has['b'] + has['B'] + has['m'] > 1) {
+        snprintf(why, size, "names the month twice");
+        return HP_ERR_INVAL;
+    }
+    return HP_OK;
+}
+
+/* Reads one directive of a checked format at s[*i]; 0 when the text does not fit it. */
+static int read_directive(char dir, const char *s, size_t len, size_t *i, int f[6])
+{
+    switch (dir) {
+    case 'Y': return read_digits(s, len, i, 4, &f[0]);
+    case 'm': return read_1_2_digits(s, len, i, &f[1]);
+    case 'b': case 'B': return (f[1] = read_month_name(s, len, i)) != 0;
+    case 'd': return read_1_2_digits(s, len, i, &f[2]);
+    case 'H': return read_1_2_digits(s, len, i, &f[3]) && f[3] <= 23;
+    case 'M': return read_1_2_digits(s, len, i, &f[4]) && f[4] <= 59;
+    case 'S': return read_1_2_digits(s, len, i, &f[5]) && f[5] <= 60;
+    default: return *i < len && s[(*i)++] == '%';
+    }
+}
+
+int data_parse_timestamp_as(const char *s, size_t len, const char *fmt, int64_t *out, hp_error *err)
+{
+    if (!fmt) return data_parse_timestamp(s, len, out, err);
+    hp_trim(&s, &len);
+    if (len == 0) return hp_fail(err, HP_ERR_FORMAT, "empty value where a timestamp was expected");
+    char q[128];
+    if (strcmp(fmt, "epoch") == 0) {
+        int digits = epoch_digits(s, len);
+        if (digits == 0 || digits > 12)
+            return hp_fail(err, HP_ERR_FORMAT, "'%s' is not epoch seconds (an integer of at most 12 digits)",
+                           quoted(err, s, len, 64, q, sizeof q));
+        *out = strtoll(s, NULL, 10);
+        return HP_OK;
+    }
+    int f[6] = { 0, 0, 0, 0, 0, 0 };
+    size_t i = 0;
+    for (const char *p = fmt; *p; p++) {
+        if (*p == '%' && !p[1]) goto bad;
+        int ok = *p == '%' ? read_directive(*++p, s, len, &i, f) : i < len && s[i++] == *p;
+        if (!ok) goto bad;
+    }
+    if (i != len) goto bad;
+    return civil_seconds(f[0], f[1], f[2], (int64_t)f[3] * 3600 + f[4] * 60 + f[5], s, len, out, err);
+bad:
+    return hp_fail(err, HP_ERR_FORMAT, "'%s' is not a timestamp of the column's format '%s'",
+                   quoted(err, s, len, 64, q, sizeof q), fmt);
 }
 
 void data_format_timestamp(int64_t t, char *buf, size_t size)

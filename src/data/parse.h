@@ -11,10 +11,22 @@
  * (Santander pads numbers: " 35"). "inf"/"nan" are rejected: data must be finite. */
 int data_parse_number(const char *s, size_t len, double *out, hp_error *err);
 
-/* A timestamp: "YYYY-MM-DD", "YYYY-MM-DD[T ]HH:MM[:SS[.fff]]" with optional "Z" or
- * "+HH:MM"/"-HH:MM", or integer seconds since the epoch. Result: seconds since
+/* A timestamp in a form that cannot be misread: "YYYY-MM-DD", "YYYY-MM-DD[T ]HH:MM[:SS[.fff]]"
+ * with optional "Z" or "+HH:MM"/"-HH:MM", "DD-Mon-YYYY" ("01-Jan-1995", also with spaces or a
+ * full month name, optionally " HH:MM[:SS]"), or epoch seconds of 9 or 10 digits. Slash dates
+ * (month/day or day/month?) and other integers are refused with a hint to declare a format. Result: seconds since
  * 1970-01-01T00:00:00Z. Calendar fields are range-checked (no 2023-02-30). */
 int data_parse_timestamp(const char *s, size_t len, int64_t *out, hp_error *err);
+
+/* A timestamp of a declared format (a column's "format"): "epoch" (integer seconds, any count
+ * of up to 12 digits), or a strptime-like pattern of %Y (4 digits), %m and %d (1 or 2), %b/%B
+ * (English month name or its first three letters, any case), %H %M %S and %% with literal
+ * characters between ("%d/%m/%Y", "%m/%d/%Y %H:%M"). The whole value must match; dates are
+ * range-checked. fmt NULL: data_parse_timestamp. */
+int data_parse_timestamp_as(const char *s, size_t len, const char *fmt, int64_t *out, hp_error *err);
+/* HP_OK when fmt is a usable format (above: a year, a month and a day, known directives, each
+ * once), else HP_ERR_INVAL with the reason in why. */
+int data_timestamp_format_check(const char *fmt, char *why, size_t size);
 
 /* Seconds since the epoch for a UTC calendar date-time (proleptic Gregorian). */
 int64_t data_days_from_civil(int y, unsigned m, unsigned d);

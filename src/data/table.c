@@ -93,6 +93,7 @@ data_column *data_table_add_column(data_table *t, const data_column *spec, const
     c->separator = spec->separator ? spec->separator : ',';
     c->name = hp_strdup(name);
     if (spec->product) c->product = hp_strdup(spec->product);
+    if (spec->format) c->format = hp_strdup(spec->format);
     if (spec->npositive) {
         c->positive = hp_calloc((size_t)spec->npositive, sizeof *c->positive);
         for (int i = 0; c->positive && i < spec->npositive; i++)
@@ -100,7 +101,7 @@ data_column *data_table_add_column(data_table *t, const data_column *spec, const
     }
     data_dict_init(&c->dict);
     t->ncols++;
-    if (!c->name || (spec->product && !c->product) || (spec->npositive && !c->positive)) return NULL;
+    if (!c->name || (spec->product && !c->product) || (spec->format && !c->format) || (spec->npositive && !c->positive)) return NULL;
     size_t cap = t->cap;
     t->cap = 0; /* force allocation of the new column's arrays at the current capacity */
     if (data_table_reserve(t, cap ? cap : 1)) return NULL;

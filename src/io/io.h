@@ -25,7 +25,12 @@ typedef struct {
     char delimiter;        /* CSV: 0 = detect from the header line among , ; TAB | (the most
                               frequent outside quotes; ',' if none). Any other ASCII byte
                               except '"', CR and LF may be given. */
-    int no_header;         /* CSV: 1 = first line is data; columns are named "1", "2", ... */
+    int no_header;         /* CSV: 1 = first line is data; columns are named by names, else "1", "2", ... */
+    /* CSV with no_header: the column names in file order (trimmed, distinct: the caller's
+     * job). The first record must have nnames fields and must not repeat the names (then the
+     * file has a header line after all): either is a whole-file error naming line 1. */
+    const char *const *names;
+    int nnames;
     /* JSON/JSONL: the keys to extract, in this order (the source's columns); with nkeys == 0
      * the columns are the keys of the first record that is an object, in file order.
      * Values that are strings are returned as is, numbers and booleans as their JSON text
@@ -100,6 +105,10 @@ int io_source_next(io_source *s, io_record *rec, hp_error *err);
 void io_source_free(io_source *s);
 
 /* ---- lower-level helpers, also used by other modules ---- */
+
+/* The format a file of this name is read as when none is declared (by extension: .json,
+ * .jsonl/.ndjson, else CSV). */
+io_format io_format_of_path(const char *path);
 
 /* Reads a whole file into a NUL-terminated buffer (caller frees with hp_free). */
 int io_read_file(const char *path, char **buf, size_t *len, hp_error *err);

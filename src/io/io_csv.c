@@ -12,6 +12,7 @@
 
 #include <limits.h>
 #include <string.h>
+#include <strings.h>
 
 typedef enum { FAULT_NONE, FAULT_STRAY_QUOTE, FAULT_AFTER_QUOTE, FAULT_EOF_IN_QUOTE } csv_fault;
 
@@ -354,6 +355,37 @@ static int number_columns(io_source *s)
     return HP_OK;
 }
 
+/* Names given by the caller for a file without a header line. The first record must be as wide
+ * (else every row would be rejected for its field count: the names do not fit this file) and
+ * must not be the names themselves (the file has a header line after all, which would be read
+ * as a data row). */
+static int given_names(io_source *s, const io_source_opts *o, size_t start, size_t end, long line, hp_error *err)
+{
+    if (s->ncols != o->nnames)
+        return hp_fail(err, HP_ERR_FORMAT, "%s:%ld: the first line has %d field%s, but %d column name%s "
+                       "were given for this file without a header line", s->name, line, s->ncols,
+                       s->ncols == 1 ? "" : "s", o->nnames, o->nnames == 1 ? "" : "s");
+    size_t total = 0;
+    for (int i = 0; i < s->ncols; i++) total += strlen(o->names[i]) + 1;
+    char *p = s->namebuf = hp_malloc(total);
+    if (!p || commit(s, start, end, s->ncols)) return hp_fail(err, HP_ERR_NOMEM, "%s: out of memory", s->name);
+    int repeats = 1;
+    for (int i = 0; i < s->ncols; i++) {
+        size_t n = strlen(o->names[i]);
+        memcpy(p, o->names[i], n + 1);
+        s->colname[i] = p;
+        p += n + 1;
+        const char *f = s->fptr[i];
+        size_t flen = s->flen[i];
+        hp_trim(&f, &flen);
+        repeats &= flen == n && strncasecmp(f, o->names[i], n) == 0;
+    }
+    if (repeats)
+        return hp_fail(err, HP_ERR_FORMAT, "%s:%ld: the first line is the given column names: the file "
+                       "has a header line, so it is not a file without one", s->name, line);
+    return HP_OK;
+}
+
 /* Names from the committed header record, blanks trimmed (`" age "` is "age"). */
 static int header_names(io_source *s)
 {
@@ -410,6 +442,7 @@ int io_csv_open(io_source *s, const io_source_opts *o, hp_error *err)
     if (o->no_header) {
         if (sc.fault) return hp_fail(err, HP_ERR_FORMAT, "%s: line %ld, field %ld: %s", s->name,
                                      line, sc.fault_field + 1, fault_text(sc.fault));
+        if (o->nnames > 0) return given_names(s, o, start, sc.next, line, err);
         if (number_columns(s)) return hp_fail(err, HP_ERR_NOMEM, "%s: out of memory", s->name);
         return HP_OK;
     }

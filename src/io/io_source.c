@@ -236,7 +236,7 @@ static int fix_cr_only(io_source *s, hp_error *err)
 
 /* ------------------------------------------------------------------ open / dispatch */
 
-static io_format format_from_name(const char *name)
+io_format io_format_of_path(const char *name)
 {
     const char *dot = name ? strrchr(name, '.') : NULL;
     if (!dot) return IO_FMT_CSV;
@@ -284,7 +284,7 @@ static int source_open_owned(io_source **out, const char *name, char *buf, size_
     s->len = len;
     s->mapped = mapped;
     s->line = 1;
-    s->format = o->format != IO_FMT_AUTO ? o->format : format_from_name(name);
+    s->format = o->format != IO_FMT_AUTO ? o->format : io_format_of_path(name);
     int rc = check_whole_file(s, o->encoding, err);
     if (!rc) rc = fix_cr_only(s, err);
     if (!rc) rc = s->format == IO_FMT_CSV ? io_csv_open(s, o, err) : io_json_open(s, o, err);

@@ -103,9 +103,15 @@ typedef struct {
 } rec_config;
 
 /* Defaults, then the dataset's "model", "train", "split", "evaluate" sections (strict:
- * unknown keys are errors naming the JSON path). Relative paths resolve from base_dir. */
+ * unknown keys are errors naming the JSON path). Relative paths resolve from base_dir.
+ * Without train.loss, a data set whose only target is a label column (customers has a label
+ * column and no holding flag, and no interactions are read) trains with "bce"; a loss given
+ * stays as given. */
 int rec_config_from_dataset(rec_config *c, const data_dataset *ds, hp_error *err);
 void rec_config_defaults(rec_config *c);
+/* Registers the recommender's config sections (model, train, split, evaluate) with the dataset
+ * config parser, which then checks each as rec_config_from_json does (src/lib calls this). */
+int rec_config_register_sections(hp_error *err);
 void rec_config_free(rec_config *c);
 json_t *rec_config_to_json(const rec_config *c);
 int rec_config_from_json(rec_config *c, json_t *j, const char *where, const char *base_dir, hp_error *err);

@@ -314,23 +314,66 @@ int rec_config_from_json(rec_config *c, json_t *j, const char *where, const char
     return rc;
 }
 
+static const char *const k_sections[] = { "model", "train", "split", "evaluate" };
+
+/* The dataset's only target is a label column: labels, no holding flags, and no interactions
+ * read from a file (configured, unless an optional file was found missing by ingest). */
+static int label_only_data(const data_dataset *ds)
+{
+    const data_table *cu = &ds->t[DATA_T_CUSTOMERS], *it = &ds->t[DATA_T_INTERACTIONS];
+    int label = 0, held = 0;
+    for (int i = 0; i < cu->nspecs; i++) {
+        label |= cu->specs[i].role == DATA_ROLE_LABEL;
+        held |= cu->specs[i].role == DATA_ROLE_HELD;
+    }
+    int interactions_file = it->configured && !(cu->loaded && it->optional && it->nrecords == 0);
+    return label && !held && !interactions_file;
+}
+
 int rec_config_from_dataset(rec_config *c, const data_dataset *ds, hp_error *err)
 {
     rec_config_defaults(c);
     json_t *j = json_object();
-    int rc = HP_OK;
-    for (int s = 0; !rc && s < DATA_SEC_COUNT; s++) {
-        if (!ds->section[s]) continue;
+    int rc = j ? HP_OK : HP_ERR_NOMEM;
+    for (size_t s = 0; !rc && s < HP_ARRAY_LEN(k_sections); s++) {
+        const char *text = data_dataset_section(ds, k_sections[s]);
+        if (!text) continue;
         json_error_t je;
-        json_t *o = json_loads(ds->section[s], 0, &je);
-        if (!o) rc = hp_fail(err, HP_ERR_INVAL, "config section %s: %s", data_section_name((data_section)s), je.text);
-        else json_object_set_new(j, data_section_name((data_section)s), o);
+        json_t *o = json_loads(text, 0, &je);
+        if (!o) rc = hp_fail(err, HP_ERR_INVAL, "config section %s: %s", k_sections[s], je.text);
+        else json_object_set_new(j, k_sections[s], o);
     }
     const char *where = ds->config_path ? ds->config_path : "built-in config";
     if (!rc) rc = rec_config_from_json(c, j, where, ds->config_dir, err);
+    /* propensity data (a yes/no outcome per customer) has known negatives: BCE learns from them,
+     * where the ranking losses would find no positive interaction to rank */
+    if (!rc && !json_object_get(json_object_get(j, "train"), "loss") && label_only_data(ds)) c->train.loss = REC_LOSS_BCE;
     json_decref(j);
     if (!rc && !c->eval.out_dir && !(c->eval.out_dir = hp_strdup("artifacts/results"))) rc = HP_ERR_NOMEM;
     if (rc) rec_config_free(c);
+    return rc;
+}
+
+/* A section as the dataset config parser meets it: read into a default config the way
+ * rec_config_from_dataset reads it, so its errors come when the config is loaded. */
+static int check_section(void *ctx, const char *config, const char *section, json_t *value, const char *base_dir,
+                         hp_error *err)
+{
+    (void)ctx;
+    rec_config c;
+    rec_config_defaults(&c);
+    json_t *j = json_pack("{s:O}", section, value);
+    int rc = j ? rec_config_from_json(&c, j, config, base_dir, err) : HP_ERR_NOMEM;
+    json_decref(j);
+    rec_config_free(&c);
+    return rc;
+}
+
+int rec_config_register_sections(hp_error *err)
+{
+    int rc = HP_OK;
+    for (size_t s = 0; !rc && s < HP_ARRAY_LEN(k_sections); s++)
+        rc = data_config_section_register(k_sections[s], check_section, NULL, err);
     return rc;
 }
 
