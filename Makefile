@@ -139,7 +139,7 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@bench/run.sh
 
-FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PKG_CFLAGS)
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(CPPFLAGS) $(PKG_CFLAGS)
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HDRS) | check-deps
 	@mkdir -p build/fuzz
 	clang $(FUZZ_FLAGS) $< $(LIB_SRC) $(LDLIBS) -o $@

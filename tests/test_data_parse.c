@@ -143,6 +143,9 @@ TEST(timestamps_declared_formats)
     CHECK(data_parse_timestamp_as("01/31/1995 08:30:05", 19, "%m/%d/%Y %H:%M:%S", &t, NULL) == HP_OK &&
           t == jan31 + 8 * 3600 + 30 * 60 + 5);
     CHECK(data_parse_timestamp_as("12", 2, "epoch", &t, NULL) == HP_OK && t == 12);
+    /* only len bytes count (the fuzzer's buffers end without a NUL: strtoll read past them) */
+    CHECK(data_parse_timestamp("17000000009999", 10, &t, NULL) == HP_OK && t == 1700000000);
+    CHECK(data_parse_timestamp_as("123456", 2, "epoch", &t, NULL) == HP_OK && t == 12);
     CHECK(data_parse_timestamp_as("-86400", 6, "epoch", &t, NULL) == HP_OK && t == -86400);
     CHECK(data_parse_timestamp_as("01/31/1995", 10, "%d/%m/%Y", &t, &err) == HP_ERR_FORMAT);
     CHECKF(strstr(err.msg, "'01/31/1995' is not a valid calendar date"), "%s", err.msg);

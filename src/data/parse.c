@@ -325,6 +325,16 @@ static int parse_day_month_year(const char *s, size_t len, int64_t *out, hp_erro
 /* Integer seconds since the epoch: without a declared format only 9 or 10 digits (1973-03-03
  * to 2286-11-20) are taken as such, so a compact date (19950131) or milliseconds
  * (1422403200000) is never read as a second count. */
+/* The signed integer s[0..len) of at most 18 digits that epoch_digits accepted (s need not
+ * be NUL-terminated: no strtoll). */
+static int64_t epoch_value(const char *s, size_t len)
+{
+    size_t i = s[0] == '-' || s[0] == '+';
+    int64_t v = 0;
+    for (; i < len; i++) v = v * 10 + (s[i] - '0');
+    return s[0] == '-' ? -v : v;
+}
+
 static int epoch_digits(const char *s, size_t len)
 {
     size_t i = s[0] == '-' || s[0] == '+';
@@ -358,7 +368,7 @@ int data_parse_timestamp(const char *s, size_t len, int64_t *out, hp_error *err)
     if (parse_day_month_year(s, len, out, err, &rc)) return rc;
     int digits = epoch_digits(s, len);
     if (digits == 9 || digits == 10) {
-        *out = strtoll(s, NULL, 10);
+        *out = epoch_value(s, len);
         return HP_OK;
     }
     if (digits)
@@ -434,7 +444,7 @@ int data_parse_timestamp_as(const char *s, size_t len, const char *fmt, int64_t 
         if (digits == 0 || digits > 12)
             return hp_fail(err, HP_ERR_FORMAT, "'%s' is not epoch seconds (an integer of at most 12 digits)",
                            quoted(err, s, len, 64, q, sizeof q));
-        *out = strtoll(s, NULL, 10);
+        *out = epoch_value(s, len);
         return HP_OK;
     }
     int f[6] = { 0, 0, 0, 0, 0, 0 };

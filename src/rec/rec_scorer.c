@@ -49,8 +49,8 @@ static rec_batch one_row(const feat_enc *e, int32_t row, const int32_t *hist, in
     off[1][0] = 0, off[1][1] = e->text_off[row + 1] - e->text_off[row];
     off[2][0] = 0, off[2][1] = nh;
     return (rec_batch){ .B = 1, .num = e->num + (size_t)row * (size_t)e->F, .cat = e->cat + (size_t)row * (size_t)e->C,
-                        .multi_off = off[0], .multi_ids = e->multi_ids + e->multi_off[row],
-                        .text_off = off[1], .text_ids = e->text_ids + e->text_off[row],
+                        .multi_off = off[0], .multi_ids = e->multi_ids ? e->multi_ids + e->multi_off[row] : NULL,
+                        .text_off = off[1], .text_ids = e->text_ids ? e->text_ids + e->text_off[row] : NULL,
                         .hist_off = hist ? off[2] : NULL, .hist_ids = hist };
 }
 
