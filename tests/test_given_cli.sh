@@ -100,6 +100,11 @@ expect given_with_folds_file 2 'folds.json: split.folds_file: not used by method
     "$H" train --config "$d/folds.json" --out "$tmp/never" --quiet --no-consent-check
 expect given_with_test_fold_flag 2 'split.test_fold: not used by method "given"' -- \
     "$H" train --config "$d/given.json" --out "$tmp/never" --test-fold 2 --quiet --no-consent-check
+# the training file given as the test file: every row is a training item, nothing to test
+sed 's/"test_file": "test.csv"/"test_file": "train.csv"/' "$d/given.json" > "$d/self.json"
+expect given_test_file_is_the_training_file 2 \
+    'split.test_file .*/train.csv: no customer has a test target \([0-9]+ interactions: 0 targets, [1-9][0-9]* already in training.*is it the interactions file itself\?' -- \
+    "$H" train --config "$d/self.json" --out "$tmp/never" --quiet --no-consent-check
 # (train makes its --out folder before it reads the split: it stays empty)
 if [ -z "$(ls -A "$tmp/never" 2>/dev/null)" ]; then ok refused_configs_train_nothing; else fail "refused_configs_train_nothing: $(ls -A "$tmp/never")"; fi
 

@@ -68,4 +68,13 @@ if [ "$check" = "ok" ]; then ok bce_probability_is_sigmoid; else fail "bce_proba
 # a ranking (softmax) model gives no probability
 if ! grep -q probability <<<"$rec"; then ok no_probability_for_ranking_models; else fail "no_probability_for_ranking_models"; fi
 
+# which default model: the demo's is named when it is the one used; a broken artifacts/model
+# (its version link gone) is reported, not passed over for the demo's
+expect_line demo_model_named 0 "model: artifacts/demo/model (the demo's: there is no artifacts/model; --model DIR to choose)" -- \
+    bash -c 'cd "$1" && "$2" recommend --customers profiles.json --top-k 1 --no-consent-check > /dev/null' _ "$work" "$H"
+mkdir -p "$work/artifacts/model" && ln -sfn current/model.json "$work/artifacts/model/model.json"
+expect broken_default_model_reported 2 '^hyperp: artifacts/model/model.json: unable to open' -- \
+    bash -c 'cd "$1" && "$2" recommend --customers profiles.json --top-k 1 --no-consent-check' _ "$work" "$H"
+rm -rf "$work/artifacts/model"
+
 cli_summary test_newcomer_cli.sh

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char g_dir[64];
@@ -514,6 +515,104 @@ TEST(json_customer_scores_as_the_table_does)
     rec_model_free(&m);
 }
 
+/* "held" of a request as a service gets it from outside: a product named over and over
+ * (more times than the catalogue has products) scores as the table path's one interaction
+ * per product does, and many ids against a large catalogue are looked up, not compared
+ * with every product (100000 ids x 30000 products was 3e9 strcmp per request). */
+static double seconds_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static json_t *request_with_held(const char *customer, const char *const *ids, int nids, int times)
+{
+    json_t *held = json_array();
+    for (int t = 0; t < times; t++)
+        for (int i = 0; i < nids; i++) json_array_append_new(held, json_string(ids[i]));
+    return json_pack("{s:s, s:s, s:o}", "customer_id", customer, "industry", "Retail Stores", "held", held);
+}
+
+TEST(json_held_ids_repeated_or_many)
+{
+    rec_model m;
+    hp_error err = { 0 };
+    if (rec_load(path_in("m"), &m, &err) != HP_OK) { CHECKF(0, "%s", err.msg); return; }
+    FILE *f = fopen(path_in("rep.csv"), "w");
+    fputs("customer_id,industry,employees,revenue,financial_needs,preferences\nJ1,Retail Stores,,,,\n", f);
+    fclose(f);
+    f = fopen(path_in("rep_held.csv"), "w");
+    fputs("customer_id,product_id,kind\nJ1,P001,held\nJ1,P003,held\n", f);
+    fclose(f);
+    data_dataset ds;
+    CHECK(data_config_default(&ds, g_dir, &err) == HP_OK);
+    CHECK(data_config_set_file(&ds, DATA_T_CUSTOMERS, path_in("rep.csv"), &err) == HP_OK);
+    CHECK(data_config_set_file(&ds, DATA_T_INTERACTIONS, path_in("rep_held.csv"), &err) == HP_OK);
+    ds.t[DATA_T_PRODUCTS].configured = ds.t[DATA_T_TRANSACTIONS].configured = 0;
+    CHECKF(data_ingest(&ds, NULL, NULL, &err) == HP_OK, "%s", err.msg);
+    rec_service *sv = NULL;
+    CHECK(rec_service_new(&sv, &m, &err) == HP_OK);
+    rec_opts o = { .k = 8 };
+    json_t *table = json_array();
+    rec_table_stats st;
+    CHECKF(sv && rec_recommend_table(sv, &ds, NULL, &o, collect, table, &st, &err) == HP_OK, "%s", err.msg);
+    char *want = json_dumps(json_array_get(table, 0), JSON_COMPACT | JSON_REAL_PRECISION(9));
+    static const char *const ids[] = { "P003", "P001", "NOT-A-PRODUCT" };
+    rec_request_buf buf = { 0 };
+    json_t *rq = request_with_held("J1", ids, 3, 4 * m.nproducts); /* 3 x 4P ids, 2 products */
+    rec_result r;
+    int rc = sv ? rec_recommend_json(sv, data_default_config, strlen(data_default_config), "built-in", rq, 1, &o, &r,
+                                     &buf, &err)
+                : -1;
+    CHECKF(rc == HP_OK, "rc %d: %s", rc, err.msg);
+    json_t *got = rc == HP_OK ? rec_result_json(&r) : NULL;
+    char *a = got ? json_dumps(got, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
+    CHECKF(a && want && strcmp(a, want) == 0, "repeated held %s\ntable path   %s", a ? a : "-", want ? want : "-");
+    free(a);
+    json_decref(got);
+    json_decref(rq);
+    /* a catalogue of 30000 products and a request naming 100000 ids */
+    enum { BIG_P = 30000, MANY = 100000 };
+    f = fopen(path_in("big_products.csv"), "w");
+    fputs("product_id,name,category,term_months,risk_class,min_revenue,fee_level,description\n", f);
+    for (int p = 0; p < BIG_P; p++) fprintf(f, "P%07d,Product %d,lending,12,low,0,low,A loan\n", p, p);
+    fclose(f);
+    data_dataset pds;
+    CHECK(data_config_default(&pds, g_dir, &err) == HP_OK);
+    CHECK(data_config_set_file(&pds, DATA_T_PRODUCTS, path_in("big_products.csv"), &err) == HP_OK);
+    for (int t = 0; t < DATA_T_COUNT; t++) pds.t[t].configured = t == DATA_T_PRODUCTS;
+    CHECKF(data_ingest(&pds, NULL, NULL, &err) == HP_OK, "%s", err.msg);
+    rec_service_free(sv);
+    sv = NULL;
+    CHECKF(rec_set_catalogue(&m, &pds.t[DATA_T_PRODUCTS], &err) == BIG_P, "%s", err.msg);
+    CHECK(rec_service_new(&sv, &m, &err) == HP_OK);
+    char **many = malloc(MANY * sizeof *many);
+    for (int i = 0; i < MANY; i++) {
+        many[i] = malloc(16);
+        snprintf(many[i], 16, "P%07d", i); /* the first BIG_P are in the catalogue */
+    }
+    rq = request_with_held("J1", (const char *const *)many, MANY, 1);
+    double t0 = seconds_now();
+    rc = sv ? rec_recommend_json(sv, data_default_config, strlen(data_default_config), "built-in", rq, 1, &o, &r, &buf,
+                                 &err)
+            : -1;
+    double took = seconds_now() - t0;
+    CHECKF(rc == HP_OK, "rc %d: %s", rc, err.msg);
+    CHECKF(took < 3.0, "100000 held ids against 30000 products took %.1f s", took);
+    CHECK(rc != HP_OK || r.n == 0); /* every product held: nothing left to offer */
+    json_decref(rq);
+    for (int i = 0; i < MANY; i++) free(many[i]);
+    free(many);
+    free(want);
+    rec_request_buf_free(&buf);
+    json_decref(table);
+    rec_service_free(sv);
+    data_dataset_free(&pds);
+    data_dataset_free(&ds);
+    rec_model_free(&m);
+}
+
 /* ------------------------------------------------------------------ model files */
 
 static void copy_truncated(const char *from, const char *to, long keep)
@@ -705,7 +804,14 @@ TEST(hand_edited_model_json_is_refused)
         { "weights_hash", "\"xyz\"", "weights_hash: expected 16 hex digits" },
         { "notes", "\"hand edit\"", "notes: unknown key" },
         { "kind", "\"risk\"", "a risk model, not a recommender model" },
-        { "kind", "7", "kind: expected a string" },
+        { "kind", "7", "kind: expected a non-empty string" },
+        { "kind", "\"\"", "kind: expected a non-empty string" },
+        { "kind_version", "\"1\"", "kind_version: expected an integer" },
+        { "format_version", "\"2\"", "format_version: expected an integer" },
+        { "format_version", "2.0", "format_version: expected an integer" },
+        { "product_info.name", "[\"a\"]", "product_info.name: expected an array of" },
+        { "product_info.category.0", "5", "product_info.category[0]: expected a non-empty string or null" },
+        { "product_info.extra", "[]", "product_info: expected {\"name\"" },
         { "format", "\"hyperp-recommender\"", "format \"hyperp-recommender\" has no kind" },
         { "format", "\"pytorch\"", "not a hyperp model" },
     };
@@ -955,6 +1061,7 @@ int main(void)
     RUN(cold_start_products_score_from_features);
     RUN(customer_with_empty_fields_scores_finite);
     RUN(json_customer_scores_as_the_table_does);
+    RUN(json_held_ids_repeated_or_many);
     RUN(corrupt_and_mismatched_model_files_are_clear_errors);
     RUN(hand_edited_model_json_is_refused);
     RUN(model_file_envelope_versions_and_legacy);

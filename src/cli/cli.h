@@ -27,6 +27,8 @@ int cli_audit(int argc, char **argv);
 /* The model folder commands use without --model: artifacts/model when it holds a model,
  * else artifacts/demo/model (what `make demo` trains) when that does, else artifacts/model. */
 const char *cli_default_model(void);
+/* Says on stderr that model, what cli_default_model returned, is the demo's fallback. */
+void cli_note_default_model(const char *model);
 
 int cli_load_dataset(data_dataset *ds, const char *config, const char *data_dir,
                      const char *const files[DATA_T_COUNT], hp_error *err);

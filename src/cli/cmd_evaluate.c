@@ -84,6 +84,7 @@ int cli_evaluate(int argc, char **argv)
     rec_config dcfg;
     rec_model m;
     const char *none[DATA_T_COUNT] = { 0 };
+    cli_note_default_model(model);
     int rc = rec_load(model, &m, &err);
     if (rc) return cli_error(rc, err.msg);
     if (!config && !data) { /* the data the model was trained on, as training recorded it */

@@ -131,6 +131,7 @@ int cli_recommend(int argc, char **argv)
     data_dataset ds;
     int rc = refuse_out(&a, &err);
     if (rc) return cli_error(rc, err.msg);
+    cli_note_default_model(a.model);
     if ((rc = rec_load(a.model, &m, &err))) return cli_error(rc, err.msg);
     if (!(rc = cli_load_dataset(&ds, a.config, ".", a.files, &err))) {
         /* only the files asked for: the built-in config's other tables are not wanted here */

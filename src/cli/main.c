@@ -177,14 +177,29 @@ int main(int argc, char **argv)
     return CLI_EXIT_USAGE;
 }
 
+static const char *const k_model_dirs[] = { "artifacts/model", "artifacts/demo/model" };
+
+/* artifacts/model as soon as anything of a model is there (model.json even as a dangling
+ * link, or a current version link): a broken model there is reported, never passed over
+ * in silence for the demo's. */
 const char *cli_default_model(void)
 {
-    static const char *const dirs[] = { "artifacts/model", "artifacts/demo/model" };
-    for (size_t i = 0; i < HP_ARRAY_LEN(dirs); i++) {
+    static const char *const marks[] = { "model.json", "current" };
+    for (size_t i = 0; i < HP_ARRAY_LEN(marks); i++) {
         char path[256];
         struct stat st;
-        snprintf(path, sizeof path, "%s/model.json", dirs[i]);
-        if (stat(path, &st) == 0) return dirs[i];
+        snprintf(path, sizeof path, "%s/%s", k_model_dirs[0], marks[i]);
+        if (lstat(path, &st) == 0) return k_model_dirs[0];
     }
-    return dirs[0];
+    char demo[256];
+    struct stat st;
+    snprintf(demo, sizeof demo, "%s/model.json", k_model_dirs[1]);
+    return stat(demo, &st) == 0 ? k_model_dirs[1] : k_model_dirs[0];
+}
+
+void cli_note_default_model(const char *model)
+{
+    if (model == k_model_dirs[1]) /* the pointer: a --model naming the same folder says nothing */
+        fprintf(stderr, "model: %s (the demo's: there is no %s; --model DIR to choose)\n", k_model_dirs[1],
+                k_model_dirs[0]);
 }

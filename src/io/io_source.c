@@ -13,10 +13,28 @@
 
 /* ------------------------------------------------------------------ reading files */
 
-static int read_fd(int fd, char **buf, size_t *len, size_t hint)
+static const char *sniff_not_text(const unsigned char *p, size_t n);
+
+/* Why the first bytes of a device or pipe, which has no size and may never end (/dev/zero,
+ * /dev/urandom), are no text: all NUL or binary. NULL if they may be text. */
+static const char *stream_not_text(const unsigned char *p, size_t n)
+{
+    size_t nul = 0;
+    for (size_t i = 0; i < n; i++) nul += p[i] == 0;
+    if (n > 0 && nul == n) return "reads as NUL bytes (a device such as /dev/zero?), not CSV or JSON text";
+    const char *why = sniff_not_text(p, n);
+    return why && strstr(why, "binary") ? why : NULL;
+}
+
+/* stream: a device or pipe; its first IO_STREAM_SNIFF bytes are looked at before reading
+ * on, so that an endless one is refused at once (*why) instead of filling the memory. */
+enum { IO_STREAM_SNIFF = 4096 };
+
+static int read_fd(int fd, char **buf, size_t *len, size_t hint, int stream, const char **why)
 {
     size_t cap = hint + 2 > 4096 ? hint + 2 : 4096, n = 0; /* +2: data, NUL, room to see EOF */
     char *b = hp_malloc(cap);
+    int sniffed = !stream;
     if (!b) return HP_ERR_NOMEM;
     for (;;) {
         if (n + 1 >= cap) {
@@ -34,8 +52,15 @@ static int read_fd(int fd, char **buf, size_t *len, size_t hint)
             errno = e;
             return HP_ERR_IO;
         }
-        if (r == 0) break;
         n += (size_t)r;
+        if (!sniffed && (n >= IO_STREAM_SNIFF || r == 0)) {
+            sniffed = 1;
+            if ((*why = stream_not_text((const unsigned char *)b, HP_MIN(n, (size_t)IO_STREAM_SNIFF)))) {
+                hp_free(b);
+                return HP_ERR_FORMAT;
+            }
+        }
+        if (r == 0) break;
     }
     b[n] = 0;
     *buf = b;
@@ -61,9 +86,11 @@ static int read_open_file(const char *path, int fd, const struct stat *st, char 
                           size_t *len, hp_error *err)
 {
     size_t hint = S_ISREG(st->st_mode) ? (size_t)st->st_size : 0;
-    int rc = read_fd(fd, buf, len, hint);
+    const char *why = NULL;
+    int rc = read_fd(fd, buf, len, hint, !S_ISREG(st->st_mode), &why);
     int e = errno;
     close(fd);
+    if (rc == HP_ERR_FORMAT) return hp_fail(err, rc, "%s: %s", path, why);
     if (rc == HP_ERR_NOMEM) return hp_fail(err, rc, "%s: out of memory reading the file", path);
     if (rc) return hp_fail(err, rc, "%s: cannot read: %s", path, strerror(e));
     return HP_OK;

@@ -112,6 +112,8 @@ static int check_format(json_t *doc, const char *name, const mfile_kind *k, int 
         return hp_fail(err, HP_ERR_FORMAT, "%s: not a hyperp model (format is not \"%s\")", name, MFILE_FORMAT);
     if (legacy && (json_object_get(doc, "kind") || json_object_get(doc, "kind_version")))
         return hp_fail(err, HP_ERR_FORMAT, "%s: format \"%s\" has no kind", name, MFILE_LEGACY_FORMAT);
+    if (!json_is_integer(ver)) /* not "version -1": the key is missing or of another type */
+        return hp_fail(err, HP_ERR_FORMAT, "%s: format_version: expected an integer", name);
     if (fv != (legacy ? 1 : MFILE_FORMAT_VERSION))
         return hp_fail(err, HP_ERR_VERSION, "%s: model format version %lld, this build reads %d%s", name, fv,
                        legacy ? 1 : MFILE_FORMAT_VERSION, legacy ? " of \"" MFILE_LEGACY_FORMAT "\"" : "");
@@ -123,12 +125,13 @@ static int check_format(json_t *doc, const char *name, const mfile_kind *k, int 
     }
     const char *kind = json_string_value(json_object_get(doc, "kind"));
     json_t *kv = json_object_get(doc, "kind_version");
-    if (!kind) return hp_fail(err, HP_ERR_FORMAT, "%s: kind: expected a string", name);
+    if (!kind || !*kind) return hp_fail(err, HP_ERR_FORMAT, "%s: kind: expected a non-empty string", name);
+    if (!json_is_integer(kv)) return hp_fail(err, HP_ERR_FORMAT, "%s: kind_version: expected an integer", name);
     if (strcmp(kind, k->kind) != 0)
         return hp_fail(err, HP_ERR_FORMAT, "%s: a %.*s model, not a %s model", name, MFILE_KIND_MAX, kind, k->kind);
-    if (!json_is_integer(kv) || json_integer_value(kv) < 1 || json_integer_value(kv) > k->max_version)
+    if (json_integer_value(kv) < 1 || json_integer_value(kv) > k->max_version)
         return hp_fail(err, HP_ERR_VERSION, "%s: kind_version: %s %lld, this build reads 1 to %d", name, kind,
-                       json_is_integer(kv) ? (long long)json_integer_value(kv) : -1LL, k->max_version);
+                       (long long)json_integer_value(kv), k->max_version);
     *version = (int)json_integer_value(kv);
     return HP_OK;
 }

@@ -202,6 +202,8 @@ typedef struct {
     long not_allowed;        /* targets of customers left out (no consent) */
     long targets;            /* distinct (customer, product) targets */
 } rec_given_counts;
+/* Why a test file left nobody to evaluate: its rows, by what became of them, one clause. */
+void rec_given_counts_text(const rec_given_counts *g, char *out, size_t n);
 
 /* Who trains, who is evaluated on what. Positives are interactions of the training kinds;
  * "label" interactions (from a label column) are kept apart as 0/1 labels. */

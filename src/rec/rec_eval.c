@@ -298,8 +298,8 @@ static int evaluate_values(evaluator *ev, rec_eval_result *r, hp_error *err)
     return rc;
 }
 
-/* Why a test file left nobody to evaluate: its rows, by what became of them. */
-static void given_counts_text(const rec_given_counts *g, char *out, size_t n)
+/* Why a test file left nobody to evaluate (rec.h). */
+void rec_given_counts_text(const rec_given_counts *g, char *out, size_t n)
 {
     snprintf(out, n, "%ld interactions: %ld targets, %ld already in training (not candidates), %ld unknown customers, "
              "%ld unknown products, %ld of other kinds, %ld repeated, %ld of customers left out (no consent)", g->rows,
@@ -309,7 +309,7 @@ static void given_counts_text(const rec_given_counts *g, char *out, size_t n)
 static int no_given_targets(const rec_given_counts *g, const char *path, hp_error *err)
 {
     char text[512];
-    given_counts_text(g, text, sizeof text);
+    rec_given_counts_text(g, text, sizeof text);
     return hp_fail(err, HP_ERR_EMPTY, "split.test_file %s: no customer has a test target to evaluate (%s)", path, text);
 }
 
@@ -368,7 +368,7 @@ void rec_eval_print(const rec_eval_result *r, void *file)
         fprintf(f, "ranking on %ld test customers, k = %d\n", r->n_customers, r->k);
         if (r->has_given) {
             char text[512];
-            given_counts_text(&r->given, text, sizeof text);
+            rec_given_counts_text(&r->given, text, sizeof text);
             fprintf(f, "  test file: %s\n", text);
         }
         fprintf(f, "  %-11s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "system", "ndcg", "prec", "recall", "map", "hit",

@@ -17,9 +17,12 @@ struct rec_service {
     rec_item *items;         /* (P) */
     int32_t *held;           /* (P) a request's held products in the catalogue */
     int32_t *hist;           /* (P_trained + 1) its history rows */
-    uint8_t *seen_held, *seen_hist; /* (P), (P_trained): marks while one request's list is read */
-    data_dict cat;           /* catalogue ids -> index */
+    data_dict cat;           /* catalogue id -> index, so a request's held ids are found in O(1) */
+    uint8_t *held_seen;      /* (P) 1 while a request's held list has the product (each once) */
+    uint8_t *hist_seen;      /* (P_trained) the same for its history rows */
 };
+
+static int catalogue_dict(const rec_model *m, data_dict *d);
 
 int rec_service_new(rec_service **out, rec_model *m, hp_error *err)
 {
@@ -33,14 +36,11 @@ int rec_service_new(rec_service **out, rec_model *m, hp_error *err)
     s->items = hp_malloc((P + 1) * sizeof *s->items);
     s->held = hp_malloc((P + 1) * sizeof *s->held);
     s->hist = hp_malloc((T + 1) * sizeof *s->hist);
-    s->seen_held = hp_calloc(P + 1, 1);
-    s->seen_hist = hp_calloc(T + 1, 1);
-    data_dict_init(&s->cat);
-    int rc = s->pop && s->top && s->items && s->held && s->hist && s->seen_held && s->seen_hist
-                 ? HP_OK : hp_fail(err, HP_ERR_NOMEM, "out of memory");
-    for (size_t p = 0; !rc && p < P; p++)
-        if (data_dict_intern(&s->cat, m->product_ids[p], strlen(m->product_ids[p])) < 0)
-            rc = hp_fail(err, HP_ERR_NOMEM, "out of memory");
+    s->held_seen = hp_calloc(P + 1, 1);
+    s->hist_seen = hp_calloc(T + 1, 1);
+    int rc = s->pop && s->top && s->items && s->held && s->hist && s->held_seen && s->hist_seen && !catalogue_dict(m, &s->cat)
+                 ? HP_OK
+                 : hp_fail(err, HP_ERR_NOMEM, "out of memory");
     for (size_t p = 0; !rc && p < P; p++) {
         int32_t t = data_dict_find(&m->trained, m->product_ids[p], strlen(m->product_ids[p]));
         s->pop[p] = t >= 0 ? (float)m->popularity[t] : 0.0f;
@@ -61,7 +61,7 @@ void rec_service_free(rec_service *s)
     rec_scorer_free(s->sc);
     rank_pipeline_free(s->pl);
     data_dict_free(&s->cat);
-    void *bufs[] = { s->pop, s->top, s->items, s->held, s->hist, s->seen_held, s->seen_hist };
+    void *bufs[] = { s->pop, s->top, s->items, s->held, s->hist, s->held_seen, s->hist_seen };
     for (size_t i = 0; i < HP_ARRAY_LEN(bufs); i++) hp_free(bufs[i]);
     hp_free(s);
 }
@@ -70,11 +70,18 @@ rank_pipeline *rec_service_pipeline(rec_service *s) { return s->pl; }
 
 /* ------------------------------------------------------------------ one customer */
 
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
 static float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 /* The products held (catalogue indices) and the history rows (trained codes) of ids, each
- * once (a list may repeat an id; training's history lists hold each product once), ids
- * neither catalogue knows left out. Linear in n. */
+ * once and the history sorted, as held_lists gives a table's customer: a request naming a
+ * product twice neither overruns the (P) buffers nor weighs it twice. Unknown ids are
+ * dropped, as a table's interactions with products outside the catalogue are. */
 static void held_and_history(rec_service *s, const char *const *ids, int n, int *nheld, int *nhist)
 {
     const rec_model *m = s->m;
@@ -82,11 +89,12 @@ static void held_and_history(rec_service *s, const char *const *ids, int n, int 
     for (int i = 0; i < n; i++) {
         size_t len = strlen(ids[i]);
         int32_t p = data_dict_find(&s->cat, ids[i], len), t = data_dict_find(&m->trained, ids[i], len);
-        if (p >= 0 && !s->seen_held[p]) s->seen_held[p] = 1, s->held[(*nheld)++] = p;
-        if (t >= 0 && !s->seen_hist[t]) s->seen_hist[t] = 1, s->hist[(*nhist)++] = t;
+        if (p >= 0 && !s->held_seen[p]) s->held_seen[p] = 1, s->held[(*nheld)++] = p;
+        if (t >= 0 && !s->hist_seen[t]) s->hist_seen[t] = 1, s->hist[(*nhist)++] = t;
     }
-    for (int i = 0; i < *nheld; i++) s->seen_held[s->held[i]] = 0;
-    for (int i = 0; i < *nhist; i++) s->seen_hist[s->hist[i]] = 0;
+    for (int i = 0; i < *nheld; i++) s->held_seen[s->held[i]] = 0;
+    for (int i = 0; i < *nhist; i++) s->hist_seen[s->hist[i]] = 0;
+    qsort(s->hist, (size_t)*nhist, sizeof *s->hist, cmp_i32);
 }
 
 /* The core both paths share: row `row` of enc, held[0..nheld) catalogue indices,
@@ -120,12 +128,6 @@ static int rank_one(rec_service *s, const feat_enc *enc, int32_t row, const int3
 }
 
 /* ------------------------------------------------------------------ tables */
-
-static int cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
 
 /* Whether an interaction kind is one the model learnt from (and so counts as held): the
  * model's training positive kinds, or every kind but "label" when it named none. */
@@ -187,6 +189,14 @@ static int held_lists(const data_dataset *ds, const rec_model *m, const data_dic
     return HP_OK;
 }
 
+static int catalogue_dict(const rec_model *m, data_dict *d)
+{
+    data_dict_init(d);
+    for (int p = 0; p < m->nproducts; p++)
+        if (data_dict_intern(d, m->product_ids[p], strlen(m->product_ids[p])) < 0) return HP_ERR_NOMEM;
+    return HP_OK;
+}
+
 /* The row's error names the customer: never a silently empty or short list. */
 static int row_error(const rec_service *s, const data_table *cu, int row, int rc, hp_error *err)
 {
@@ -204,10 +214,13 @@ int rec_recommend_table(rec_service *s, const data_dataset *ds, const uint8_t *a
     feat_enc enc = { 0 };
     int64_t *off = NULL, *hoff = NULL;
     int32_t *ids = NULL, *hids = NULL;
+    data_dict cat;
     memset(st, 0, sizeof *st);
-    int rc = rec_encode_customers(&m->net, cu, &enc, err);
-    if (!rc && (rc = held_lists(ds, m, &s->cat, &off, &ids))) hp_fail(err, rc, "out of memory");
+    int rc = catalogue_dict(m, &cat);
+    if (!rc) rc = rec_encode_customers(&m->net, cu, &enc, err);
+    if (!rc && (rc = held_lists(ds, m, &cat, &off, &ids))) hp_fail(err, rc, "out of memory");
     if (!rc && (rc = held_lists(ds, m, &m->trained, &hoff, &hids))) hp_fail(err, rc, "out of memory");
+    data_dict_free(&cat);
     st->unseen = enc.unseen;
     for (int row = 0; !rc && row < enc.n; row++) {
         rec_result r = { .customer_id = data_col_str(&cu->cols[cu->id_col], (size_t)row) };

@@ -387,6 +387,12 @@ int rec_train(const data_dataset *ds, const rec_config *cfg, const rec_train_opt
     }
     if (!rc && (rc = build_examples(&t))) hp_fail(err, rc, "training: out of memory");
     if (!rc) rep->n_test_evaluated = evaluated_rows(&t, 1, NULL);
+    if (!rc && cfg->split.method == REC_SPLIT_GIVEN && rep->n_test_evaluated == 0) { /* else "0 test", exit 0 */
+        char counts[512];
+        rec_given_counts_text(&t.su.split.given, counts, sizeof counts);
+        rc = hp_fail(err, HP_ERR_INVAL, "split.test_file %s: no customer has a test target (%s): is it the interactions "
+                     "file itself?", cfg->split.test_file, counts);
+    }
     if (!rc && t.ex.n == 0) rc = hp_fail(err, HP_ERR_EMPTY, "no training examples: no training customer has a positive interaction%s",
                                         t.su.split.label_product >= 0 ? " (for label data set train.loss to \"bce\")" : "");
     rep->metric = t.metric = t.ex.explicit_labels ? "auc" : "ndcg";
