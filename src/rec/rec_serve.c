@@ -214,13 +214,10 @@ int rec_recommend_table(rec_service *s, const data_dataset *ds, const uint8_t *a
     feat_enc enc = { 0 };
     int64_t *off = NULL, *hoff = NULL;
     int32_t *ids = NULL, *hids = NULL;
-    data_dict cat;
     memset(st, 0, sizeof *st);
-    int rc = catalogue_dict(m, &cat);
-    if (!rc) rc = rec_encode_customers(&m->net, cu, &enc, err);
-    if (!rc && (rc = held_lists(ds, m, &cat, &off, &ids))) hp_fail(err, rc, "out of memory");
+    int rc = rec_encode_customers(&m->net, cu, &enc, err);
+    if (!rc && (rc = held_lists(ds, m, &s->cat, &off, &ids))) hp_fail(err, rc, "out of memory");
     if (!rc && (rc = held_lists(ds, m, &m->trained, &hoff, &hids))) hp_fail(err, rc, "out of memory");
-    data_dict_free(&cat);
     st->unseen = enc.unseen;
     for (int row = 0; !rc && row < enc.n; row++) {
         rec_result r = { .customer_id = data_col_str(&cu->cols[cu->id_col], (size_t)row) };
