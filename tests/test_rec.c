@@ -498,6 +498,7 @@ TEST(json_customer_scores_as_the_table_does)
         { "{\"customer_id\": \"J3\", \"employees\": {\"a\": 1}}", "employees" },
         { "{\"industry\": \"Retail Stores\"}", "customer_id" },
         { "[1, 2]", "must be a JSON object" },
+        { "{\"customer_id\": \"J3\", \"industy\": \"Retail Stores\"}", "industy: not a column of the customers table (its columns: customer_id, industry" },
     };
     for (size_t i = 0; i < HP_ARRAY_LEN(bad) && sv; i++) {
         json_t *rec = json_loads(bad[i].json, JSON_DECODE_ANY, NULL);

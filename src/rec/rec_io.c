@@ -392,7 +392,6 @@ int rec_set_catalogue(rec_model *m, const data_table *products, hp_error *err)
     char **ids = hp_calloc(P + 1, sizeof *ids);
     int32_t *rows = hp_malloc((P + 1) * sizeof *rows);
     rc = ids && rows ? HP_OK : HP_ERR_NOMEM;
-    if (!rc) rc = info_from_table(m, products);
     for (size_t p = 0; !rc && p < P; p++) {
         const char *id = data_col_str(&products->cols[products->id_col], p);
         if (!(ids[p] = hp_strdup(id))) rc = HP_ERR_NOMEM;
@@ -400,6 +399,14 @@ int rec_set_catalogue(rec_model *m, const data_table *products, hp_error *err)
     }
     if (rc) {
         for (size_t p = 0; ids && p < P; p++) hp_free(ids[p]);
+        hp_free(ids);
+        hp_free(rows);
+        feat_enc_free(&enc);
+        return hp_fail(err, rc, "catalogue: out of memory");
+    }
+    /* the last step that can fail, before anything of m is replaced: names and ids change together */
+    if ((rc = info_from_table(m, products))) {
+        for (size_t p = 0; p < P; p++) hp_free(ids[p]);
         hp_free(ids);
         hp_free(rows);
         feat_enc_free(&enc);

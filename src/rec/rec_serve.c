@@ -4,6 +4,7 @@
 #include "rec/rec.h"
 #include "io/io.h"
 
+#include <fnmatch.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,6 +274,26 @@ static char *customer_text(json_t *record)
     return text;
 }
 
+/* Every key of record but "held" must name a column of the customers table (a literal name or
+ * a pattern of the config): a misspelt field would otherwise be scored as missing. */
+static int check_fields(const data_table *cu, json_t *record, hp_error *err)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(record, key, v) {
+        int known = strcmp(key, "held") == 0;
+        for (int i = 0; i < cu->nspecs && !known; i++)
+            known = strcmp(cu->specs[i].name, key) == 0 || fnmatch(cu->specs[i].name, key, 0) == 0;
+        if (known) continue;
+        char cols[300];
+        size_t w = 0;
+        for (int i = 0; i < cu->nspecs && w < sizeof cols; i++)
+            w += (size_t)snprintf(cols + w, sizeof cols - w, "%s%s", i ? ", " : "", cu->specs[i].name);
+        return hp_fail(err, HP_ERR_FORMAT, "%.64s: not a column of the customers table (its columns: %s)", key, cols);
+    }
+    return HP_OK;
+}
+
 int rec_recommend_json(rec_service *s, const char *config_text, size_t config_len, const char *config_name,
                        json_t *record, int personalised, const rec_opts *o, rec_result *r, rec_request_buf *buf,
                        hp_error *err)
@@ -288,6 +309,7 @@ int rec_recommend_json(rec_service *s, const char *config_text, size_t config_le
     feat_enc_free(&buf->enc);
     rc = text ? data_config_parse(&buf->ds, config_text, config_len, config_name, ".", err)
               : hp_fail(err, HP_ERR_NOMEM, "out of memory");
+    if (!rc) rc = check_fields(&buf->ds.t[DATA_T_CUSTOMERS], record, err);
     for (int k = 0; !rc && k < DATA_T_COUNT; k++) buf->ds.t[k].configured = k == DATA_T_CUSTOMERS;
     if (!rc) rc = data_config_set_buffer(&buf->ds, DATA_T_CUSTOMERS, "customer", text, strlen(text), IO_FMT_JSONL, err);
     data_ingest_report rep;
