@@ -386,6 +386,84 @@ static int parse_header(cfg_ctx *c, const char *path, json_t *obj, data_table *t
     return check_names(c, path, t);
 }
 
+/* ------------------------------------------------------------------ row filter ("where") */
+
+static const char *const k_where_ops[] = { "=", "!=", "<", "<=", ">", ">=", "prefix", "not_prefix", "has_digit",
+                                           "present", NULL };
+
+/* What value an op takes: 0 none, 1 a string or a number, 2 a number, 3 a string. */
+static int where_operand(data_where_op op)
+{
+    if (op == DATA_WHERE_HAS_DIGIT || op == DATA_WHERE_PRESENT) return 0;
+    if (op == DATA_WHERE_EQ || op == DATA_WHERE_NE) return 1;
+    return op == DATA_WHERE_PREFIX || op == DATA_WHERE_NOT_PREFIX ? 3 : 2;
+}
+
+static int parse_where_value(cfg_ctx *c, const char *path, json_t *obj, data_where *w)
+{
+    static const char *const needs[] = { "", "a string or a number", "a number", "a string" };
+    char p[PATH_MAX_LEN];
+    json_t *v = json_object_get(obj, "value");
+    int want = where_operand(w->op);
+    key_path(p, path, "value");
+    if (!want) return v ? cfg_fail(c, p, "op '%s' takes no value", k_where_ops[w->op]) : HP_OK;
+    if (!v) return cfg_fail(c, path, "missing key 'value' (%s)", needs[want]);
+    if (json_is_number(v) && want != 3) {
+        w->is_num = 1;
+        w->num = json_number_value(v);
+        return HP_OK;
+    }
+    if (!json_is_string(v) || want == 2) return cfg_fail(c, p, "expected %s", needs[want]);
+    return (w->str = hp_strdup(json_string_value(v))) ? HP_OK : HP_ERR_NOMEM;
+}
+
+static int parse_where_one(cfg_ctx *c, const char *path, json_t *obj, data_where *w)
+{
+    static const char *const keys[] = { "column", "op", "value", NULL };
+    static const int ids[] = { DATA_WHERE_EQ, DATA_WHERE_NE, DATA_WHERE_LT, DATA_WHERE_LE, DATA_WHERE_GT,
+                               DATA_WHERE_GE, DATA_WHERE_PREFIX, DATA_WHERE_NOT_PREFIX, DATA_WHERE_HAS_DIGIT,
+                               DATA_WHERE_PRESENT };
+    if (!json_is_object(obj)) return cfg_fail(c, path, "expected an object {\"column\", \"op\", \"value\"}%s", "");
+    int rc = check_keys(c, path, obj, keys), op = -1;
+    if (!rc) rc = opt_string_dup(c, path, obj, "column", &w->column);
+    if (!rc && !w->column) rc = cfg_fail(c, path, "missing key 'column'%s", "");
+    if (!rc) rc = opt_choice(c, path, obj, "op", k_where_ops, ids,
+                             "one of =, !=, <, <=, >, >=, prefix, not_prefix, has_digit, present", &op);
+    if (!rc && op < 0) rc = cfg_fail(c, path, "missing key 'op'%s", "");
+    w->op = (data_where_op)op;
+    if (!rc) rc = parse_where_value(c, path, obj, w);
+    return rc;
+}
+
+/* "where": [{"column": "Quantity", "op": ">", "value": 0}, ...], every condition must hold. */
+static int parse_where(cfg_ctx *c, const char *path, json_t *obj, data_table *t)
+{
+    json_t *v = json_object_get(obj, "where");
+    char p[PATH_MAX_LEN], ip[PATH_MAX_LEN + 24];
+    if (!v) return HP_OK;
+    key_path(p, path, "where");
+    if (!json_is_array(v) || json_array_size(v) > 1000)
+        return cfg_fail(c, p, "expected an array of conditions (at most 1000)%s", "");
+    if (!(t->where = hp_calloc(json_array_size(v) + 1, sizeof *t->where))) return HP_ERR_NOMEM;
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        snprintf(ip, sizeof ip, "%s[%zu]", p, i);
+        t->nwhere++;
+        int rc = parse_where_one(c, ip, json_array_get(v, i), &t->where[i]);
+        if (rc) return rc;
+    }
+    return HP_OK;
+}
+
+static int parse_duplicates(cfg_ctx *c, const char *path, json_t *obj, data_table *t)
+{
+    static const char *const names[] = { "reject", "first", NULL };
+    static const int ids[] = { 0, 1 };
+    char p[PATH_MAX_LEN];
+    if (json_object_get(obj, "duplicates") && t->kind != DATA_T_CUSTOMERS && t->kind != DATA_T_PRODUCTS)
+        return cfg_fail(c, key_path(p, path, "duplicates"), "applies only to customers and products (tables with an id)%s", "");
+    return opt_choice(c, path, obj, "duplicates", names, ids, "\"reject\" or \"first\"", &t->keep_first);
+}
+
 static int set_default_missing(data_table *t)
 {
     static const char *defaults[] = { "", "NA", "N/A", "null", "NULL" };
@@ -399,7 +477,8 @@ static int set_default_missing(data_table *t)
 static int parse_table(cfg_ctx *c, data_table *t, json_t *obj, const char *base_dir)
 {
     static const char *const keys[] = { "file", "format", "encoding", "delimiter", "missing",
-                                        "optional", "columns", "default_kind", "mask_pii", "header", "names", NULL };
+                                        "optional", "columns", "default_kind", "mask_pii", "header", "names",
+                                        "where", "duplicates", NULL };
     const char *path = data_table_name(t->kind);
     char p[PATH_MAX_LEN];
     if (!json_is_object(obj)) return cfg_fail(c, path, "expected an object%s", "");
@@ -414,6 +493,8 @@ static int parse_table(cfg_ctx *c, data_table *t, json_t *obj, const char *base_
     if ((rc = join_path(base_dir, file, &t->file))) return rc;
     if ((rc = parse_source_options(c, path, obj, t))) return rc;
     if ((rc = parse_header(c, path, obj, t))) return rc;
+    if ((rc = parse_where(c, path, obj, t))) return rc;
+    if ((rc = parse_duplicates(c, path, obj, t))) return rc;
     if (json_object_get(obj, "default_kind") && t->kind != DATA_T_INTERACTIONS)
         return cfg_fail(c, key_path(p, path, "default_kind"), "applies only to interactions%s", "");
     if ((rc = opt_string_dup(c, path, obj, "default_kind", &t->default_kind))) return rc;
@@ -590,6 +671,11 @@ void data_dataset_free(data_dataset *ds)
         for (int i = 0; i < t->nmissing; i++) hp_free(t->missing[i]);
         for (int i = 0; i < t->nnames; i++) hp_free(t->names[i]);
         hp_free(t->names);
+        for (int i = 0; i < t->nwhere; i++) {
+            hp_free(t->where[i].column);
+            hp_free(t->where[i].str);
+        }
+        hp_free(t->where);
         hp_free(t->specs);
         hp_free(t->cols);
         hp_free(t->missing);

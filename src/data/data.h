@@ -89,6 +89,24 @@ typedef struct {
 
 #define DATA_TS_MISSING INT64_MIN
 
+/* A row filter condition of a table's "where" list: a record is read only when all hold. */
+typedef enum {
+    DATA_WHERE_EQ = 0, DATA_WHERE_NE,          /* the field equals (or not) a string, or a number */
+    DATA_WHERE_LT, DATA_WHERE_LE, DATA_WHERE_GT, DATA_WHERE_GE, /* numeric: a non-number fails */
+    DATA_WHERE_PREFIX, DATA_WHERE_NOT_PREFIX,  /* the field starts (or not) with a string */
+    DATA_WHERE_HAS_DIGIT,                      /* the field holds a digit 0-9 */
+    DATA_WHERE_PRESENT                         /* the field is not missing */
+} data_where_op;
+
+typedef struct {
+    char *column;          /* source column name, matched as a config column name is */
+    data_where_op op;
+    char *str;             /* string operand (eq, ne, prefix, not_prefix), or NULL */
+    double num;            /* numeric operand when is_num */
+    int is_num;
+    int src;               /* ingest: the source field index */
+} data_where;
+
 typedef enum { DATA_T_CUSTOMERS = 0, DATA_T_PRODUCTS, DATA_T_INTERACTIONS, DATA_T_TRANSACTIONS, DATA_T_COUNT } data_table_kind;
 
 typedef struct {
@@ -111,6 +129,10 @@ typedef struct {
     int no_header;         /* CSV: config "header": false, the first line is data */
     char **names;          /* with no_header: the column names in file order */
     int nnames;
+    data_where *where;     /* config "where": records failing a condition are skipped (counted) */
+    int nwhere;
+    int keep_first;        /* config "duplicates": "first": a repeated id keeps the first row and
+                              skips the others (counted), instead of rejecting them */
 
     data_column *specs;    /* columns as configured; a name may be a glob ("ind_*_ult1") */
     int nspecs;
@@ -223,6 +245,8 @@ typedef struct {
 typedef struct {
     size_t rows[DATA_T_COUNT];
     size_t rejected[DATA_T_COUNT];
+    size_t filtered[DATA_T_COUNT];   /* records left out by the table's "where" */
+    size_t duplicates[DATA_T_COUNT]; /* rows of a repeated id skipped ("duplicates": "first") */
     size_t total_rejected;
     size_t pii_masked;     /* PII matches masked in text columns (cards, IBANs, e-mails, ...) */
     char samples[DATA_REJECT_SAMPLES][HP_ERROR_MAX]; /* the first few reject messages */

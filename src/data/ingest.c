@@ -48,6 +48,7 @@ typedef struct {
 } ingest_ctx;
 
 #define ROW_NUMBER_COLUMN "@row"
+#define DUPLICATE_SKIPPED 1 /* stage_row: a repeated id of a "duplicates": "first" table */
 #define SRC_ROW_NUMBER (-2)
 
 static void note(ingest_ctx *cx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -243,6 +244,7 @@ static int stage_id(const ingest_ctx *cx, const data_table *t, const data_column
 {
     int32_t prev = data_dict_find(&c->dict, st->s, st->len);
     if (prev < 0) return HP_OK;
+    if (t->keep_first) return DUPLICATE_SKIPPED; /* "duplicates": "first": not an error */
     char q[128], first[HP_ERROR_MAX];
     /* in a JSON array the first one is named by its index: the array may be a single line */
     if (cx->json_array) snprintf(first, sizeof first, "[%ld], line %ld", t->record[prev], t->line[prev]);
@@ -280,6 +282,62 @@ static int stage_value(ingest_ctx *cx, const data_table *t, const data_column *c
 static int role_required(data_role r)
 {
     return r == DATA_ROLE_ID || r == DATA_ROLE_CUSTOMER || r == DATA_ROLE_PRODUCT || r == DATA_ROLE_AMOUNT;
+}
+
+/* ------------------------------------------------------------------ row filter ("where") */
+
+static int where_holds(const ingest_ctx *cx, const data_table *t, const data_where *w, const io_record *rec)
+{
+    const char *s = w->src < rec->nfields ? rec->field[w->src] : NULL;
+    size_t len = s ? rec->len[w->src] : 0;
+    if (s) hp_trim(&s, &len);
+    if (is_missing(cx, t, s, len)) return 0; /* a missing value fails every condition ("present" tests it) */
+    double v = 0;
+    hp_error ignore = { 0 };
+    int numeric = (w->is_num || (w->op >= DATA_WHERE_LT && w->op <= DATA_WHERE_GE)) &&
+                  data_parse_number(s, len, &v, &ignore) == HP_OK;
+    size_t n = w->str ? strlen(w->str) : 0;
+    switch (w->op) {
+    case DATA_WHERE_EQ: case DATA_WHERE_NE: {
+        int eq = w->is_num ? numeric && v == w->num : len == n && memcmp(s, w->str, n) == 0;
+        return w->op == DATA_WHERE_EQ ? eq : !eq;
+    }
+    case DATA_WHERE_LT: return numeric && v < w->num;
+    case DATA_WHERE_LE: return numeric && v <= w->num;
+    case DATA_WHERE_GT: return numeric && v > w->num;
+    case DATA_WHERE_GE: return numeric && v >= w->num;
+    case DATA_WHERE_PREFIX: return len >= n && memcmp(s, w->str, n) == 0;
+    case DATA_WHERE_NOT_PREFIX: return !(len >= n && memcmp(s, w->str, n) == 0);
+    case DATA_WHERE_HAS_DIGIT:
+        for (size_t i = 0; i < len; i++)
+            if (s[i] >= '0' && s[i] <= '9') return 1;
+        return 0;
+    case DATA_WHERE_PRESENT: return 1;
+    }
+    return 0;
+}
+
+static int row_passes(const ingest_ctx *cx, const data_table *t, const io_record *rec)
+{
+    for (int i = 0; i < t->nwhere; i++)
+        if (!where_holds(cx, t, &t->where[i], rec)) return 0;
+    return 1;
+}
+
+/* The source field of each condition, found as a config column name is (exact, else the one
+ * that differs only in case); a column the file lacks stops ingest. */
+static int header_index(const data_table *t, const io_source *src, const char *name, int *out, hp_error *err);
+
+static int map_where(data_table *t, const io_source *src, hp_error *err)
+{
+    for (int i = 0; i < t->nwhere; i++) {
+        int rc = header_index(t, src, t->where[i].column, &t->where[i].src, err);
+        if (rc) return rc;
+        if (t->where[i].src < 0)
+            return hp_fail(err, HP_ERR_FORMAT, "%s: no column '%s' (named by the config's %s.where[%d])", t->file,
+                           t->where[i].column, data_table_name(t->kind), i);
+    }
+    return HP_OK;
 }
 
 /* Validates every field of rec; on failure *bad is the column index. */
@@ -644,11 +702,16 @@ static int map_columns(ingest_ctx *cx, data_table *t, const io_source *src, hp_e
 
 static int open_source(data_table *t, io_source **src, hp_error *err)
 {
-    const char **keys = hp_calloc((size_t)t->nspecs + 1, sizeof *keys);
+    const char **keys = hp_calloc((size_t)(t->nspecs + t->nwhere) + 1, sizeof *keys);
     if (!keys) return HP_ERR_NOMEM;
     int nkeys = 0;
     for (int i = 0; i < t->nspecs; i++) /* a pattern names no JSON key: it only matches CSV headers */
         if (!is_glob(t->specs[i].name) && strcmp(t->specs[i].name, ROW_NUMBER_COLUMN) != 0) keys[nkeys++] = t->specs[i].name;
+    for (int i = 0; i < t->nwhere; i++) { /* a filter's column need not be a config column */
+        int known = 0;
+        for (int j = 0; j < nkeys; j++) known |= strcmp(keys[j], t->where[i].column) == 0;
+        if (!known) keys[nkeys++] = t->where[i].column;
+    }
     io_source_opts o = { .format = (io_format)t->format, .encoding = (io_encoding)t->encoding,
                          .delimiter = t->delimiter, .keys = keys, .nkeys = nkeys,
                          .no_header = t->no_header, .names = (const char *const *)t->names, .nnames = t->nnames };
@@ -682,8 +745,16 @@ static int read_records(ingest_ctx *cx, data_table *t, io_source *src, hp_error 
         }
         char where[HP_ERROR_MAX];
         if (rc < 0) return hp_fail(err, rc, "%s: %s", record_where(cx, t, rec.line, record, where, sizeof where), rerr.msg);
+        if (!row_passes(cx, t, &rec)) {
+            cx->rep->filtered[t->kind]++;
+            continue;
+        }
         int bad = -1;
-        if (stage_row(cx, t, &rec, record, &bad, &rerr)) {
+        if ((rc = stage_row(cx, t, &rec, record, &bad, &rerr)) == DUPLICATE_SKIPPED) {
+            cx->rep->duplicates[t->kind]++;
+            continue;
+        }
+        if (rc) {
             reject(cx, t, &rec, record, t->cols[bad].name, rerr.msg);
             continue;
         }
@@ -701,7 +772,14 @@ static int load_table(ingest_ctx *cx, data_table *t, hp_error *err)
     if (!rc) rc = open_source(t, &src, err);
     cx->json_array = src && io_source_format(src) == IO_FMT_JSON;
     if (!rc) rc = map_columns(cx, t, src, err);
+    if (!rc) rc = map_where(t, src, err);
     if (!rc) rc = read_records(cx, t, src, err);
+    if (!rc && t->nwhere)
+        note(cx, "%s: %zu of %ld records left out by %s.where", t->file, cx->rep->filtered[t->kind], t->nrecords,
+             data_table_name(t->kind));
+    if (!rc && cx->rep->duplicates[t->kind])
+        note(cx, "%s: %zu rows of an id seen before skipped (%s.duplicates: \"first\")", t->file,
+             cx->rep->duplicates[t->kind], data_table_name(t->kind));
     io_source_free(src);
     if (!rc) {
         t->loaded = 1;
