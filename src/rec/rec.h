@@ -86,6 +86,12 @@ typedef struct {
     char *hidden_file;       /* folds: "record<TAB>product index<TAB>product column" targets */
     char *test_file;         /* given: interactions (the interactions table's format and
                                 columns) that are the test set */
+    char *cut;               /* time: test = interactions at or after this time (a timestamp as
+                                ingest reads one), instead of the test_fraction quantile */
+    char *valid_cut;         /* time, with cut: validation = [valid_cut, cut) (none when absent) */
+    int new_only;            /* time, with cut: targets are only products new to the customer
+                                (no earlier positive) and seen before in training, of customers
+                                with training positives: next-period cross-sell */
     uint64_t seed;           /* default 7 */
 } rec_split_cfg;
 
@@ -234,6 +240,9 @@ void rec_split_exclude(rec_split *s, const uint8_t *allowed);
  * products (training data: history input and exclusions, so never a candidate), tags included;
  * the validation lists become empty. HP_ERR_NOMEM. */
 int rec_split_fold_valid(rec_split *s);
+/* Whether evaluation folds the validation targets back into training (rec_split_fold_valid):
+ * methods "given" and "time" with split.cut, whose validation data lies before the test. */
+int rec_split_folds_for_eval(const rec_config *cfg);
 /* Whether customer c trains (its visible positives and label are training examples). */
 int rec_split_trains(const rec_split *s, int c);
 /* 1 if product p is among customer c's visible positives. */

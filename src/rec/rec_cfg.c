@@ -1,6 +1,7 @@
 /* Model, training, split and evaluation settings: defaults, then the config's sections,
  * parsed strictly (an unknown key names its JSON path). */
 #include "rec/rec.h"
+#include "data/parse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,8 @@ void rec_config_free(rec_config *c)
     hp_free(c->split.folds_file);
     hp_free(c->split.hidden_file);
     hp_free(c->split.test_file);
+    hp_free(c->split.cut);
+    hp_free(c->split.valid_cut);
     hp_free(c->eval.oracle_file);
     hp_free(c->eval.out_dir);
     memset(c, 0, sizeof *c);
@@ -254,10 +257,42 @@ static int check_given_keys(rd *r, json_t *o, const rec_split_cfg *s)
     return HP_OK;
 }
 
+/* A timestamp string as ingest reads one without a format ("2011-09-01T00:00"). */
+static int rd_time(rd *r, json_t *o, const char *key, char **out, int64_t *t)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v) return HP_OK;
+    hp_error perr = { 0 };
+    if (!json_is_string(v) ||
+        data_parse_timestamp_as(json_string_value(v), strlen(json_string_value(v)), NULL, t, &perr) != HP_OK)
+        return bad(r, key, "expected a date or date-time string (\"2011-09-01\", \"2011-09-01T00:00\")");
+    hp_free(*out);
+    return (*out = hp_strdup(json_string_value(v))) ? HP_OK : HP_ERR_NOMEM;
+}
+
+/* cut, valid_cut and new_only belong to method "time"; valid_cut and new_only need a cut. */
+static int parse_cut(rd *r, json_t *o, rec_split_cfg *s)
+{
+    int64_t cut = 0, valid = 0;
+    int rc = rd_time(r, o, "cut", &s->cut, &cut);
+    if (!rc) rc = rd_time(r, o, "valid_cut", &s->valid_cut, &valid);
+    json_t *no = json_object_get(o, "new_only");
+    if (!rc && no && !json_is_boolean(no)) rc = bad(r, "new_only", "expected true or false");
+    if (!rc && no) s->new_only = json_is_true(no);
+    const char *given = s->cut ? "cut" : s->valid_cut ? "valid_cut" : no ? "new_only" : NULL;
+    if (!rc && given && s->method != REC_SPLIT_TIME) rc = bad(r, given, "applies only to method \"time\"");
+    if (!rc && !s->cut && given) rc = bad(r, given, "needs split.cut (the start of the test period)");
+    if (!rc && s->cut && json_object_get(o, "test_fraction"))
+        rc = bad(r, "test_fraction", "not used with split.cut (the cut decides the test period)");
+    if (!rc && s->valid_cut && valid >= cut) rc = bad(r, "valid_cut", "must be before split.cut");
+    return rc;
+}
+
 static int parse_split(rd *r, json_t *o, rec_split_cfg *s)
 {
     static const char *const keys[] = { "method", "test_fraction", "valid_fraction", "target_kinds",
-                                        "folds_file", "test_fold", "hidden_file", "test_file", "seed", NULL };
+                                        "folds_file", "test_fold", "hidden_file", "test_file", "seed",
+                                        "cut", "valid_cut", "new_only", NULL };
     static const char *const methods[] = { "customer", "time", "folds", "given" };
     int method = (int)s->method, seed = (int)s->seed;
     int rc = check_keys(r, o, keys);
@@ -274,6 +309,7 @@ static int parse_split(rd *r, json_t *o, rec_split_cfg *s)
     s->seed = (uint64_t)seed;
     if (!rc && s->method == REC_SPLIT_FOLDS && !s->folds_file) rc = bad(r, "folds_file", "required by method \"folds\"");
     if (!rc) rc = check_given_keys(r, o, s);
+    if (!rc) rc = parse_cut(r, o, s);
     if (!rc && s->method != REC_SPLIT_GIVEN && s->test_fraction + s->valid_fraction >= 0.95f)
         rc = bad(r, "valid_fraction", "test_fraction + valid_fraction must leave training data (below 0.95)");
     return rc;
@@ -415,8 +451,11 @@ json_t *rec_config_to_json(const rec_config *c)
                               "valid_fraction", json_f(c->split.valid_fraction),
                               "target_kinds", list_json(c->split.target_kinds, c->split.ntarget_kinds),
                               "seed", (json_int_t)c->split.seed);
+    if (c->split.cut) json_object_set_new(split, "cut", json_string(c->split.cut));
+    if (c->split.valid_cut) json_object_set_new(split, "valid_cut", json_string(c->split.valid_cut));
+    if (c->split.cut) json_object_set_new(split, "new_only", json_boolean(c->split.new_only));
     if (c->split.method != REC_SPLIT_GIVEN) { /* "given" refuses them: its test set is the file */
-        json_object_set_new(split, "test_fraction", json_f(c->split.test_fraction));
+        if (!c->split.cut) json_object_set_new(split, "test_fraction", json_f(c->split.test_fraction));
         json_object_set_new(split, "test_fold", json_integer(c->split.test_fold));
     }
     if (c->split.test_file) json_object_set_new(split, "test_file", json_string(c->split.test_file));

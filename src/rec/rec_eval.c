@@ -328,7 +328,7 @@ int rec_evaluate(rec_model *m, const data_dataset *ds, const char *oracle, const
     if (!rc) rec_split_exclude(&ev.split, allowed);
     /* given: the model was validated on a slice of the training interactions; they are all
      * training data here (history input, never candidates) */
-    if (!rc && given) rc = rec_split_fold_valid(&ev.split);
+    if (!rc && rec_split_folds_for_eval(&m->cfg)) rc = rec_split_fold_valid(&ev.split);
     r->has_given = given;
     r->given = ev.split.given;
     if (!rc) rc = rec_encode_customers(&m->net, &ds->t[DATA_T_CUSTOMERS], &ev.cust, err);

@@ -3,6 +3,7 @@
  * given (the test set is a file of its own, as public recommender benchmarks ship them). */
 #include "rec/rec.h"
 #include "io/io.h"
+#include "data/parse.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -223,12 +224,28 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* split.cut: test from the cut on, validation from valid_cut (when given) to the cut. */
+static int tags_by_cut(uint8_t *tag, const ix_view *v, const rec_split_cfg *sc, hp_error *err)
+{
+    int64_t cut, valid_cut;
+    if (data_parse_timestamp_as(sc->cut, strlen(sc->cut), NULL, &cut, err)) return HP_ERR_INVAL; /* checked when read */
+    valid_cut = cut;
+    if (sc->valid_cut && data_parse_timestamp_as(sc->valid_cut, strlen(sc->valid_cut), NULL, &valid_cut, err))
+        return HP_ERR_INVAL;
+    for (size_t r = 0; r < v->it->nrows; r++) {
+        int64_t ts = v->ts->ts[r];
+        tag[r] = ts == DATA_TS_MISSING || ts < valid_cut ? TAG_VISIBLE : ts < cut ? TAG_VALID : TAG_TEST;
+    }
+    return HP_OK;
+}
+
 /* Time split: interactions at or after the (1 - test) quantile of time are test targets,
  * those in the validation slice before it validation targets; everyone trains on the rest. */
 static int tags_by_time(uint8_t *tag, const ix_view *v, const rec_split_cfg *sc, hp_error *err)
 {
     size_t n = v->it->nrows, m = 0;
     if (!v->ts) return hp_fail(err, HP_ERR_INVAL, "split method \"time\" needs a timestamp column in interactions");
+    if (sc->cut) return tags_by_cut(tag, v, sc, err);
     int64_t *t = hp_malloc((n + 1) * sizeof *t);
     if (!t) return HP_ERR_NOMEM;
     for (size_t r = 0; r < n; r++)
@@ -331,6 +348,56 @@ static int promote_targets(uint8_t *tag, const ix_view *v)
     }
     hp_free(k);
     return HP_OK;
+}
+
+/* split.new_only: a target is a (customer, product) the customer never had before (no earlier
+ * positive), of a product some customer had before and a customer with an earlier positive; the
+ * other rows of the period are not targets. Validation rows that are not new stay training data
+ * (they are before the test period); test rows that are not new are left out. Applied to the
+ * validation window first (against what precedes it), then to the test period (against
+ * everything before the cut). */
+static int new_only_phase(uint8_t *tag, const ix_view *v, const ix_key *k, size_t n, int phase, int ncust, int P)
+{
+    uint8_t *known_c = hp_calloc((size_t)ncust + 1, 1), *known_p = hp_calloc((size_t)P + 1, 1);
+    if (!known_c || !known_p) { hp_free(known_c); hp_free(known_p); return HP_ERR_NOMEM; }
+    for (size_t r = 0; r < n; r++) {
+        int before = tag[r] == TAG_VISIBLE || (phase == TAG_TEST && tag[r] == TAG_VALID);
+        if (before && v->positive_kind[v->kind->code[r]]) known_c[v->cust->code[r]] = known_p[v->prod->code[r]] = 1;
+    }
+    uint8_t fallback = phase == TAG_VALID ? TAG_VISIBLE : TAG_IGNORE;
+    for (size_t i = 0, j; i < n; i = j) {
+        int had = 0;
+        for (j = i; j < n && k[j].key == k[i].key; j++) {
+            uint8_t t = tag[k[j].row];
+            had |= (t == TAG_VISIBLE || (phase == TAG_TEST && t == TAG_VALID)) && v->positive_kind[v->kind->code[k[j].row]];
+        }
+        int c = (int)(k[i].key >> 32), p = (int)(k[i].key & 0xffffffffu);
+        if (!had && known_c[c] && known_p[p]) continue;
+        for (size_t q = i; q < j; q++)
+            if (tag[k[q].row] == phase) tag[k[q].row] = fallback;
+    }
+    hp_free(known_c);
+    hp_free(known_p);
+    return HP_OK;
+}
+
+static int new_only_targets(uint8_t *tag, const ix_view *v, int ncust, int P)
+{
+    size_t n = v->it->nrows;
+    ix_key *k = hp_malloc((n + 1) * sizeof *k);
+    if (!k) return HP_ERR_NOMEM;
+    for (size_t r = 0; r < n; r++)
+        k[r] = (ix_key){ (uint64_t)(uint32_t)v->cust->code[r] << 32 | (uint32_t)v->prod->code[r], (uint32_t)r };
+    qsort(k, n, sizeof *k, cmp_key);
+    int rc = new_only_phase(tag, v, k, n, TAG_VALID, ncust, P);
+    if (!rc) rc = new_only_phase(tag, v, k, n, TAG_TEST, ncust, P);
+    hp_free(k);
+    return rc;
+}
+
+int rec_split_folds_for_eval(const rec_config *cfg)
+{
+    return cfg->split.method == REC_SPLIT_GIVEN || (cfg->split.method == REC_SPLIT_TIME && cfg->split.cut);
 }
 
 /* Hidden-product file of the shared splits: "record<TAB>product index<TAB>product column". */
@@ -749,6 +816,7 @@ int rec_split_make(rec_split *s, const data_dataset *ds, const rec_config *cfg, 
                          "use \"customer\" or \"folds\"");
         if (!rc) rc = tags_by_time(tag, &v, sc, err);
         if (!rc) keep_target_kinds(tag, &v, cfg);
+        if (!rc && sc->new_only) rc = new_only_targets(tag, &v, s->ncust, s->P);
     } else if (!rc && sc->method == REC_SPLIT_GIVEN) {
         s->all_train = 1;
         if (v.label_kind >= 0)
@@ -764,7 +832,8 @@ int rec_split_make(rec_split *s, const data_dataset *ds, const rec_config *cfg, 
         if (!rc && sc->hidden_file) rc = tags_from_hidden(tag, s, &v, ds, sc->hidden_file, err);
         if (!rc && !sc->ntarget_kinds) rc = leave_one_out(tag, s, &v, sc->seed, sc->hidden_file ? REC_ROLE_VALID : -1);
     }
-    if (!rc && sc->method != REC_SPLIT_GIVEN) rc = promote_targets(tag, &v); /* given: the slice is whole */
+    /* given: the slice is whole; new_only: a target has no earlier interaction to promote */
+    if (!rc && sc->method != REC_SPLIT_GIVEN && !sc->new_only) rc = promote_targets(tag, &v);
     if (!rc) {
         drop_nonpositive_visible(tag, &v);
         collect_labels(s, &v);
