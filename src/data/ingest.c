@@ -669,6 +669,14 @@ static int check_duplicate_names(const data_table *t, const io_source *src, cons
     return rc;
 }
 
+/* A column only a "where" condition reads is used all the same. */
+static int used_by_where(const data_table *t, const char *name)
+{
+    for (int i = 0; i < t->nwhere; i++)
+        if (strcasecmp(t->where[i].column, name) == 0) return 1;
+    return 0;
+}
+
 /* Builds t->cols from the config's specs and the file's header. Literal names are mapped
  * before globs, so "ind_nomina_ult1": "ignore" beside "ind_*_ult1": "held" excludes one. */
 static int map_columns(ingest_ctx *cx, data_table *t, const io_source *src, hp_error *err)
@@ -684,7 +692,7 @@ static int map_columns(ingest_ctx *cx, data_table *t, const io_source *src, hp_e
     int unused = 0;
     char names[200] = "";
     for (int i = 0; !rc && i < n; i++) {
-        if (cl.by[i]) continue;
+        if (cl.by[i] || used_by_where(t, io_source_column(src, i))) continue;
         if (unused++ < 5)
             snprintf(names + strlen(names), sizeof names - strlen(names), "%s'%s'", unused > 1 ? ", " : "",
                      io_source_column(src, i));
