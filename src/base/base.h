@@ -44,7 +44,7 @@ int base_knn_fit(base_model *m, const base_rows *x, int nitems, hp_error *err);
 int base_ease_fit(base_model *m, const base_rows *x, int nitems, double lambda, hp_error *err);
 
 /* scores[0..P) = sum over items[0..n) of row items[i] of W (an item outside [0, P) is
- * ignored; duplicates count once each time given). Never fails. */
+ * ignored; an item given twice adds its row twice). Never fails. */
 void base_score(const base_model *m, const int32_t *items, int n, float *scores);
 
 void base_model_free(base_model *m);

@@ -223,15 +223,15 @@ static void train_rows_free(train_rows *t)
     hp_free(t->ids);
 }
 
-/* NDCG@k of a baseline over rows[0..n) against target list `which` (0 validation, 1 test),
- * each customer scored from its visible positives and ranked like every system (the same
- * exclusions; eval breaks ties to the lower index). full: all metrics of rank_system. */
+/* The validation customers EASE's lambda is chosen on. */
 typedef struct {
     evaluator *ev;
     const int32_t *rows;
     int n;
 } valid_set;
 
+/* NDCG@k of a baseline on the validation targets, each customer scored from its visible
+ * positives and ranked like every system (visible positives excluded; ties to the lower index). */
 static int valid_ndcg(const base_model *bm, void *ctx, double *metric, hp_error *err)
 {
     valid_set *vs = ctx;
