@@ -117,9 +117,9 @@ clang-check:
 	  clang $(CPPFLAGS) $(WARN) -Werror $(PKG_CFLAGS) -fsyntax-only -x c - || { echo "$$h: does not compile alone, included twice"; exit 1; }; done
 	@echo "headers: each compiles alone and included twice"
 	@! grep -n '#include "cli/' $(filter-out src/cli/%,$(wildcard src/*/*.[ch])) || { echo "a library module includes a CLI header"; exit 1; }
-	@! grep -n '#include "rec/' $(wildcard src/core/* src/io/* src/data/* src/feat/* src/nn/* src/mfile/* src/rank/* src/text/*) || \
+	@! grep -n '#include "rec/' $(wildcard src/core/* src/io/* src/data/* src/feat/* src/nn/* src/mfile/* src/rank/* src/text/* src/base/*) || \
 	  { echo "a lower module includes the recommender"; exit 1; }
-	@echo "layers: no library module includes the CLI; core, io, data, feat, nn, mfile, rank, text do not include rec"
+	@echo "layers: no library module includes the CLI; core, io, data, feat, nn, mfile, rank, text, base do not include rec"
 
 # deps first, then the build in a sub-make: it reads pkg-config after deps has installed it.
 test: deps

@@ -102,6 +102,7 @@ int cli_evaluate(int argc, char **argv)
         rc = data_ingest(&ds, NULL, NULL, &err);
         if (!rc && !(rc = rec_config_from_dataset(&dcfg, &ds, &err))) {
             m.cfg.eval.k = kval ? (int)kval : dcfg.eval.k;
+            m.cfg.eval.ease_max_items = dcfg.eval.ease_max_items;
             if (!oracle) oracle = dcfg.eval.oracle_file;
             if (!out) out = dcfg.eval.out_dir;
             rec_eval_result r;

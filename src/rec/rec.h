@@ -99,6 +99,8 @@ typedef struct {
     int k;                   /* cut-off for @k metrics (default 10) */
     char *oracle_file;       /* truth_affinity.csv of synthetic data, or NULL */
     char *out_dir;           /* default artifacts/results */
+    int ease_max_items;      /* EASE baseline only up to this many products (it holds P^2
+                                floats; 0..100000, default 10000): above, skipped and said so */
 } rec_eval_cfg;
 
 typedef struct {
@@ -478,8 +480,14 @@ json_t *rec_result_json(const rec_result *r);
 
 /* ------------------------------------------------------------------ evaluation */
 
-enum { REC_SYS_MODEL = 0, REC_SYS_POPULARITY, REC_SYS_ORACLE, REC_SYS_COUNT };
+/* Systems of an evaluation. itemknn and ease are the baselines of src/base fitted on the
+ * training customers' visible positives (what the model trains on) and scoring each
+ * customer from its visible positives. */
+enum { REC_SYS_MODEL = 0, REC_SYS_POPULARITY, REC_SYS_ORACLE, REC_SYS_ITEMKNN, REC_SYS_EASE, REC_SYS_COUNT };
 const char *rec_system_name(int sys);
+/* EASE's lambda is chosen from this grid by validation NDCG@k (before the test set is seen). */
+#define REC_EASE_NLAMBDA 6
+extern const double rec_ease_lambdas[REC_EASE_NLAMBDA];
 
 typedef struct {
     int label_mode;                          /* 1: one product with 0/1 labels (propensity) */
@@ -496,10 +504,17 @@ typedef struct {
     int has_given;                           /* split "given": what the test file held */
     rec_given_counts given;
     double modality_weight[REC_MOD_COUNT]; /* mean attention weight per modality */
+    double ease_lambda;                      /* the lambda EASE was fitted with */
+    int ease_validated;                      /* 1: chosen by validation (ease_valid holds
+                                                NDCG@k per rec_ease_lambdas); 0: no validation
+                                                customer, the default 500 */
+    double ease_valid[REC_EASE_NLAMBDA];
+    char ease_skipped[160];                  /* non-empty: why EASE was not run */
 } rec_eval_result;
 
 /* Evaluates a loaded model on ds's test customers (the split in the model's config):
- * the model, popularity among training customers and, when evaluate.oracle_file (or
+ * the model, popularity among training customers, the item-kNN and EASE baselines
+ * (src/base; not for propensity models) and, when evaluate.oracle_file (or
  * oracle) names a truth file, the oracle. allowed (customers, or NULL) leaves out the
  * customers whose data may not be used (the consent gate's answer). */
 int rec_evaluate(rec_model *m, const data_dataset *ds, const char *oracle, const uint8_t *allowed,

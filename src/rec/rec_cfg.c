@@ -20,6 +20,7 @@ void rec_config_defaults(rec_config *c)
     c->split = (rec_split_cfg){ .method = REC_SPLIT_CUSTOMER, .test_fraction = 0.2f, .valid_fraction = 0.1f,
                                   .seed = 7 };
     c->eval.k = 10;
+    c->eval.ease_max_items = 10000;
 }
 
 static void free_list(char **l, int n)
@@ -317,9 +318,10 @@ static int parse_split(rd *r, json_t *o, rec_split_cfg *s)
 
 static int parse_eval(rd *r, json_t *o, rec_eval_cfg *e)
 {
-    static const char *const keys[] = { "k", "oracle_file", "out_dir", NULL };
+    static const char *const keys[] = { "k", "oracle_file", "out_dir", "ease_max_items", NULL };
     int rc = check_keys(r, o, keys);
     if (!rc) rc = rd_int(r, o, "k", 1, 1000, &e->k);
+    if (!rc) rc = rd_int(r, o, "ease_max_items", 0, 100000, &e->ease_max_items);
     if (!rc) rc = rd_path(r, o, "oracle_file", &e->oracle_file);
     json_t *od = json_object_get(o, "out_dir");
     if (!rc && od) {

@@ -2,6 +2,7 @@
  * the oracle (the generator's true adoption probabilities). */
 #include "rec/rec.h"
 #include "rank/rank.h"
+#include "base/base.h"
 #include "io/io.h"
 
 #include <math.h>
@@ -9,7 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *k_sys_names[REC_SYS_COUNT] = { "model", "popularity", "oracle" };
+static const char *k_sys_names[REC_SYS_COUNT] = { "model", "popularity", "oracle", "itemknn", "ease" };
+/* Order of the systems in the table, metrics.json and metrics.csv: the oracle (the bound) last. */
+static const int k_sys_order[REC_SYS_COUNT] = { REC_SYS_MODEL, REC_SYS_POPULARITY, REC_SYS_ITEMKNN, REC_SYS_EASE,
+                                                REC_SYS_ORACLE };
+const double rec_ease_lambdas[REC_EASE_NLAMBDA] = { 50, 100, 200, 500, 1000, 2000 };
+#define EASE_DEFAULT_LAMBDA 500.0
 
 const char *rec_system_name(int sys) { return sys >= 0 && sys < REC_SYS_COUNT ? k_sys_names[sys] : "?"; }
 
@@ -24,6 +30,7 @@ typedef struct {
     double *pop;             /* (P) popularity counts among training customers */
     float *oracle;           /* (n, P) or NULL */
     float *v, *bias;         /* product vectors for diversity */
+    base_model ease;         /* chosen on validation (before "given" folds validation back) */
 } evaluator;
 
 /* ------------------------------------------------------------------ inputs */
@@ -183,6 +190,139 @@ static int score_model(evaluator *ev, rec_eval_result *r, hp_error *err)
     return rc;
 }
 
+/* ------------------------------------------------------------------ baselines (src/base) */
+
+/* The training customers' visible positives (what the model trains on), one row each. */
+typedef struct {
+    int64_t *off;
+    int32_t *ids;
+    base_rows x;
+} train_rows;
+
+static int train_rows_make(const rec_split *s, train_rows *t)
+{
+    memset(t, 0, sizeof *t);
+    t->off = hp_malloc(((size_t)s->ncust + 1) * sizeof *t->off);
+    t->ids = hp_malloc(((size_t)s->vis_off[s->ncust] + 1) * sizeof *t->ids);
+    if (!t->off || !t->ids) return HP_ERR_NOMEM;
+    int n = 0;
+    int64_t k = 0;
+    t->off[0] = 0;
+    for (int c = 0; c < s->ncust; c++) {
+        if (!rec_split_trains(s, c)) continue;
+        for (int64_t j = s->vis_off[c]; j < s->vis_off[c + 1]; j++) t->ids[k++] = s->vis[j];
+        t->off[++n] = k;
+    }
+    t->x = (base_rows){ t->off, t->ids, n };
+    return HP_OK;
+}
+
+static void train_rows_free(train_rows *t)
+{
+    hp_free(t->off);
+    hp_free(t->ids);
+}
+
+/* The validation customers EASE's lambda is chosen on. */
+typedef struct {
+    evaluator *ev;
+    const int32_t *rows;
+    int n;
+} valid_set;
+
+/* NDCG@k of a baseline on the validation targets, each customer scored from its visible
+ * positives and ranked like every system (visible positives excluded; ties to the lower index). */
+static int valid_ndcg(const base_model *bm, void *ctx, double *metric, hp_error *err)
+{
+    valid_set *vs = ctx;
+    const rec_split *s = &vs->ev->split;
+    eval_rank *acc = NULL;
+    eval_rank_opts eo = { .k = vs->ev->m->cfg.eval.k, .n_items = s->P };
+    float *sc = hp_malloc((size_t)s->P * sizeof *sc);
+    int rc = sc ? eval_rank_new(&acc, &eo, err) : HP_ERR_NOMEM;
+    for (int i = 0; !rc && i < vs->n; i++) {
+        int c = vs->rows[i];
+        const int32_t *held = s->vis + s->vis_off[c];
+        int nheld = (int)(s->vis_off[c + 1] - s->vis_off[c]);
+        eval_user u = { .relevant = s->tgt[0] + s->tgt_off[0][c], .n_relevant = (int)(s->tgt_off[0][c + 1] - s->tgt_off[0][c]),
+                        .excluded = held, .n_excluded = nheld };
+        base_score(bm, held, nheld, sc);
+        rc = eval_rank_add_scores(acc, &u, sc, NULL, err);
+    }
+    eval_rank_result res;
+    if (!rc) eval_rank_get(acc, &res), *metric = res.ndcg;
+    eval_rank_free(acc);
+    hp_free(sc);
+    return rc;
+}
+
+/* EASE's lambda by validation NDCG@k: run before the test set is looked at (and, for method
+ * "given", before the validation slice goes back into training). */
+static int choose_ease(evaluator *ev, rec_eval_result *r, hp_error *err)
+{
+    const rec_split *s = &ev->split;
+    int max = ev->m->cfg.eval.ease_max_items;
+    if (s->P > max) {
+        snprintf(r->ease_skipped, sizeof r->ease_skipped, "%d products is above evaluate.ease_max_items %d "
+                 "(EASE holds products^2 floats)", s->P, max);
+        return HP_OK;
+    }
+    train_rows t;
+    int32_t *vrows = hp_malloc(((size_t)s->ncust + 1) * sizeof *vrows);
+    int rc = train_rows_make(s, &t), nv = 0, best = 0;
+    if (!rc && !vrows) rc = HP_ERR_NOMEM;
+    for (int c = 0; !rc && c < s->ncust; c++) {
+        int valid = s->all_train || s->role[c] == REC_ROLE_VALID; /* as training validates */
+        if (valid && s->role[c] != REC_ROLE_NONE && s->tgt_off[0][c + 1] > s->tgt_off[0][c]) vrows[nv++] = c;
+    }
+    valid_set vs = { ev, vrows, nv };
+    r->ease_validated = nv > 0;
+    if (!rc && nv > 0) {
+        rc = base_ease_select(&ev->ease, &t.x, s->P, rec_ease_lambdas, REC_EASE_NLAMBDA, valid_ndcg, &vs, &best,
+                              r->ease_valid, err);
+        r->ease_lambda = rec_ease_lambdas[best];
+    } else if (!rc) {
+        r->ease_lambda = EASE_DEFAULT_LAMBDA;
+        rc = base_ease_fit(&ev->ease, &t.x, s->P, r->ease_lambda, err);
+    }
+    train_rows_free(&t);
+    hp_free(vrows);
+    return rc;
+}
+
+/* ev->scores (n, P): each test customer's baseline scores from its visible positives. */
+static void score_baseline(evaluator *ev, const base_model *bm)
+{
+    const rec_split *s = &ev->split;
+    for (int i = 0; i < ev->n; i++) {
+        int c = ev->rows[i];
+        base_score(bm, s->vis + s->vis_off[c], (int)(s->vis_off[c + 1] - s->vis_off[c]), ev->scores + (size_t)i * (size_t)s->P);
+    }
+}
+
+static int evaluate_baselines(evaluator *ev, rec_eval_result *r, int refit_ease, hp_error *err)
+{
+    train_rows t;
+    base_model knn;
+    memset(&knn, 0, sizeof knn);
+    int rc = train_rows_make(&ev->split, &t);
+    if (!rc) rc = base_knn_fit(&knn, &t.x, ev->split.P, err);
+    if (!rc) score_baseline(ev, &knn), rc = rank_system(ev, ev->scores, &r->rank[REC_SYS_ITEMKNN], err);
+    r->has[REC_SYS_ITEMKNN] = !rc;
+    base_model_free(&knn);
+    if (!rc && ev->ease.w && refit_ease) { /* "given": the validation slice is training data now */
+        base_model_free(&ev->ease);
+        rc = base_ease_fit(&ev->ease, &t.x, ev->split.P, r->ease_lambda, err);
+    }
+    if (!rc && ev->ease.w) {
+        score_baseline(ev, &ev->ease);
+        rc = rank_system(ev, ev->scores, &r->rank[REC_SYS_EASE], err);
+        r->has[REC_SYS_EASE] = !rc;
+    }
+    train_rows_free(&t);
+    return rc;
+}
+
 static int evaluate_systems(evaluator *ev, rec_eval_result *r, hp_error *err)
 {
     int P = ev->split.P;
@@ -194,6 +334,7 @@ static int evaluate_systems(evaluator *ev, rec_eval_result *r, hp_error *err)
         for (int p = 0; p < P; p++) ev->scores[(size_t)i * (size_t)P + (size_t)p] = (float)ev->pop[p];
     if (!rc) rc = rank_system(ev, ev->scores, &r->rank[REC_SYS_POPULARITY], err);
     r->has[REC_SYS_POPULARITY] = !rc;
+    if (!rc) rc = evaluate_baselines(ev, r, ev->m->cfg.split.method == REC_SPLIT_GIVEN, err);
     if (!rc && ev->oracle) {
         rc = rank_system(ev, ev->oracle, &r->rank[REC_SYS_ORACLE], err);
         r->has[REC_SYS_ORACLE] = !rc;
@@ -326,6 +467,8 @@ int rec_evaluate(rec_model *m, const data_dataset *ds, const char *oracle, const
     int given = m->cfg.split.method == REC_SPLIT_GIVEN;
     if (!rc) rc = rec_split_make(&ev.split, ds, &m->cfg, err);
     if (!rc) rec_split_exclude(&ev.split, allowed);
+    r->label_mode = m->cfg.train.loss == REC_LOSS_BCE && ev.split.label_product >= 0;
+    if (!rc && !r->label_mode) rc = choose_ease(&ev, r, err);
     /* given: the model was validated on a slice of the training interactions; they are all
      * training data here (history input, never candidates) */
     if (!rc && rec_split_folds_for_eval(&m->cfg)) rc = rec_split_fold_valid(&ev.split);
@@ -335,7 +478,6 @@ int rec_evaluate(rec_model *m, const data_dataset *ds, const char *oracle, const
     if (!rc) rc = pick_rows(&ev);
     if (!rc && ev.n == 0 && given) rc = no_given_targets(&r->given, m->cfg.split.test_file, err);
     if (!rc && ev.n == 0) rc = hp_fail(err, HP_ERR_EMPTY, "no test customer has a target to evaluate");
-    r->label_mode = m->cfg.train.loss == REC_LOSS_BCE && ev.split.label_product >= 0;
     r->n_customers = ev.n;
     size_t P = (size_t)ev.split.P, d = (size_t)m->net.arch.dim;
     if (!rc) {
@@ -350,6 +492,7 @@ int rec_evaluate(rec_model *m, const data_dataset *ds, const char *oracle, const
     if (!rc && !r->label_mode) rc = evaluate_values(&ev, r, err);
     rec_split_free(&ev.split);
     feat_enc_free(&ev.cust);
+    base_model_free(&ev.ease);
     void *bufs[] = { ev.rows, ev.scores, ev.pop, ev.oracle, ev.v, ev.bias };
     for (size_t i = 0; i < HP_ARRAY_LEN(bufs); i++) hp_free(bufs[i]);
     if (rc == HP_ERR_NOMEM && !err->msg[0]) hp_fail(err, rc, "evaluate: out of memory");
@@ -357,6 +500,24 @@ int rec_evaluate(rec_model *m, const data_dataset *ds, const char *oracle, const
 }
 
 /* ------------------------------------------------------------------ reports */
+
+/* The lambda EASE used and how it was chosen, or why it did not run. */
+static void print_ease(const rec_eval_result *r, FILE *f)
+{
+    if (r->ease_skipped[0]) {
+        fprintf(f, "  ease: skipped: %s\n", r->ease_skipped);
+        return;
+    }
+    if (!r->has[REC_SYS_EASE]) return;
+    fprintf(f, "  ease: lambda %g", r->ease_lambda);
+    if (!r->ease_validated) {
+        fprintf(f, " (the default: no validation customer to choose by)\n");
+        return;
+    }
+    fprintf(f, ", chosen by validation NDCG@%d:", r->k);
+    for (int l = 0; l < REC_EASE_NLAMBDA; l++) fprintf(f, " %g %.4f", rec_ease_lambdas[l], r->ease_valid[l]);
+    fputc('\n', f);
+}
 
 void rec_eval_print(const rec_eval_result *r, void *file)
 {
@@ -373,17 +534,20 @@ void rec_eval_print(const rec_eval_result *r, void *file)
         }
         fprintf(f, "  %-11s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "system", "ndcg", "prec", "recall", "map", "hit",
                 "mrr", "auc", "cover", "novelty");
-        for (int s = 0; s < REC_SYS_COUNT; s++) {
+        for (int o = 0; o < REC_SYS_COUNT; o++) {
+            int s = k_sys_order[o];
             if (!r->has[s]) continue;
             const eval_rank_result *x = &r->rank[s];
             fprintf(f, "  %-11s %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.4f %8.3f\n", rec_system_name(s), x->ndcg,
                     x->precision, x->recall, x->map, x->hit_rate, x->mrr, x->auc, x->coverage, x->novelty);
         }
-        if (r->has[REC_SYS_POPULARITY] && r->rank[REC_SYS_POPULARITY].ndcg > 0)
-            fprintf(f, "  model / popularity NDCG@%d: %.2fx", r->k, r->rank[0].ndcg / r->rank[1].ndcg);
-        if (r->has[REC_SYS_ORACLE] && r->rank[REC_SYS_ORACLE].ndcg > 0)
-            fprintf(f, "   model / oracle: %.2f", r->rank[0].ndcg / r->rank[2].ndcg);
+        const eval_rank_result *rk = r->rank;
+        if (r->has[REC_SYS_POPULARITY] && rk[REC_SYS_POPULARITY].ndcg > 0)
+            fprintf(f, "  model / popularity NDCG@%d: %.2fx", r->k, rk[REC_SYS_MODEL].ndcg / rk[REC_SYS_POPULARITY].ndcg);
+        if (r->has[REC_SYS_ORACLE] && rk[REC_SYS_ORACLE].ndcg > 0)
+            fprintf(f, "   model / oracle: %.2f", rk[REC_SYS_MODEL].ndcg / rk[REC_SYS_ORACLE].ndcg);
         fputc('\n', f);
+        print_ease(r, f);
     }
     if (r->has_values)
         fprintf(f, "ratings of test customers (%ld): model score mapped to the scale MSE %.4f MAE %.4f R2 %.4f; "
@@ -400,22 +564,42 @@ static eval_report system_report(const rec_eval_result *r, int s)
 {
     eval_report rep = { .has_rank = !r->label_mode, .has_binary = r->label_mode && s == REC_SYS_MODEL,
                         .rank = r->rank[s], .binary = r->binary };
-    if (r->has_values && s != REC_SYS_ORACLE) {
+    if (r->has_values && (s == REC_SYS_MODEL || s == REC_SYS_POPULARITY)) {
         rep.has_regression = 1;
         rep.regression = r->values[s == REC_SYS_MODEL ? 0 : 1];
     }
     return rep;
 }
 
+/* {"lambda", "chosen_by": "validation ndcg"|"default", "validation": {lambda: ndcg}} or
+ * {"skipped": why}. */
+static json_t *ease_json(const rec_eval_result *r)
+{
+    if (r->ease_skipped[0]) return json_pack("{s:s}", "skipped", r->ease_skipped);
+    json_t *e = json_pack("{s:f, s:s}", "lambda", r->ease_lambda, "chosen_by", r->ease_validated ? "validation ndcg" : "default");
+    if (e && r->ease_validated) {
+        json_t *v = json_object();
+        for (int l = 0; l < REC_EASE_NLAMBDA; l++) {
+            char key[32];
+            snprintf(key, sizeof key, "%g", rec_ease_lambdas[l]);
+            json_object_set_new(v, key, isnan(r->ease_valid[l]) ? json_null() : json_real(r->ease_valid[l]));
+        }
+        json_object_set_new(e, "validation", v);
+    }
+    return e;
+}
+
 static json_t *result_json(const rec_eval_result *r)
 {
     json_t *o = json_pack("{s:b, s:i, s:I}", "propensity", r->label_mode, "k", r->k, "customers", (json_int_t)r->n_customers);
     json_t *systems = json_object(), *mods = json_object();
-    for (int s = 0; s < REC_SYS_COUNT; s++) {
+    for (int q = 0; q < REC_SYS_COUNT; q++) {
+        int s = k_sys_order[q];
         if (!r->has[s] && !(s == 0 && r->label_mode)) continue;
         eval_report rep = system_report(r, s);
         json_object_set_new(systems, rec_system_name(s), eval_report_json(&rep));
     }
+    if (!r->label_mode) json_object_set_new(o, "ease", ease_json(r));
     for (int m = 0; m < REC_MOD_COUNT; m++) json_object_set_new(mods, rec_modality_name(m), json_real(r->modality_weight[m]));
     if (r->has_given) {
         const rec_given_counts *g = &r->given;
@@ -460,7 +644,8 @@ int rec_eval_write(const rec_eval_result *r, const char *dir, hp_error *err)
     if (!rc && !(f = open_in(dir, "metrics.csv", path, sizeof path, err))) rc = HP_ERR_IO;
     if (!rc) {
         eval_report_write_csv_header(f, NULL);
-        for (int s = 0; s < REC_SYS_COUNT; s++) {
+        for (int o = 0; o < REC_SYS_COUNT; o++) {
+            int s = k_sys_order[o];
             if (!r->has[s] && !(s == 0 && r->label_mode)) continue;
             eval_report rep = system_report(r, s);
             eval_report_write_csv_row(&rep, rec_system_name(s), f, NULL);
