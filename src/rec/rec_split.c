@@ -331,14 +331,24 @@ static int cmp_key(const void *a, const void *b)
     return x->key != y->key ? (x->key > y->key) - (x->key < y->key) : (x->row > y->row) - (x->row < y->row);
 }
 
-static int promote_targets(uint8_t *tag, const ix_view *v)
+/* Every interaction's (customer, product) key with its row, sorted: rows of one pair are
+ * adjacent. NULL when out of memory; hp_free it. */
+static ix_key *sorted_pairs(const ix_view *v)
 {
     size_t n = v->it->nrows;
     ix_key *k = hp_malloc((n + 1) * sizeof *k);
-    if (!k) return HP_ERR_NOMEM;
+    if (!k) return NULL;
     for (size_t r = 0; r < n; r++)
         k[r] = (ix_key){ (uint64_t)(uint32_t)v->cust->code[r] << 32 | (uint32_t)v->prod->code[r], (uint32_t)r };
     qsort(k, n, sizeof *k, cmp_key);
+    return k;
+}
+
+static int promote_targets(uint8_t *tag, const ix_view *v)
+{
+    size_t n = v->it->nrows;
+    ix_key *k = sorted_pairs(v);
+    if (!k) return HP_ERR_NOMEM;
     for (size_t i = 0, j; i < n; i = j) {
         uint8_t target = TAG_VISIBLE;
         for (j = i; j < n && k[j].key == k[i].key; j++)
@@ -384,11 +394,8 @@ static int new_only_phase(uint8_t *tag, const ix_view *v, const ix_key *k, size_
 static int new_only_targets(uint8_t *tag, const ix_view *v, int ncust, int P)
 {
     size_t n = v->it->nrows;
-    ix_key *k = hp_malloc((n + 1) * sizeof *k);
+    ix_key *k = sorted_pairs(v);
     if (!k) return HP_ERR_NOMEM;
-    for (size_t r = 0; r < n; r++)
-        k[r] = (ix_key){ (uint64_t)(uint32_t)v->cust->code[r] << 32 | (uint32_t)v->prod->code[r], (uint32_t)r };
-    qsort(k, n, sizeof *k, cmp_key);
     int rc = new_only_phase(tag, v, k, n, TAG_VALID, ncust, P);
     if (!rc) rc = new_only_phase(tag, v, k, n, TAG_TEST, ncust, P);
     hp_free(k);
