@@ -23,6 +23,14 @@ if grep -q "data: $work/d (recorded by training in artifacts/demo/model)" <<<"$e
    grep -q "^ranking on $tested test customers" <<<"$eval_out"; then ok evaluate_finds_model_and_data
 else fail "evaluate_finds_model_and_data: $eval_out"; fi
 
+# results kept inside the model's folder can be written again (crossval does so), while the
+# model's own files never can
+m="$work/artifacts/demo/model"
+(cd "$work" && "$H" evaluate --out "$m/res" --no-consent-check > /dev/null 2>&1)
+expect evaluate_again_into_model_folder 0 "results: $m/res/metrics.json" -- bash -c "cd '$work' && '$H' evaluate --out '$m/res' --no-consent-check"
+model_json=$(readlink -f "$m/model.json")
+expect recommend_out_model_file_refused 2 "is the model file" -- "$H" recommend --model "$m" --customers "$work/d/customers.csv" --out "$model_json" --no-consent-check
+
 # the hackathon's own profile format, a JSON file of records
 cat > "$work/profiles.json" <<'JSON'
 [{"customer_id": "ORG_US_001", "industry": "IT Services", "employees": "500-1000", "revenue": "50M-100M",

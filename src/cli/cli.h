@@ -27,6 +27,10 @@ int cli_audit(int argc, char **argv);
 /* The model folder commands use without --model: artifacts/model when it holds a model,
  * else artifacts/demo/model (what `make demo` trains) when that does, else artifacts/model. */
 const char *cli_default_model(void);
+
+/* The files of a model directory (mfile.h), which no output may be. */
+#define CLI_MODEL_FILES 2
+extern const char *const cli_model_files[CLI_MODEL_FILES];
 /* Says on stderr that model, what cli_default_model returned, is the demo's fallback. */
 void cli_note_default_model(const char *model);
 

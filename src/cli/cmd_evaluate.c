@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+
 static void evaluate_usage(FILE *f)
 {
     fprintf(f,
@@ -40,7 +41,7 @@ static int refuse_results(const char *out, const char *model, const char *config
     for (size_t i = 0; !rc && i < HP_ARRAY_LEN(names); i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", out, names[i]);
-        if ((rc = io_out_refuse_in_dir(path, model, err))) hp_error_prefix(err, "--out");
+        if ((rc = io_out_refuse_in_dir(path, model, cli_model_files, CLI_MODEL_FILES, err))) hp_error_prefix(err, "--out");
     }
     return rc;
 }

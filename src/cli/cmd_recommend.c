@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+
 static void recommend_usage(FILE *f)
 {
     fprintf(f,
@@ -117,7 +118,7 @@ static int refuse_out(const rec_args *a, hp_error *err)
     int rc = cli_refuse_output("--out", a->out, a->consent_db, a->files, DATA_T_COUNT, err);
     const char *config[] = { a->config };
     if (!rc) rc = cli_refuse_output("--out", a->out, NULL, config, 1, err);
-    if (!rc && (rc = io_out_refuse_in_dir(a->out, a->model, err))) hp_error_prefix(err, "--out");
+    if (!rc && (rc = io_out_refuse_in_dir(a->out, a->model, cli_model_files, CLI_MODEL_FILES, err))) hp_error_prefix(err, "--out");
     return rc;
 }
 

@@ -147,10 +147,9 @@ int cli_train(int argc, char **argv)
     int rc = cli_load_dataset(&ds, a.config, a.data_dir, none, &err);
     if (rc) return cli_error(rc, err.msg);
     /* the model files are never one of the inputs or a store: saving would destroy them */
-    static const char *const model_files[] = { "model.json", "model.safetensors" };
     const char *inputs[DATA_T_COUNT + 1];
     size_t ninputs = cli_dataset_inputs(&ds, a.config, inputs, HP_ARRAY_LEN(inputs));
-    if ((rc = cli_refuse_outputs_in("--out", a.out, model_files, 2, a.consent_db, inputs, ninputs, &err))) {
+    if ((rc = cli_refuse_outputs_in("--out", a.out, cli_model_files, CLI_MODEL_FILES, a.consent_db, inputs, ninputs, &err))) {
         data_dataset_free(&ds);
         return cli_error(rc, err.msg);
     }

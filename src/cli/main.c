@@ -1,5 +1,6 @@
 /* hyperp: one CLI, many subcommands. */
 #include "cli/cli.h"
+#include "mfile/mfile.h"
 #include "data/parse.h"
 
 #include <errno.h>
@@ -182,6 +183,8 @@ static const char *const k_model_dirs[] = { "artifacts/model", "artifacts/demo/m
 /* artifacts/model as soon as anything of a model is there (model.json even as a dangling
  * link, or a current version link): a broken model there is reported, never passed over
  * in silence for the demo's. */
+const char *const cli_model_files[CLI_MODEL_FILES] = { MFILE_META, MFILE_WEIGHTS };
+
 const char *cli_default_model(void)
 {
     static const char *const marks[] = { "model.json", "current" };

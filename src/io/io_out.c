@@ -134,8 +134,15 @@ int io_out_refuse_store(const char *out, const char *db, hp_error *err)
     return refuse_store_stat(exists ? &o : NULL, out, db, err);
 }
 
+static int named(const char *name, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(name, names[i]) == 0) return 1;
+    return 0;
+}
+
 static int refuse_below(const struct stat *o, const char *out, const char *dir, const char *top, int depth,
-                        hp_error *err)
+                        const char *const *names, size_t n, hp_error *err)
 {
     DIR *d = opendir(dir);
     if (!d) return HP_OK;
@@ -146,8 +153,8 @@ static int refuse_below(const struct stat *o, const char *out, const char *dir, 
         char path[PATH_MAX];
         struct stat st;
         if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path || stat(path, &st)) continue;
-        if (S_ISDIR(st.st_mode) && depth < 3) rc = refuse_below(o, out, path, top, depth + 1, err);
-        else if (S_ISREG(st.st_mode) && same_file(o, &st))
+        if (S_ISDIR(st.st_mode) && depth < 3) rc = refuse_below(o, out, path, top, depth + 1, names, n, err);
+        else if (S_ISREG(st.st_mode) && named(e->d_name, names, n) && same_file(o, &st))
             rc = hp_fail(err, HP_ERR_INVAL, "'%s' is the model file '%s' (model '%s'); writing there would "
                          "destroy it (choose another output path)", out, path, top);
     }
@@ -155,11 +162,11 @@ static int refuse_below(const struct stat *o, const char *out, const char *dir, 
     return rc;
 }
 
-int io_out_refuse_in_dir(const char *out, const char *dir, hp_error *err)
+int io_out_refuse_in_dir(const char *out, const char *dir, const char *const *names, size_t n, hp_error *err)
 {
     struct stat o;
     if (!out || !dir || stat(out, &o) != 0 || !S_ISREG(o.st_mode)) return HP_OK;
-    return refuse_below(&o, out, dir, dir, 1, err);
+    return refuse_below(&o, out, dir, dir, 1, names, n, err);
 }
 
 /* ------------------------------------------------------------------ opening */

@@ -27,9 +27,10 @@ int io_out_refuse_same(const char *out, const char *const *inputs, size_t n, hp_
  * (whether or not those exist yet). db NULL: HP_OK. */
 int io_out_refuse_store(const char *out, const char *db, hp_error *err);
 
-/* HP_ERR_INVAL when out is a regular file below dir (depth 3 at most): a model directory's
- * files, whatever the layout of its versions. */
-int io_out_refuse_in_dir(const char *out, const char *dir, hp_error *err);
+/* HP_ERR_INVAL when out is one of the files named names[0..n) below dir (depth 3 at most): a
+ * model directory's files, whatever the layout of its versions. Other files below dir (a
+ * results folder kept inside the model's, say) may be written. */
+int io_out_refuse_in_dir(const char *out, const char *dir, const char *const *names, size_t n, hp_error *err);
 
 /* Opens path for writing as an owner-only file, after the checks above against store (may
  * be NULL) and inputs, made on the opened file itself so that nothing is truncated before
