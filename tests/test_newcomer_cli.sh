@@ -85,4 +85,10 @@ expect broken_default_model_reported 2 '^hyperp: artifacts/model/model.json: una
     bash -c 'cd "$1" && "$2" recommend --customers profiles.json --top-k 1 --no-consent-check' _ "$work" "$H"
 rm -rf "$work/artifacts/model"
 
+# evaluating on data changed since training is said (the same data says nothing)
+if ! grep -q "changed since the model was trained" <<<"$eval_out"; then ok unchanged_data_no_warning
+else fail "unchanged_data_no_warning: $eval_out"; fi
+tail -n 1 "$work/d/interactions.csv" >> "$work/d/interactions.csv"
+expect changed_data_warned 0 "warning: 1 data file changed since the model was trained, e.g. interactions \\($work/d/interactions.csv\\): [0-9]+ bytes when the model was trained, [0-9]+ now" -- bash -c "cd '$work' && '$H' evaluate --no-consent-check"
+
 cli_summary test_newcomer_cli.sh

@@ -101,6 +101,12 @@ int cli_evaluate(int argc, char **argv)
     if (!data) data = "data/synth";
     if (!(rc = cli_load_dataset(&ds, config, data, none, &err))) {
         rc = data_ingest(&ds, NULL, NULL, &err);
+        char why[600];
+        json_t *recorded = rec_model_data_files(&m);
+        int changed = !rc && recorded ? data_files_changed(&ds, recorded, why, sizeof why) : 0;
+        if (changed) /* said, not silently evaluated: the test set may hold what training saw */
+            fprintf(stderr, "warning: %d data file%s changed since the model was trained, e.g. %s\n", changed,
+                    changed > 1 ? "s" : "", why);
         if (!rc && !(rc = rec_config_from_dataset(&dcfg, &ds, &err))) {
             m.cfg.eval.k = kval ? (int)kval : dcfg.eval.k;
             m.cfg.eval.ease_max_items = dcfg.eval.ease_max_items;

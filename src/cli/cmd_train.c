@@ -180,11 +180,13 @@ int cli_train(int argc, char **argv)
     /* where the data is, absolute, so that evaluate finds it from anywhere */
     char *abs_config = a.config ? realpath(a.config, NULL) : NULL;
     char *abs_data = a.config ? NULL : realpath(a.data_dir, NULL);
+    json_t *files = data_files_fingerprint(&ds);
     rec_train_opts o = { .out_dir = a.out, .stop = &g_stop, .progress = train_progress, .ctx = &a, .allowed = allowed,
-                         .data_config = abs_config, .data_dir = abs_data };
+                         .data_config = abs_config, .data_dir = abs_data, .data_files = files };
     rec_train_report rep;
     rc = rec_train(&ds, &cfg, &o, &rep, &err);
     signal(SIGINT, SIG_DFL);
+    json_decref(files);
     free(abs_config); /* realpath allocates with malloc */
     free(abs_data);
     /* the data loaded but leaves nothing to train or validate on: this run failed (exit 1);

@@ -230,6 +230,14 @@ int data_config_set_buffer(data_dataset *ds, data_table_kind k, const char *name
 
 void data_dataset_free(data_dataset *ds);
 
+/* The files of ds's loaded tables as [{"table", "file", "bytes", "mtime"}] (a new JSON array;
+ * tables read from memory or a device are left out). */
+struct json_t;
+struct json_t *data_files_fingerprint(const data_dataset *ds);
+/* How many of the recorded files (a data_files_fingerprint array) differ in size or time
+ * from the ones ds was read from, the first one described in why. */
+int data_files_changed(const data_dataset *ds, struct json_t *recorded, char *why, size_t size);
+
 /* ------------------------------------------------------------------ ingest */
 
 #define DATA_REJECT_SAMPLES 5

@@ -317,6 +317,7 @@ void rec_setup_free(rec_setup *su);
 
 typedef struct {
     const char *out_dir;                     /* model files go here (created) */
+    struct json_t *data_files;               /* data_files_fingerprint of ds (borrowed; may be NULL) */
     const char *data_config, *data_dir;      /* where the data came from (either may be NULL):
                                                 recorded in model.json training.data, so that
                                                 evaluate finds the data again */
@@ -377,6 +378,8 @@ void rec_model_free(rec_model *m);
  * config and the data folder, each NULL when not recorded (or for files of earlier builds).
  * The strings belong to m. HP_ERR_FORMAT naming the path when the entry is malformed. */
 int rec_model_data_source(const rec_model *m, const char **config, const char **data_dir, hp_error *err);
+/* training.data.files of model.json (data_files_fingerprint at training), or NULL. */
+struct json_t *rec_model_data_files(const rec_model *m);
 /* Validates and loads doc, a parsed model.json (name stands for its path in messages), into
  * m as rec_load does, short of the weights: m has the configuration, the catalogue, the
  * fitted features and the encoded catalogue, but no net parameters. m is initialised here;

@@ -441,6 +441,12 @@ int rec_model_data_source(const rec_model *m, const char **config, const char **
     return HP_OK;
 }
 
+json_t *rec_model_data_files(const rec_model *m)
+{
+    json_t *f = json_object_get(json_object_get(json_object_get(m->meta, "training"), "data"), "files");
+    return json_is_array(f) ? f : NULL;
+}
+
 void rec_model_free(rec_model *m)
 {
     free_strings(m->product_name, m->nproducts);

@@ -319,6 +319,8 @@ static int train_save(void *ctx, const nn_fit_report *rep, hp_error *err)
                               "steps", (json_int_t)rep->steps, "examples", (json_int_t)rep->examples,
                               "popularity", pop, "data", "config", cfgp ? json_string(cfgp) : json_null(),
                               "data_dir", dir ? json_string(dir) : json_null());
+    if (extra && t->opts->data_files)
+        json_object_set(json_object_get(extra, "data"), "files", t->opts->data_files);
     int rc = extra ? rec_save(t->opts->out_dir, &t->su.net, t->cfg, &t->ds->t[DATA_T_PRODUCTS], extra, err)
                    : hp_fail(err, HP_ERR_NOMEM, "%s: cannot build the training summary", t->opts->out_dir);
     json_decref(extra);
