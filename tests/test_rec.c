@@ -450,6 +450,15 @@ static int collect(void *ctx, const rec_result *r, hp_error *err)
     return json_array_append_new(all, rec_result_json(r)) ? HP_ERR_NOMEM : HP_OK;
 }
 
+static int drop_product_0(void *state, rank_list *l, const rank_request *rq, hp_error *err)
+{
+    (void)state;
+    (void)rq;
+    (void)err;
+    rank_drop(l, 0);
+    return HP_OK;
+}
+
 TEST(json_customer_scores_as_the_table_does)
 {
     rec_model m;
@@ -504,6 +513,21 @@ TEST(json_customer_scores_as_the_table_does)
                                   &buf, &err) == HP_OK, "%s", err.msg);
         CHECK_EQ_INT(r.n, m.nproducts - 1);
         for (int k = 0; k < r.n; k++) CHECK(strcmp(r.items[k].product_id, "P002") != 0);
+        json_decref(rec);
+    }
+    /* a stage added to the service's pipeline (as risk and fairness will add theirs) acts on
+     * every request: here an eligibility filter that never offers product 0 */
+    if (sv) {
+        rank_stage no_first = { .name = "not-P0", .kind = RANK_FILTER, .run = drop_product_0 };
+        CHECK_EQ_INT(rank_pipeline_add(rec_service_pipeline(sv), &no_first, &err), HP_OK);
+        json_t *rec = json_loads(records[1], 0, NULL);
+        rec_result r;
+        rec_opts all = { .k = m.nproducts };
+        CHECKF(rec_recommend_json(sv, data_default_config, strlen(data_default_config), "built-in", rec, 1, &all, &r,
+                                  &buf, &err) == HP_OK, "%s", err.msg);
+        CHECK_EQ_INT(r.n, m.nproducts - 1);
+        for (int k = 0; k < r.n; k++) CHECK(r.items[k].item != 0);
+        CHECK_STR(rank_dropped_by(rec_service_pipeline(sv), 0), "not-P0");
         json_decref(rec);
     }
     /* bad requests: the field is named, nothing crashes */
