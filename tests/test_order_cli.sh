@@ -27,6 +27,16 @@ ndiff=$(diff "$tmp/a.jsonl" "$tmp/b.jsonl" | grep -c '^<')
 if [ "$ndiff" -eq 0 ]; then ok recommend_independent_of_row_order
 else fail "recommend_independent_of_row_order ($ndiff of $n customers differ)"; fi
 
+# with their interactions (history encoder, held products left out), shuffled too: the same
+{ head -1 "$tmp/syn/interactions.csv"; tail -n +2 "$tmp/syn/interactions.csv" | shuf --random-source=<(yes); } > "$tmp/ishuf.csv"
+reci() { "$H" recommend --model "$tmp/model" --customers "$1" --interactions "$2" --top-k 5 --no-consent-check 2>/dev/null | sort; }
+reci "$tmp/syn/customers.csv" "$tmp/syn/interactions.csv" > "$tmp/c.jsonl"
+reci "$tmp/shuf.csv" "$tmp/ishuf.csv" > "$tmp/d.jsonl"
+ndiff=$(diff "$tmp/c.jsonl" "$tmp/d.jsonl" | grep -c '^<')
+if [ "$(wc -l < "$tmp/d.jsonl")" -eq 1000 ] && [ "$ndiff" -eq 0 ] && ! cmp -s "$tmp/a.jsonl" "$tmp/c.jsonl"; then
+    ok recommend_with_history_independent_of_row_order
+else fail "recommend_with_history_independent_of_row_order ($ndiff differ)"; fi
+
 # the last row with an empty text field (read past the buffer's end under ASan)
 { head -1 "$tmp/rec.txt"; grep -v ',$' "$tmp/rec.txt" | sed -n 2,3p; grep ',$' "$tmp/rec.txt" | head -1; } \
     | unrecord > "$tmp/last_empty.csv"
