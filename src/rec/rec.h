@@ -274,13 +274,13 @@ void rec_batchbuf_free(rec_batchbuf *bb);
  * held products; skip[i] >= 0 leaves that product out of row i's history (the training
  * target must not be among its own inputs). */
 void rec_gather(rec_batchbuf *bb, const feat_enc *e, const rec_lists *hist, const int32_t *rows,
-                  const int32_t *skip, int n);
+                const int32_t *skip, int n);
 
 /* Scores rows[0..n) against the whole catalogue: scores (n, P); weights (n, REC_MOD_COUNT)
  * or NULL. id_keep (P) or NULL as in rec_forward (0 = score a product from its features
  * only, as a product unseen in training is). */
 int rec_score(rec_net *net, const feat_enc *e, const rec_lists *hist, const int32_t *rows, int n,
-                const uint8_t *id_keep, float *scores, float *weights, hp_error *err);
+              const uint8_t *id_keep, float *scores, float *weights, hp_error *err);
 /* HP_ERR_RANGE naming the first customer row (rows[i], or i when rows is NULL) and product
  * whose score in scores (n, P) is NaN or infinite: every scorer refuses those rather than
  * ranking around them. rec_score applies it. */
@@ -311,7 +311,7 @@ int rec_examples_make(rec_examples *ex, const rec_split *s, const rec_config *cf
 void rec_examples_free(rec_examples *ex);
 
 int rec_setup_make(rec_setup *su, const data_dataset *ds, const rec_config *cfg, const uint8_t *allowed,
-                     hp_error *err);
+                   hp_error *err);
 void rec_setup_free(rec_setup *su);
 
 
@@ -340,7 +340,7 @@ typedef struct {
  * model to opts->out_dir (model.safetensors + model.json) after every improvement, and on
  * interruption (returns HP_ERR_INTERRUPTED after saving). */
 int rec_train(const data_dataset *ds, const rec_config *cfg, const rec_train_opts *opts,
-                rec_train_report *rep, hp_error *err);
+              rec_train_report *rep, hp_error *err);
 
 /* ------------------------------------------------------------------ model files */
 
@@ -368,7 +368,7 @@ typedef struct {
  * model or the new one, whole. extra (may be NULL) is merged into model.json under
  * "training". */
 int rec_save(const char *dir, const rec_net *net, const rec_config *cfg, const data_table *products,
-               json_t *extra, hp_error *err);
+             json_t *extra, hp_error *err);
 /* Loads a model directory (versioned, or the two files side by side as earlier builds wrote
  * them). Truncated, corrupt or mismatched files are clear errors, and so is every value of
  * model.json out of its range (a hand edit): the message names the file and the JSON path. */
@@ -521,7 +521,7 @@ typedef struct {
  * oracle) names a truth file, the oracle. allowed (customers, or NULL) leaves out the
  * customers whose data may not be used (the consent gate's answer). */
 int rec_evaluate(rec_model *m, const data_dataset *ds, const char *oracle, const uint8_t *allowed,
-                   rec_eval_result *r, hp_error *err);
+                 rec_eval_result *r, hp_error *err);
 /* Writes metrics.json, metrics.csv and summary.txt into dir. */
 int rec_eval_write(const rec_eval_result *r, const char *dir, hp_error *err);
 void rec_eval_print(const rec_eval_result *r, void *file);

@@ -60,7 +60,7 @@ static void gather_csr(int64_t *dst_off, int32_t *dst, const int64_t *off, const
 }
 
 void rec_gather(rec_batchbuf *bb, const feat_enc *e, const rec_lists *hist, const int32_t *rows,
-                  const int32_t *skip, int n)
+                const int32_t *skip, int n)
 {
     for (int i = 0; i < n; i++) {
         memcpy(bb->num + (size_t)i * (size_t)e->F, e->num + (size_t)rows[i] * (size_t)e->F, (size_t)e->F * sizeof(float));
@@ -89,7 +89,7 @@ int rec_check_scores(const float *scores, size_t n, int P, const int32_t *rows, 
 }
 
 int rec_score(rec_net *net, const feat_enc *e, const rec_lists *hist, const int32_t *rows, int n,
-                const uint8_t *id_keep, float *scores, float *weights, hp_error *err)
+              const uint8_t *id_keep, float *scores, float *weights, hp_error *err)
 {
     enum { CHUNK = 256 };
     rec_batchbuf bb;

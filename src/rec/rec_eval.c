@@ -455,7 +455,7 @@ static int no_given_targets(const rec_given_counts *g, const char *path, hp_erro
 }
 
 int rec_evaluate(rec_model *m, const data_dataset *ds, const char *oracle, const uint8_t *allowed,
-                   rec_eval_result *r, hp_error *err)
+                 rec_eval_result *r, hp_error *err)
 {
     evaluator ev;
     memset(&ev, 0, sizeof ev);

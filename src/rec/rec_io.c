@@ -205,7 +205,7 @@ static int load_product_info(rec_model *m, const char *path, hp_error *err)
 }
 
 int rec_save(const char *dir, const rec_net *net, const rec_config *cfg, const data_table *products,
-               json_t *extra, hp_error *err)
+             json_t *extra, hp_error *err)
 {
     json_t *ids = json_array();
     const data_column *id = &products->cols[products->id_col];

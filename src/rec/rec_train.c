@@ -106,7 +106,7 @@ static int fit_and_encode(rec_setup *su, const data_dataset *ds, const rec_confi
 }
 
 int rec_setup_make(rec_setup *su, const data_dataset *ds, const rec_config *cfg, const uint8_t *allowed,
-                     hp_error *err)
+                   hp_error *err)
 {
     memset(su, 0, sizeof *su);
     int rc = rec_split_make(&su->split, ds, cfg, err);
@@ -370,7 +370,7 @@ static void count_roles(const rec_split *s, rec_train_report *rep)
 }
 
 int rec_train(const data_dataset *ds, const rec_config *cfg, const rec_train_opts *opts,
-                rec_train_report *rep, hp_error *err)
+              rec_train_report *rep, hp_error *err)
 {
     trainer t;
     memset(&t, 0, sizeof t);
